@@ -1,0 +1,16 @@
+"""Router: page navigation and the shared sidebar. No logic lives here."""
+
+import streamlit as st
+
+from ui.i18n import t
+from ui.pages import HOME, PAGES
+from ui.shell import sidebar
+
+st.set_page_config(page_title="DL · 深度学习", page_icon=":material/neurology:", layout="wide")
+sidebar()
+
+groups: dict[str, list] = {"": [st.Page(HOME, title=t("nav.home"), icon=":material/home:", default=True)]}
+for spec in PAGES:
+    groups.setdefault(t(spec.group_key), []).append(
+        st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url))
+st.navigation(groups).run()

@@ -1,0 +1,1 @@
+"""Pure PyTorch/numpy building blocks of the teaching app. Never imports Streamlit."""

@@ -1,0 +1,42 @@
+"""`make prepare`: fill the caches before class, so the lesson needs no network.
+
+Each page that needs something cached adds a step to STEPS (a name and a function). A step that
+cannot run here (no network for a download, say) prints why and the rest go on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+
+def _datasets() -> str:
+    from core import data
+
+    lines = []
+    for name in data.NAMES:
+        ds = data.load(name)
+        lines.append(f"{name}: {tuple(ds.train_x.shape)} train, {tuple(ds.test_x.shape)} test, from {ds.source}")
+    return "; ".join(lines) + f" (cache: {data.data_dir()})"
+
+
+STEPS: list[tuple[str, Callable[[], str]]] = [
+    ("datasets", _datasets),
+]
+
+
+def main() -> int:
+    failed = 0
+    for name, step in STEPS:
+        start = time.monotonic()
+        try:
+            print(f"[prepare] {name}: {step()} ({time.monotonic() - start:.1f} s)")
+        except Exception as err:  # report and carry on: one missing piece should not stop the rest
+            failed += 1
+            print(f"[prepare] {name}: NOT READY: {err}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Shared fixtures: real MNIST (once per run), a real `streamlit run` server, a real Chromium page."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENS = ARTIFACTS / "screens"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--no-first-run", "--disable-quic", "--disable-component-update", "--disable-sync"]
+
+sys.path.insert(0, str(ROOT))
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST, through the app's own loader (cache, else the offline package)."""
+    from core import data
+
+    return data.load("mnist")
+
+
+# --- AppTest ----------------------------------------------------------------------------------
+
+@pytest.fixture(params=["zh", "en"])
+def lang(request) -> str:
+    return request.param
+
+
+def app_test(page_file: str, lang: str = "zh", timeout: float = 60, **state):
+    """An AppTest of one page file, in `lang`, with extra session state; already run once."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / page_file), default_timeout=timeout)
+    at.session_state["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+# --- real browser -----------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server():
+    """`streamlit run app.py` on a free loopback port; yields its base URL."""
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "streamlit.log", "w")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"streamlit did not start; see {ARTIFACTS / 'streamlit.log'}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make test` (it installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab at laptop size, Chinese locale (the course's default)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(30_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def wait_idle(tab, timeout_ms: int = 60_000) -> None:
+    """Wait until the Streamlit script has finished its run (and the app is connected)."""
+    tab.wait_for_selector("[data-test-script-state]", timeout=timeout_ms)
+    tab.wait_for_timeout(250)  # let a just-triggered rerun start before we wait for it to end
+    tab.wait_for_function(
+        "() => { const a = document.querySelector('[data-test-script-state]');"
+        " return a && a.getAttribute('data-test-script-state') !== 'running'"
+        " && a.getAttribute('data-test-script-state') !== 'initial'; }",
+        timeout=timeout_ms)
+    tab.wait_for_timeout(150)
+
+
+def open_app(tab, url: str, path: str = "", query: str = "") -> None:
+    """Open a page of the app and wait for its first run to end."""
+    tab.goto(f"{url}/{path}" + (f"?{query}" if query else ""))
+    wait_idle(tab)
+
+
+def snap(tab, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot as a test artifact (tests/artifacts/screens/NAME.png)."""
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    path = SCREENS / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def exception_text(tab) -> str:
+    """Text of any Streamlit exception box on the page ('' when none)."""
+    boxes = tab.locator("[data-testid='stException']")
+    return "\n".join(boxes.all_inner_texts()) if boxes.count() else ""

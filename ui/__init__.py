@@ -1,0 +1,1 @@
+"""What the pages share: the i18n table, URL state, the sidebar, plotting helpers. May import Streamlit."""

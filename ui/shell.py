@@ -1,0 +1,138 @@
+"""The frame around every page: shared sidebar, presenter mode, error display, job running."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import streamlit as st
+import torch
+
+from core import device as core_device
+from core.errors import UserError
+from ui.i18n import LANG_LABELS, LANGS, current_lang, default_lang, t
+from ui.state import sync_url, url_default
+
+T = TypeVar("T")
+GLOBAL_KEYS = ("lang", "device", "present", "seed")
+
+PRESENTER_CSS = """
+<style>
+html, body, [class*="st-"] { font-size: 1.22rem; }
+h1 { font-size: 2.8rem !important; } h2 { font-size: 2.1rem !important; } h3 { font-size: 1.7rem !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+code { font-size: 1.1rem; }
+</style>
+"""
+
+
+def sidebar() -> None:
+    """Language, device, presenter mode and seed; shared by every page, mirrored in the URL."""
+    url_default("lang", default_lang(), choices=LANGS)
+    url_default("device", "auto", choices=["auto", *core_device.available_devices()])
+    url_default("present", False)
+    url_default("seed", 0)
+    with st.sidebar:
+        st.segmented_control(t("side.language"), LANGS, key="lang", format_func=LANG_LABELS.get,
+                             selection_mode="single")
+        if st.session_state.get("lang") not in LANGS:  # segmented control can be clicked off
+            st.session_state["lang"] = default_lang()
+        options = ["auto", *core_device.available_devices()]
+        st.selectbox(t("side.device"), options, key="device",
+                     format_func=lambda d: t("side.device.auto") if d == "auto" else d.upper())
+        st.caption(device_caption(current_device()))
+        st.toggle(t("side.presenter"), key="present", help=t("side.presenter.help"))
+        if not presenter():
+            st.number_input(t("side.seed"), min_value=0, max_value=2**31 - 1, step=1, key="seed",
+                            help=t("side.seed.help"))
+        st.caption(t("side.share"))
+    if presenter():
+        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+    sync_url(*GLOBAL_KEYS)
+
+
+def device_caption(device: torch.device) -> str:
+    info = core_device.describe(device)
+    if info.kind == "cuda":
+        return t("side.device.gpu", name=info.name, free=info.free_memory_gb, total=info.total_memory_gb)
+    if info.kind == "mps":
+        return t("side.device.mps")
+    return t("side.device.cpu", name=info.name)
+
+
+def current_device() -> torch.device:
+    """The device chosen in the sidebar (auto: CUDA > MPS > CPU)."""
+    try:
+        return core_device.pick_device(st.session_state.get("device", "auto"))
+    except UserError:
+        return core_device.pick_device("auto")
+
+
+def presenter() -> bool:
+    """True in presenter mode: pages show fewer controls and larger charts."""
+    return bool(st.session_state.get("present", False))
+
+
+def seed() -> int:
+    return int(st.session_state.get("seed", 0))
+
+
+def lang() -> str:
+    return current_lang()
+
+
+def chart_height(base: int = 320) -> int:
+    """Chart height in pixels, larger on a projector."""
+    return int(base * 1.5) if presenter() else base
+
+
+def show_error(err: BaseException) -> None:
+    """A student's mistake becomes one clear sentence; the rest of the page keeps working."""
+    if isinstance(err, UserError):
+        st.error(err.text(lang()))
+    else:
+        st.error(t("common.error", msg=str(err) or type(err).__name__))
+
+
+@contextmanager
+def explained_errors() -> Iterator[None]:
+    """`with explained_errors():` shows a UserError as a sentence instead of a stack trace."""
+    try:
+        yield
+    except UserError as err:
+        show_error(err)
+
+
+def run_job(fn: Callable[[], T], device: torch.device, should_cancel: Callable[[], bool] | None = None) -> T | None:
+    """Run a heavy job in the process-wide queue, showing the queue place; OOM becomes advice.
+
+    Returns None (after telling the user why) when the job was cancelled or ran out of memory.
+    """
+    waiting = st.empty()
+
+    def on_wait(place: int) -> None:
+        waiting.info(t("common.queue", device=device.type.upper(), place=place))
+
+    try:
+        with core_device.queue_for(device).slot(on_wait=on_wait, should_cancel=should_cancel):
+            waiting.empty()
+            return fn()
+    except core_device.JobCancelled:
+        waiting.info(t("common.cancelled"))
+        return None
+    except RuntimeError as err:
+        if not core_device.is_out_of_memory(err):
+            raise
+        core_device.free_memory(device)
+        waiting.error(t("common.oom"))
+        return None
+
+
+def show_source(*objects: Any) -> None:
+    """An expander with the real source of the core functions the page runs (students read the code)."""
+    with st.expander(t("common.show_source")):
+        for obj in objects:
+            st.code(inspect.getsource(obj), language="python")

@@ -1,0 +1,84 @@
+"""Page settings that live in the URL, so a lecturer can share a link that reproduces the exact view.
+
+Usage in a page (widgets take their value from session state, so pass `key=` and no `value=`):
+
+    url_default("conv.stride", 1)            # seed from ?conv.stride=2, else remembered, else 1
+    st.slider(label, 1, 4, key="conv.stride")
+    sync_url("conv.stride", ...)             # write the current values back to the address bar
+
+Values also survive switching to another page and back (Streamlit forgets the widget state of pages
+that are not shown; we keep a copy).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+_KEEP = "_url_state_keep"
+_DEFAULTS = "_url_state_defaults"
+
+
+def _parse(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(float(raw))
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, (list, tuple)):
+        items = json.loads(raw)
+        if not isinstance(items, list) or len(items) != len(default):
+            raise ValueError("length differs")
+        return type(default)(_parse(json.dumps(i) if not isinstance(i, str) else i, d)
+                             for i, d in zip(items, default))
+    return raw
+
+
+def _dump(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value), ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def url_default(key: str, default: Any, choices: list | tuple | None = None) -> Any:
+    """Put `key`'s starting value in session state (URL > remembered > default) and return it.
+
+    A URL value that does not parse, or is not among `choices`, is ignored: a hand-edited link can
+    never break the page.
+    """
+    st.session_state.setdefault(_DEFAULTS, {})[key] = default
+    if key not in st.session_state:
+        value = st.session_state.get(_KEEP, {}).get(key, default)
+        raw = st.query_params.get(key)
+        if raw is not None:
+            try:
+                parsed = _parse(raw, default)
+                if choices is None or parsed in choices:
+                    value = parsed
+            except (ValueError, TypeError, json.JSONDecodeError):
+                pass
+        st.session_state[key] = value
+    return st.session_state[key]
+
+
+def sync_url(*keys: str) -> None:
+    """Mirror the current values of `keys` into the URL (defaults are left out to keep links short)."""
+    keep = st.session_state.setdefault(_KEEP, {})
+    defaults = st.session_state.get(_DEFAULTS, {})
+    for key in keys:
+        if key not in st.session_state:
+            continue
+        value = st.session_state[key]
+        keep[key] = value
+        if key in defaults and value == defaults[key]:
+            if key in st.query_params:
+                del st.query_params[key]
+        else:
+            text = _dump(value)
+            if st.query_params.get(key) != text:
+                st.query_params[key] = text
