@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from core.errors import UserError
+from core.storage import atomic_write_bytes
 
 NETWORK_DEADLINE_S = 5.0
 MNIST_CLASSES = tuple(str(d) for d in range(10))
@@ -140,18 +141,10 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write to a temporary file in the same folder, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Save arrays as .npz through a temporary file and a rename: a crash never leaves half a file."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 # --- torchvision (online) ---------------------------------------------------------------------

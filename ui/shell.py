@@ -111,12 +111,16 @@ def run_job(fn: Callable[[], T], device: torch.device, should_cancel: Callable[[
 
     Returns None (after telling the user why) when the job was cancelled or ran out of memory.
     """
+    if st.session_state.get("_job_running"):
+        st.warning(t("common.one_job"))
+        return None
     waiting = st.empty()
 
     def on_wait(place: int) -> None:
         waiting.info(t("common.queue", device=device.type.upper(), place=place))
 
     try:
+        st.session_state["_job_running"] = True  # one job at a time per session
         with core_device.queue_for(device).slot(on_wait=on_wait, should_cancel=should_cancel):
             waiting.empty()
             return fn()
@@ -129,6 +133,8 @@ def run_job(fn: Callable[[], T], device: torch.device, should_cancel: Callable[[
         core_device.free_memory(device)
         waiting.error(t("common.oom"))
         return None
+    finally:
+        st.session_state["_job_running"] = False
 
 
 def show_source(*objects: Any) -> None:

@@ -43,6 +43,7 @@ EN = {
     "common.cancelled": "Stopped.",
     "common.oom": "The GPU ran out of memory. Lower the batch size, image size or number of steps and try again.",
     "common.loading": "Loading…",
+    "common.one_job": "You already have a job running in this session; wait for it to finish or stop it.",
 }
 
 ZH = {
@@ -87,6 +88,7 @@ ZH = {
     "common.cancelled": "已停止。",
     "common.oom": "GPU 显存不足。请减小批大小、图像尺寸或步数后重试。",
     "common.loading": "加载中…",
+    "common.one_job": "本会话已有一个任务在运行；请等待它完成或先停止它。",
 }
 
 # The course's terms, shown on the home page (and a reference for everyone writing strings).
