@@ -1,0 +1,54 @@
+"""Make the home page's pictures (assets/home/<url>.png) and the README's screenshots from the real app.
+
+Starts `streamlit run`, opens each page in headless Chromium, and saves a viewport screenshot,
+downscaled. Run it after a page changes its look: `.venv/bin/python tools/thumbnails.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import conftest  # noqa: E402  (the same server and browser set-up as the tests)
+from ui.pages import PAGES  # noqa: E402
+
+HOME = ROOT / "assets" / "home"
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    HOME.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with conftest.streamlit_server() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_ARGS)
+        for lang in ("zh", "en"):
+            context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+            tab = context.new_page()
+            for spec in [None, *PAGES]:
+                path = "" if spec is None else spec.url
+                conftest.open_app(tab, url, path, query=f"lang={lang}")
+                tab.wait_for_timeout(1500)  # charts and images finish drawing
+                png = tab.screenshot()
+                name = spec.url if spec else "home"
+                Image.open(io.BytesIO(png)).convert("RGB").resize((960, 600), Image.Resampling.LANCZOS).save(
+                    SHOTS / f"{name}_{lang}.png", optimize=True)
+                if spec is not None and lang == "zh":
+                    # Home-page card picture: the page's main area, without the sidebar.
+                    main_area = Image.open(io.BytesIO(png)).convert("RGB").crop((300, 0, 1440, 712))
+                    main_area.resize((480, 300), Image.Resampling.LANCZOS).save(HOME / f"{spec.url}.png",
+                                                                                 optimize=True)
+                print("saved", name, lang)
+            context.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
