@@ -82,6 +82,11 @@ def load(name: str = "mnist") -> Dataset:
         return _cache[name]
 
 
+def loaded(name: str = "mnist") -> Dataset | None:
+    """The dataset if this process has already loaded it, else None (never loads: cheap to ask)."""
+    return _cache.get(name)
+
+
 def _load_uncached(name: str) -> Dataset:
     classes = MNIST_CLASSES if name == "mnist" else FASHION_CLASSES
     cached = data_dir() / f"{name}.npz"
