@@ -1,0 +1,148 @@
+"""The hostile corpus (tests/hostile_corpus.py) against every core loader: a sentence or a correct image.
+
+Each refusal must be a core.errors.UserError carrying a sentence in both languages (the page shows it
+and the session goes on); nothing may raise anything else, and no file may run code while loading.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile
+
+from core import data
+from core.errors import UserError
+from core.images import open_image
+from tests.hostile_corpus import PROMPTS, checkpoint_cases, image_cases
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CASES = image_cases()
+
+
+def assert_teaching_sentence(err: UserError, pattern: str = "") -> None:
+    """A UserError whose English matches `pattern` and whose Chinese is real Chinese, both one short text."""
+    assert isinstance(err, UserError), type(err)
+    assert err.en and err.zh and err.en != err.zh
+    assert CJK.search(err.zh), err.zh
+    assert "Traceback" not in err.en and len(err.en) < 400, err.en
+    if pattern:
+        assert re.search(pattern, err.en, re.I), (pattern, err.en)
+
+
+def test_corpus_covers_every_case_of_the_issue():
+    names = {c.name for c in CASES}
+    assert {"empty", "truncated_png", "truncated_jpeg", "text_as_png", "svg", "png16_grey", "cmyk_jpeg", "rgba",
+            "palette", "animated_gif", "exif_rotated", "bomb", "over_limit"} <= names
+    assert {"empty", "long_10000", "emoji", "chinese"} <= set(PROMPTS)
+    assert len(PROMPTS["long_10000"]) == 10_000
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.expect == "refuse"], ids=lambda c: c.name)
+def test_bad_uploads_end_in_a_sentence(case):
+    with pytest.raises(UserError) as info:
+        open_image(case.data)
+    assert_teaching_sentence(info.value, case.pattern)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.expect == "ok"], ids=lambda c: c.name)
+def test_odd_but_valid_uploads_become_correct_rgb(case):
+    image = open_image(case.data)
+    assert image.mode == "RGB"
+    assert image.size == case.size
+    if case.pixel is not None:
+        assert np.allclose(image.getpixel((0, 0)), case.pixel, atol=3), image.getpixel((0, 0))
+    small = open_image(case.data, max_side=8)  # the shrink path every page uses works on them too
+    assert max(small.size) <= 8 and small.mode == "RGB"
+
+
+def test_bomb_is_refused_from_the_header_without_decoding():
+    bomb = next(c for c in CASES if c.name == "bomb")
+    assert len(bomb.data) < 200_000  # small on disk, 400 M pixels when decoded
+    start = time.process_time()
+    with pytest.raises(UserError):
+        open_image(bomb.data)
+    assert time.process_time() - start < 5  # decoding 400 M pixels would take far longer (not a timing goal)
+
+
+def test_nobody_switched_on_loading_truncated_images():
+    # A page setting ImageFile.LOAD_TRUNCATED_IMAGES = True would turn truncated uploads into grey garbage.
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+# --- core.data: a damaged or hostile cache file never breaks loading, never runs code ---------
+
+def _npz_cases(folder, marker):
+    import io
+    import pickle
+
+    from tests.hostile_corpus import _RunsCode
+
+    good = io.BytesIO()
+    np.savez(good, train_x=np.zeros((60000, 28, 28), np.uint8), train_y=np.zeros(60000, np.int64),
+             test_x=np.zeros((10000, 28, 28), np.uint8), test_y=np.zeros(10000, np.int64))
+    good = good.getvalue()
+    evil = io.BytesIO()
+    np.savez(evil, train_x=np.array([_RunsCode(marker)], dtype=object), train_y=np.zeros(1),
+             test_x=np.zeros(1), test_y=np.zeros(1))
+    wrong = io.BytesIO()
+    np.savez(wrong, train_x=np.zeros((5, 5), np.uint8), train_y=np.zeros(5), test_x=np.zeros(5), test_y=np.zeros(5))
+    return {"empty": b"", "truncated": good[: len(good) // 3], "text": b"not an npz\n" * 50,
+            "object_pickle": evil.getvalue(), "wrong_shapes": wrong.getvalue(),
+            "raw_pickle": pickle.dumps(_RunsCode(marker))}
+
+
+def test_hostile_dataset_cache_files_are_rejected_without_running_code(tmp_path):
+    marker = tmp_path / "PWNED.txt"
+    for name, blob in _npz_cases(tmp_path, marker).items():
+        path = tmp_path / f"{name}.npz"
+        path.write_bytes(blob)
+        with pytest.raises(Exception) as info:  # _load_uncached catches any of these and refetches
+            data._read_npz(path)
+        assert not isinstance(info.value, (SystemExit, KeyboardInterrupt)), name
+        assert not marker.exists(), f"{name}: loading the cache ran code"
+
+
+@pytest.mark.slow
+def test_a_damaged_dataset_cache_is_replaced_by_a_good_one(tmp_path, monkeypatch, mnist):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OFFLINE", "1")
+    cached = tmp_path / "mnist.npz"
+    cached.write_bytes(b"PK\x03\x04 a zip cut short by a full disk")
+    ds = data._load_uncached("mnist")  # the real loader: damaged cache -> offline package -> rewrite
+    assert ds.source != "cache" and ds.train_x.shape == (60000, 28, 28)
+    assert torch_equal(ds.train_x[:100], mnist.train_x[:100])
+    assert data._read_npz(cached)["train_x"].shape == (60000, 28, 28)  # rewritten whole
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
+
+
+@pytest.mark.parametrize("blob", [b"", b"\x00\x00\x08", b"\x00\x00\x08\x03" + b"\xff" * 12, b"hello world"])
+def test_read_idx_refuses_garbage_with_valueerror(blob):
+    with pytest.raises(ValueError):
+        data.read_idx(blob)
+
+
+# --- checkpoints: the loader every upload point uses -------------------------------------------
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory):
+    return checkpoint_cases(tmp_path_factory.mktemp("ckpt"))
+
+
+def test_torch_weights_only_refuses_the_code_running_pickle(ckpts):
+    """The baseline every checkpoint loader must keep: weights_only=True never unpickles code."""
+    import pickle
+
+    import torch
+
+    for key in ("pickle_code", "raw_pickle_code"):
+        with pytest.raises((pickle.UnpicklingError, RuntimeError)):
+            torch.load(ckpts[key], weights_only=True)
+        assert not ckpts["marker"].exists(), key
