@@ -132,13 +132,15 @@ def conv2d_channels(x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: 
     xp = pad(x3, padding)  # (C, H + 2ph, W + 2pw)
     dtype = np.promote_types(x3.dtype, k3.dtype)
     out = np.zeros((x3.shape[0], oh, ow), dtype=dtype)
+    term = np.empty_like(out)  # reused buffer: no new array per tap
     # Loop over the kh·kw taps, not over the output cells: tap (i, j) of every window at once is a
     # strided slice of the padded input, starting at (i·dh, j·dw) and stepping by the stride.
     for i in range(kh):
         for j in range(kw):
             rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
             cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            out += k3[:, i, j, None, None] * xp[:, rows, cols]  # (C, 1, 1) * (C, oh, ow)
+            np.multiply(xp[:, rows, cols], k3[:, i, j, None, None], out=term)  # (C, oh, ow) * (C, 1, 1)
+            out += term
     return out
 
 
