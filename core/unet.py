@@ -1,0 +1,366 @@
+"""Inside Stable Diffusion 1.5's UNet, block by block, without downloading a single weight.
+
+The model is the real `diffusers.UNet2DConditionModel`, built from SD-1.5's own `unet/config.json`
+on PyTorch's `meta` device: meta tensors carry shapes and dtypes but no memory, so a forward pass
+through all 859,520,964 parameters takes about a second and a few hundred MB. Forward hooks record
+every block's input and output shapes, its children, which skip connections it sends or receives,
+and the shapes of its cross-attention to the text tokens.
+
+With a loaded pipeline (real weights) the same module also measures per-block activation
+statistics for a prompt, and records cross-attention maps per prompt token with a custom attention
+processor (the one place where the prompt enters the image).
+
+    rows = inspect_unet(SD15, height=512, width=512, batch=1, guidance=True)
+    rows[0].out_shape   # conv_in: (2, 320, 64, 64) -- 512 / 8 = 64, guidance doubles the batch
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import torch
+
+from core.errors import UserError
+
+# SD-1.5's unet/config.json (stable-diffusion-v1-5), written out so no download is needed.
+# Note the historic quirk: `attention_head_dim: 8` is really the number of heads (8 heads of
+# 40, 80 and 160 channels), kept here exactly as the released config says it.
+SD15: Mapping[str, Any] = MappingProxyType({
+    "sample_size": 64,  # latent side for the 512 px training images (512 / 8)
+    "in_channels": 4,  # the VAE's latent channels
+    "out_channels": 4,  # predicted noise, same shape as the latent
+    "center_input_sample": False,
+    "flip_sin_to_cos": True,
+    "freq_shift": 0,
+    "down_block_types": ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
+                         "DownBlock2D"),
+    "mid_block_type": "UNetMidBlock2DCrossAttn",
+    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    "only_cross_attention": False,
+    "block_out_channels": (320, 640, 1280, 1280),
+    "layers_per_block": 2,  # ResNets per down block (up blocks have one more)
+    "downsample_padding": 1,
+    "mid_block_scale_factor": 1,
+    "act_fn": "silu",
+    "norm_num_groups": 32,
+    "norm_eps": 1e-5,
+    "cross_attention_dim": 768,  # CLIP ViT-L/14 text embedding width
+    "attention_head_dim": 8,  # (really: number of heads, see above)
+})
+SD15_PARAMETERS = 859_520_964  # sum(p.numel() for p in unet.parameters()) of the released model
+
+# A tiny UNet of the same shape, in the spirit of diffusers' own tests (block_out_channels=(32, 64)).
+TINY: Mapping[str, Any] = MappingProxyType({
+    "sample_size": 8,
+    "in_channels": 4,
+    "out_channels": 4,
+    "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+    "mid_block_type": "UNetMidBlock2DCrossAttn",
+    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+    "block_out_channels": (32, 64),
+    "layers_per_block": 2,
+    "norm_num_groups": 32,
+    "cross_attention_dim": 32,
+    "attention_head_dim": 4,
+})
+
+LATENT_FACTOR = 8  # SD's VAE halves the image three times: latent side = image side / 8
+TEXT_TOKENS = 77  # CLIP's tokenizer pads every prompt to 77 tokens
+MAX_SIDE = 2048  # pixels; meta tensors cost nothing, but larger sizes teach nothing new
+MAX_BATCH = 64
+
+
+# --- what the trace returns -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Part:
+    """One child of a block, in the order the forward pass calls it."""
+
+    name: str  # e.g. "resnets.0", "attentions.0", "downsamplers.0"
+    cls: str  # diffusers class name, e.g. "ResnetBlock2D"
+    out_shape: tuple[int, ...]
+    params: int
+    heads: int | None = None  # Transformer2DModel only
+    head_dim: int | None = None
+
+
+@dataclass(frozen=True)
+class CrossAttention:
+    """Shapes of one cross-attention (attn2): image tokens ask, text tokens answer."""
+
+    where: str  # e.g. "down_blocks.0.attentions.0"
+    query_tokens: int  # h * w latent positions
+    key_tokens: int  # 77 text tokens
+    query_dim: int  # channels of the image tokens (320, 640, 1280)
+    key_dim: int  # 768: the text embedding width
+    heads: int
+    head_dim: int
+    batch: int
+
+    @property
+    def scores_shape(self) -> tuple[int, int, int, int]:
+        """(batch, heads, query_tokens, key_tokens): the attention matrix softmax runs over."""
+        return (self.batch, self.heads, self.query_tokens, self.key_tokens)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """One skip connection: a tensor saved on the way down, concatenated on the way up."""
+
+    index: int  # position in the UNet's `down_block_res_samples`
+    source: str  # "conv_in" or e.g. "down_blocks.0.attentions.1"
+    target: str  # e.g. "up_blocks.3.resnets.0"
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    """One top-level block of the UNet: conv_in, time embedding, down blocks, mid, up blocks, conv_out."""
+
+    name: str  # module path, e.g. "down_blocks.0"
+    kind: str  # "in" | "time" | "down" | "mid" | "up" | "out"
+    cls: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    params: int
+    parts: tuple[Part, ...]
+    level: int  # times the latent was halved before this block's input (0 = full size): its place in the U
+    skips_out: tuple[Skip, ...] = ()  # sent to the up path (conv_in, down blocks)
+    skips_in: tuple[Skip, ...] = ()  # received from the down path (up blocks)
+    cross_attention: tuple[CrossAttention, ...] = field(default_factory=tuple)
+
+    @property
+    def channels(self) -> int:
+        """Output channels (the time embedding's width for the time row)."""
+        return self.out_shape[1]
+
+
+# --- building the model -------------------------------------------------------------------------
+
+def build_unet(config: Mapping[str, Any] = SD15, device: str | torch.device = "meta") -> torch.nn.Module:
+    """A `UNet2DConditionModel` from a config; on `meta` it has every parameter's shape and no memory."""
+    from diffusers import UNet2DConditionModel
+
+    with torch.device(device):
+        return UNet2DConditionModel(**dict(config))
+
+
+def count_parameters(module: torch.nn.Module) -> int:
+    """sum(p.numel()) over the module's parameters (works on meta tensors)."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def latent_size(height: int, width: int, factor: int = LATENT_FACTOR) -> tuple[int, int]:
+    """Image (height, width) in pixels -> latent (h, w) = (height / 8, width / 8); checks the sizes."""
+    for side, label_en, label_zh in ((height, "height", "高度"), (width, "width", "宽度")):
+        if side % factor or not factor * 8 <= side <= MAX_SIDE:
+            raise UserError(
+                f"The image {label_en} must be a multiple of {factor} between {factor * 8} and "
+                f"{MAX_SIDE} pixels (got {side}): the VAE turns every {factor}×{factor} pixels into "
+                f"one latent position.",
+                f"图像{label_zh}必须是 {factor} 的倍数，且在 {factor * 8} 到 {MAX_SIDE} 像素之间"
+                f"（现在是 {side}）：VAE 把每 {factor}×{factor} 个像素变成一个潜变量位置。")
+    return height // factor, width // factor
+
+
+# --- the trace ----------------------------------------------------------------------------------
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (tuple, list)) and value:
+        return _first_tensor(value[0])
+    sample = getattr(value, "sample", None)
+    return sample if isinstance(sample, torch.Tensor) else None
+
+
+def _children_in_order(block: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """The leaves of a block's layout: items of its ModuleLists (resnets.0, ...) and plain children."""
+    out = []
+    for name, child in block.named_children():
+        if isinstance(child, torch.nn.ModuleList):
+            out.extend((f"{name}.{i}", c) for i, c in enumerate(child))
+        else:
+            out.append((name, child))
+    return out
+
+
+def _heads(module: torch.nn.Module) -> tuple[int | None, int | None]:
+    attn = getattr(module, "transformer_blocks", [None])[0]
+    if attn is None:
+        return None, None
+    heads = attn.attn1.heads
+    return heads, attn.attn1.inner_dim // heads
+
+
+def _top_level(unet: torch.nn.Module) -> list[tuple[str, str, list[tuple[str, torch.nn.Module]]]]:
+    """(row name, kind, [(part name, module)]) for each row of the table, in forward order."""
+    rows = [("conv_in", "in", [("conv_in", unet.conv_in)]),
+            ("time_embedding", "time", [("time_proj", unet.time_proj), ("time_embedding", unet.time_embedding)])]
+    rows += [(f"down_blocks.{i}", "down", _children_in_order(b)) for i, b in enumerate(unet.down_blocks)]
+    rows.append(("mid_block", "mid", _children_in_order(unet.mid_block)))
+    rows += [(f"up_blocks.{i}", "up", _children_in_order(b)) for i, b in enumerate(unet.up_blocks)]
+    out_parts = [(n, getattr(unet, n)) for n in ("conv_norm_out", "conv_act", "conv_out") if getattr(unet, n, None)]
+    rows.append(("conv_out", "out", out_parts))
+    return rows
+
+
+def trace_unet(unet: torch.nn.Module, latent: tuple[int, int], batch: int,
+               text_tokens: int = TEXT_TOKENS) -> list[BlockRow]:
+    """Run one forward pass of `unet` on (batch, C, h, w) zeros on the unet's device; one row per block.
+
+    On the meta device nothing is computed: only shapes flow. Rows follow the forward order.
+    """
+    device = next(unet.parameters()).device
+    dtype = next(unet.parameters()).dtype
+    cfg = unet.config
+    h, w = latent
+    layout = _top_level(unet)
+    outputs: dict[str, Any] = {}  # module path -> output (tensors kept alive so identities stay unique)
+    inputs: dict[str, tuple[int, ...]] = {}
+    order: list[str] = []
+    up_inputs: dict[str, tuple[torch.Tensor, ...]] = {}
+    cross: dict[str, tuple[tuple[int, ...], tuple[int, ...], torch.nn.Module]] = {}
+    handles = []
+
+    def keep_output(path: str):
+        def hook(module, args, kwargs, output):
+            outputs[path] = output
+            order.append(path)
+        return hook
+
+    def keep_input(path: str):
+        def hook(module, args, kwargs):
+            x = kwargs.get("hidden_states", args[0] if args else None)
+            if isinstance(x, torch.Tensor):
+                inputs[path] = tuple(x.shape)
+            if "res_hidden_states_tuple" in kwargs:
+                up_inputs[path] = tuple(kwargs["res_hidden_states_tuple"])
+        return hook
+
+    def keep_cross(path: str):
+        def hook(module, args, kwargs):
+            x = kwargs.get("hidden_states", args[0] if args else None)
+            text = kwargs.get("encoder_hidden_states")
+            if text is not None:
+                cross[path] = (tuple(x.shape), tuple(text.shape), module)
+        return hook
+
+    try:
+        for row_name, _kind, parts in layout:
+            if row_name.startswith(("down_blocks", "mid_block", "up_blocks")):
+                block = unet.get_submodule(row_name)
+                handles.append(block.register_forward_pre_hook(keep_input(row_name), with_kwargs=True))
+                handles.append(block.register_forward_hook(keep_output(row_name), with_kwargs=True))
+                prefix = row_name + "."
+            else:
+                prefix = ""
+            for part_name, module in parts:
+                path = prefix + part_name
+                handles.append(module.register_forward_pre_hook(keep_input(path), with_kwargs=True))
+                handles.append(module.register_forward_hook(keep_output(path), with_kwargs=True))
+        for name, module in unet.named_modules():
+            if name.endswith(".attn2"):
+                handles.append(module.register_forward_pre_hook(keep_cross(name), with_kwargs=True))
+
+        channels = cfg.in_channels
+        with torch.no_grad():
+            sample = torch.zeros(batch, channels, h, w, device=device, dtype=dtype)
+            timestep = torch.full((batch,), 999, device=device, dtype=torch.long)
+            text = torch.zeros(batch, text_tokens, cfg.cross_attention_dim, device=device, dtype=dtype)
+            unet(sample, timestep, encoder_hidden_states=text, return_dict=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    # The tensors saved for the skip connections, exactly as UNet2DConditionModel collects them:
+    # conv_in's output, then every tensor each down block returns in its `res_samples` tuple.
+    saved = [_first_tensor(outputs["conv_in"])]
+    for row_name, kind, _parts in layout:
+        if kind == "down":
+            saved.extend(outputs[row_name][1])
+    producer = {}  # id(tensor) -> the part that returned it (the last one in forward order)
+    for path in order:
+        t = _first_tensor(outputs[path])
+        if t is not None and (path == "conv_in" or path.count(".") >= 2):
+            producer[id(t)] = path
+    index_of = {id(t): k for k, t in enumerate(saved)}
+    skips = []
+    for up_name, res in up_inputs.items():
+        for j in range(len(res)):
+            t = res[-1 - j]  # the up block's resnet j pops the most recently saved tensor first
+            skips.append(Skip(index_of[id(t)], producer[id(t)], f"{up_name}.resnets.{j}", tuple(t.shape)))
+
+    first_call = {path: i for i, path in reversed(list(enumerate(order)))}
+    rows: list[BlockRow] = []
+    for row_name, kind, parts in layout:
+        prefix = row_name + "." if kind in ("down", "mid", "up") else ""
+        part_rows = []
+        for part_name, module in parts:
+            t = _first_tensor(outputs.get(prefix + part_name))
+            heads, head_dim = _heads(module)
+            part_rows.append(Part(part_name, type(module).__name__, tuple(t.shape) if t is not None else (),
+                                  count_parameters(module), heads, head_dim))
+        if prefix:
+            cls = type(unet.get_submodule(row_name)).__name__
+            out, in_shape = _first_tensor(outputs[row_name]), inputs[row_name]
+        else:
+            cls = part_rows[-1].cls
+            out = _first_tensor(outputs[parts[-1][0]])
+            in_shape = (batch,) if kind == "time" else inputs[parts[0][0]]
+        # The resolution a block works at (its input's): where it sits in the U.
+        level = 0 if kind == "time" else round(math.log2(h / in_shape[2]))
+        part_rows.sort(key=lambda p: first_call.get(prefix + p.name, len(order)))
+        attention = tuple(
+            CrossAttention(where=path.rsplit(".transformer_blocks", 1)[0], query_tokens=q[1], key_tokens=k[1],
+                           query_dim=q[2], key_dim=k[2], heads=m.heads, head_dim=m.inner_dim // m.heads,
+                           batch=q[0])
+            for path, (q, k, m) in cross.items() if path.startswith(prefix or "-"))
+        rows.append(BlockRow(
+            name=row_name, kind=kind, cls=cls, in_shape=tuple(in_shape), out_shape=tuple(out.shape),
+            params=sum(p.params for p in part_rows), parts=tuple(part_rows), level=level,
+            skips_out=tuple(s for s in skips if s.source == row_name or s.source.startswith(prefix or "-")),
+            skips_in=tuple(s for s in skips if s.target.startswith(row_name + ".")),
+            cross_attention=attention))
+    return rows
+
+
+def inspect_unet(config: Mapping[str, Any] | torch.nn.Module = SD15, height: int = 512, width: int = 512,
+                 batch: int = 1, guidance: bool = True, text_tokens: int = TEXT_TOKENS) -> list[BlockRow]:
+    """One row per block for images of (height, width) px: latent (h, w) = size / 8, batch x2 with guidance.
+
+    `config` is a UNet config (SD15, TINY, ...) or a loaded UNet2DConditionModel; either way the trace
+    runs on a meta-device twin built from its config, so it costs no memory and no compute.
+    """
+    if not 1 <= batch <= MAX_BATCH:
+        raise UserError(f"The batch size must be between 1 and {MAX_BATCH} (got {batch}).",
+                        f"批大小必须在 1 到 {MAX_BATCH} 之间（现在是 {batch}）。")
+    latent = latent_size(height, width)
+    if isinstance(config, torch.nn.Module):
+        config = dict(config.config)
+    unet = build_unet(config, "meta")
+    # Classifier-free guidance runs the prompt and the empty prompt side by side: twice the batch.
+    return trace_unet(unet, latent, batch * (2 if guidance else 1), text_tokens)
+
+
+def total_parameters(rows: list[BlockRow]) -> int:
+    """Sum of the rows' parameters: equals sum(p.numel()) of the whole UNet."""
+    return sum(r.params for r in rows)
+
+
+def skip_pairs(rows: list[BlockRow]) -> list[Skip]:
+    """Every skip connection, in the order it was saved on the way down (index 0 = conv_in's output)."""
+    return sorted((s for r in rows for s in r.skips_in), key=lambda s: s.index)
+
+
+def parameters_by_type(rows: list[BlockRow]) -> dict[str, int]:
+    """Parameters per part class (ResnetBlock2D, Transformer2DModel, ...), largest first."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        for part in row.parts:
+            totals[part.cls] = totals.get(part.cls, 0) + part.params
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
