@@ -1,0 +1,98 @@
+"""Turn a drawing into an MNIST digit, the way MNIST itself was made, keeping every step to show.
+
+LeCun et al. describe it: the digit is cropped to its ink, scaled (keeping its aspect ratio) to fit
+a 20×20 box with anti-aliasing, then placed in a 28×28 image so that its centre of mass sits at the
+centre. A model trained on MNIST sees drawn digits the way it saw its training digits only after the
+same steps.
+
+    steps = preprocess(rgba)          # rgba (H, W, 4) uint8 from the canvas
+    steps.digit                       # (28, 28) uint8, the model's input before normalization
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.data import normalize
+from core.errors import UserError
+
+BOX = 20  # MNIST digits fit a 20×20 box ...
+SIZE = 28  # ... inside a 28×28 image
+INK_THRESHOLD = 20  # ink values (0..255) below this are treated as paper
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """Every step from the canvas to the model input."""
+
+    ink: np.ndarray  # (H, W) uint8: brightness of the strokes on black (white ink = 255)
+    box: tuple[int, int, int, int]  # (top, left, bottom, right) of the ink, bottom/right exclusive
+    cropped: np.ndarray  # (h, w) uint8: the ink's bounding box
+    scaled: np.ndarray  # (20, 20) uint8: longer side scaled to 20, centred in the box
+    digit: np.ndarray  # (28, 28) uint8: the 20×20 placed so the centre of mass is at the centre
+    shift: tuple[int, int]  # (rows, cols) the digit moved to centre its mass
+    normalized: torch.Tensor  # (1, 1, 28, 28) float: (digit/255 - 0.1307) / 0.3081, what the model reads
+
+
+def ink_of(rgba: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 RGBA -> (H, W) uint8 ink: luminance times opacity (transparent = no ink)."""
+    if rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
+        raise UserError(f"Expected an RGBA image (H, W, 4); got shape {tuple(rgba.shape)}.",
+                        f"需要 RGBA 图像 (H, W, 4)；收到的形状是 {tuple(rgba.shape)}。")
+    rgb = rgba[..., :3].astype(np.float32)
+    alpha = rgba[..., 3].astype(np.float32) / 255.0 if rgba.shape[2] == 4 else 1.0
+    luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.clip(luminance * alpha, 0, 255).round().astype(np.uint8)
+
+
+def preprocess(rgba: np.ndarray) -> Preprocessed:
+    """Canvas RGBA (H, W, 4) uint8 -> MNIST-style 28×28 digit, with every intermediate step kept."""
+    # 1. Ink: white strokes on black
+    ink = ink_of(np.asarray(rgba))
+    rows = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=0))
+    if len(rows) == 0:
+        raise UserError("The canvas is empty: draw a digit first.", "画布是空的：请先画一个数字。")
+
+    # 2. Crop to the ink's bounding box
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    cropped = ink[top:bottom, left:right]
+
+    # 3. Scale the longer side to 20 pixels (aspect ratio kept, anti-aliased), centre it in 20×20
+    h, w = cropped.shape
+    scale = BOX / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    t = torch.from_numpy(cropped).float()[None, None]  # (1, 1, h, w)
+    small = F.interpolate(t, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    scaled = np.zeros((BOX, BOX), dtype=np.float32)
+    oy, ox = (BOX - new_h) // 2, (BOX - new_w) // 2
+    scaled[oy:oy + new_h, ox:ox + new_w] = small.clamp(0, 255).numpy()
+
+    # 4. Place in 28×28 so that the centre of mass lands on the centre pixel
+    total = scaled.sum()
+    ys, xs = np.indices(scaled.shape)
+    com_y, com_x = (ys * scaled).sum() / total, (xs * scaled).sum() / total
+    start = (SIZE - BOX) // 2  # 4: where a plain centring would put the box
+    dy = int(np.clip(round(SIZE / 2 - 0.5 - (start + com_y)), -start, start))
+    dx = int(np.clip(round(SIZE / 2 - 0.5 - (start + com_x)), -start, start))
+    digit = np.zeros((SIZE, SIZE), dtype=np.float32)
+    digit[start + dy:start + dy + BOX, start + dx:start + dx + BOX] = scaled
+    digit_u8 = digit.round().astype(np.uint8)
+
+    # 5. Normalize as in training
+    normalized = normalize(torch.from_numpy(digit_u8)[None])  # (1, 1, 28, 28)
+    return Preprocessed(ink=ink, box=(int(top), int(left), int(bottom), int(right)), cropped=cropped,
+                        scaled=scaled.round().astype(np.uint8), digit=digit_u8, shift=(dy, dx),
+                        normalized=normalized)
+
+
+def center_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, col) centre of mass of a 2-D array (the brightness-weighted mean position)."""
+    image = np.asarray(image, dtype=np.float64)
+    ys, xs = np.indices(image.shape)
+    total = image.sum()
+    return float((ys * image).sum() / total), float((xs * image).sum() / total)

@@ -1,0 +1,40 @@
+"""A drawing canvas for digits (streamlit-drawable-canvas), shared by the trainer, feature-map and VAE pages."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.digits import INK_THRESHOLD, Preprocessed, preprocess
+
+CANVAS_SIDE = 280  # 10× MNIST's 28 pixels
+# MNIST strokes are about 2–3 px wide in the 20×20 box; a digit drawn ~200 px tall is scaled by ~1/10.
+STROKE_WIDTH = 20
+
+
+def canvas_rgba(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
+    """Show a black canvas with white ink; return what is drawn as (side, side, 4) uint8, None if blank."""
+    from streamlit_drawable_canvas import st_canvas  # imported here: it registers a component
+
+    result = st_canvas(stroke_width=STROKE_WIDTH * side // CANVAS_SIDE, stroke_color="#FFFFFF",
+                       background_color="#000000", height=side, width=side, drawing_mode="freedraw",
+                       return_image_data=True, key=key)
+    rgba = result.image_data
+    if rgba is None:
+        return None
+    rgba = np.asarray(rgba, dtype=np.uint8)
+    if rgba.ndim != 3 or not (rgba[..., :3].max(axis=2) >= INK_THRESHOLD).any():
+        return None
+    return rgba
+
+
+def draw_digit_steps(key: str, side: int = CANVAS_SIDE) -> Preprocessed | None:
+    """The canvas plus MNIST-style preprocessing with every step kept; None while nothing is drawn."""
+    rgba = canvas_rgba(key, side)
+    return None if rgba is None else preprocess(rgba)
+
+
+def draw_digit(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
+    """The canvas; returns the drawn digit as MNIST-style (28, 28) uint8, or None while nothing is drawn."""
+    steps = draw_digit_steps(key, side)
+    return None if steps is None else steps.digit
