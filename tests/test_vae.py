@@ -1,0 +1,291 @@
+"""The VAE: shapes, the loss against references (closed form, torch.distributions, Monte Carlo, hand BCE),
+interpolation, training through core.train.fit on real MNIST, and safe checkpoints."""
+
+import io
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from core import vae as core_vae
+from core.errors import UserError
+from core.models.vae import VAE, VAEConfig, interpolate, kl_divergence, vae_loss
+from core.train import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return VAE(z_dim=3, hidden=16, channels=(4, 8)).eval()
+
+
+# --- model -------------------------------------------------------------------------------------
+
+def test_shapes_through_encode_reparameterize_decode():
+    model = VAE(z_dim=5)
+    x = torch.rand(7, 1, 28, 28)
+    mu, logvar = model.encode(x)
+    assert mu.shape == logvar.shape == (7, 5)
+    z = model.reparameterize(mu, logvar)
+    assert z.shape == (7, 5)
+    recon = model.decode(z)
+    assert recon.shape == (7, 1, 28, 28)
+    assert recon.min() >= 0 and recon.max() <= 1  # sigmoid pixel probabilities
+    out, mu2, logvar2 = model(x)
+    assert out.shape == x.shape and mu2.shape == (7, 5)
+
+
+def test_report_architecture_for_one_channel_28x28():
+    model = VAE(z_dim=20)
+    shapes = []
+    x = torch.rand(1, 1, 28, 28)
+    for layer in model.encoder:
+        x = layer(x)
+        shapes.append(tuple(x.shape[1:]))
+    assert shapes[:4] == [(32, 14, 14), (32, 14, 14), (64, 7, 7), (64, 7, 7)]
+    assert shapes[-1] == (128,)
+    assert model.mu.out_features == model.logvar.out_features == 20
+
+
+def test_reparameterize_is_mu_plus_sigma_eps_and_passes_gradients():
+    model = VAE(z_dim=4)
+    mu = torch.randn(3, 4, requires_grad=True)
+    logvar = torch.randn(3, 4, requires_grad=True)
+    torch.manual_seed(1)
+    z = model.reparameterize(mu, logvar)
+    torch.manual_seed(1)
+    eps = torch.randn(3, 4)
+    torch.testing.assert_close(z, mu + eps * torch.exp(0.5 * logvar))
+    z.sum().backward()
+    assert mu.grad is not None and logvar.grad is not None and logvar.grad.abs().sum() > 0
+
+
+def test_zero_variance_reparameterize_returns_the_mean():
+    model = VAE(z_dim=2)
+    mu = torch.randn(4, 2)
+    z = model.reparameterize(mu, torch.full((4, 2), -80.0))
+    torch.testing.assert_close(z, mu, atol=1e-12, rtol=0)
+
+
+def test_bad_latent_size_is_a_user_error():
+    with pytest.raises(UserError):
+        VAE(z_dim=0)
+
+
+# --- loss --------------------------------------------------------------------------------------
+
+def test_kl_matches_the_closed_form_and_torch_distributions():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(6, 4), torch.randn(6, 4)
+    sigma = torch.exp(0.5 * logvar)
+    # Kingma & Welling appendix B, written out per dimension: log(1/σ) + (σ² + μ²)/2 - 1/2
+    by_hand = (torch.log(1 / sigma) + (sigma**2 + mu**2) / 2 - 0.5).sum(dim=1)
+    torch.testing.assert_close(kl_divergence(mu, logvar), by_hand)
+    q = torch.distributions.Normal(mu, sigma)
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    torch.testing.assert_close(kl_divergence(mu, logvar), torch.distributions.kl_divergence(q, p).sum(dim=1))
+
+
+def test_kl_matches_a_monte_carlo_estimate():
+    g = torch.Generator().manual_seed(0)
+    mu = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64)
+    logvar = torch.tensor([[-1.0, 0.3, 0.0]], dtype=torch.float64)
+    sigma = torch.exp(0.5 * logvar)
+    n = 400_000
+    z = mu + sigma * torch.randn(n, 3, generator=g, dtype=torch.float64)  # z ~ q(z|x)
+    q = torch.distributions.Normal(mu, sigma)
+    p = torch.distributions.Normal(0.0, 1.0)
+    samples = (q.log_prob(z) - p.log_prob(z)).sum(dim=1)  # log q(z) - log p(z)
+    estimate, stderr = samples.mean().item(), samples.std().item() / math.sqrt(n)
+    exact = kl_divergence(mu, logvar).item()
+    assert abs(estimate - exact) < 4 * stderr, (estimate, exact, stderr)
+    assert stderr < 0.01  # the test can tell 0.05 nats apart
+
+
+def test_kl_is_zero_exactly_at_the_prior():
+    assert kl_divergence(torch.zeros(2, 5), torch.zeros(2, 5)).abs().max() == 0
+
+
+def test_loss_parts_are_per_image_sums_and_beta_weights_kl():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 28, 28)
+    recon = torch.rand(4, 1, 28, 28).clamp(0.01, 0.99)
+    mu, logvar = torch.randn(4, 3), torch.randn(4, 3)
+    by_hand = -(x * recon.log() + (1 - x) * (1 - recon).log()).sum() / 4
+    loss = vae_loss(recon, x, mu, logvar, beta=1.0)
+    torch.testing.assert_close(loss.reconstruction, by_hand)
+    torch.testing.assert_close(loss.kl, kl_divergence(mu, logvar).mean())
+    torch.testing.assert_close(loss.total, loss.reconstruction + loss.kl)
+    loss4 = vae_loss(recon, x, mu, logvar, beta=4.0)
+    torch.testing.assert_close(loss4.total, loss.reconstruction + 4 * loss.kl)
+    # pytorch/examples' loss_function (sums over the batch) is our total times the batch size
+    reference = F.binary_cross_entropy(recon, x, reduction="sum") - 0.5 * torch.sum(
+        1 + logvar - mu.pow(2) - logvar.exp())
+    torch.testing.assert_close(loss.total * 4, reference)
+
+
+def test_loss_shape_mismatch_is_a_user_error():
+    with pytest.raises(UserError):
+        vae_loss(torch.rand(2, 1, 28, 28), torch.rand(2, 1, 14, 14), torch.zeros(2, 2), torch.zeros(2, 2))
+
+
+# --- interpolation -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["linear", "slerp"])
+def test_interpolation_endpoints_are_exact(method):
+    torch.manual_seed(0)
+    z0, z1 = torch.randn(7), torch.randn(7)
+    path = interpolate(z0, z1, 9, method)
+    assert path.shape == (9, 7)
+    assert torch.equal(path[0], z0) and torch.equal(path[-1], z1)
+
+
+def test_linear_interpolation_is_evenly_spaced():
+    z0, z1 = torch.tensor([0.0, 2.0]), torch.tensor([4.0, -2.0])
+    path = interpolate(z0, z1, 5, "linear")
+    torch.testing.assert_close(path, torch.tensor([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0], [3.0, -1.0], [4.0, -2.0]]))
+
+
+def test_slerp_follows_the_great_circle():
+    z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    path = interpolate(z0, z1, 3, "slerp")
+    torch.testing.assert_close(path[1], torch.tensor([1.0, 1.0]) / math.sqrt(2))
+    angles = torch.atan2(interpolate(z0, z1, 7, "slerp")[:, 1], interpolate(z0, z1, 7, "slerp")[:, 0])
+    torch.testing.assert_close(angles, torch.linspace(0, math.pi / 2, 7))  # equal angle steps
+    # equal norms stay equal; a straight line dips towards the origin in between
+    torch.manual_seed(1)
+    a, b = torch.randn(20), torch.randn(20)
+    b = b / b.norm() * a.norm()
+    norms = interpolate(a, b, 11, "slerp").norm(dim=1)
+    torch.testing.assert_close(norms, torch.full((11,), a.norm().item()), rtol=1e-5, atol=1e-5)
+    assert interpolate(a, b, 11, "linear").norm(dim=1)[5] < 0.9 * a.norm()
+
+
+def test_slerp_of_parallel_vectors_falls_back_to_linear():
+    z0 = torch.tensor([1.0, 2.0])
+    torch.testing.assert_close(interpolate(z0, 3 * z0, 5, "slerp"), interpolate(z0, 3 * z0, 5, "linear"))
+    torch.testing.assert_close(interpolate(torch.zeros(2), z0, 3, "slerp")[1], z0 / 2)
+
+
+def test_interpolation_mistakes_are_user_errors():
+    with pytest.raises(UserError):
+        interpolate(torch.zeros(3), torch.ones(3), 1)
+    with pytest.raises(UserError):
+        interpolate(torch.zeros(3), torch.ones(3), 5, "cubic")
+    with pytest.raises(UserError):
+        interpolate(torch.zeros(3), torch.ones(4), 5)
+
+
+@pytest.mark.parametrize("method", ["linear", "slerp"])
+def test_interpolated_strip_ends_at_the_decodings_of_the_two_digits(tiny, mnist, method):
+    x0, x1 = mnist.test_x[0], mnist.test_x[1]
+    strip = core_vae.interpolate_images(tiny, x0, x1, steps=6, method=method)
+    assert strip.shape == (6, 28, 28)
+    ends = core_vae.reconstruct(tiny, torch.stack([x0, x1]))  # decode(μ(x)) of each digit
+    torch.testing.assert_close(strip[0], ends[0])
+    torch.testing.assert_close(strip[-1], ends[1])
+    assert not torch.allclose(strip[2], strip[0])
+
+
+# --- page helpers ------------------------------------------------------------------------------
+
+def test_sample_is_seeded_and_in_range(tiny):
+    a, b, c = core_vae.sample(tiny, 6, seed=3), core_vae.sample(tiny, 6, seed=3), core_vae.sample(tiny, 6, seed=4)
+    assert a.shape == (6, 28, 28) and torch.equal(a, b) and not torch.equal(a, c)
+    assert 0 <= a.min() and a.max() <= 1
+    with pytest.raises(UserError):
+        core_vae.sample(tiny, 0)
+
+
+def test_manifold_grid_uses_gaussian_quantiles_with_z2_upwards():
+    torch.manual_seed(0)
+    model = VAE(z_dim=2, hidden=16, channels=(4, 8))
+    v = core_vae.manifold_values(5)
+    torch.testing.assert_close(v[2], torch.tensor(0.0), atol=1e-6, rtol=0)
+    torch.testing.assert_close(v[0], torch.tensor(-1.6449), atol=1e-4, rtol=0)  # Φ⁻¹(0.05)
+    grid = core_vae.latent_manifold(model, 5)
+    assert grid.shape == (5, 5, 28, 28)
+    top_left = core_vae.decode(model, torch.stack([v[0], v[-1]]).unsqueeze(0))[0]
+    torch.testing.assert_close(grid[0, 0], top_left)
+    with pytest.raises(UserError):
+        core_vae.latent_manifold(VAE(z_dim=3), 5)
+
+
+def test_image_grid_and_gif():
+    images = torch.rand(5, 28, 28)
+    mosaic = core_vae.image_grid(images, cols=3, pad=2)
+    assert mosaic.shape == (2 * 30 + 2, 3 * 30 + 2)
+    assert mosaic[2, 2] == round(images[0, 0, 0].item() * 255)
+    gif = core_vae.frames_to_gif(images, scale=2)
+    with Image.open(io.BytesIO(gif)) as im:
+        assert im.format == "GIF" and im.size == (56, 56)
+        assert im.n_frames == 5 + 3  # there and back
+
+
+# --- training through core.train.fit -----------------------------------------------------------
+
+@pytest.mark.slow
+def test_loss_falls_on_a_real_mnist_subset(mnist):
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    before = core_vae.train_vae  # the same entry point the page and `make prepare` use
+    steps = []
+    model, history = before(mnist, VAEConfig(z_dim=8, hidden=64, channels=(8, 16)),
+                            TrainConfig(optimizer="adam", lr=2e-3, batch_size=64, epochs=1, train_subset=1536,
+                                        schedule="constant", eval_subset=500, log_every=4, device="cpu"),
+                            on_step=steps.append)
+    assert len(steps) >= 5 and {"loss", "recon", "kl"} <= set(steps[0])
+    first, last = steps[0], steps[-1]
+    assert last["recon"] < first["recon"] - 60, (first, last)  # from ~540 nats (chance) towards ~200
+    torch.testing.assert_close(torch.tensor(last["loss"]), torch.tensor(last["recon"] + last["kl"]),
+                               rtol=1e-4, atol=1e-3)
+    final = history.epochs[-1]
+    assert final["test_loss"] < 300, final
+    assert not model.training and next(model.parameters()).device.type == "cpu"
+
+
+def test_beta_out_of_range_is_a_user_error():
+    with pytest.raises(UserError):
+        core_vae.vae_objective(beta=-1)
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+def test_checkpoint_round_trip_in_memory_and_on_disk(tiny, tmp_path, monkeypatch):
+    blob = core_vae.save_vae(tiny, {"test_loss": 123.4})
+    loaded, meta = core_vae.load_vae(blob)
+    assert meta["model"] == "vae" and meta["test_loss"] == 123.4
+    assert meta["options"] == {"z_dim": 3, "hidden": 16, "channels": [4, 8]}
+    for (k, a), (k2, b) in zip(tiny.state_dict().items(), loaded.state_dict().items()):
+        assert k == k2 and torch.equal(a, b)
+    z = torch.randn(2, 3)
+    torch.testing.assert_close(loaded.decode(z), tiny.decode(z))
+
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    assert core_vae.load_cached("mnist", 3) is None
+    path = core_vae.save_cached(tiny, "mnist", 1.0, {"epochs": 1})
+    assert path.parent == tmp_path / "vae" and not list(tmp_path.glob("vae/.*tmp"))
+    model, meta = core_vae.load_cached("mnist", 3)
+    assert meta["dataset"] == "mnist" and meta["epochs"] == 1
+    torch.testing.assert_close(model.decode(z), tiny.decode(z))
+
+
+def test_damaged_or_foreign_checkpoints_are_refused(tiny, tmp_path, monkeypatch):
+    blob = core_vae.save_vae(tiny)
+    with pytest.raises(UserError):
+        core_vae.load_vae(blob[: len(blob) // 2])  # truncated
+    buf = io.BytesIO()
+    torch.save(tiny.state_dict(), buf)
+    with pytest.raises(UserError):
+        core_vae.load_vae(buf.getvalue())  # a pickle: never loaded
+    from core.checkpoint import save_checkpoint
+    from core.models import build_model
+
+    with pytest.raises(UserError):
+        core_vae.load_vae(save_checkpoint(build_model("mlp")))  # a classifier, not a VAE
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    path = core_vae.checkpoint_path("mnist", 3)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(blob[:100])
+    assert core_vae.load_cached("mnist", 3) is None  # a damaged cache file counts as missing
