@@ -364,3 +364,135 @@ def parameters_by_type(rows: list[BlockRow]) -> dict[str, int]:
         for part in row.parts:
             totals[part.cls] = totals.get(part.cls, 0) + part.params
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+# --- with real weights: activations and cross-attention maps for a prompt -----------------------
+
+@dataclass(frozen=True)
+class ActivationStats:
+    """Summary of one block's output for one forward pass."""
+
+    name: str
+    shape: tuple[int, ...]
+    mean: float
+    std: float
+    min: float
+    max: float
+
+
+def encode_prompt(pipe: Any, prompt: str) -> tuple[torch.Tensor, list[str]]:
+    """Prompt -> (CLIP text embeddings (1, 77, D), the 77 tokens as strings), with the pipeline's own parts."""
+    tokenizer = pipe.tokenizer
+    ids = tokenizer(prompt, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                    return_tensors="pt").input_ids  # (1, 77)
+    with torch.no_grad():
+        embeddings = pipe.text_encoder(ids.to(pipe.text_encoder.device))[0]  # (1, 77, D)
+    return embeddings.to(pipe.unet.dtype), tokenizer.convert_ids_to_tokens(ids[0].tolist())
+
+
+def prompt_length(tokens: list[str]) -> int:
+    """Number of tokens up to and including <|endoftext|> (the rest of the 77 is padding)."""
+    for i, tok in enumerate(tokens):
+        if tok == "<|endoftext|>":
+            return i + 1
+    return len(tokens)
+
+
+def _noisy_latent(unet: torch.nn.Module, latent: tuple[int, int], seed: int) -> torch.Tensor:
+    """Pure Gaussian noise (1, C, h, w): what the UNet sees at the first denoising step."""
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.randn(1, unet.config.in_channels, *latent, generator=generator)
+    return noise.to(unet.device, unet.dtype)
+
+
+def activation_stats(unet: torch.nn.Module, text_embeddings: torch.Tensor, height: int = 512, width: int = 512,
+                     timestep: int = 999, seed: int = 0) -> list[ActivationStats]:
+    """One forward pass on noise (1, 4, h, w) with `text_embeddings` (1, 77, D); stats of each block's output."""
+    latent = latent_size(height, width)
+    names = ["conv_in"] + [f"down_blocks.{i}" for i in range(len(unet.down_blocks))] + ["mid_block"]
+    names += [f"up_blocks.{i}" for i in range(len(unet.up_blocks))] + ["conv_out"]
+    stats: list[ActivationStats] = []
+
+    def keep(name: str):
+        def hook(module, args, output):
+            x = _first_tensor(output).detach().float()
+            stats.append(ActivationStats(name, tuple(x.shape), x.mean().item(), x.std().item(),
+                                         x.min().item(), x.max().item()))
+        return hook
+
+    handles = [unet.get_submodule(n).register_forward_hook(keep(n)) for n in names]
+    try:
+        with torch.no_grad():
+            t = torch.tensor([timestep], device=unet.device)
+            unet(_noisy_latent(unet, latent, seed), t, encoder_hidden_states=text_embeddings, return_dict=False)
+    finally:
+        for h in handles:
+            h.remove()
+    return stats
+
+
+class CrossAttentionRecorder:
+    """An attention processor for attn2 that computes attention as diffusers' AttnProcessor does and
+    keeps the probabilities, averaged over heads: maps[where] has shape (batch, h*w, 77)."""
+
+    def __init__(self, where: str, maps: dict[str, torch.Tensor]):
+        self.where = where
+        self.maps = maps
+
+    def __call__(self, attn: Any, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
+                 attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None,
+                 *args: Any, **kwargs: Any) -> torch.Tensor:
+        """hidden_states (B, h*w, C) attend to encoder_hidden_states (B, 77, D) -> (B, h*w, C)."""
+        batch, query_tokens, _ = hidden_states.shape
+        text = hidden_states if encoder_hidden_states is None else encoder_hidden_states
+        if attn.norm_cross and encoder_hidden_states is not None:
+            text = attn.norm_encoder_hidden_states(text)
+        query = attn.head_to_batch_dim(attn.to_q(hidden_states))  # (B*heads, h*w, head_dim)
+        key = attn.head_to_batch_dim(attn.to_k(text))  # (B*heads, 77, head_dim)
+        value = attn.head_to_batch_dim(attn.to_v(text))  # (B*heads, 77, head_dim)
+        mask = attn.prepare_attention_mask(attention_mask, text.shape[1], batch)
+        probs = attn.get_attention_scores(query, key, mask)  # softmax(QKᵀ/√d): (B*heads, h*w, 77)
+        self.maps[self.where] = probs.view(batch, attn.heads, query_tokens, -1).mean(1).detach().float()
+        out = attn.batch_to_head_dim(torch.bmm(probs, value))  # (B, h*w, heads*head_dim)
+        out = attn.to_out[1](attn.to_out[0](out))  # linear projection, dropout
+        if attn.residual_connection:
+            out = out + hidden_states
+        return out / attn.rescale_output_factor
+
+
+@dataclass(frozen=True)
+class AttentionMaps:
+    """Cross-attention per prompt token: `per_layer[where]` (77, h_l, w_l); `mean` (77, h, w) over layers."""
+
+    tokens: list[str]
+    per_layer: dict[str, torch.Tensor]
+    mean: torch.Tensor
+    output: torch.Tensor  # the UNet's prediction (1, 4, h, w), identical to a run without recording
+
+
+def cross_attention_maps(unet: torch.nn.Module, text_embeddings: torch.Tensor, tokens: list[str],
+                         height: int = 512, width: int = 512, timestep: int = 999, seed: int = 0) -> AttentionMaps:
+    """Where each of the 77 tokens is looked at, for noise (1, 4, h, w): maps (77, h, w), each sums to 1 over tokens."""
+    h, w = latent_size(height, width)
+    raw: dict[str, torch.Tensor] = {}
+    attn2 = {name.rsplit(".transformer_blocks", 1)[0]: m for name, m in unet.named_modules()
+             if name.endswith(".attn2")}
+    before = {where: m.processor for where, m in attn2.items()}
+    for where, module in attn2.items():
+        module.set_processor(CrossAttentionRecorder(where, raw))
+    try:
+        with torch.no_grad():
+            t = torch.tensor([timestep], device=unet.device)
+            output = unet(_noisy_latent(unet, (h, w), seed), t, encoder_hidden_states=text_embeddings,
+                          return_dict=False)[0]
+    finally:
+        for where, module in attn2.items():
+            module.set_processor(before[where])
+    per_layer = {}
+    for where, probs in raw.items():  # (1, h_l*w_l, 77) -> (77, h_l, w_l)
+        scale = math.sqrt(h * w / probs.shape[1])
+        hl, wl = round(h / scale), round(w / scale)
+        per_layer[where] = probs[0].T.reshape(-1, hl, wl).cpu()
+    resized = [torch.nn.functional.interpolate(m[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+               for m in per_layer.values()]
+    return AttentionMaps(tokens, per_layer, torch.stack(resized).mean(0), output.detach().float().cpu())

@@ -1,0 +1,197 @@
+"""core.unet: the SD-1.5 UNet traced on the meta device, checked against the real model and diffusers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core import unet
+from core.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def sd15_512():
+    return unet.inspect_unet(unet.SD15, height=512, width=512, batch=1, guidance=True)
+
+
+@pytest.fixture(scope="module")
+def sd15_768x512():
+    return unet.inspect_unet(unet.SD15, height=512, width=768, batch=1, guidance=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_pipe(tmp_path_factory):
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    from tests.tiny_sd import build_tiny_img2img
+
+    folder = build_tiny_img2img(tmp_path_factory.mktemp("tiny_sd"))
+    pipe = StableDiffusionImg2ImgPipeline.from_pretrained(folder)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def by_name(rows):
+    return {r.name: r for r in rows}
+
+
+@pytest.mark.slow
+def test_sd15_blocks_are_the_homeworks_classes(sd15_512):
+    assert [(r.name, r.cls) for r in sd15_512] == [
+        ("conv_in", "Conv2d"), ("time_embedding", "TimestepEmbedding"),
+        ("down_blocks.0", "CrossAttnDownBlock2D"), ("down_blocks.1", "CrossAttnDownBlock2D"),
+        ("down_blocks.2", "CrossAttnDownBlock2D"), ("down_blocks.3", "DownBlock2D"),
+        ("mid_block", "UNetMidBlock2DCrossAttn"),
+        ("up_blocks.0", "UpBlock2D"), ("up_blocks.1", "CrossAttnUpBlock2D"),
+        ("up_blocks.2", "CrossAttnUpBlock2D"), ("up_blocks.3", "CrossAttnUpBlock2D"),
+        ("conv_out", "Conv2d")]
+    mid = by_name(sd15_512)["mid_block"]
+    # The homework's question: the mid block is ResNet -> Transformer -> ResNet, in that order.
+    assert [(p.name, p.cls) for p in mid.parts] == [
+        ("resnets.0", "ResnetBlock2D"), ("attentions.0", "Transformer2DModel"), ("resnets.1", "ResnetBlock2D")]
+    down0 = by_name(sd15_512)["down_blocks.0"]
+    assert [p.cls for p in down0.parts] == ["ResnetBlock2D", "Transformer2DModel"] * 2 + ["Downsample2D"]
+    up3 = by_name(sd15_512)["up_blocks.3"]
+    assert [p.cls for p in up3.parts] == ["ResnetBlock2D", "Transformer2DModel"] * 3
+
+
+@pytest.mark.slow
+def test_sd15_parameter_total_matches_the_model(sd15_512):
+    assert unet.total_parameters(sd15_512) == unet.SD15_PARAMETERS == 859_520_964
+    assert unet.count_parameters(unet.build_unet(unet.SD15)) == 859_520_964  # the reference: sum(p.numel())
+    for row in sd15_512:
+        assert sum(p.params for p in row.parts) == row.params, row.name
+    by_type = unet.parameters_by_type(sd15_512)
+    assert sum(by_type.values()) == 859_520_964
+    assert list(by_type)[:2] == ["ResnetBlock2D", "Transformer2DModel"]
+
+
+@pytest.mark.slow
+def test_sd15_shapes_at_512_with_guidance(sd15_512):
+    rows = by_name(sd15_512)
+    assert rows["conv_in"].in_shape == (2, 4, 64, 64)  # 512 / 8 = 64; guidance doubles the batch
+    assert rows["conv_in"].out_shape == (2, 320, 64, 64)
+    assert rows["time_embedding"].out_shape == (2, 1280)
+    assert [rows[f"down_blocks.{i}"].out_shape for i in range(4)] == [
+        (2, 320, 32, 32), (2, 640, 16, 16), (2, 1280, 8, 8), (2, 1280, 8, 8)]
+    assert rows["mid_block"].out_shape == (2, 1280, 8, 8)
+    assert [rows[f"up_blocks.{i}"].out_shape for i in range(4)] == [
+        (2, 1280, 16, 16), (2, 1280, 32, 32), (2, 640, 64, 64), (2, 320, 64, 64)]
+    assert rows["conv_out"].out_shape == (2, 4, 64, 64)
+    assert [r.level for r in sd15_512 if r.kind != "time"] == [0, 0, 1, 2, 3, 3, 3, 2, 1, 0, 0]
+    heads = [(p.heads, p.head_dim) for r in sd15_512 for p in r.parts if p.cls == "Transformer2DModel"]
+    assert len(heads) == 16 and set(heads) == {(8, 40), (8, 80), (8, 160)}
+
+
+@pytest.mark.slow
+def test_sd15_cross_attention_shapes(sd15_512):
+    attention = [a for r in sd15_512 for a in r.cross_attention]
+    assert len(attention) == 16  # 2 + 2 + 2 down, 1 mid, 3 + 3 + 3 up
+    mid = by_name(sd15_512)["mid_block"].cross_attention[0]
+    assert (mid.query_tokens, mid.key_tokens, mid.query_dim, mid.key_dim) == (8 * 8, 77, 1280, 768)
+    assert mid.scores_shape == (2, 8, 64, 77)
+    first = by_name(sd15_512)["down_blocks.0"].cross_attention[0]
+    assert (first.query_tokens, first.heads, first.head_dim) == (64 * 64, 8, 40)
+    assert all(a.key_tokens == 77 and a.key_dim == 768 for a in attention)
+
+
+@pytest.mark.slow
+def test_sd15_shapes_at_768x512_the_homeworks_size(sd15_768x512):
+    rows = by_name(sd15_768x512)
+    assert unet.latent_size(512, 768) == (64, 96)
+    assert rows["conv_in"].out_shape == (1, 320, 64, 96)  # no guidance: batch stays 1
+    assert rows["mid_block"].out_shape == (1, 1280, 8, 12)
+    assert rows["conv_out"].out_shape == (1, 4, 64, 96)
+    assert rows["up_blocks.3"].cross_attention[0].query_tokens == 64 * 96
+    assert unet.total_parameters(sd15_768x512) == 859_520_964  # the size changes shapes, never weights
+
+
+@pytest.mark.slow
+def test_sd15_skip_pairing(sd15_512):
+    skips = unet.skip_pairs(sd15_512)
+    assert [s.index for s in skips] == list(range(12))
+    assert (skips[0].source, skips[0].target) == ("conv_in", "up_blocks.3.resnets.2")
+    assert (skips[2].source, skips[2].target) == ("down_blocks.0.attentions.1", "up_blocks.3.resnets.0")
+    assert (skips[3].source, skips[3].target) == ("down_blocks.0.downsamplers.0", "up_blocks.2.resnets.2")
+    assert (skips[11].source, skips[11].target) == ("down_blocks.3.resnets.1", "up_blocks.0.resnets.0")
+    # Reference: each target ResNet's first convolution takes (incoming channels + skip channels).
+    model = unet.build_unet(unet.SD15)
+    rows = by_name(sd15_512)
+    for s in skips:
+        up_name, _, j = s.target.rpartition(".resnets.")
+        resnet = model.get_submodule(s.target)
+        incoming = rows[up_name].in_shape[1] if j == "0" else resnet.conv1.out_channels
+        assert resnet.conv1.in_channels == incoming + s.shape[1], s
+        assert s.shape[2] == rows[up_name].in_shape[2], s  # same resolution as the block it feeds
+    assert sum(len(r.skips_out) for r in sd15_512) == 12
+    assert len(rows["up_blocks.0"].skips_in) == 3
+
+
+def test_tiny_config_meta_trace_matches_a_real_forward():
+    rows = unet.inspect_unet(unet.TINY, height=64, width=128, batch=3, guidance=False)
+    torch.manual_seed(0)
+    real = unet.build_unet(unet.TINY, "cpu")  # real weights: the reference for shapes and counts
+    real_rows = unet.trace_unet(real, (8, 16), batch=3)
+    assert [(r.name, r.out_shape, r.params) for r in rows] == [(r.name, r.out_shape, r.params) for r in real_rows]
+    assert unet.total_parameters(rows) == unet.count_parameters(real)
+    out = real(torch.zeros(3, 4, 8, 16), torch.tensor([1, 1, 1]), encoder_hidden_states=torch.zeros(3, 77, 32)).sample
+    assert by_name(rows)["conv_out"].out_shape == tuple(out.shape)
+    assert [s.source for s in unet.skip_pairs(rows)] == [
+        "conv_in", "down_blocks.0.attentions.0", "down_blocks.0.attentions.1", "down_blocks.0.downsamplers.0",
+        "down_blocks.1.resnets.0", "down_blocks.1.resnets.1"]
+
+
+def test_guidance_doubles_the_batch():
+    on = unet.inspect_unet(unet.TINY, 64, 64, batch=2, guidance=True)
+    off = unet.inspect_unet(unet.TINY, 64, 64, batch=2, guidance=False)
+    assert on[0].out_shape[0] == 4 and off[0].out_shape[0] == 2
+
+
+@pytest.mark.parametrize("height, width, batch", [(500, 512, 1), (512, 32, 1), (4096, 512, 1), (512, 512, 0)])
+def test_bad_sizes_are_explained(height, width, batch):
+    with pytest.raises(UserError) as err:
+        unet.inspect_unet(unet.TINY, height, width, batch=batch)
+    assert err.value.zh != err.value.en
+
+
+def test_a_loaded_unet_is_inspected_through_its_config(tiny_pipe):
+    rows = unet.inspect_unet(tiny_pipe.unet, 64, 64, batch=1, guidance=True)
+    assert unet.total_parameters(rows) == unet.count_parameters(tiny_pipe.unet)
+    assert [r.cls for r in rows if r.kind in ("down", "up")] == [
+        "DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"]
+    assert tiny_pipe.unet.device.type == "cpu"  # untouched: the trace ran on a meta twin
+
+
+def test_encode_prompt_gives_77_tokens(tiny_pipe):
+    embeddings, tokens = unet.encode_prompt(tiny_pipe, "a fantasy landscape")
+    assert embeddings.shape == (1, 77, 32) and len(tokens) == 77
+    assert tokens[0] == "<|startoftext|>" and unet.prompt_length(tokens) == 5
+
+
+def test_cross_attention_maps_leave_the_output_unchanged(tiny_pipe):
+    embeddings, tokens = unet.encode_prompt(tiny_pipe, "a mountain lake")
+    model = tiny_pipe.unet
+    processors = dict(model.attn_processors)
+    maps = unet.cross_attention_maps(model, embeddings, tokens, 64, 64, timestep=500, seed=1)
+    assert {k: type(v) for k, v in model.attn_processors.items()} == {k: type(v) for k, v in processors.items()}
+    with torch.no_grad():  # reference: the same forward with diffusers' own processors
+        ref = model(unet._noisy_latent(model, (8, 8), 1), torch.tensor([500]), encoder_hidden_states=embeddings).sample
+    torch.testing.assert_close(maps.output, ref, atol=1e-5, rtol=1e-4)
+    assert len(maps.per_layer) == 6 and maps.mean.shape == (77, 8, 8)
+    for layer in maps.per_layer.values():  # softmax over the 77 text tokens at every image position
+        torch.testing.assert_close(layer.sum(0), torch.ones(layer.shape[1:]))
+
+
+def test_activation_stats_match_a_direct_forward(tiny_pipe):
+    embeddings, _ = unet.encode_prompt(tiny_pipe, "snow")
+    stats = unet.activation_stats(tiny_pipe.unet, embeddings, 64, 64, timestep=999, seed=3)
+    assert [s.name for s in stats] == ["conv_in", "down_blocks.0", "down_blocks.1", "mid_block",
+                                       "up_blocks.0", "up_blocks.1", "conv_out"]
+    with torch.no_grad():
+        out = tiny_pipe.unet(unet._noisy_latent(tiny_pipe.unet, (8, 8), 3), torch.tensor([999]),
+                             encoder_hidden_states=embeddings).sample
+    last = stats[-1]
+    assert last.shape == tuple(out.shape)
+    assert last.mean == pytest.approx(out.mean().item(), abs=1e-6)
+    assert last.std == pytest.approx(out.std().item(), rel=1e-5)
+    assert last.min <= last.mean <= last.max
