@@ -1,0 +1,424 @@
+"""Stable Diffusion img2img, step by step: the homework's "fantasy landscape", and why strength matters.
+
+The homework passed a photo to the text-to-image pipeline, which ignores it. Image-to-image starts
+from the photo instead of pure noise: it encodes the photo into the VAE's latent space, adds the noise
+of timestep t_start (strength picks t_start), and denoises only from there. `run_img2img` is that
+recipe written out, numbered the way diffusers writes `StableDiffusionImg2ImgPipeline.__call__`, on the
+real pipeline's components (a test checks it gives the pipeline's own image).
+
+Without weights, the scheduler alone still teaches: `make_scheduler` builds SD-1.5's real scheduler
+from its configuration, `timesteps_run` / `steps_run` give the step arithmetic, `forward_noise`
+shows the noisy starting point, `noise_schedule` the ᾱ_t curve.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
+
+from core.errors import UserError
+
+DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+HUB_HOST = "huggingface.co"
+# The homework (seed 000): SD v1.5 img2img, strength 0.75, guidance 7.5, 768×512.
+HOMEWORK_PROMPT = "A fantasy landscape, trending on artstation"
+HOMEWORK = dict(prompt=HOMEWORK_PROMPT, strength=0.75, guidance_scale=7.5, steps=50, width=768, height=512)
+CLIP_MAX_TOKENS = 77  # CLIP's context, <|startoftext|> and <|endoftext|> included; the rest is cut off
+# SD-1.5's scheduler/scheduler_config.json: PNDM, "scaled_linear" betas, 1000 training timesteps.
+SD15_SCHEDULER_CONFIG: dict[str, Any] = dict(
+    _class_name="PNDMScheduler", beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+    clip_sample=False, num_train_timesteps=1000, set_alpha_to_one=False, skip_prk_steps=True,
+    steps_offset=1, trained_betas=None)
+SCHEDULERS = {"pndm": "PNDMScheduler", "ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler"}
+# The widely used linear map from SD-1.x's 4 latent channels to RGB (as in ComfyUI's previewer):
+# rgb ≈ latent @ LATENT_RGB_FACTORS, roughly in [-1, 1]. 3 multiply-adds a pixel instead of a VAE decode.
+LATENT_RGB_FACTORS = torch.tensor([
+    #   R        G        B
+    [0.3512, 0.2297, 0.3227],
+    [0.3250, 0.4974, 0.2350],
+    [-0.2829, 0.1762, 0.2721],
+    [-0.2120, -0.2616, -0.7177],
+])
+
+
+# --- the scheduler alone: step arithmetic, noise schedule, forward noising (no weights needed) -----
+
+def make_scheduler(name: str = "pndm", config: dict[str, Any] | None = None) -> Any:
+    """A fresh diffusers scheduler `name` ("pndm", "ddim", "euler") from SD-1.5's config (or `config`)."""
+    import diffusers
+
+    if name not in SCHEDULERS:
+        raise UserError(f"Unknown scheduler '{name}'; choose one of {', '.join(SCHEDULERS)}.",
+                        f"未知的调度器“{name}”；可选：{', '.join(SCHEDULERS)}。")
+    return getattr(diffusers, SCHEDULERS[name]).from_config(dict(config or SD15_SCHEDULER_CONFIG))
+
+
+def check_settings(steps: int, strength: float, guidance_scale: float = 7.5) -> None:
+    """Raise a teaching UserError for settings img2img cannot run."""
+    if not 0.0 <= strength <= 1.0:
+        raise UserError(f"Strength is a fraction of the schedule, between 0 and 1 (got {strength}).",
+                        f"强度是噪声调度的一个比例，应在 0 到 1 之间（当前为 {strength}）。")
+    if steps < 1:
+        raise UserError("At least one denoising step is needed.", "至少需要 1 个去噪步。")
+    if int(steps * strength) < 1:
+        raise UserError(
+            f"steps × strength = {steps} × {strength} = {steps * strength:.2f} rounds down to 0: no noise "
+            "would be added and no step would run, so the output would be the input. Raise the strength "
+            "or the number of steps.",
+            f"步数 × 强度 = {steps} × {strength} = {steps * strength:.2f}，向下取整为 0：不会加噪，也不会运行任何"
+            "去噪步，输出就是输入。请提高强度或步数。")
+    if guidance_scale < 0:
+        raise UserError("The guidance scale cannot be negative (1 means no guidance).",
+                        "引导系数不能为负数（1 表示不使用引导）。")
+
+
+def timesteps_run(steps: int, strength: float, scheduler: Any) -> list[int]:
+    """The timesteps img2img really denoises at, as `StableDiffusionImg2ImgPipeline.get_timesteps` picks them.
+
+    The schedule of `steps` steps is made, the first `steps - int(steps × strength)` are skipped.
+    PNDM (SD-1.5's default) repeats one timestep in its schedule, so it runs one step more than DDIM.
+    """
+    check_settings(steps, strength)
+    scheduler = type(scheduler).from_config(scheduler.config)  # a copy: never touch a shared pipeline's
+    scheduler.set_timesteps(steps)
+    init_timestep = min(int(steps * strength), steps)
+    t_start = max(steps - init_timestep, 0)
+    return [int(t) for t in scheduler.timesteps[t_start * scheduler.order:]]
+
+
+def steps_run(steps: int, strength: float, scheduler: Any) -> int:
+    """How many UNet evaluations img2img really runs (PNDM 50 @ 0.75 -> 38 from t=741; DDIM -> 37 from t=721)."""
+    return len(timesteps_run(steps, strength, scheduler))
+
+
+def noise_schedule(scheduler: Any) -> torch.Tensor:
+    """ᾱ_t for t = 0..T-1, shape (T,): the fraction of the image's signal (variance) left at timestep t."""
+    return scheduler.alphas_cumprod.detach().clone().float()
+
+
+def image_to_tensor(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> (1, 3, H, W) float in [-1, 1], the range the VAE expects."""
+    x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32).copy())  # (H, W, 3)
+    return (x / 127.5 - 1.0).permute(2, 0, 1).unsqueeze(0)
+
+
+def tensor_to_image(x: torch.Tensor) -> Image.Image:
+    """(1, 3, H, W) or (3, H, W) float in [-1, 1] -> RGB PIL image (rounded as diffusers rounds)."""
+    x = x.detach().float().cpu().reshape(-1, *x.shape[-3:])[0]
+    x = ((x / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)  # (3, H, W)
+    return Image.fromarray(x.permute(1, 2, 0).numpy(), "RGB")
+
+
+def forward_noise(image: Image.Image, timestep: int, scheduler: Any, seed: int = 0) -> Image.Image:
+    """x_t = √ᾱ_t·x_0 + √(1-ᾱ_t)·ε with the real `scheduler.add_noise`, in PIXEL space (no VAE needed).
+
+    The pipeline adds the same noise to the 4-channel latent (H/8 × W/8) instead; in pixels it shows
+    how much of the picture survives at the start timestep. (1, 3, H, W) in, same size out.
+    """
+    x0 = image_to_tensor(image)
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    xt = scheduler.add_noise(x0, noise, torch.tensor([int(timestep)]))
+    return tensor_to_image(xt)
+
+
+def output_size(width: int, height: int, max_side: int, multiple: int = 8) -> tuple[int, int]:
+    """(width, height) scaled so the longer side is at most `max_side`, both rounded down to `multiple`.
+
+    SD's VAE halves the size three times (512 -> 64), so sides must be multiples of 8.
+    """
+    scale = min(1.0, max_side / max(width, height))
+    w = max(multiple, int(width * scale) // multiple * multiple)
+    h = max(multiple, int(height * scale) // multiple * multiple)
+    return w, h
+
+
+def count_tokens(tokenizer: Any, prompt: str) -> int:
+    """Number of CLIP tokens of `prompt` with start/end tokens; beyond CLIP_MAX_TOKENS the rest is ignored."""
+    return len(tokenizer(prompt, truncation=False, verbose=False).input_ids)
+
+
+# --- weights: find them locally, else say exactly how to get them ---------------------------------
+
+def default_model() -> str:
+    """The model to load: SD_MODEL (hub id, folder or .safetensors file), else SD-1.5 on the Hub."""
+    return os.environ.get("SD_MODEL", "").strip() or DEFAULT_MODEL
+
+
+def how_to_get_weights(model: str) -> UserError:
+    """The one sentence that says how to get the weights of `model` onto this computer."""
+    cmd = f'hf download {model} --exclude "*.ckpt" "v1-5-*"'
+    return UserError(
+        f"The Stable Diffusion weights '{model}' are not on this computer and huggingface.co cannot be "
+        f"reached. While online, run `make prepare` (or `{cmd}`), or set SD_MODEL (or the model field) to "
+        "a local diffusers folder or a .safetensors file. Everything else on this page works without them.",
+        f"本机没有 Stable Diffusion 权重“{model}”，且无法连接 huggingface.co。请在联网时运行 `make prepare`"
+        f"（或 `{cmd}`），或把 SD_MODEL（或模型输入框）设为本地的 diffusers 文件夹或 .safetensors 文件。"
+        "本页其余内容无需权重也能使用。")
+
+
+def _hub_offline() -> bool:
+    from core.data import offline
+
+    return offline() or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+
+
+def weights_status(model: str | None = None) -> str:
+    """Where `model`'s weights are, without loading them: "folder", "file", "cached" or "missing"."""
+    model = model or default_model()
+    path = Path(model).expanduser()
+    if path.suffix in (".safetensors", ".ckpt"):
+        return "file" if path.is_file() else "missing"
+    if path.is_dir():
+        return "folder" if (path / "model_index.json").is_file() else "missing"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(model, "model_index.json")
+    except Exception:  # a malformed id is simply not in the cache
+        return "missing"
+    return "cached" if isinstance(found, str) else "missing"
+
+
+def load_img2img(model: str | None = None, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> Any:
+    """StableDiffusionImg2ImgPipeline for a hub id, a local folder or one .safetensors file, on `device`.
+
+    fp16 + SDPA + channels_last on CUDA, fp32 on CPU. Cached weights are used first (offline, no
+    network call); a download is tried only if huggingface.co answers within seconds. Otherwise a
+    UserError says how to get the weights. Cache the result per process (the page does).
+    """
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    from core.data import network_reachable
+    from core.device import pick_device
+
+    model = model or default_model()
+    device = torch.device(device) if device is not None else pick_device("auto")
+    dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
+    path = Path(model).expanduser()
+    if path.suffix in (".safetensors", ".ckpt"):
+        if not path.is_file():
+            raise UserError(f"There is no file '{model}'.", f"文件“{model}”不存在。")
+        try:  # the single file holds the weights; the config comes from the cache (offline first)
+            pipe = StableDiffusionImg2ImgPipeline.from_single_file(str(path), dtype=dtype,
+                                                                   local_files_only=True)
+        except (OSError, ValueError) as err:
+            if _hub_offline() or not network_reachable(HUB_HOST):
+                raise how_to_get_weights(DEFAULT_MODEL) from err
+            pipe = StableDiffusionImg2ImgPipeline.from_single_file(str(path), dtype=dtype)
+    elif path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise UserError(
+                f"'{model}' is a folder but not a diffusers pipeline (it has no model_index.json).",
+                f"“{model}”是文件夹，但不是 diffusers 管线（缺少 model_index.json）。")
+        pipe = StableDiffusionImg2ImgPipeline.from_pretrained(path, dtype=dtype, local_files_only=True)
+    elif model.startswith((".", "/", "~")) or model.count("/") != 1:
+        raise UserError(
+            f"'{model}' is neither a folder, a .safetensors file, nor a Hub id like '{DEFAULT_MODEL}'.",
+            f"“{model}”既不是文件夹、.safetensors 文件，也不是形如“{DEFAULT_MODEL}”的 Hub 模型名。")
+    else:
+        try:  # like HF_HUB_OFFLINE=1, but for this call only: other pages keep their settings
+            pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype, local_files_only=True)
+        except (OSError, ValueError) as err:
+            if _hub_offline() or not network_reachable(HUB_HOST):
+                raise how_to_get_weights(model) from err
+            pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype)
+    pipe = pipe.to(device)
+    if device.type == "cuda":
+        from diffusers.models.attention_processor import AttnProcessor2_0
+
+        pipe.unet.set_attn_processor(AttnProcessor2_0())  # PyTorch's fused scaled_dot_product_attention
+        pipe.vae.set_attn_processor(AttnProcessor2_0())
+        pipe.unet.to(memory_format=torch.channels_last)  # NHWC convolutions run faster on tensor cores
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def download_weights(model: str | None = None) -> str:
+    """`make prepare`: download `model`'s diffusers files (not the extra checkpoints) to the HF cache."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    from core.data import network_reachable
+
+    model = model or default_model()
+    if weights_status(model) != "missing":
+        return f"{model}: already here ({weights_status(model)})"
+    if Path(model).expanduser().exists() or _hub_offline() or not network_reachable(HUB_HOST):
+        raise how_to_get_weights(model)
+    folder = StableDiffusionImg2ImgPipeline.download(model)
+    return f"{model}: downloaded to {folder}"
+
+
+# --- the recipe -------------------------------------------------------------------------------------
+
+def latents_to_rgb(latents: torch.Tensor) -> Image.Image:
+    """Cheap preview: (1, 4, h, w) SD latent -> (h, w) RGB image via LATENT_RGB_FACTORS (no VAE decode)."""
+    z = latents.detach().float().cpu()[0]  # (4, h, w)
+    rgb = torch.einsum("chw,cr->rhw", z, LATENT_RGB_FACTORS)  # (3, h, w), roughly in [-1, 1]
+    return tensor_to_image(rgb)
+
+
+@dataclass
+class Img2ImgResult:
+    image: Image.Image  # the final image, full VAE decode
+    previews: list[Image.Image]  # one per step: the predicted clean image x̂_0, latent-sized, cheap
+    timesteps: list[int]  # the timesteps that really ran
+    settings: dict[str, Any] = field(default_factory=dict)  # everything needed to reproduce it
+    seconds: float = 0.0
+    prompt_tokens: int = 0  # CLIP tokens of the prompt; above CLIP_MAX_TOKENS the rest was ignored
+
+
+@torch.inference_mode()
+def run_img2img(pipe: Any, image: Image.Image, prompt: str, negative_prompt: str = "", strength: float = 0.75,
+                guidance_scale: float = 7.5, steps: int = 50, seed: int = 0,
+                on_step: Callable[[int, int, int, Image.Image], None] | None = None,
+                scheduler: str | None = None) -> Img2ImgResult:
+    """Img2img on `pipe`'s components: (H, W) RGB image + prompt -> (H, W) image and per-step previews.
+
+    H and W are rounded down to multiples of 8. `on_step(i, n, t, preview)` is called after each of the
+    n steps. `scheduler` ("pndm", "ddim", ...) replaces the pipeline's for this run only.
+    Same seed, same settings -> the same image (and the same image `pipe(...)` gives).
+    """
+    start_time = time.perf_counter()
+    check_settings(steps, strength, guidance_scale)
+    device, dtype = pipe.unet.device, pipe.unet.dtype
+    generator = torch.Generator().manual_seed(seed)  # on the CPU: the same noise on every device
+    do_guidance = guidance_scale > 1.0  # classifier-free guidance; 1 would be the text branch alone
+
+    # 1. Encode the prompt (CLIP keeps the first 77 tokens) and, for guidance, the negative prompt
+    def encode(text: str) -> torch.Tensor:  # -> (1, 77, d) text embedding
+        ids = pipe.tokenizer(text, padding="max_length", max_length=pipe.tokenizer.model_max_length,
+                             truncation=True, return_tensors="pt").input_ids
+        return pipe.text_encoder(ids.to(device))[0].to(dtype)
+
+    prompt_embeds = encode(prompt)
+    if do_guidance:
+        prompt_embeds = torch.cat([encode(negative_prompt), prompt_embeds])  # (2, 77, d): [uncond, text]
+
+    # 2. Encode the image into the VAE's latent space (sampled from its posterior, as diffusers does)
+    width, height = output_size(*image.size, max_side=max(image.size))
+    image = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    x0 = image_to_tensor(image).to(device, dtype)  # (1, 3, H, W) in [-1, 1]
+    posterior = pipe.vae.encode(x0).latent_dist
+    latents0 = pipe.vae.config.scaling_factor * posterior.sample(generator=generator.manual_seed(seed))
+    # (1, 4, H/8, W/8); the generator continues: the noise below comes next in the same stream
+
+    # 3. Pick the start timestep from strength: skip the first steps - int(steps × strength) steps
+    sched = make_scheduler(scheduler, pipe.scheduler.config) if scheduler else \
+        type(pipe.scheduler).from_config(pipe.scheduler.config)  # a fresh one: runs never share state
+    sched.set_timesteps(steps, device=device)
+    t_start = steps - min(int(steps * strength), steps)
+    timesteps = sched.timesteps[t_start * sched.order:]
+    if hasattr(sched, "set_begin_index"):
+        sched.set_begin_index(t_start * sched.order)
+
+    # 4. Add the noise of that timestep: x_t = √ᾱ_t·x_0 + √(1-ᾱ_t)·ε
+    noise = torch.randn(latents0.shape, generator=generator, dtype=torch.float32).to(device, dtype)
+    latents = sched.add_noise(latents0, noise, timesteps[:1])
+
+    # 5. Denoise: the UNet predicts the noise ε; guidance pushes it toward the prompt
+    alphas = sched.alphas_cumprod.to(device)
+    step_kwargs = {"generator": generator} if "generator" in inspect.signature(sched.step).parameters else {}
+    previews = []
+    for i, t in enumerate(timesteps):
+        model_input = torch.cat([latents] * 2) if do_guidance else latents
+        model_input = sched.scale_model_input(model_input, t)
+        noise_pred = pipe.unet(model_input, t, encoder_hidden_states=prompt_embeds, return_dict=False)[0]
+        if do_guidance:
+            noise_uncond, noise_text = noise_pred.chunk(2)
+            noise_pred = noise_uncond + guidance_scale * (noise_text - noise_uncond)
+        # what the model thinks the clean latent is now: x̂_0 = (x_t - √(1-ᾱ_t)·ε̂) / √ᾱ_t
+        a = alphas[int(t)].to(latents.dtype)
+        predicted_x0 = (latents - (1 - a).sqrt() * noise_pred) / a.sqrt()
+        latents = sched.step(noise_pred, t, latents, **step_kwargs, return_dict=False)[0]
+        previews.append(latents_to_rgb(predicted_x0))
+        if on_step is not None:
+            on_step(i, len(timesteps), int(t), previews[-1])
+
+    # 6. Decode the final latent with the VAE (and the safety checker, when the model has one)
+    decoded = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
+    if getattr(pipe, "safety_checker", None) is not None:
+        decoded, _ = pipe.run_safety_checker(decoded, device, prompt_embeds.dtype)
+    settings = dict(prompt=prompt, negative_prompt=negative_prompt, strength=strength,
+                    guidance_scale=guidance_scale, steps=steps, seed=seed, width=width, height=height,
+                    scheduler=type(sched).__name__, steps_run=len(timesteps), start_timestep=int(timesteps[0]),
+                    model=str(getattr(pipe, "name_or_path", "") or pipe.config.get("_name_or_path", "")))
+    return Img2ImgResult(tensor_to_image(decoded), previews, [int(t) for t in timesteps], settings,
+                         time.perf_counter() - start_time, count_tokens(pipe.tokenizer, prompt))
+
+
+def contact_sheet(pipe: Any, image: Image.Image, prompt: str, strengths: list[float], guidances: list[float],
+                  steps: int = 20, seed: int = 0, negative_prompt: str = "",
+                  on_cell: Callable[[int, int, Image.Image], None] | None = None) -> list[list[Image.Image]]:
+    """A strength × guidance grid at one seed: sheet[row = strength][col = guidance], each (H, W)."""
+    for s in strengths:
+        check_settings(steps, s)
+    sheet = []
+    for r, strength in enumerate(strengths):
+        row = []
+        for c, guidance in enumerate(guidances):
+            out = run_img2img(pipe, image, prompt, negative_prompt, strength, guidance, steps, seed).image
+            row.append(out)
+            if on_cell is not None:
+                on_cell(r, c, out)
+        sheet.append(row)
+    return sheet
+
+
+def png_with_settings(image: Image.Image, settings: dict[str, Any]) -> bytes:
+    """PNG bytes of `image` with every setting in its text chunks (key "sd.<name>", plus "parameters")."""
+    import json
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in settings.items():
+        info.add_itxt(f"sd.{key}", str(value))  # iTXt: UTF-8, so Chinese and emoji prompts survive
+    info.add_itxt("parameters", json.dumps(settings, ensure_ascii=False))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+# --- the bundled input ----------------------------------------------------------------------------
+
+def make_mountain_sketch(width: int = 768, height: int = 512, seed: int = 7) -> Image.Image:
+    """A simple coloured sketch of mountains over a lake, drawn by code (license-clean), (H, W) RGB."""
+    rng = np.random.default_rng(seed)
+    horizon = int(height * 0.62)
+    sky = np.linspace([110, 160, 215], [232, 226, 214], horizon + 1).astype(np.uint8)  # top -> horizon
+    img = Image.new("RGB", (width, height))
+    img.paste(Image.fromarray(np.repeat(sky[:, None, :], width, axis=1), "RGB"), (0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([width * 0.60, height * 0.06, width * 0.60 + 52, height * 0.06 + 52], fill=(255, 236, 170))
+
+    def ridge(base: float, amp: float, peaks: int) -> list[tuple[float, float]]:
+        xs = np.linspace(0, width, peaks * 2 + 1)
+        ys = [base - amp * (0.55 + 0.45 * rng.random()) if k % 2 else base - amp * 0.15 * rng.random()
+              for k in range(len(xs))]
+        return list(zip(xs, ys))
+
+    for base, amp, peaks, colour in ((horizon, height * 0.50, 3, (96, 104, 128)),
+                                     (horizon, height * 0.34, 4, (70, 88, 84))):
+        pts = ridge(base, amp, peaks)
+        draw.polygon([(0, horizon), *pts, (width, horizon)], fill=colour)
+        for k in range(1, len(pts) - 1, 2):  # snow caps on the far range's peaks
+            if colour[0] > 90:
+                (x0, y0), (x1, y1), (x2, y2) = pts[k - 1], pts[k], pts[k + 1]
+                f = 0.28
+                draw.polygon([(x1 + (x0 - x1) * f, y1 + (y0 - y1) * f), (x1, y1),
+                              (x1 + (x2 - x1) * f, y1 + (y2 - y1) * f)], fill=(240, 244, 250))
+    draw.rectangle([0, horizon, width, height], fill=(72, 120, 160))  # the lake
+    for k in range(12):  # ripples
+        y = horizon + 8 + k * (height - horizon) / 12
+        x = rng.uniform(0, width * 0.8)
+        draw.line([(x, y), (x + rng.uniform(40, 160), y)], fill=(150, 190, 215), width=2)
+    return img.filter(ImageFilter.SMOOTH)
