@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.digits import INK_THRESHOLD, Preprocessed, preprocess
+from core.digits import INK_THRESHOLD, Preprocessed, ink_of, preprocess
 
 CANVAS_SIDE = 280  # 10× MNIST's 28 pixels
 # MNIST strokes are about 2–3 px wide in the 20×20 box; a digit drawn ~200 px tall is scaled by ~1/10.
@@ -23,7 +23,7 @@ def canvas_rgba(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
     if rgba is None:
         return None
     rgba = np.asarray(rgba, dtype=np.uint8)
-    if rgba.ndim != 3 or not (rgba[..., :3].max(axis=2) >= INK_THRESHOLD).any():
+    if rgba.ndim != 3 or not (ink_of(rgba) >= INK_THRESHOLD).any():
         return None
     return rgba
 
