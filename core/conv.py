@@ -295,6 +295,9 @@ def trace_cell(x: ArrayLike, kernel: ArrayLike | Pair, row: int, col: int, paddi
             conv2d_channels(x3, k3)  # raises the channel-mismatch sentence
         kh, kw = k3.shape[1:]
     elif op in ("max", "avg"):
+        if x3.shape[0] > 1:
+            raise UserError("Pooling works on each channel on its own: step through one channel at a time.",
+                            "池化对每个通道分别进行：请一次只逐步查看一个通道。")
         k3, (kh, kw) = None, _pair(kernel, "kernel")
         padding, dilation, bias = 0, 1, 0.0  # pooling here has no padding and no dilation
     else:
@@ -384,9 +387,13 @@ def layer_for(x_shape: tuple[int, ...], kernel_shape: tuple[int, ...], padding: 
 
 
 def torch_code(layer: ConvLayer, x: ArrayLike | None = None, kernel: ArrayLike | None = None,
-               input_shape: tuple[int, int, int, int] | None = None, bias_value: float = 0.0) -> str:
-    """Runnable PyTorch that reproduces the view: the given input and kernel, or a random input of `input_shape`."""
-    lines = ["import torch", "import torch.nn as nn", ""]
+               input_shape: tuple[int, int, int, int] | None = None, bias_value: float = 0.0,
+               pool: tuple[str, int] | None = None) -> str:
+    """Runnable PyTorch that reproduces the view: the given input and kernel, or a random input of `input_shape`.
+
+    `pool=("max", 2)` appends F.max_pool2d(y, 2) (or avg_pool2d) after the convolution.
+    """
+    lines = ["import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
     if x is not None:
         x3 = _as_chw(x, "input")
         shape = (1, *x3.shape)
@@ -405,13 +412,31 @@ def torch_code(layer: ConvLayer, x: ArrayLike | None = None, kernel: ArrayLike |
         if layer.bias:
             lines.append(f"    conv.bias.fill_({float(bias_value)!r})")
     out_shape = layer.output_shape(shape)
-    lines += ["y = conv(x)",
-              f"print(y.shape)  # torch.Size({list(out_shape)})",
+    lines.append("y = conv(x)")
+    if pool is not None:
+        mode, size = pool
+        out_shape = (*out_shape[:2], *output_shape(out_shape[2:], (size, size), 0, size, 1))
+        lines.append(f"y = F.{'max' if mode == 'max' else 'avg'}_pool2d(y, {size})  # window {size}, stride {size}")
+    lines += [f"print(y.shape)  # torch.Size({list(out_shape)})",
               "print(sum(p.numel() for p in conv.parameters()))  "
               f"# {layer.param_count()} parameters"]
     if kernel is not None and x is not None:
         lines.append("print(y[0, 0])")
     return "\n".join(lines) + "\n"
+
+
+def pool_code(x: ArrayLike, window: Pair, stride: Pair, mode: str = "max") -> str:
+    """Runnable PyTorch for grid mode's pooling: F.max_pool2d / F.avg_pool2d on the typed input."""
+    x3 = _as_chw(x, "input")
+    (kh, kw), (sh, sw) = _pair(window, "kernel"), _pair(stride, "stride")
+    oh, ow = output_shape(x3.shape[1:], (kh, kw), 0, (sh, sw), 1)
+    fn = "max_pool2d" if mode == "max" else "avg_pool2d"
+    return "\n".join([
+        "import torch", "import torch.nn.functional as F", "",
+        f"x = torch.tensor({_pylist(x3)}).reshape{(1, *x3.shape)}  # (N, C, H, W)",
+        f"y = F.{fn}(x, kernel_size={(kh, kw)}, stride={(sh, sw)})",
+        f"print(y.shape)  # torch.Size({[1, x3.shape[0], oh, ow]})",
+        "print(y[0])  # no parameters: pooling learns nothing", ""])
 
 
 def _pylist(a: np.ndarray) -> str:

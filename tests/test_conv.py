@@ -268,3 +268,13 @@ def test_grid_html_marks_window_padding_and_hidden_cells():
     html = conv.grid_html(padded, highlight=[(0, 0), (0, 1)], padding=(1, 1), weights={(0, 0): 2.0},
                           hidden=[(4, 4)])
     assert html.count("<td") == 25 and "×2" in html and ">?" in html and "#ffd43b" in html
+
+
+def test_pool_code_and_pooled_photo_code_run():
+    scope: dict = {}
+    exec(conv.pool_code(conv.SLIDE_INPUT, 2, 1, "max"), scope)
+    np.testing.assert_array_equal(scope["y"][0, 0].numpy(), [[4, 5], [7, 8]])
+    layer = conv.ConvLayer(3, 1, (3, 3), (1, 1), (1, 1))
+    code = conv.torch_code(layer, kernel=conv.KERNELS["box"], input_shape=(1, 3, 21, 30), pool=("avg", 2))
+    exec(code, scope)
+    assert tuple(scope["y"].shape) == (1, 1, 10, 15) and "torch.Size([1, 1, 10, 15])" in code

@@ -1,0 +1,159 @@
+"""The convolution explorer page: AppTest in both languages, and a real browser (stride slider, screenshots)."""
+
+import pytest
+
+from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from ui.i18n import TABLES
+
+PAGE = "pages/conv_explorer.py"
+
+
+def markdown_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def metric(at, key: str, lang: str) -> str:
+    label = TABLES[lang][key]
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_predict_first_then_reveal_the_slide_example(lang):
+    at = app_test(PAGE, lang)
+    assert not at.exception
+    assert at.info[0].value == TABLES[lang]["conv.predict.ask"]
+    assert not at.metric  # the size is hidden until the student guesses
+    at.number_input(key="conv.guess_h").set_value(2)
+    at.number_input(key="conv.guess_w").set_value(3)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.warning[0].value == TABLES[lang]["conv.predict.wrong"].format(gh=2, gw=3, h=2, w=2)
+    assert metric(at, "conv.out_size", lang) == "2 × 2"
+    assert "0×0 + 1×1 + 3×2 + 4×3 = 19" in markdown_text(at)
+    assert "⌊(3 + 2×0 − 1×(2 − 1) − 1) / 1⌋ + 1 = ⌊1 / 1⌋ + 1 = 2" in markdown_text(at)
+    assert metric(at, "conv.torch.params", lang) == "5"  # 1×1×2×2 weights + 1 bias
+    assert any("nn.Conv2d(in_channels=1, out_channels=1, kernel_size=2" in c.value for c in at.code)
+
+
+def test_stride_slider_changes_the_output_size(lang):
+    at = app_test(PAGE, lang, **{"conv.predict": False})
+    at.selectbox(key="conv.example").set_value("slide_pad").run()  # runs load_example: padding 1
+    assert metric(at, "conv.out_size", lang) == "4 × 4"
+    at.slider(key="conv.stride").set_value(2).run()
+    assert not at.exception
+    assert metric(at, "conv.out_size", lang) == "2 × 2"
+    assert metric(at, "conv.torch.shape", lang) == "[1, 1, 2, 2]"
+    assert at.query_params["conv.stride"] == "2"  # the setting is in the URL
+
+
+def test_step_slider_and_play_walk_the_window(lang):
+    at = app_test(PAGE, lang, **{"conv.predict": False})
+    at.slider(key="conv.step").set_value(4).run()
+    assert "1×0 + 2×1 + 4×2 + 5×3" not in markdown_text(at)
+    assert "4×0 + 5×1 + 7×2 + 8×3 = 43" in markdown_text(at)
+    at.slider(key="conv.step").set_value(1).run()
+    at.button[0].click().run()  # Play: every run of the sweep moves one cell on
+    assert at.session_state["conv.playing"] and at.session_state["conv.step"] == 2
+    assert "1×0 + 2×1 + 4×2 + 5×3 = 25" in markdown_text(at)
+    assert at.button[0].label == TABLES[lang]["conv.pause"]
+
+
+def test_multi_channel_and_pooling_examples(lang):
+    at = app_test(PAGE, lang, **{"conv.predict": False})
+    at.selectbox(key="conv.example").set_value("slide_multi").run()
+    assert "(0×0 + 1×1 + 3×2 + 4×3) + (1×1 + 2×2 + 4×3 + 5×4) = 56" in markdown_text(at)
+    assert metric(at, "conv.torch.params", lang) == "9"  # 1×2×2×2 + 1
+    at.selectbox(key="conv.example").set_value("slide_pool").run()
+    assert not at.exception
+    assert "max(0, 1, 3, 4) = 4" in markdown_text(at)
+    assert any("F.max_pool2d" in c.value for c in at.code)
+
+
+def test_a_student_mistake_is_a_sentence_not_a_crash(lang):
+    at = app_test(PAGE, lang, **{"conv.predict": False})
+    at.slider(key="conv.dil").set_value(3).run()  # a 2×2 kernel dilated by 3 covers 4 cells > 3
+    assert not at.exception
+    assert "4" in at.error[0].value and ("padding" in at.error[0].value or "填充" in at.error[0].value)
+    at.slider(key="conv.dil").set_value(1).run()
+    at.text_area(key="conv.kernel").set_value("1 2\n3").run()
+    assert not at.exception
+    assert at.error[0].value.startswith("Every row" if lang == "en" else "卷积核的每一行")
+    assert at.title[0].value == TABLES[lang]["nav.conv"]  # the page is still there
+
+
+def test_photo_mode_with_the_test_card(lang):
+    at = app_test(PAGE, lang, **{"conv.predict": False, "conv.mode": "photo", "conv.kname": "sobel_x",
+                                 "conv.pad": 1, "conv.stride": 2, "conv.pool": "max"})
+    assert not at.exception, at.exception
+    assert metric(at, "conv.out_size", lang) == "192 × 192"  # ⌊(384 + 2 − 2 − 1)/2⌋ + 1
+    assert "96 × 96" in markdown_text(at)  # after 2×2 max pooling
+    assert metric(at, "conv.torch.params_nobias", lang) == "27"  # 1 × 3 × 3 × 3
+    assert any("F.max_pool2d(y, 2)" in c.value for c in at.code)
+    at.radio(key="conv.colour").set_value("gray").run()
+    assert not at.exception
+    assert metric(at, "conv.torch.params_nobias", lang) == "9"
+
+
+def test_url_sets_the_view():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.query_params.update({"conv.stride": "2", "conv.pad": "1", "conv.predict": "0"})
+    at.run()
+    assert metric(at, "conv.out_size", "en") == "2 × 2"
+
+
+def test_presenter_mode_hides_the_text_boxes():
+    at = app_test(PAGE, "zh", present=True, **{"conv.predict": False})
+    assert not at.exception
+    assert not at.text_area and not at.toggle(key="conv.predict").value
+    assert metric(at, "conv.out_size", "zh") == "2 × 2"
+
+
+# --- real browser ---------------------------------------------------------------------------------
+
+def shown_size(page) -> str:
+    return page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_browser_stride_slider_changes_the_output_size(server, page, lang):
+    open_app(page, server, "conv", f"lang={lang}&conv.predict=0&conv.example=slide_pad&conv.pad=1")
+    assert not exception_text(page)
+    assert shown_size(page) == "4 × 4"
+    snap(page, f"conv_grid_{lang}")
+    slider = page.locator("[data-testid='stSlider']").filter(has_text=TABLES[lang]["conv.stride"]).first
+    slider.get_by_role("slider").focus()
+    page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    assert shown_size(page) == "2 × 2"
+    assert "conv.stride=2" in page.url
+    assert not exception_text(page)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_browser_photo_mode(server, page, lang):
+    open_app(page, server, "conv", f"lang={lang}&conv.predict=0&conv.mode=photo&conv.kname=sobel_x")
+    page.wait_for_selector("[data-testid='stImage'] img")
+    assert not exception_text(page)
+    assert page.locator("[data-testid='stImage']").count() >= 8  # input, 3 channels, 3 results, colour, sum
+    snap(page, f"conv_photo_{lang}")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_presenter_and_predict_first(server, page):
+    open_app(page, server, "conv", "lang=zh&present=1&conv.example=slide_multi")
+    assert page.get_by_text(TABLES["zh"]["conv.predict.ask"]).is_visible()
+    page.get_by_role("button", name=TABLES["zh"]["conv.predict.check"]).click()
+    wait_idle(page)
+    assert page.get_by_text(TABLES["zh"]["conv.predict.wrong"].format(gh=0, gw=0, h=2, w=2)).is_visible()
+    assert shown_size(page) == "2 × 2"
+    assert not exception_text(page)
+    snap(page, "conv_presenter_zh", full_page=False)
