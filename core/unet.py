@@ -496,3 +496,17 @@ def cross_attention_maps(unet: torch.nn.Module, text_embeddings: torch.Tensor, t
     resized = [torch.nn.functional.interpolate(m[None], size=(h, w), mode="bilinear", align_corners=False)[0]
                for m in per_layer.values()]
     return AttentionMaps(tokens, per_layer, torch.stack(resized).mean(0), output.detach().float().cpu())
+
+
+def diffusers_class(name: str) -> type:
+    """The class behind a part or block name ("ResnetBlock2D", "UNetMidBlock2DCrossAttn", "Conv2d", ...)."""
+    import importlib
+
+    for module in ("diffusers.models.unets.unet_2d_blocks", "diffusers.models.resnet",
+                   "diffusers.models.downsampling", "diffusers.models.upsampling",
+                   "diffusers.models.transformers.transformer_2d", "diffusers.models.embeddings",
+                   "diffusers.models.unets.unet_2d_condition", "torch.nn"):
+        cls = getattr(importlib.import_module(module), name, None)
+        if isinstance(cls, type):
+            return cls
+    raise KeyError(name)
