@@ -2,7 +2,7 @@
 
 A child process (forked, so it shares the already imported torch) writes a large checkpoint or the
 dataset cache again and again through the app's own writers (core.storage.atomic_write_bytes,
-core.data.save_npz_atomic); the parent SIGKILLs it in the middle of a write, then loads the file.
+core.checkpoint.save_checkpoint_file, core.data.save_npz_atomic); the parent SIGKILLs it in the middle of a write, then loads the file.
 Two kinds of kill:
 - exactly between "all bytes written" and "renamed into place" (the child signals from inside
   os.fsync), the moment a non-atomic writer would leave half a file;
@@ -23,7 +23,11 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save
 
+import torch
+
+from core.checkpoint import load_checkpoint_file, save_checkpoint_file
 from core.data import save_npz_atomic
+from core.models import build_model
 from core.storage import atomic_write_bytes
 
 FORK = mp.get_context("fork")
@@ -34,7 +38,7 @@ def _weights(version: int, size_mb: int) -> dict[str, np.ndarray]:
     return {"conv.weight": np.full(n // 2, version, np.float32), "fc.weight": np.full(n - n // 2, version, np.float32)}
 
 
-def _writer(path: str, mode: str, pause: float, size_mb: int, conn) -> None:
+def _writer(path: str, mode: str, pause: float, size_mb: int, conn, model) -> None:
     """The child: write version 1, 2, 3, ... forever, reporting each step through `conn`."""
     real_fsync = os.fsync
 
@@ -53,11 +57,16 @@ def _writer(path: str, mode: str, pause: float, size_mb: int, conn) -> None:
 
     if pause > 0 and mode != "naive":
         os.fsync = fsync_then_pause
+    torch.set_num_threads(1)
     version = 0
     while True:
         version += 1
         if mode == "checkpoint":
             atomic_write_bytes(path, save(_weights(version, size_mb)))
+        elif mode == "model":  # the trainer's own writer: core.checkpoint.save_checkpoint_file
+            for p in model.parameters():  # numpy, not torch ops: libgomp's thread pool is not fork-safe
+                p.data = torch.from_numpy(np.full(tuple(p.shape), version, np.float32))
+            save_checkpoint_file(path, model, {"version": version})
         elif mode == "cache":
             side = size_mb * 2**20 // 784
             save_npz_atomic(Path(path), {"train_x": np.full((side, 28, 28), version % 256, np.uint8),
@@ -70,7 +79,9 @@ def _writer(path: str, mode: str, pause: float, size_mb: int, conn) -> None:
 class Child:
     def __init__(self, path: Path, mode: str, pause: float = 0.0, size_mb: int = 16):
         self.conn, theirs = FORK.Pipe(duplex=False)
-        self.proc = FORK.Process(target=_writer, args=(str(path), mode, pause, size_mb, theirs), daemon=True)
+        model = build_model("convnet3") if mode == "model" else None  # built here: fork copies it
+        self.proc = FORK.Process(target=_writer, args=(str(path), mode, pause, size_mb, theirs, model),
+                                 daemon=True)
         self.proc.start()
 
     def wait_for(self, word: str, deadline_s: float = 60) -> int:
@@ -113,6 +124,13 @@ def _cache_version(path: Path) -> int:
     return version
 
 
+def _model_version(path: Path) -> int:
+    model, meta = load_checkpoint_file(path)  # exactly what the app does with a saved checkpoint
+    values = torch.unique(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert values.tolist() == [meta["version"]], "a mixture of versions"
+    return int(meta["version"])
+
+
 def test_kill_between_write_and_rename_keeps_the_previous_checkpoint(tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_bytes(save(_weights(0, 16)))  # the student's previous good checkpoint
@@ -127,11 +145,11 @@ def test_kill_between_write_and_rename_keeps_the_previous_checkpoint(tmp_path):
     assert leftovers and all(n.startswith(".model.safetensors.") and n.endswith(".tmp") for n in leftovers)
 
 
-@pytest.mark.parametrize("mode", ["checkpoint", "cache"])
+@pytest.mark.parametrize("mode", ["checkpoint", "model", "cache"])
 def test_kill_at_random_moments_never_leaves_a_broken_file(tmp_path, mode):
     rng = random.Random(0)
-    path = tmp_path / ("model.safetensors" if mode == "checkpoint" else "mnist.npz")
-    load = _checkpoint_version if mode == "checkpoint" else _cache_version
+    path = tmp_path / ("mnist.npz" if mode == "cache" else "model.safetensors")
+    load = {"checkpoint": _checkpoint_version, "model": _model_version, "cache": _cache_version}[mode]
     versions = []
     for _ in range(5):
         with Child(path, mode, size_mb=16) as child:

@@ -146,3 +146,82 @@ def test_torch_weights_only_refuses_the_code_running_pickle(ckpts):
         with pytest.raises((pickle.UnpicklingError, RuntimeError)):
             torch.load(ckpts[key], weights_only=True)
         assert not ckpts["marker"].exists(), key
+
+
+# --- core.checkpoint: the trainer's upload point -----------------------------------------------
+
+def test_every_hostile_checkpoint_is_refused_with_a_sentence_and_runs_no_code(ckpts):
+    from core.checkpoint import load_checkpoint
+
+    for key, path in ckpts.items():
+        if key == "marker":
+            continue
+        with pytest.raises(UserError) as info:
+            load_checkpoint(path.read_bytes())
+        assert_teaching_sentence(info.value)
+        assert not ckpts["marker"].exists(), f"{key}: loading ran the code in the pickle"
+
+
+def test_malicious_pickle_really_would_run_code_if_unpickled(tmp_path):
+    """The control: the corpus's pickle does create the marker when someone uses plain pickle.loads."""
+    import pickle
+
+    cases = checkpoint_cases(tmp_path)
+    pickle.loads(cases["raw_pickle_code"].read_bytes())  # noqa: S301 - deliberately, in a temp dir
+    assert cases["marker"].exists()
+
+
+def _real_checkpoint(name: str = "two_layer_cnn") -> bytes:
+    import torch
+
+    from core.checkpoint import save_checkpoint
+    from core.models import build_model
+
+    torch.manual_seed(0)
+    return save_checkpoint(build_model(name), {"test_acc": 0.9})
+
+
+def test_a_good_checkpoint_still_loads():
+    from core.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(_real_checkpoint())
+    assert meta["model"] == "two_layer_cnn" and meta["test_acc"] == 0.9
+    assert model(__import__("torch").zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_wrong_architecture_under_a_real_model_name_is_refused():
+    """Weights of an MLP whose metadata claims to be the two-layer CNN (an edited or mixed-up file)."""
+    import json
+
+    from safetensors.torch import save as st_save
+
+    from core.checkpoint import load_checkpoint
+    from core.models import build_model
+
+    mlp = {k: v.contiguous() for k, v in build_model("mlp").state_dict().items()}
+    blob = st_save(mlp, metadata={"model": json.dumps("two_layer_cnn"), "options": "{}"})
+    with pytest.raises(UserError, match="do not fit") as info:
+        load_checkpoint(blob)
+    assert_teaching_sentence(info.value)
+
+
+@pytest.mark.parametrize("cut", [0.99, 0.5, 0.1, 12, 7])
+def test_truncated_real_checkpoints_are_refused(cut):
+    from core.checkpoint import load_checkpoint
+
+    blob = _real_checkpoint()
+    n = int(len(blob) * cut) if cut < 1 else int(cut)
+    with pytest.raises(UserError) as info:
+        load_checkpoint(blob[:n])
+    assert_teaching_sentence(info.value)
+
+
+def test_a_header_claiming_gigabytes_is_refused_without_allocating():
+    import struct
+
+    from core.checkpoint import load_checkpoint
+
+    with pytest.raises(UserError):
+        load_checkpoint(struct.pack("<Q", 2**62) + b"{}")
+    with pytest.raises(UserError):  # metadata that is not a dict of JSON strings
+        load_checkpoint(struct.pack("<Q", 2) + b"[]")
