@@ -1,0 +1,259 @@
+"""Look inside a trained network: every layer's output for one image, and 2-D maps of whole layers.
+
+The slides (example 7) read intermediate outputs by returning them from `forward`; the project
+report wrote a `get_mid(x, "conv2")` method. Both change the model. Here forward hooks record every
+module's output while the unchanged model runs, so the same code works for any network:
+
+    acts = activations(model, x)                  # {"conv1": (B,16,28,28), "relu1": ..., "out": (B,10)}
+    feats = layer_features(model, images, ["conv2", "fc1"])      # {"conv2": (N, D), ...}
+    xy = embed(feats["conv2"], method="tsne", perplexity=30)     # (N, 2)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.data import normalize
+from core.errors import UserError
+
+METHODS = ("pca", "tsne")
+PCA_DIMS_BEFORE_TSNE = 50  # t-SNE on 50 PCA dimensions: the usual speed-up (van der Maaten's advice)
+
+
+# --- 1. activations of one batch ----------------------------------------------------------------
+
+def layer_names(model: nn.Module) -> list[str]:
+    """Every named submodule (as in `named_modules()`, the root left out), in definition order."""
+    return [name for name, _ in model.named_modules() if name]
+
+
+def leaf_layers(model: nn.Module) -> list[str]:
+    """Names of the modules that compute something themselves (no children, not nn.Identity)."""
+    return [name for name, m in model.named_modules()
+            if name and not any(True for _ in m.children()) and not isinstance(m, nn.Identity)]
+
+
+def activations(model: nn.Module, x: torch.Tensor, layers: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
+    """Outputs of the model's submodules for input x (B, 1, 28, 28): {name: (B, ...)} in forward order.
+
+    Names are `named_modules()` names (the "layer" column of `core.models.summarize`). With
+    `layers=None` every leaf module is recorded except `nn.Identity` (a placeholder that changes
+    nothing); a container such as a residual block can be asked for by name. A module called twice
+    keeps its last output. Runs under `torch.no_grad()` without changing the model; the hooks are
+    removed afterwards, even on error.
+    """
+    modules = dict(model.named_modules())
+    wanted = None if layers is None else list(layers)
+    if wanted is not None:
+        unknown = [name for name in wanted if name not in modules or not name]
+        if unknown:
+            raise UserError(
+                f"The model has no layer named {', '.join(unknown)}; its layers are: {', '.join(layer_names(model))}.",
+                f"模型中没有名为 {', '.join(unknown)} 的层；它的层有：{', '.join(layer_names(model))}。")
+    names = wanted if wanted is not None else leaf_layers(model)
+    outputs: dict[str, torch.Tensor] = {}
+    order: list[str] = []
+
+    def hook_for(name: str):
+        def hook(_module: nn.Module, _inputs: tuple, output: object) -> None:
+            if not isinstance(output, torch.Tensor):
+                return  # e.g. an LSTM's tuple: nothing to draw as a feature map
+            if name not in outputs:
+                order.append(name)
+            outputs[name] = output.detach()
+        return hook
+
+    handles = [modules[name].register_forward_hook(hook_for(name)) for name in names]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: outputs[name] for name in order}
+
+
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Class probabilities (B, 10) for input x (B, 1, 28, 28) (softmax of the logits)."""
+    with torch.no_grad():
+        out = model(x)
+    if isinstance(out, (tuple, list)):  # the report's MyNet returns (logits, features)
+        out = out[0]
+    return torch.softmax(out.float(), dim=-1)
+
+
+def model_input(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 images (N, 28, 28) or (28, 28) -> normalized float input (N, 1, 28, 28) on `device`."""
+    if images.dim() == 2:
+        images = images.unsqueeze(0)
+    if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise UserError(f"Expected 28×28 images, got shape {tuple(images.shape)}.",
+                        f"需要 28×28 的图像，实际形状为 {tuple(images.shape)}。")
+    return normalize(images).to(device)
+
+
+def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
+    """The first nn.Conv2d in definition order (its weight (C_out, C_in, k, k) are the first kernels)."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return name, module
+    return None
+
+
+# --- 2. pictures of feature maps and kernels ----------------------------------------------------
+
+# Anchor colours of two standard colour maps, interpolated linearly (no matplotlib needed):
+# viridis for values >= 0 (after a ReLU), RdBu reversed for signed values, white at zero.
+VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64)
+DIVERGING = np.array([[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]],
+                     dtype=np.float64)
+
+
+def colorize(values: np.ndarray, lo: float, hi: float, diverging: bool) -> np.ndarray:
+    """Map values (...) to RGB uint8 (..., 3): [lo, hi] onto viridis, or onto blue-white-red."""
+    anchors = DIVERGING if diverging else VIRIDIS
+    span = hi - lo if hi > lo else 1.0
+    pos = np.clip((np.asarray(values, dtype=np.float64) - lo) / span, 0.0, 1.0) * (len(anchors) - 1)
+    i = np.minimum(pos.astype(int), len(anchors) - 2)
+    frac = (pos - i)[..., None]
+    return np.rint(anchors[i] * (1 - frac) + anchors[i + 1] * frac).astype(np.uint8)
+
+
+def color_limits(maps: np.ndarray, shared: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Colour-scale limits for maps (C, H, W): (lo (C,), hi (C,), diverging).
+
+    Signed maps get a diverging scale symmetric around zero, so white always means 0.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    diverging = bool(maps.min() < 0)
+    per = maps.reshape(len(maps), -1)
+    if diverging:
+        hi = np.abs(per).max(axis=1)
+        if shared:
+            hi = np.full_like(hi, hi.max())
+        return -hi, hi, True
+    lo, hi = per.min(axis=1), per.max(axis=1)
+    if shared:
+        lo, hi = np.full_like(lo, lo.min()), np.full_like(hi, hi.max())
+    return lo, hi, False
+
+
+def map_grid(maps: torch.Tensor | np.ndarray, shared_scale: bool = True, columns: int | None = None,
+             cell: int = 56, gap: int = 2) -> np.ndarray:
+    """Channel maps (C, H, W) -> one RGB picture (rows·(cell+gap), cols·(cell+gap), 3) uint8.
+
+    Each map is scaled up (nearest neighbour, so pixels stay visible) to about `cell` pixels.
+    """
+    maps = np.asarray(maps.detach().cpu().float() if isinstance(maps, torch.Tensor) else maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"map_grid expects (C, H, W), got {maps.shape}")
+    c, h, w = maps.shape
+    columns = columns or int(np.ceil(np.sqrt(c)))
+    rows = int(np.ceil(c / columns))
+    scale = max(1, cell // max(h, w))
+    lo, hi, diverging = color_limits(maps, shared_scale)
+    ch, cw = h * scale + gap, w * scale + gap
+    grid = np.full((rows * ch - gap, columns * cw - gap, 3), 255, dtype=np.uint8)
+    for k in range(c):
+        rgb = colorize(maps[k], lo[k], hi[k], diverging).repeat(scale, 0).repeat(scale, 1)
+        r, q = divmod(k, columns)
+        grid[r * ch:r * ch + h * scale, q * cw:q * cw + w * scale] = rgb
+    return grid
+
+
+def vector_as_maps(v: torch.Tensor) -> torch.Tensor:
+    """A flat layer output (D,) -> (1, rows, cols) so it can be drawn like a feature map."""
+    d = v.numel()
+    cols = int(np.ceil(np.sqrt(d)))
+    padded = torch.zeros(int(np.ceil(d / cols)) * cols, dtype=v.dtype)
+    padded[:d] = v.flatten().cpu()
+    return padded.view(1, -1, cols)
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """A uint8 image (H, W) or (H, W, 3) as a `data:image/png;base64,...` URL (for chart tooltips)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+# --- 3. whole layers over many images, and their 2-D maps ---------------------------------------
+
+def layer_features(model: nn.Module, images: torch.Tensor, layers: list[str], batch_size: int = 500,
+                   device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
+    """uint8 images (N, 28, 28) -> {layer: flattened outputs (N, D) float32}, computed in batches."""
+    if not layers:
+        raise UserError("Choose at least one layer.", "请至少选择一层。")
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in layers}
+    for start in range(0, len(images), batch_size):
+        x = model_input(images[start:start + batch_size], device)
+        acts = activations(model, x, layers)
+        for name in layers:
+            parts[name].append(acts[name].flatten(1).float().cpu().numpy())
+    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
+
+def embed(features: np.ndarray | torch.Tensor, method: str = "pca", seed: int = 0, perplexity: float = 30.0,
+          pca_dims: int = PCA_DIMS_BEFORE_TSNE, max_iter: int = 500, threads: int = 1) -> np.ndarray:
+    """Features (N, D) -> 2-D coordinates (N, 2) float32 by PCA or t-SNE; the same seed gives the same map.
+
+    PCA keeps the two directions of largest variance (a linear projection). t-SNE keeps each
+    point's neighbours close (non-linear); it first reduces to `pca_dims` dimensions by PCA and
+    starts from the PCA layout (init="pca"), which makes it faster and more stable. It runs on
+    `threads` threads: one by default, because on a busy shared machine OpenMP threads that wait
+    for each other made t-SNE 5-10× slower (bench/embeddings.py measures both).
+    """
+    from sklearn.decomposition import PCA  # sklearn is heavy: import on first use
+
+    x = features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else np.asarray(features)
+    x = x.reshape(len(x), -1).astype(np.float32)
+    n, d = x.shape
+    if method not in METHODS:
+        raise UserError(f"Unknown method '{method}'; choose one of {', '.join(METHODS)}.",
+                        f"未知的降维方法“{method}”；可选：{', '.join(METHODS)}。")
+    if n < 3:
+        raise UserError("An embedding needs at least 3 points.", "降维至少需要 3 个点。")
+    if method == "pca":
+        if d < 2:
+            return np.column_stack([x[:, 0], np.zeros(n, np.float32)])
+        return PCA(n_components=2, random_state=seed).fit_transform(x).astype(np.float32)
+    if not 1 <= perplexity < n:
+        raise UserError(
+            f"The perplexity (about how many neighbours each point keeps) must be between 1 and the number "
+            f"of points minus one ({n - 1}); it is {perplexity:g}.",
+            f"困惑度（每个点大约保留多少个近邻）必须在 1 到点数减一（{n - 1}）之间；当前为 {perplexity:g}。")
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(threads):
+        if d > pca_dims:
+            x = PCA(n_components=min(pca_dims, n), random_state=seed).fit_transform(x)
+        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=max_iter,
+                    learning_rate="auto")
+        return tsne.fit_transform(x).astype(np.float32)
+
+
+def model_fingerprint(model: nn.Module) -> str:
+    """A short hash of the model's class, weights and buffers: the cache key for its embeddings."""
+    digest = hashlib.sha256(type(model).__name__.encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def pick_by_class(labels: torch.Tensor, digit: int, occurrence: int = 0) -> int:
+    """Index of the `occurrence`-th image of class `digit` in labels (N,)."""
+    where = torch.nonzero(labels == digit).flatten()
+    if len(where) == 0:
+        raise UserError(f"There is no test image of class {digit}.", f"测试集中没有类别 {digit} 的图像。")
+    return int(where[occurrence % len(where)])
