@@ -50,13 +50,13 @@ def _not_safetensors(reason: str) -> UserError:
 
 def read_metadata(data: bytes) -> dict[str, Any]:
     """The JSON metadata of safetensors bytes (model, options, ...), without loading the tensors."""
-    if data[:1] == PICKLE_MAGIC[0] or data[:4] == PICKLE_MAGIC[1]:
-        raise _not_safetensors("it is a pickle / torch.save file")
-    if len(data) < 8:
-        raise _not_safetensors("the file is empty or truncated")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > len(data) - 8 or header_len > 100_000_000:
-        raise _not_safetensors("the header is cut off or damaged")
+    header_len = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else 0
+    if not (2 <= header_len <= min(len(data) - 8, 100_000_000) and data[8:9] == b"{"):
+        if data[:1] == PICKLE_MAGIC[0] or data[:4] == PICKLE_MAGIC[1]:
+            raise _not_safetensors("it is a pickle / torch.save file")
+        if len(data) < 8 or header_len > len(data) - 8:
+            raise _not_safetensors("the file is empty, truncated or damaged")
+        raise _not_safetensors("it does not start with a safetensors header")
     try:
         header = json.loads(data[8:8 + header_len])
         raw = header.get("__metadata__", {}) or {}

