@@ -352,3 +352,94 @@ def misclassified(probs: torch.Tensor, y_true: torch.Tensor, k: int = 24) -> lis
     top = wrong[conf[wrong].argsort(descending=True)][:k]
     return [{"index": int(i), "true": int(y_true[i]), "predicted": int(pred[i]), "confidence": float(conf[i])}
             for i in top]
+
+
+# --- a run in a background thread, for a UI that must stay responsive ------------------------------
+
+class BackgroundRun:
+    """`fit` in a daemon thread, inside the process-wide device queue; progress is read with `snapshot()`.
+
+    The UI polls `snapshot()` (a copy, taken under a lock) a few times a second and calls `stop()` for
+    its Stop button; `alive()` lets the run notice that the browser tab has gone, so the queue slot
+    is freed. The trained model stays in `self.model`, also after a stop.
+    """
+
+    def __init__(self, model: nn.Module, data: Dataset, config: TrainConfig,
+                 objective: Objective | None = None, alive: Callable[[], bool] | None = None):
+        self.model, self.data, self.config, self.objective = model, data, config, objective
+        self.alive = alive or (lambda: True)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.status = "queued"  # queued | running | done | stopped | cancelled | failed
+        self.queue_place = 0
+        self.steps: list[dict[str, float]] = []
+        self.epochs: list[dict[str, float]] = []
+        self.history: History | None = None
+        self.error: BaseException | None = None
+        self.started = time.monotonic()
+        self.running_since: float | None = None
+        self._thread = threading.Thread(target=self._run, name="train-run", daemon=True)
+
+    def start(self) -> BackgroundRun:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current step (what was learned is kept)."""
+        self._stop.set()
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set() or not self.alive()
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "stopped", "cancelled", "failed")
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy: status, queue place, step/epoch records, progress (0..1), elapsed and ETA (s)."""
+        with self._lock:
+            steps, epochs = list(self.steps), list(self.epochs)
+            status, place = self.status, self.queue_place
+        progress = steps[-1]["progress"] if steps else 0.0
+        elapsed = steps[-1]["time"] if steps else 0.0
+        eta = elapsed * (1 - progress) / progress if progress > 0 else None
+        return {"status": status, "queue_place": place, "steps": steps, "epochs": epochs,
+                "progress": progress, "elapsed": elapsed, "eta": eta, "error": self.error}
+
+    def _on_step(self, record: dict[str, float]) -> None:
+        with self._lock:
+            self.steps.append(record)
+
+    def _on_epoch(self, record: dict[str, float]) -> None:
+        with self._lock:
+            self.epochs.append(record)
+
+    def _on_wait(self, place: int) -> None:
+        with self._lock:
+            self.queue_place = place
+
+    def _run(self) -> None:
+        from core.device import JobCancelled, free_memory, queue_for
+
+        device = pick_device(self.config.device)
+        try:
+            with queue_for(device).slot(on_wait=self._on_wait, should_cancel=self.should_stop):
+                with self._lock:
+                    self.status, self.queue_place = "running", 0
+                self.running_since = time.monotonic()
+                history = fit(self.model, self.data, self.config, on_step=self._on_step,
+                              on_epoch=self._on_epoch, should_stop=self.should_stop, objective=self.objective)
+            with self._lock:
+                self.history = history
+                self.status = "stopped" if history.stopped else "done"
+        except JobCancelled:
+            with self._lock:
+                self.status = "cancelled"
+        except BaseException as err:  # the UI shows it; a daemon thread must not die silently
+            if device.type != "cpu":
+                free_memory(device)
+            with self._lock:
+                self.error, self.status = err, "failed"
