@@ -48,3 +48,13 @@ def test_presenter_mode_from_a_link(server, page):
     size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)")
     assert size >= 40, size
     snap(page, "home_presenter_en", full_page=False)
+
+
+def test_default_language_follows_the_browser(server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    tab = context.new_page()
+    try:
+        open_app(tab, server)
+        assert tab.get_by_role("heading", name="Deep learning, hands on").is_visible()
+    finally:
+        context.close()
