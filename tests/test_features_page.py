@@ -1,0 +1,125 @@
+"""The feature-map page: AppTest in both languages (maps, channel, layer, a PCA scatter) and a real browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from ui.i18n import TABLES
+
+PAGE = "pages/feature_maps.py"
+
+
+@pytest.fixture(scope="module")
+def session_model():
+    """A real zoo model, as the trainer page leaves it in the session (seeded weights keep the test fast)."""
+    from core.models import build_seeded
+
+    model = build_seeded("slides_cnn", 0).eval()
+    return model, {"name": "slides_cnn", "options": {}, "test_acc": 0.1}
+
+
+def _images(at):
+    return at.get("image")
+
+
+def _charts(at):
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def _chart_data(at, index):
+    """The rows of a chart's dataset (Streamlit ships them beside the spec, as Arrow bytes)."""
+    import pyarrow as pa
+
+    proto = at.get("vega_lite_chart")[index].proto
+    return pa.ipc.open_stream(proto.datasets[0].data.data).read_all().to_pylist()
+
+
+def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
+    model, meta = session_model
+    at = app_test(PAGE, lang, timeout=180, **{"train.model": model, "train.model_meta": meta,
+                                             "feat.method": "pca", "feat.n": 500})
+    assert not at.exception, [e.value for e in at.exception]
+    text = TABLES[lang]
+    assert at.title[0].value == text["nav.features"]
+    assert any(c.value == text["feat.session.caption"].format(name="slides_cnn", acc=10.0) for c in at.caption)
+    # default layer: the first conv's output, all 16 channels in the grid; the first kernels too
+    assert at.selectbox(key="feat.layer").value == "conv1"
+    captions = [img.proto.imgs[0].caption for img in _images(at)]
+    assert text["feat.grid.caption"].format(layer="conv1", c=16, shape="16 × 28 × 28") in captions
+    assert text["feat.kernels.caption"].format(c=16, k=5) in captions
+    assert any(m.value.startswith("**" + text["feat.prediction"].split("**")[1][:2]) for m in at.markdown)
+
+    # pick the slides' example-7 layers: after the second pooling, then the flat vector
+    at.selectbox(key="feat.layer").set_value("pool2").run()
+    captions = [img.proto.imgs[0].caption for img in _images(at)]
+    assert text["feat.grid.caption"].format(layer="pool2", c=32, shape="32 × 7 × 7") in captions
+    at.number_input(key="feat.channel").set_value(31).run()
+    assert any(s.get("title", {}) == {"text": text["feat.channel.title"].format(layer="pool2", k=31)} or
+               s.get("title") == text["feat.channel.title"].format(layer="pool2", k=31) for s in _charts(at))
+    at.selectbox(key="feat.layer").set_value("flatten").run()
+    captions = [img.proto.imgs[0].caption for img in _images(at)]
+    assert text["feat.grid.caption"].format(layer="flatten", c=1, shape="1568") in captions
+    assert not at.exception, [e.value for e in at.exception]
+
+    # whole layers: PCA of 500 test images for the report's layers (second conv, first fc = last fc here)
+    assert at.multiselect(key="feat.elayers").value == ["conv2", "out"]
+    at.button(key="feat.embed.go").click().run(timeout=180)
+    assert not at.exception, [e.value for e in at.exception]
+    specs = _charts(at)
+    scatter = [i for i, s in enumerate(specs) if "vconcat" in s]
+    assert len(scatter) == 1
+    panels = specs[scatter[0]]["vconcat"][0]["hconcat"]
+    assert [p["title"] for p in panels] == [f"conv2 · {text['feat.method.pca']}", f"out · {text['feat.method.pca']}"]
+    rows = _chart_data(at, scatter[0])
+    assert len(rows) == 500 and rows[0]["image"].startswith("data:image/png;base64,")
+    assert {r["digit"] for r in rows} == {str(d) for d in range(10)}
+    tooltip = panels[0]["encoding"]["tooltip"]
+    assert any(t.get("field") == "image" for t in tooltip)
+
+
+def test_by_class_input_and_missing_session_model(lang):
+    at = app_test(PAGE, lang, timeout=120, **{"feat.source": "session", "feat.input": "class", "feat.digit": 3})
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(i.value == TABLES[lang]["feat.session.none"] for i in at.info)
+    captions = [img.proto.imgs[0].caption for img in _images(at)]
+    assert captions == []  # no model, no maps: the page says why instead
+
+
+@pytest.mark.slow
+def test_quick_default_trains_on_demand_with_progress():
+    at = app_test(PAGE, "en", timeout=300, **{"feat.source": "quick", "feat.quick": "slides_cnn", "seed": 11})
+    assert at.button(key="feat.quick.go").label == TABLES["en"]["feat.quick.train"]
+    at.button(key="feat.quick.go").click().run(timeout=600)
+    assert not at.exception, [e.value for e in at.exception]
+    caption = next(c.value for c in at.caption if c.value.startswith("Quick default"))
+    accuracy = float(caption.rsplit("accuracy ", 1)[1].rstrip("%."))
+    assert accuracy > 85.0, caption  # one epoch on 5,000 real images really learns
+    assert at.selectbox(key="feat.layer").value == "conv1"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_maps_and_scatter_in_both_languages(server, page):
+    for lang in ("zh", "en"):
+        text = TABLES[lang]
+        open_app(page, server, "features", f"lang={lang}&feat.source=quick&feat.quick=slides_cnn"
+                                             "&feat.index=4&feat.layer=relu1&feat.n=500&feat.method=both")
+        button = page.get_by_role("button", name=text["feat.quick.train"])
+        if button.count():
+            button.click()
+            wait_idle(page, timeout_ms=300_000)
+        page.get_by_text(text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")).wait_for()
+        assert not exception_text(page)
+        snap(page, f"features_maps_{lang}", full_page=False)
+        page.get_by_role("button", name=text["feat.embed.go"]).click()
+        wait_idle(page, timeout_ms=300_000)
+        assert not exception_text(page)
+        charts = page.locator("[data-testid='stVegaLiteChart']")
+        assert charts.count() >= 3  # probabilities, enlarged channel, the PCA / t-SNE maps
+        charts.last.scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        assert charts.last.locator("canvas, svg").count() >= 1
+        snap(page, f"features_embed_{lang}")
