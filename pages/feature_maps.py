@@ -298,7 +298,7 @@ if model is not None:
                 color=alt.Color("digit:N", scale=alt.Scale(scheme="category10"), title=t("feat.axis.digit")),
                 tooltip=[alt.Tooltip("digit:N", title=t("feat.axis.digit")),
                          alt.Tooltip("index:Q", title=t("feat.index")), "image"],
-            ).properties(title=f"{layer} · {t('feat.method.' + m)}", width=width, height=chart_height(width))
+            ).properties(title=f"{layer} · " + t(f"feat.method.{m}"), width=width, height=chart_height(width))
                 for i, layer in enumerate(layers_done)]
             rows.append(alt.hconcat(*charts))
         chart = alt.vconcat(*rows, data=table).configure_title(fontSize=18 if presenter() else 14)
