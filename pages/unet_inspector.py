@@ -104,8 +104,8 @@ if not presenter():
     cols[1].number_input(t("unet.batch"), min_value=1, max_value=8, step=1, key="unet.batch")
 cols[2].toggle(t("unet.cfg"), key="unet.cfg", help=t("unet.cfg.help"))
 if pipe is not None:
-    cols[3].radio(t("unet.source"), ["sd15", "loaded"], key="unet.source", horizontal=True,
-                  format_func=lambda s: t(f"unet.source.{s}"))
+    sources = {s: t(f"unet.source.{s}") for s in ("sd15", "loaded")}  # resolved now, in this run's language
+    cols[3].radio(t("unet.source"), list(sources), key="unet.source", horizontal=True, format_func=sources.get)
 width, height = map(int, st.session_state["unet.size"].split("x"))
 batch = int(st.session_state["unet.batch"])
 config = unet.SD15

@@ -1,0 +1,96 @@
+"""The UNet inspector page: AppTest in both languages, the live tab on the tiny pipeline, a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from ui.i18n import TABLES
+
+PAGE = "pages/unet_inspector.py"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.slow
+def test_page_opens_on_the_mid_block_and_picks_another(lang):
+    at = app_test(PAGE, lang, timeout=300)
+    assert not at.exception, at.exception
+    tr = TABLES[lang]
+    assert metrics(at)[tr["unet.m.params"]] == "859,520,964"
+    assert metrics(at)[tr["unet.m.latent"]] == "64 × 64"
+    assert metrics(at)[tr["unet.m.batch"]] == "2"  # guidance on by default
+    assert at.selectbox(key="unet.block").value == "mid_block"
+    assert any(tr["unet.mid.title"] == s.value for s in at.subheader)
+
+    at.selectbox(key="unet.block").set_value("down_blocks.0").run()
+    assert not at.exception, at.exception
+    heading = tr["unet.details"].format(name="down_blocks.0", cls="CrossAttnDownBlock2D")
+    assert heading in [s.value for s in at.subheader]
+    parts = at.dataframe[0].value
+    assert list(parts[tr["unet.col.class"]]) == ["ResnetBlock2D", "Transformer2DModel"] * 2 + ["Downsample2D"]
+    cross = at.dataframe[1].value
+    assert list(cross[tr["unet.col.query"]]) == [4096, 4096] and list(cross[tr["unet.col.keys"]]) == [77, 77]
+    assert any("class CrossAttnDownBlock2D" in c.value for c in at.code)  # the diffusers source
+
+
+@pytest.mark.slow
+def test_the_homeworks_size_without_guidance(lang):
+    at = app_test(PAGE, lang, timeout=300, **{"unet.size": "768x512", "unet.cfg": False, "unet.batch": 3})
+    assert not at.exception, at.exception
+    tr = TABLES[lang]
+    assert metrics(at)[tr["unet.m.latent"]] == "64 × 96"
+    assert metrics(at)[tr["unet.m.batch"]] == "3"
+    assert metrics(at)[tr["unet.d.out"]] == "3×1280×8×12"  # the mid block at 768×512
+
+
+@pytest.mark.slow
+def test_live_tab_on_the_tiny_pipeline(tmp_path):
+    from tests.tiny_sd import build_tiny_img2img
+
+    folder = build_tiny_img2img(tmp_path / "tiny")
+    at = app_test(PAGE, "en", timeout=300, **{"unet.model": str(folder), "device": "cpu"})
+    at.button(key="unet.load").click().run()
+    assert not at.exception, at.exception
+    assert any("Loaded" in s.value for s in at.success)
+    assert at.radio(key="unet.source").value == "sd15"
+    at.radio(key="unet.source").set_value("loaded").run()
+    assert metrics(at)[TABLES["en"]["unet.m.params"]] != "859,520,964"  # the tiny UNet's own count
+    at.slider(key="unet.side").set_value(64).run()
+    at.button(key="unet.run").click().run()
+    assert not at.exception, at.exception
+    stats = at.dataframe[-1].value
+    assert list(stats["block"])[0] == "conv_in" and list(stats["block"])[-1] == "conv_out"
+    assert len(at.get("image")) == 10  # one map per token: <|startoftext|>, 8 word pieces, <|endoftext|>
+
+
+def test_a_missing_pipeline_is_explained():
+    at = app_test(PAGE, "zh", timeout=300, **{"unet.model": "/nonexistent/folder"})
+    at.button(key="unet.load").click().run()
+    assert not at.exception, at.exception
+    assert at.error and "nonexistent" in at.error[0].value
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("ui_lang", ["zh", "en"])
+def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
+    open_app(page, server, "unet", query=f"lang={ui_lang}")
+    page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg",
+                           timeout=120_000)
+    tr = TABLES[ui_lang]
+    assert page.get_by_text(tr["unet.details"].format(name="mid_block", cls="UNetMidBlock2DCrossAttn")).is_visible()
+    # Pick a block the way a student does: the selectbox under the diagram.
+    page.get_by_label(tr["unet.block"]).first.click()
+    page.get_by_role("option", name="up_blocks.1 · CrossAttnUpBlock2D").click()
+    wait_idle(page, timeout_ms=120_000)
+    heading = page.get_by_text(tr["unet.details"].format(name="up_blocks.1", cls="CrossAttnUpBlock2D"))
+    heading.wait_for(timeout=60_000)
+    assert "unet.block=up_blocks.1" in page.url
+    assert not exception_text(page), exception_text(page)
+    snap(page, f"unet_{ui_lang}", full_page=False)
+    heading.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    snap(page, f"unet_block_{ui_lang}", full_page=False)
