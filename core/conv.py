@@ -589,30 +589,27 @@ def grid_html(values: np.ndarray, highlight: Sequence[tuple[int, int]] = (), cur
     hl, hide = set(highlight), set(hidden)
     h, w = values.shape
     font = int(cell_px * 0.42)
+    base = (f"width:{cell_px}px;height:{cell_px}px;min-width:{cell_px}px;text-align:center;vertical-align:middle;"
+            f"font-size:{font}px;font-weight:600;border:1px solid #adb5bd;position:relative;padding:0;"
+            "font-family:ui-monospace,Menlo,Consolas,monospace;")
     rows = []
     for r in range(h):
         cells = []
         for c in range(w):
             is_pad = r < padding[0] or r >= h - padding[0] or c < padding[1] or c >= w - padding[1]
-            style = [f"width:{cell_px}px", f"height:{cell_px}px", "text-align:center", "vertical-align:middle",
-                     f"font-size:{font}px", "font-weight:600", "border:1px solid #adb5bd", "position:relative",
-                     "padding:0", "font-family:ui-monospace,Menlo,Consolas,monospace"]
-            if is_pad:
-                style += ["background:#e9ecef", "color:#868e96"]
-            else:
-                style += ["background:#ffffff", "color:#212529"]
-            if (r, c) in hl:
-                style += ["background:#ffd43b", "color:#212529", "outline:3px solid #e8590c", "outline-offset:-3px"]
-            if current == (r, c):
-                style += ["background:#8ce99a", "outline:4px solid #2b8a3e", "outline-offset:-4px"]
+            background, color, outline = ("#e9ecef", "#868e96", "") if is_pad else ("#ffffff", "#212529", "")
+            if (r, c) in hl:  # under the window
+                background, color, outline = "#ffd43b", "#212529", "outline:3px solid #e8590c;outline-offset:-3px;"
+            if current == (r, c):  # the output cell being computed
+                background, outline = "#8ce99a", "outline:4px solid #2b8a3e;outline-offset:-4px;"
+            if (r, c) in hide:  # not computed yet
+                color = "#ced4da"
             text = "?" if (r, c) in hide else html.escape(fmt(values[r, c]))
-            if (r, c) in hide:
-                style += ["color:#ced4da"]
             tag = ""
             if weights and (r, c) in weights:
-                tag = (f"<span style='position:absolute;right:2px;bottom:0;font-size:{max(10, font // 2)}px;"
+                tag = (f"<span style='position:absolute;right:2px;bottom:0;font-size:{max(11, font // 2)}px;"
                        f"color:#c92a2a;font-weight:700'>×{html.escape(fmt(weights[(r, c)]))}</span>")
-            cells.append(f"<td style='{';'.join(style)}'>{text}{tag}</td>")
+            cells.append(f"<td style='{base}background:{background};color:{color};{outline}'>{text}{tag}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = (f"<caption style='caption-side:top;text-align:left;font-size:{max(14, font * 2 // 3)}px;"
            f"color:#495057;padding-bottom:4px'>{html.escape(caption)}</caption>") if caption else ""

@@ -68,12 +68,15 @@ def show_verdict() -> None:
 def size_text(in_hw, k_hw, pads, strides, dils) -> None:
     """The output-size formula with the numbers in, one line per axis (core writes the formula)."""
     for axis, i in (("H", 0), ("W", 1)):
-        st.markdown(f"$ {axis}_{{out}} $ = `{conv.size_formula(in_hw[i], k_hw[i], pads[i], strides[i], dils[i])}`")
+        st.markdown(f"${axis}_{{out}}$ = `{conv.size_formula(in_hw[i], k_hw[i], pads[i], strides[i], dils[i])}`")
 
 
 st.title(t("nav.conv"))
 st.caption(t("conv.intro"))
 big = presenter()
+if big:  # the output size is the answer the class waits for: make it projector-sized
+    st.markdown("<style>[data-testid='stMetricValue'] * { font-size: 3.2rem !important; }</style>",
+                unsafe_allow_html=True)
 LANG = lang()  # format_func labels are also drawn outside the script run
 
 # 1. Settings, from the URL (or remembered, or the slides' first example)

@@ -1,6 +1,7 @@
 """The convolution explorer page: AppTest in both languages, and a real browser (stride slider, screenshots)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
 from ui.i18n import TABLES
@@ -114,6 +115,30 @@ def test_presenter_mode_hides_the_text_boxes():
 
 # --- real browser ---------------------------------------------------------------------------------
 
+def dismiss_dialogs(page) -> None:
+    """Close Streamlit's 'Page not found' dialog, which can show on a deep link's very first load."""
+    page.wait_for_timeout(1000)
+    if page.get_by_role("dialog").count():
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+
+
+def snap_tall(page, name: str, height: int = 2600) -> None:
+    """A full-length screenshot: Streamlit scrolls inside its own container, so grow the window instead."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.wait_for_timeout(800)
+    snap(page, name, full_page=False)
+    page.set_viewport_size(size)
+
+
+def range_input(page, label: str):
+    """A Streamlit slider's <input type=range> (its accessible name also holds the value, so match aria-label)."""
+    handle = page.locator(f'input[type=range][aria-label="{label}"]')
+    expect(handle).to_be_attached(timeout=60_000)
+    return handle
+
+
 def shown_size(page) -> str:
     return page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text()
 
@@ -123,14 +148,22 @@ def shown_size(page) -> str:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_browser_stride_slider_changes_the_output_size(server, page, lang):
     open_app(page, server, "conv", f"lang={lang}&conv.predict=0&conv.example=slide_pad&conv.pad=1")
+    dismiss_dialogs(page)
     assert not exception_text(page)
     assert shown_size(page) == "4 × 4"
-    snap(page, f"conv_grid_{lang}")
-    slider = page.locator("[data-testid='stSlider']").filter(has_text=TABLES[lang]["conv.stride"]).first
-    slider.get_by_role("slider").focus()
+    step = range_input(page, TABLES[lang]["conv.step"])
+    for _ in range(6):  # show the window on output cell [1, 2]
+        step.focus()
+        page.keyboard.press("ArrowRight")
+        wait_idle(page)
+    expect(step).to_have_attribute("aria-valuetext", "7")
+    snap_tall(page, f"conv_grid_{lang}")
+    stride = range_input(page, TABLES[lang]["conv.stride"])
+    stride.focus()
     page.keyboard.press("ArrowRight")
     wait_idle(page)
-    assert shown_size(page) == "2 × 2"
+    size = page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']")
+    expect(size).to_have_text("2 × 2", timeout=30_000)  # the rerun may start late on a busy machine
     assert "conv.stride=2" in page.url
     assert not exception_text(page)
 
@@ -140,20 +173,25 @@ def test_browser_stride_slider_changes_the_output_size(server, page, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_browser_photo_mode(server, page, lang):
     open_app(page, server, "conv", f"lang={lang}&conv.predict=0&conv.mode=photo&conv.kname=sobel_x")
+    dismiss_dialogs(page)
     page.wait_for_selector("[data-testid='stImage'] img")
     assert not exception_text(page)
     assert page.locator("[data-testid='stImage']").count() >= 8  # input, 3 channels, 3 results, colour, sum
-    snap(page, f"conv_photo_{lang}")
+    snap_tall(page, f"conv_photo_{lang}", height=3200)
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_presenter_and_predict_first(server, page):
     open_app(page, server, "conv", "lang=zh&present=1&conv.example=slide_multi")
+    dismiss_dialogs(page)
     assert page.get_by_text(TABLES["zh"]["conv.predict.ask"]).is_visible()
     page.get_by_role("button", name=TABLES["zh"]["conv.predict.check"]).click()
     wait_idle(page)
     assert page.get_by_text(TABLES["zh"]["conv.predict.wrong"].format(gh=0, gw=0, h=2, w=2)).is_visible()
     assert shown_size(page) == "2 × 2"
     assert not exception_text(page)
+    page.get_by_text(TABLES["zh"]["conv.grid.output"], exact=True).scroll_into_view_if_needed()
+    page.mouse.wheel(0, -250)
+    page.wait_for_timeout(500)
     snap(page, "conv_presenter_zh", full_page=False)
