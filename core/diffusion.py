@@ -232,7 +232,14 @@ def load_img2img(model: str | None = None, device: torch.device | str | None = N
         except (OSError, ValueError) as err:
             if _hub_offline() or not network_reachable(HUB_HOST):
                 raise how_to_get_weights(model) from err
-            pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype)
+            try:
+                pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype)
+            except OSError as download_err:  # no such repo, a gated one, or the connection broke
+                raise UserError(
+                    f"Could not download '{model}' from huggingface.co ({type(download_err).__name__}). "
+                    f"Check the name (the course uses '{DEFAULT_MODEL}') or use a local folder.",
+                    f"无法从 huggingface.co 下载“{model}”（{type(download_err).__name__}）。请检查模型名"
+                    f"（课程使用“{DEFAULT_MODEL}”）或改用本地文件夹。") from download_err
     pipe = pipe.to(device)
     if device.type == "cuda":
         from diffusers.models.attention_processor import AttnProcessor2_0
