@@ -225,3 +225,28 @@ def test_a_header_claiming_gigabytes_is_refused_without_allocating():
         load_checkpoint(struct.pack("<Q", 2**62) + b"{}")
     with pytest.raises(UserError):  # metadata that is not a dict of JSON strings
         load_checkpoint(struct.pack("<Q", 2) + b"[]")
+
+
+# --- prompts: the corpus through the real img2img code on a tiny offline pipeline ----------------
+
+@pytest.fixture(scope="module")
+def tiny_pipe(tmp_path_factory):
+    import torch
+
+    from core import diffusion
+    from tests.tiny_sd import build_tiny_img2img
+
+    torch.set_num_threads(1)
+    return diffusion.load_img2img(str(build_tiny_img2img(tmp_path_factory.mktemp("tiny_sd"))), device="cpu")
+
+
+@pytest.mark.parametrize("name", list(PROMPTS))
+def test_every_hostile_prompt_generates_or_explains(tiny_pipe, name):
+    from core import diffusion
+
+    sketch = diffusion.make_mountain_sketch().resize((32, 32))
+    result = diffusion.run_img2img(tiny_pipe, sketch, PROMPTS[name], negative_prompt=PROMPTS[name], steps=1,
+                                   strength=1.0, guidance_scale=7.5, seed=0)
+    assert result.image.size == (32, 32)
+    assert np.isfinite(np.asarray(result.image, dtype=np.float32)).all()
+    assert (result.prompt_tokens > diffusion.CLIP_MAX_TOKENS) == (name == "long_10000")
