@@ -103,22 +103,31 @@ def test_quick_default_trains_on_demand_with_progress():
 @pytest.mark.slow
 @pytest.mark.browser
 def test_browser_maps_and_scatter_in_both_languages(server, page):
+    # A fresh server's first session opened on a sub-page shows "Page not found" and drops the query:
+    # warm it up on the home page first (reported to the lead for the shared `server` fixture).
+    open_app(page, server)
     for lang in ("zh", "en"):
         text = TABLES[lang]
         open_app(page, server, "features", f"lang={lang}&feat.source=quick&feat.quick=slides_cnn"
                                              "&feat.index=4&feat.layer=relu1&feat.n=500&feat.method=both")
         button = page.get_by_role("button", name=text["feat.quick.train"])
         if button.count():
-            button.click()
-            wait_idle(page, timeout_ms=300_000)
-        page.get_by_text(text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")).wait_for()
+            button.click()  # the first time: the quick model trains on the server (a progress bar shows)
+        try:
+            page.get_by_text(text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")).wait_for(
+                timeout=300_000)
+            wait_idle(page)
+        except Exception:
+            snap(page, f"features_failed_{lang}")  # what the page showed instead
+            raise
         assert not exception_text(page)
         snap(page, f"features_maps_{lang}", full_page=False)
         page.get_by_role("button", name=text["feat.embed.go"]).click()
-        wait_idle(page, timeout_ms=300_000)
+        page.get_by_text(text["feat.embed.caption"].format(n=500, perplexity=30)).wait_for(timeout=300_000)
+        wait_idle(page)
         assert not exception_text(page)
         charts = page.locator("[data-testid='stVegaLiteChart']")
-        assert charts.count() >= 3  # probabilities, enlarged channel, the PCA / t-SNE maps
+        assert charts.count() == 3  # probabilities, enlarged channel, the PCA / t-SNE maps
         charts.last.scroll_into_view_if_needed()
         page.wait_for_timeout(1500)
         assert charts.last.locator("canvas, svg").count() >= 1

@@ -16,8 +16,8 @@ EN = {
     "feat.upload.hint": "Upload a .safetensors file saved by the trainer page.",
     "feat.upload.caption": "Uploaded model: {name} ({file}).",
     "feat.quick.model": "Architecture",
-    "feat.quick.hint": "The quick default trains {name} for one epoch on {n} real MNIST images (a few seconds "
-                       "on a CPU). Once trained it is shared by everyone using this server.",
+    "feat.quick.hint": "The quick default trains {name} for one epoch on {n} real MNIST images (seconds on a GPU, "
+                       "about ten on a laptop CPU). Once trained it is shared by everyone using this server.",
     "feat.quick.train": "Train the quick model",
     "feat.quick.progress.start": "Training…",
     "feat.quick.progress": "Training… loss {loss:.3f}, accuracy {acc:.1f}%",
@@ -95,7 +95,7 @@ ZH = {
     "feat.upload.hint": "请上传训练页面保存的 .safetensors 文件。",
     "feat.upload.caption": "上传的模型：{name}（{file}）。",
     "feat.quick.model": "网络结构",
-    "feat.quick.hint": "快速默认模型：在 {n} 张真实 MNIST 图像上训练 {name} 一个轮次（CPU 上只需几秒）。"
+    "feat.quick.hint": "快速默认模型：在 {n} 张真实 MNIST 图像上训练 {name} 一个轮次（GPU 上几秒，笔记本 CPU 上约十秒）。"
                        "训练好后，本服务器上的所有人共用它。",
     "feat.quick.train": "训练快速模型",
     "feat.quick.progress.start": "训练中…",
