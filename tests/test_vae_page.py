@@ -118,6 +118,29 @@ def test_missing_fashion_checkpoint_offers_training(tmp_path, monkeypatch):
 
 # --- real browser ------------------------------------------------------------------------------
 
+def dismiss_dialogs(page) -> None:
+    """A fresh server's first deep link can show Streamlit's 'Page not found' modal (pages register during
+    that run); close it."""
+    dialog = page.locator("[role='dialog']")
+    if dialog.count():
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="detached")
+
+
+def wait_for_query(page, text: str, timeout_ms: int = 60_000) -> None:
+    """Wait until the address bar's query holds `text` (pages mirror their settings there)."""
+    page.wait_for_function("t => window.location.search.includes(t)", arg=text, timeout=timeout_ms)
+
+
+def snap_tall(page, name: str, height: int = 1700) -> None:
+    """Streamlit scrolls inside its own container: grow the window for a whole-page screenshot."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.wait_for_timeout(800)
+    snap(page, name, full_page=False)
+    page.set_viewport_size(size)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -125,23 +148,26 @@ def test_browser_sample_and_interpolate(server, page, lang):
     """Open the page, draw new samples, switch to the Interpolate tab, pick slerp; screenshots."""
     T = TABLES[lang]
     # a small training run (URL settings) in case `make prepare` has not cached the z = 2 VAE yet
+    open_app(page, server, "", f"lang={lang}")  # the first session of a fresh server registers the pages
     open_app(page, server, "vae", f"lang={lang}&vae.z=2&vae.subset=2000&vae.epochs=1")
+    dismiss_dialogs(page)
     assert not exception_text(page), exception_text(page)
     if page.get_by_role("tab", name=T["vae.tab.sample"]).count() == 0:
         page.get_by_role("button", name=T["vae.train.button"], exact=True).click()
         wait_idle(page, timeout_ms=300_000)
         assert not exception_text(page), exception_text(page)
     page.get_by_role("button", name=T["vae.sample.new"]).click()
+    wait_for_query(page, "vae.sample_seed=1")  # the click reran the page and the seed went up
     wait_idle(page)
-    assert "vae.sample_seed=1" in page.url
-    snap(page, f"vae_sample_{lang}")
+    snap_tall(page, f"vae_sample_{lang}")
     page.get_by_role("tab", name=T["vae.tab.interp"]).click()
     page.get_by_text(T["vae.interp.slerp"], exact=True).first.click()
+    wait_for_query(page, "vae.method=slerp")
     wait_idle(page)
-    assert "vae.method=slerp" in page.url
     assert page.get_by_role("button", name=T["vae.interp.gif"]).count() == 1
     assert not exception_text(page), exception_text(page)
-    snap(page, f"vae_interpolate_{lang}")
+    snap_tall(page, f"vae_interpolate_{lang}")
     page.get_by_role("tab", name=T["vae.tab.latent"]).click()
     page.wait_for_timeout(500)
-    snap(page, f"vae_latent_{lang}")
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 1  # the latent scatter
+    snap_tall(page, f"vae_latent_{lang}")

@@ -15,9 +15,9 @@ EN = {
                      "space (samples from N(0, I) look worse); a large β gives a smooth latent space but blurry digits. "
                      "β = 0 is a plain autoencoder.",
     "vae.loss": "Per image: loss = reconstruction (BCE summed over the 784 pixels) + β·KL(q(z|x) ‖ N(0, I)), in nats.",
-    "vae.model.cached": "Using the cached checkpoint ({epochs} epochs, test loss {loss:.1f} nats = reconstruction "
+    "vae.model.cached": "Using the cached checkpoint (epochs: {epochs}, test loss {loss:.1f} nats = reconstruction "
                         "{recon:.1f} + KL {kl:.1f}).",
-    "vae.model.session": "Using the VAE you trained in this session ({epochs} epochs, test loss {loss:.1f} nats = "
+    "vae.model.session": "Using the VAE you trained in this session (epochs: {epochs}, test loss {loss:.1f} nats = "
                          "reconstruction {recon:.1f} + KL {kl:.1f}).",
     "vae.none": "There is no trained VAE for {dataset}, z = {z}, β = {beta} yet. Train one below "
                 "(`make prepare` caches MNIST with z = 2 and z = 20, β = 1, before class).",
