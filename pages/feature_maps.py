@@ -97,9 +97,13 @@ def choose_model() -> tuple[torch.nn.Module | None, str]:
     name = st.session_state["feat.quick"]
     store = quick_models()
     if (name, seed()) not in store:
-        st.info(t("feat.quick.hint", n=QUICK_SUBSET, name=name))
-        if not st.button(t("feat.quick.train"), type="primary", key="feat.quick.go"):
+        ask = st.empty()  # the hint and the button go away once the model is trained
+        with ask.container():
+            st.info(t("feat.quick.hint", n=QUICK_SUBSET, name=name))
+            clicked = st.button(t("feat.quick.train"), type="primary", key="feat.quick.go")
+        if not clicked:
             return None, ""
+        ask.empty()
         bar = st.progress(0.0, text=t("feat.quick.progress.start"))
         with explained_errors():
             model = run_job(lambda: train_quick(name, seed(), bar), current_device())
@@ -255,6 +259,8 @@ if model is not None:
     convs = [n for n in layer_choices if isinstance(dict(model.named_modules())[n], torch.nn.Conv2d)]
     # the report's three views: the second conv layer, the first fc layer, the final layer
     default_layers = list(dict.fromkeys(([convs[min(1, len(convs) - 1)]] if convs else []) + linear[:1] + linear[-1:]))
+    if len(default_layers) < 3 and convs and convs[0] not in default_layers:  # e.g. the slides' CNN: one fc layer
+        default_layers.insert(0, convs[0])
     if "feat.elayers" not in st.session_state or not set(st.session_state["feat.elayers"]) <= set(layer_choices):
         from_url = [n for n in st.query_params.get("feat.elayers", "").split(",") if n in layer_choices]
         st.session_state["feat.elayers"] = from_url or default_layers

@@ -65,14 +65,14 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     assert not at.exception, [e.value for e in at.exception]
 
     # whole layers: PCA of 500 test images for the report's layers (second conv, first fc = last fc here)
-    assert at.multiselect(key="feat.elayers").value == ["conv2", "out"]
+    assert at.multiselect(key="feat.elayers").value == ["conv1", "conv2", "out"]
     at.button(key="feat.embed.go").click().run(timeout=180)
     assert not at.exception, [e.value for e in at.exception]
     specs = _charts(at)
     scatter = [i for i, s in enumerate(specs) if "vconcat" in s]
     assert len(scatter) == 1
     panels = specs[scatter[0]]["vconcat"][0]["hconcat"]
-    assert [p["title"] for p in panels] == [f"conv2 · {text['feat.method.pca']}", f"out · {text['feat.method.pca']}"]
+    assert [p["title"] for p in panels] == [f"{n} · {text['feat.method.pca']}" for n in ("conv1", "conv2", "out")]
     rows = _chart_data(at, scatter[0])
     assert len(rows) == 500 and rows[0]["image"].startswith("data:image/png;base64,")
     assert {r["digit"] for r in rows} == {str(d) for d in range(10)}
@@ -121,6 +121,9 @@ def test_browser_maps_and_scatter_in_both_languages(server, page):
             snap(page, f"features_failed_{lang}")  # what the page showed instead
             raise
         assert not exception_text(page)
+        page.get_by_text(text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")
+                         ).scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
         snap(page, f"features_maps_{lang}", full_page=False)
         page.get_by_role("button", name=text["feat.embed.go"]).click()
         page.get_by_text(text["feat.embed.caption"].format(n=500, perplexity=30)).wait_for(timeout=300_000)
