@@ -171,3 +171,14 @@ def test_browser_sample_and_interpolate(server, page, lang):
     page.wait_for_timeout(500)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 1  # the latent scatter
     snap_tall(page, f"vae_latent_{lang}")
+
+
+def test_presenter_mode_and_drawn_endpoints(tmp_path, monkeypatch):
+    tiny_checkpoints(tmp_path, monkeypatch)
+    at = app_test(PAGE, "zh", timeout=120, present=True, **{"vae.src": "draw", "vae.method": "linear"})
+    assert not at.exception, at.exception
+    keys = {w.key for w in [*at.number_input, *at.select_slider, *at.slider]}
+    assert "vae.sample_seed" not in keys and "vae.n" not in keys and "vae.grid" not in keys  # fewer controls
+    assert at.button(key="vae.sample.go")  # the one control a lecturer needs stays
+    assert any(TABLES["zh"]["vae.interp.draw"] == i.value for i in at.info)  # nothing drawn yet: no strip
+    assert not at.get("download_button")
