@@ -140,17 +140,18 @@ if device.type == "cpu":
 
 def generate() -> diffusion.Img2ImgResult:
     progress, strip = st.progress(0.0, text=t("sd.loading", model=model, device=device.type.upper())), st.empty()
-    pipe = pipeline(model, str(device))
 
     def on_step(i: int, n: int, timestep: int, preview) -> None:
         progress.progress((i + 1) / n, text=t("sd.progress", i=i + 1, n=n, t=timestep))
         strip.image(preview, width=160)
 
-    result = diffusion.run_img2img(pipe, sized, prompt, negative, strength, guidance, steps, seed(),
-                                   on_step=on_step, scheduler=scheduler_name)
-    progress.empty()
-    strip.empty()
-    return result
+    try:
+        pipe = pipeline(model, str(device))
+        return diffusion.run_img2img(pipe, sized, prompt, negative, strength, guidance, steps, seed(),
+                                     on_step=on_step, scheduler=scheduler_name)
+    finally:  # also when loading fails: the sentence replaces the progress bar
+        progress.empty()
+        strip.empty()
 
 
 if st.button(t("sd.generate"), type="primary", disabled=not timesteps, key="sd.go"):
@@ -196,16 +197,17 @@ st.caption(t("sd.sheet.time", cells=len(rows) * len(cols), steps=sheet_steps))
 
 def make_sheet():
     progress = st.progress(0.0, text=t("sd.loading", model=model, device=device.type.upper()))
-    pipe = pipeline(model, str(device))
     total = len(rows) * len(cols)
 
     def on_cell(r: int, c: int, _image) -> None:
         k = r * len(cols) + c + 1
         progress.progress(k / total, text=t("sd.sheet.progress", k=k, total=total))
 
-    sheet = diffusion.contact_sheet(pipe, sized, prompt, rows, cols, sheet_steps, seed(), negative, on_cell)
-    progress.empty()
-    return sheet
+    try:
+        pipe = pipeline(model, str(device))
+        return diffusion.contact_sheet(pipe, sized, prompt, rows, cols, sheet_steps, seed(), negative, on_cell)
+    finally:
+        progress.empty()
 
 
 if st.button(t("sd.sheet.make"), key="sd.sheet.go"):

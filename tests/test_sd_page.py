@@ -88,6 +88,15 @@ def test_contact_sheet_on_the_tiny_pipeline(tiny_folder):
 
 # --- the real browser ------------------------------------------------------------------------------
 
+def tall_snap(page, name: str) -> None:
+    """Streamlit scrolls inside its own container: grow the window to the page to capture all of it."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": min(max(900, height + 40), 6000)})
+    page.wait_for_timeout(500)
+    snap(page, name, full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
 def open_sd(page, server, query: str) -> None:
     """Open the page by a link with its settings. (On a fresh server the first session's deep link
     gets Streamlit's "Page not found" modal, as the pages register during that run: open home first.)"""
@@ -113,7 +122,7 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
         alert = page.locator("[data-testid='stAlert']").all_inner_texts()
         assert any(NO_WEIGHTS in a and "huggingface.co" in a for a in alert), alert  # offline or 404
         assert exception_text(page) == ""
-        snap(page, f"sd_no_weights_{lang}")
+        tall_snap(page, f"sd_no_weights_{lang}")
 
         open_sd(page, server, f"lang={lang}&sd.model={quote(str(tiny_folder), safe='')}"
                               "&sd.side=128&sd.steps=6&sd.strength=0.5")
@@ -121,4 +130,4 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
         wait_idle(page, 240_000)
         assert exception_text(page) == ""
         page.get_by_text(t("sd.download", lang)).wait_for()
-        snap(page, f"sd_tiny_run_{lang}")
+        tall_snap(page, f"sd_tiny_run_{lang}")
