@@ -469,8 +469,8 @@ SLIDE_EXAMPLES: tuple[SlideExample, ...] = (
 
 SAMPLES = ("test_card", "china", "flower")
 SAMPLE_CREDITS = {
-    "china": "china.jpg from scikit-learn's sample images (CC BY 2.0, Wikimedia Commons)",
-    "flower": "flower.jpg from scikit-learn's sample images (CC BY 2.0, Wikimedia Commons)",
+    "china": "china.jpg by danielbuechele (Flickr), CC BY 2.0, shipped with scikit-learn",
+    "flower": "flower.jpg by vultilion (Flickr), CC BY 2.0, shipped with scikit-learn",
     "test_card": "drawn in code by core.conv.test_card",
 }
 MAX_PHOTO_SIDE = 512

@@ -276,7 +276,7 @@ else:
             rgb = np.asarray(open_image(upload.getvalue(), max_side=conv.MAX_PHOTO_SIDE))
         else:
             rgb = st.cache_data(conv.sample_image, show_spinner=False)(st.session_state["conv.photo"])
-            st.caption(t("conv.credit", credit=conv.SAMPLE_CREDITS[st.session_state["conv.photo"]]))
+            st.caption(t(f"conv.credit.{st.session_state['conv.photo']}"))
         if st.session_state["conv.kname"] == "custom":
             st.text_area(t("conv.custom"), key="conv.custom", height=110, help=t("conv.kernel.help"))
             kernel = conv.parse_matrix(st.session_state["conv.custom"], "kernel", conv.MAX_KERNEL)[0]

@@ -200,7 +200,4 @@ def test_browser_presenter_and_predict_first(server, page):
     assert page.get_by_text(TABLES["zh"]["conv.predict.wrong"].format(gh=0, gw=0, h=2, w=2)).is_visible()
     assert shown_size(page) == "2 × 2"
     assert not exception_text(page)
-    page.get_by_text(TABLES["zh"]["conv.grid.output"], exact=True).scroll_into_view_if_needed()
-    page.mouse.wheel(0, -250)
-    page.wait_for_timeout(500)
-    snap(page, "conv_presenter_zh", full_page=False)
+    snap_tall(page, "conv_presenter_zh", height=1900)
