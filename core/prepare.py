@@ -30,9 +30,17 @@ def _vae_checkpoints() -> str:
     return vae.prepare_defaults(epochs=int(os.environ.get("VAE_PREPARE_EPOCHS", "2")))
 
 
+def _sd_weights() -> str:
+    from core import diffusion
+
+    # Stable Diffusion 1.5's diffusers files (~5 GB) into the Hugging Face cache; SD_MODEL picks another.
+    return diffusion.download_weights()
+
+
 STEPS: list[tuple[str, Callable[[], str]]] = [
     ("datasets", _datasets),
     ("vae checkpoints", _vae_checkpoints),
+    ("stable diffusion weights", _sd_weights),
 ]
 
 
