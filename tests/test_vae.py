@@ -23,6 +23,7 @@ def tiny():
 
 # --- model -------------------------------------------------------------------------------------
 
+
 def test_shapes_through_encode_reparameterize_decode():
     model = VAE(z_dim=5)
     x = torch.rand(7, 1, 28, 28)
@@ -76,6 +77,7 @@ def test_bad_latent_size_is_a_user_error():
 
 # --- loss --------------------------------------------------------------------------------------
 
+
 def test_kl_matches_the_closed_form_and_torch_distributions():
     torch.manual_seed(0)
     mu, logvar = torch.randn(6, 4), torch.randn(6, 4)
@@ -122,7 +124,8 @@ def test_loss_parts_are_per_image_sums_and_beta_weights_kl():
     torch.testing.assert_close(loss4.total, loss.reconstruction + 4 * loss.kl)
     # pytorch/examples' loss_function (sums over the batch) is our total times the batch size
     reference = F.binary_cross_entropy(recon, x, reduction="sum") - 0.5 * torch.sum(
-        1 + logvar - mu.pow(2) - logvar.exp())
+        1 + logvar - mu.pow(2) - logvar.exp()
+    )
     torch.testing.assert_close(loss.total * 4, reference)
 
 
@@ -132,6 +135,7 @@ def test_loss_shape_mismatch_is_a_user_error():
 
 
 # --- interpolation -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", ["linear", "slerp"])
 def test_interpolation_endpoints_are_exact(method):
@@ -145,7 +149,9 @@ def test_interpolation_endpoints_are_exact(method):
 def test_linear_interpolation_is_evenly_spaced():
     z0, z1 = torch.tensor([0.0, 2.0]), torch.tensor([4.0, -2.0])
     path = interpolate(z0, z1, 5, "linear")
-    torch.testing.assert_close(path, torch.tensor([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0], [3.0, -1.0], [4.0, -2.0]]))
+    torch.testing.assert_close(
+        path, torch.tensor([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0], [3.0, -1.0], [4.0, -2.0]])
+    )
 
 
 def test_slerp_follows_the_great_circle():
@@ -191,8 +197,13 @@ def test_interpolated_strip_ends_at_the_decodings_of_the_two_digits(tiny, mnist,
 
 # --- page helpers ------------------------------------------------------------------------------
 
+
 def test_sample_is_seeded_and_in_range(tiny):
-    a, b, c = core_vae.sample(tiny, 6, seed=3), core_vae.sample(tiny, 6, seed=3), core_vae.sample(tiny, 6, seed=4)
+    a, b, c = (
+        core_vae.sample(tiny, 6, seed=3),
+        core_vae.sample(tiny, 6, seed=3),
+        core_vae.sample(tiny, 6, seed=4),
+    )
     assert a.shape == (6, 28, 28) and torch.equal(a, b) and not torch.equal(a, c)
     assert 0 <= a.min() and a.max() <= 1
     with pytest.raises(UserError):
@@ -226,20 +237,34 @@ def test_image_grid_and_gif():
 
 # --- training through core.train.fit -----------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_loss_falls_on_a_real_mnist_subset(mnist):
     torch.set_num_threads(min(2, torch.get_num_threads()))
     before = core_vae.train_vae  # the same entry point the page and `make prepare` use
     steps = []
-    model, history = before(mnist, VAEConfig(z_dim=8, hidden=64, channels=(8, 16)),
-                            TrainConfig(optimizer="adam", lr=2e-3, batch_size=64, epochs=1, train_subset=1536,
-                                        schedule="constant", eval_subset=500, log_every=4, device="cpu"),
-                            on_step=steps.append)
+    model, history = before(
+        mnist,
+        VAEConfig(z_dim=8, hidden=64, channels=(8, 16)),
+        TrainConfig(
+            optimizer="adam",
+            lr=2e-3,
+            batch_size=64,
+            epochs=1,
+            train_subset=1536,
+            schedule="constant",
+            eval_subset=500,
+            log_every=4,
+            device="cpu",
+        ),
+        on_step=steps.append,
+    )
     assert len(steps) >= 5 and {"loss", "recon", "kl"} <= set(steps[0])
     first, last = steps[0], steps[-1]
     assert last["recon"] < first["recon"] - 60, (first, last)  # from ~540 nats (chance) towards ~200
-    torch.testing.assert_close(torch.tensor(last["loss"]), torch.tensor(last["recon"] + last["kl"]),
-                               rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(
+        torch.tensor(last["loss"]), torch.tensor(last["recon"] + last["kl"]), rtol=1e-4, atol=1e-3
+    )
     final = history.epochs[-1]
     assert final["test_loss"] < 300, final
     assert not model.training and next(model.parameters()).device.type == "cpu"
@@ -252,12 +277,13 @@ def test_beta_out_of_range_is_a_user_error():
 
 # --- checkpoints -------------------------------------------------------------------------------
 
+
 def test_checkpoint_round_trip_in_memory_and_on_disk(tiny, tmp_path, monkeypatch):
     blob = core_vae.save_vae(tiny, {"test_loss": 123.4})
     loaded, meta = core_vae.load_vae(blob)
     assert meta["model"] == "vae" and meta["test_loss"] == 123.4
     assert meta["options"] == {"z_dim": 3, "hidden": 16, "channels": [4, 8]}
-    for (k, a), (k2, b) in zip(tiny.state_dict().items(), loaded.state_dict().items()):
+    for (k, a), (k2, b) in zip(tiny.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(a, b)
     z = torch.randn(2, 3)
     torch.testing.assert_close(loaded.decode(z), tiny.decode(z))

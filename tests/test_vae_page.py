@@ -18,8 +18,9 @@ def tiny_checkpoints(model_dir, monkeypatch, z_dims=(2,)):
     for z in z_dims:
         torch.manual_seed(z)
         model = VAE(z_dim=z, hidden=16, channels=(4, 8)).eval()
-        core_vae.save_cached(model, "mnist", 1.0, {"epochs": 1, "test_loss": 200.0, "test_recon": 190.0,
-                                                   "test_kl": 10.0})
+        core_vae.save_cached(
+            model, "mnist", 1.0, {"epochs": 1, "test_loss": 200.0, "test_recon": 190.0, "test_kl": 10.0}
+        )
 
 
 def images(at) -> list:
@@ -37,7 +38,9 @@ def images(at) -> list:
 
 
 def texts(at) -> str:
-    return "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info])
+    return "\n".join(
+        [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
+    )
 
 
 @pytest.mark.slow
@@ -48,8 +51,12 @@ def test_page_samples_and_interpolates(lang, tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert at.title[0].value == T["nav.vae"]
     assert T["vae.sample.explain"] in texts(at)
-    assert [tab.label for tab in at.tabs] == [T["vae.tab.sample"], T["vae.tab.interp"], T["vae.tab.latent"],
-                                             T["vae.tab.recon"]]
+    assert [tab.label for tab in at.tabs] == [
+        T["vae.tab.sample"],
+        T["vae.tab.interp"],
+        T["vae.tab.latent"],
+        T["vae.tab.recon"],
+    ]
     # sample grid + two endpoints + two strips (linear and slerp) + manifold + inputs + reconstructions
     before = images(at)
     assert len(before) == 8, len(before)
@@ -69,7 +76,7 @@ def test_page_samples_and_interpolates(lang, tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert len(at.get("download_button")) == 1
     assert T["vae.interp.slerp"] in texts(at) and f"**{T['vae.interp.linear']}**" not in texts(at)
-    index_a = int((torch.as_tensor(at.session_state["vae._a_index"])))
+    index_a = int(at.session_state["vae._a_index"])
     from core.data import load
 
     assert int(load("mnist").test_y[index_a]) == 3
@@ -113,10 +120,13 @@ def test_missing_fashion_checkpoint_offers_training(tmp_path, monkeypatch):
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))
     at = app_test(PAGE, "en", timeout=120, **{"vae.dataset": "fashion"})
     assert not at.exception, at.exception
-    assert at.info or at.error  # no checkpoint (or, without Debian's files, the sentence saying how to get them)
+    assert (
+        at.info or at.error
+    )  # no checkpoint (or, without Debian's files, the sentence saying how to get them)
 
 
 # --- real browser ------------------------------------------------------------------------------
+
 
 def dismiss_dialogs(page) -> None:
     """A fresh server's first deep link can show Streamlit's 'Page not found' modal (pages register during

@@ -1,4 +1,4 @@
-"""The project report's convolutional VAE (seed 003), for 1×28×28 digits, with its loss and latent interpolation.
+"""The project report's convolutional VAE (seed 003) for 1×28×28 digits, its loss, latent interpolation.
 
 Kingma & Welling, "Auto-Encoding Variational Bayes" (2014): the encoder outputs the mean μ and the
 log-variance log σ² of q(z|x); z = μ + σ·ε with ε ~ N(0, I) (the reparameterization trick keeps the
@@ -42,8 +42,10 @@ class VAE(nn.Module):
     def __init__(self, z_dim: int = 20, hidden: int = 128, channels: tuple[int, int] | list[int] = (32, 64)):
         super().__init__()
         if not 1 <= int(z_dim) <= 512:
-            raise UserError(f"The latent size z must be between 1 and 512 (got {z_dim}).",
-                            f"潜变量维度 z 必须在 1 到 512 之间（当前为 {z_dim}）。")
+            raise UserError(
+                f"The latent size z must be between 1 and 512 (got {z_dim}).",
+                f"潜变量维度 z 必须在 1 到 512 之间（当前为 {z_dim}）。",
+            )
         c1, c2 = (int(c) for c in channels)
         self.config = VAEConfig(int(z_dim), int(hidden), (c1, c2))
         self.z_dim = int(z_dim)
@@ -99,16 +101,19 @@ class VAELoss(NamedTuple):
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """μ, log σ² (B, z) -> KL(N(μ, σ²) ‖ N(0, I)) per image (B,), closed form (Kingma & Welling, appendix B)."""
+    """μ, log σ² (B, z) -> KL(N(μ, σ²) ‖ N(0, I)) per image (B,), closed form (Kingma & Welling, app. B)."""
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
-def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
-             beta: float = 1.0) -> VAELoss:
-    """recon, x (B, 1, 28, 28) in [0, 1]; μ, log σ² (B, z) -> per-image total, reconstruction and KL (scalars)."""
+def vae_loss(
+    recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, beta: float = 1.0
+) -> VAELoss:
+    """recon, x (B, 1, 28, 28) in [0, 1]; μ, log σ² (B, z) -> total, reconstruction, KL per image."""
     if recon.shape != x.shape:
-        raise UserError(f"Reconstruction shape {tuple(recon.shape)} differs from the input's {tuple(x.shape)}.",
-                        f"重构图像的形状 {tuple(recon.shape)} 与输入的形状 {tuple(x.shape)} 不同。")
+        raise UserError(
+            f"Reconstruction shape {tuple(recon.shape)} differs from the input's {tuple(x.shape)}.",
+            f"重构图像的形状 {tuple(recon.shape)} 与输入的形状 {tuple(x.shape)} 不同。",
+        )
     batch = x.shape[0]
     # Bernoulli likelihood of each pixel: BCE summed over pixels = -log p(x|z) in nats.
     reconstruction = F.binary_cross_entropy(recon, x, reduction="sum") / batch
@@ -124,14 +129,19 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "l
     have a smaller norm than typical samples, while slerp keeps them at a typical radius.
     """
     if method not in ("linear", "slerp"):
-        raise UserError(f"Unknown interpolation '{method}': use 'linear' or 'slerp'.",
-                        f"未知的插值方式“{method}”：请用 linear（线性）或 slerp（球面）。")
+        raise UserError(
+            f"Unknown interpolation '{method}': use 'linear' or 'slerp'.",
+            f"未知的插值方式“{method}”：请用 linear（线性）或 slerp（球面）。",
+        )
     if int(steps) < 2:
-        raise UserError("Interpolation needs at least 2 steps (the two endpoints).",
-                        "插值至少需要 2 步（两个端点）。")
+        raise UserError(
+            "Interpolation needs at least 2 steps (the two endpoints).", "插值至少需要 2 步（两个端点）。"
+        )
     if z0.shape != z1.shape or z0.dim() != 1:
-        raise UserError(f"Both latents must be vectors of the same size (got {tuple(z0.shape)} and {tuple(z1.shape)}).",
-                        f"两个潜变量必须是同样长度的向量（当前为 {tuple(z0.shape)} 和 {tuple(z1.shape)}）。")
+        raise UserError(
+            f"Both latents must be vectors of the same size (got {tuple(z0.shape)} and {tuple(z1.shape)}).",
+            f"两个潜变量必须是同样长度的向量（当前为 {tuple(z0.shape)} 和 {tuple(z1.shape)}）。",
+        )
     t = torch.linspace(0.0, 1.0, int(steps), dtype=z0.dtype, device=z0.device).unsqueeze(1)  # (steps, 1)
     out = (1 - t) * z0 + t * z1  # (steps, z)
     if method == "slerp":
@@ -142,4 +152,3 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "l
             out = (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
     out[0], out[-1] = z0, z1  # exact endpoints, not 1e-7 away from them
     return out
-
