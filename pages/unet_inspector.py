@@ -17,6 +17,11 @@ SIZES = ["512x512", "768x512", "512x768", "640x640", "1024x1024", "256x256"]  # 
 SHORT = {"in": "conv_in", "out": "conv_out", "mid": "mid"}
 
 
+def number_columns(*labels: str) -> dict:
+    """Parameter counts with thousands separators, still sortable as numbers."""
+    return {label: st.column_config.NumberColumn(format="localized") for label in labels}
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def trace(config_items: tuple, height: int, width: int, batch: int, guidance: bool) -> list[unet.BlockRow]:
     return unet.inspect_unet(dict(config_items), height, width, batch, guidance)
@@ -44,7 +49,7 @@ def diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
     x = {r.name: i for i, r in enumerate(blocks)}
     level = {r.name: r.level for r in blocks}
     boxes = pd.DataFrame([dict(
-        name=r.name, cls=r.cls, label=label(r), shape=f"{r.out_shape[2]}×{r.out_shape[3]}·{r.channels}",
+        name=r.name, cls=r.cls, label=label(r), shape=f"{r.in_shape[2]}×{r.in_shape[3]} · {r.channels}",
         params=f"{r.params:,}", x=x[r.name] - 0.12 - 0.3 * r.channels / widest,
         x2=x[r.name] + 0.12 + 0.3 * r.channels / widest, xc=x[r.name],
         y=r.level - 0.32, y2=r.level + 0.32, yc=r.level, picked=r.name == picked) for r in blocks])
@@ -72,7 +77,7 @@ def diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
                                                    labelFontSize=15 if presenter() else 12)),
         strokeWidth=alt.condition("datum.picked", alt.value(4), alt.value(0.5)),
         tooltip=["name:N", "cls:N", "shape:N", "params:N"]).add_params(pick)
-    size = 17 if presenter() else 12
+    size = 18 if presenter() else 13
     names = alt.Chart(boxes).mark_text(fontWeight="bold", fontSize=size, dy=-size * 0.6).encode(
         x="xc:Q", y="yc:Q", text="label:N")
     shapes = alt.Chart(boxes).mark_text(fontSize=size - 2, dy=size * 0.7).encode(x="xc:Q", y="yc:Q", text="shape:N")
@@ -152,7 +157,7 @@ if rows is not None:
         t("unet.col.part"): p.name, t("unet.col.class"): p.cls, t("unet.col.out"): fmt(p.out_shape),
         t("unet.col.params"): p.params,
         t("unet.col.heads"): f"{p.heads} × {p.head_dim}" if p.heads else ""} for p in row.parts]),
-        hide_index=True, width="stretch")
+        hide_index=True, width="stretch", column_config=number_columns(t("unet.col.params")))
     if any(p.cls in ("ResnetBlock2D", "Transformer2DModel") for p in row.parts):
         st.markdown(t("unet.parts.explain"))
     if row.cross_attention:
@@ -185,7 +190,7 @@ if rows is not None:
             t("unet.col.block"): r.name, t("unet.col.class"): r.cls, t("unet.col.in"): fmt(r.in_shape),
             t("unet.col.out"): fmt(r.out_shape), t("unet.col.params"): r.params, t("unet.col.level"): r.level,
             t("unet.col.skips"): f"{len(r.skips_out)} / {len(r.skips_in)}"} for r in rows]),
-            hide_index=True, width="stretch")
+            hide_index=True, width="stretch", column_config=number_columns(t("unet.col.params")))
     with tabs[1]:
         types = pd.DataFrame([{"type": k, "params": v} for k, v in unet.parameters_by_type(rows).items() if v])
         st.altair_chart(alt.Chart(types).mark_bar().encode(

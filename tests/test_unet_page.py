@@ -102,3 +102,4 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     heading.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     snap(page, f"unet_block_{ui_lang}", full_page=False)
+    snap(page, f"unet_full_{ui_lang}")  # the whole page, for review
