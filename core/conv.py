@@ -153,6 +153,29 @@ def conv2d(x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: Pair = 1,
     return conv2d_channels(x, kernel, padding, stride, dilation).sum(axis=0) + bias
 
 
+def separable_conv2d_channels(x: np.ndarray, kernel: np.ndarray, padding: Pair = 0, stride: Pair = 1,
+                              dilation: Pair = 1) -> np.ndarray:
+    """(C, H, W) ⋆ (kh, kw) -> (C, H_out, W_out), the same numbers as `conv2d_channels`, faster for blurs.
+
+    A kernel of rank r is a sum of r outer products u vᵀ (its SVD); each is a column pass then a row pass,
+    kh + kw taps instead of kh·kw. A 5×5 Gaussian has rank 1: 10 taps instead of 25.
+    """
+    kh, kw = kernel.shape
+    u, s, vt = np.linalg.svd(kernel.astype(np.float64))
+    rank = int((s > s[0] * 1e-6).sum()) if s[0] > 0 else 0
+    if rank == 0 or rank * (kh + kw) >= kh * kw:
+        return conv2d_channels(x, kernel, padding, stride, dilation)
+    (ph, pw), (sh, sw), (dh, dw) = _pair(padding, "padding"), _pair(stride, "stride"), _pair(dilation, "dilation")
+    out = None
+    for i in range(rank):
+        col = (u[:, i] * s[i]).astype(x.dtype)[:, None]  # (kh, 1)
+        row = vt[i].astype(x.dtype)[None, :]  # (1, kw)
+        part = conv2d_channels(x, col, (ph, 0), (sh, 1), (dh, 1))  # down the columns
+        part = conv2d_channels(part, row, (0, pw), (1, sw), (1, dw))  # then along the rows
+        out = part if out is None else out + part
+    return out
+
+
 def pool2d(x: ArrayLike, kernel: Pair, stride: Pair | None = None, mode: str = "max") -> np.ndarray:
     """(H, W) -> (H_out, W_out) or (C, H, W) -> (C, H_out, W_out): max or mean of each window, per channel.
 
@@ -560,7 +583,7 @@ def explore_photo(rgb: np.ndarray, kernel: ArrayLike, padding: Pair = 0, stride:
         x = np.ascontiguousarray(rgb[..., :3].transpose(2, 0, 1), dtype=np.float32)  # (3, H, W)
     else:
         x = to_gray(rgb)[None]  # (1, H, W)
-    per = conv2d_channels(x, k, padding, stride, dilation)  # (C, H', W')
+    per = separable_conv2d_channels(x, k[0], padding, stride, dilation)  # (C, H', W')
     conv_shape = per.shape[1:]
     summed = per.sum(axis=0)  # (H', W'): one output channel of nn.Conv2d(C, 1)
     if pool != "none":

@@ -278,3 +278,13 @@ def test_pool_code_and_pooled_photo_code_run():
     code = conv.torch_code(layer, kernel=conv.KERNELS["box"], input_shape=(1, 3, 21, 30), pool=("avg", 2))
     exec(code, scope)
     assert tuple(scope["y"].shape) == (1, 1, 10, 15) and "torch.Size([1, 1, 10, 15])" in code
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_cases(), st.sampled_from(sorted(conv.KERNELS)))
+def test_separable_path_gives_the_same_numbers(case, name):
+    x, _, padding, stride, dilation, _ = case
+    k = conv.KERNELS[name]
+    big = np.pad(x, ((0, 0), (6, 6), (6, 6)))  # ≥ 13 cells: room for a 5×5 kernel dilated by 3
+    np.testing.assert_allclose(conv.separable_conv2d_channels(big, k, padding, stride, dilation),
+                               conv.conv2d_channels(big, k, padding, stride, dilation), rtol=1e-9, atol=1e-9)
