@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 import altair as alt
@@ -169,31 +170,40 @@ def add_run(run_id: int, model: torch.nn.Module, options: dict, config: dict, hi
     st.session_state["train.model_meta"] = {"name": config["model"], "options": options, "test_acc": acc}
 
 
-@st.fragment(run_every=0.75)
-def live_panel() -> None:
-    job = st.session_state.get("train.job")
-    if job is None:
-        return
+def draw_live(job: dict) -> None:
+    """One frame of the live view: queue place or progress bar with ETA, and the curves so far."""
     run: BackgroundRun = job["run"]
-    if run.finished:
-        st.rerun()  # the whole page redraws with the results
     snap = run.snapshot()
-    cols = st.columns([4, 1])
-    cols[1].button(t("train.stop"), on_click=run.stop, help=t("train.stop.help"), key="train.stop_btn",
-                   type="primary", width="stretch")
     if snap["status"] == "queued":
-        cols[0].info(t("train.queued", device=current_device().type.upper(), place=snap["queue_place"]))
+        st.info(t("train.queued", device=current_device().type.upper(), place=snap["queue_place"]))
         return
     if not snap["steps"]:
-        cols[0].progress(0.0, text=t("train.preparing"))
+        st.progress(0.0, text=t("train.preparing"))
         return
     last = snap["steps"][-1]
-    cols[0].progress(min(1.0, snap["progress"]), text=t(
-        "train.progress", epoch=last["epoch"], epochs=run.config.epochs, images=int(last["step"]) * run.config.batch_size,
-        elapsed=snap["elapsed"], eta=snap["eta"] or 0.0))
+    st.progress(min(1.0, snap["progress"]), text=t(
+        "train.progress", epoch=last["epoch"], epochs=run.config.epochs,
+        images=int(last["step"]) * run.config.batch_size, elapsed=snap["elapsed"], eta=snap["eta"] or 0.0))
     previous = [(r["label"], r["history"].steps) for r in st.session_state.get("train.runs", []) if r["history"]]
     show_curves(previous + [(f"#{job['id']} {run.config.model} · {run.config.optimizer} · lr {run.config.lr:g}",
                              snap["steps"])])
+
+
+def watch(panel, job: dict) -> None:
+    """Redraw the live view about twice a second until the run ends, then rerun to show the results.
+
+    This runs at the end of the script, so the whole page is already drawn and usable: any click
+    interrupts this loop, Streamlit reruns the page, and the loop resumes. (A `run_every` fragment
+    would be the natural tool, but its timer reruns drop the sidebar's widget state:
+    streamlit/streamlit#10805.)
+    """
+    run: BackgroundRun = job["run"]
+    slot = panel.empty()
+    while not run.finished:
+        with slot.container():
+            draw_live(job)
+        time.sleep(0.5)
+    st.rerun()
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -272,8 +282,10 @@ if message is not None:
         getattr(st, kind)(payload)
 
 st.subheader(t("train.curves"))
+live = st.container()
 if busy:
-    live_panel()
+    live.button(t("train.stop"), on_click=st.session_state["train.job"]["run"].stop, help=t("train.stop.help"),
+                key="train.stop_btn", type="primary")
 runs = st.session_state.get("train.runs", [])
 if not runs and not busy:
     st.info(t("train.runs.empty"))
@@ -395,3 +407,5 @@ if model is not None and st.session_state.get("train.model_meta"):
 
 sync_url(*URL_KEYS)
 show_source(type(build_model(st.session_state["train.arch"])), fit, preprocess)
+if busy:
+    watch(live, st.session_state["train.job"])  # last: everything above is drawn and clickable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -33,7 +34,7 @@ def test_page_shows_the_summary_before_training(lang):
 
 @pytest.mark.slow
 def test_a_tiny_run_trains_and_shows_results(lang):
-    at = app_test(PAGE, lang, **{"train.subset": 2000, "train.batch": 64})
+    at = app_test(PAGE, lang, timeout=600, **{"train.subset": 2000, "train.batch": 64})
     at.button(key="train.start_btn").click().run()
     assert not at.exception
     run_until(at, lambda a: "train.job" not in a.session_state and a.session_state["train.runs"])
@@ -46,18 +47,70 @@ def test_a_tiny_run_trains_and_shows_results(lang):
     assert meta["test_acc"] == runs[0]["test_acc"]
     # run table, confusion matrix and gallery are on the page
     assert any("%" in str(v) for df in at.dataframe for v in df.value.iloc[:, -2].tolist())
-    assert len(at.get("imgs")) >= 2
+    assert len(at.image) >= 2  # the first training image and the misclassified gallery
 
 
-def test_stop_button_keeps_the_model(lang):
-    at = app_test(PAGE, lang, **{"train.subset": 60000, "train.batch": 16, "train.arch": "mlp"})
+@pytest.mark.slow
+def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
+    from core.train import BackgroundRun
+
+    started = []
+    original_start = BackgroundRun.start
+    monkeypatch.setattr(BackgroundRun, "start", lambda self: started.append(self) or original_start(self))
+
+    def press_stop_after_the_first_report():  # what the Stop button's on_click does
+        while not (started and started[0].steps):
+            time.sleep(0.1)
+        started[0].stop()
+
+    threading.Thread(target=press_stop_after_the_first_report, daemon=True).start()
+    at = app_test(PAGE, lang, timeout=600, **{"train.subset": 60000, "train.batch": 16, "train.arch": "mlp"})
     at.button(key="train.start_btn").click().run()
-    run_until(at, lambda a: "train.job" not in a.session_state or a.session_state["train.job"]["run"].steps, 120)
-    job = at.session_state["train.job"]
-    job["run"].stop()
-    run_until(at, lambda a: "train.job" not in a.session_state, 120)
+    run_until(at, lambda a: "train.job" not in a.session_state, 600)
     assert not at.exception
     assert at.warning, "no 'stopped early' message"
     run = at.session_state["train.runs"][-1]
     assert run["history"].stopped and run["history"].images < 60000
     assert run["test_acc"] > 0.3  # a few steps of an MLP already beat chance (10%)
+    assert at.session_state["train.model"] is run["model"]
+
+
+# --- real browser ---------------------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("lang_code", ["en", "zh"])
+def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, page, lang_code):
+    done_text = {"en": "Done: test accuracy", "zh": "完成：测试准确率"}[lang_code]
+    open_app(page, server, "trainer", f"lang={lang_code}&train.subset=2000&train.batch=64")
+    if page.get_by_role("dialog").count():  # a cold server may greet a deep link with "Page not found"
+        page.keyboard.press("Escape")
+        page.get_by_role("dialog").wait_for(state="detached", timeout=10_000)
+    assert not exception_text(page)
+    snap(page, f"trainer_before_{lang_code}")
+    page.get_by_role("button", name={"en": "Train", "zh": "开始训练"}[lang_code], exact=True).click()
+    # the live panel: a progress bar and the Stop button while training
+    page.get_by_role("button", name={"en": "Stop", "zh": "停止"}[lang_code]).wait_for(timeout=180_000)
+    page.wait_for_selector("[data-testid='stProgress']", timeout=120_000)
+    snap(page, f"trainer_live_{lang_code}", full_page=False)
+    page.get_by_text(done_text).wait_for(timeout=600_000)
+    wait_idle(page)
+    assert not exception_text(page), exception_text(page)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4  # curves, confusion, per class
+    snap(page, f"trainer_results_{lang_code}")
+
+    # draw a "1": one vertical stroke on the canvas
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15
+    page.mouse.move(x, top)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(x + i * 0.3, top + i * box["height"] * 0.035)
+    page.mouse.up()
+    page.get_by_text({"en": "The network reads:", "zh": "网络认为是："}[lang_code]).wait_for(timeout=120_000)
+    wait_idle(page)
+    assert not exception_text(page), exception_text(page)
+    page.get_by_text({"en": "The network reads:", "zh": "网络认为是："}[lang_code]).scroll_into_view_if_needed()
+    snap(page, f"trainer_draw_{lang_code}", full_page=False)
