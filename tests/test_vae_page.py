@@ -181,6 +181,13 @@ def test_browser_sample_and_interpolate(server, page, lang):
     page.wait_for_timeout(500)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 1  # the latent scatter
     snap_tall(page, f"vae_latent_{lang}")
+    if core_vae.checkpoint_path("mnist", 20).exists():  # z > 2: one slider per latent dimension
+        open_app(page, server, "vae", f"lang={lang}&vae.z=20")
+        page.get_by_role("tab", name=T["vae.tab.latent"]).click()
+        page.wait_for_timeout(500)
+        assert page.locator("[data-testid='stSlider']").count() >= 20
+        assert not exception_text(page), exception_text(page)
+        snap_tall(page, f"vae_sliders_{lang}")
 
 
 def test_presenter_mode_and_drawn_endpoints(tmp_path, monkeypatch):
