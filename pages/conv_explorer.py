@@ -81,10 +81,10 @@ LANG = lang()  # format_func labels are also drawn outside the script run
 
 # 1. Settings, from the URL (or remembered, or the slides' first example)
 url_default("conv.mode", "grid", choices=["grid", "photo"])
-url_default("conv.example", "slide", choices=list(EXAMPLES))
-url_default("conv.input", conv.format_matrix(conv.SLIDE_INPUT))
-url_default("conv.kernel", conv.format_matrix(conv.SLIDE_KERNEL))
-url_default("conv.op", "conv", choices=["conv", "max", "avg"])
+example = EXAMPLES[url_default("conv.example", "slide", choices=list(EXAMPLES))]
+url_default("conv.input", conv.format_matrix(example["input"]))  # a link naming an example gets its numbers
+url_default("conv.kernel", conv.format_matrix(example["kernel"]))
+url_default("conv.op", example["op"], choices=["conv", "max", "avg"])
 url_default("conv.window", 2)
 url_default("conv.bias", 0.0)
 url_default("conv.axes", False)

@@ -106,6 +106,18 @@ def test_url_sets_the_view():
     assert metric(at, "conv.out_size", "en") == "2 × 2"
 
 
+def test_a_link_naming_an_example_shows_its_numbers():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.query_params.update({"conv.example": "slide_multi", "conv.predict": "0"})
+    at.run()
+    assert "(0×0 + 1×1 + 3×2 + 4×3) + (1×1 + 2×2 + 4×3 + 5×4) = 56" in markdown_text(at)
+
+
 def test_presenter_mode_hides_the_text_boxes():
     at = app_test(PAGE, "zh", present=True, **{"conv.predict": False})
     assert not at.exception
