@@ -49,7 +49,8 @@ t0, c0 = time.perf_counter(), time.process_time()
 model = unet.build_unet(unet.SD15, "cpu")  # real fp32 weights, randomly initialised
 built, cpu = time.perf_counter() - t0, time.process_time() - c0
 assert unet.count_parameters(model) == unet.SD15_PARAMETERS
-print(json.dumps(dict(import_s=imported, first_s=built, best_s=built, cpu_s=cpu, rss_import_mb=rss_after_import,
+print(json.dumps(dict(import_s=imported, first_s=built, best_s=built, cpu_s=cpu,
+                      rss_import_mb=rss_after_import,
                       peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 """
 
@@ -64,7 +65,8 @@ def main() -> None:
     rows = [("meta trace (ours)", measure(OURS))]
     if "--no-reference" not in sys.argv:
         rows.append(("real fp32 UNet on CPU, build only (reference)", measure(REFERENCE)))
-    print(f"{'':48} {'import s':>9} {'first s':>8} {'best s':>7} {'CPU s':>6} {'RSS after import MB':>20} {'peak RSS MB':>12}")
+    print(f"{'':48} {'import s':>9} {'first s':>8} {'best s':>7} {'CPU s':>6} "
+          f"{'RSS after import MB':>20} {'peak RSS MB':>12}")
     for name, r in rows:
         print(f"{name:48} {r['import_s']:9.1f} {r['first_s']:8.2f} {r['best_s']:7.2f} {r['cpu_s']:6.2f} "
               f"{r['rss_import_mb']:20.0f} {r['peak_mb']:12.0f}")

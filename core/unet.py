@@ -200,11 +200,13 @@ def _heads(module: torch.nn.Module) -> tuple[int | None, int | None]:
 def _top_level(unet: torch.nn.Module) -> list[tuple[str, str, list[tuple[str, torch.nn.Module]]]]:
     """(row name, kind, [(part name, module)]) for each row of the table, in forward order."""
     rows = [("conv_in", "in", [("conv_in", unet.conv_in)]),
-            ("time_embedding", "time", [("time_proj", unet.time_proj), ("time_embedding", unet.time_embedding)])]
+            ("time_embedding", "time", [("time_proj", unet.time_proj),
+                                        ("time_embedding", unet.time_embedding)])]
     rows += [(f"down_blocks.{i}", "down", _children_in_order(b)) for i, b in enumerate(unet.down_blocks)]
     rows.append(("mid_block", "mid", _children_in_order(unet.mid_block)))
     rows += [(f"up_blocks.{i}", "up", _children_in_order(b)) for i, b in enumerate(unet.up_blocks)]
-    out_parts = [(n, getattr(unet, n)) for n in ("conv_norm_out", "conv_act", "conv_out") if getattr(unet, n, None)]
+    out_names = ("conv_norm_out", "conv_act", "conv_out")
+    out_parts = [(n, getattr(unet, n)) for n in out_names if getattr(unet, n, None)]
     rows.append(("conv_out", "out", out_parts))
     return rows
 
@@ -381,7 +383,7 @@ class ActivationStats:
 
 
 def encode_prompt(pipe: Any, prompt: str) -> tuple[torch.Tensor, list[str]]:
-    """Prompt -> (CLIP text embeddings (1, 77, D), the 77 tokens as strings), with the pipeline's own parts."""
+    """Prompt -> (CLIP text embeddings (1, 77, D), its 77 tokens as strings), with the pipeline's parts."""
     tokenizer = pipe.tokenizer
     ids = tokenizer(prompt, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                     return_tensors="pt").input_ids  # (1, 77)
@@ -405,9 +407,9 @@ def _noisy_latent(unet: torch.nn.Module, latent: tuple[int, int], seed: int) -> 
     return noise.to(unet.device, unet.dtype)
 
 
-def activation_stats(unet: torch.nn.Module, text_embeddings: torch.Tensor, height: int = 512, width: int = 512,
-                     timestep: int = 999, seed: int = 0) -> list[ActivationStats]:
-    """One forward pass on noise (1, 4, h, w) with `text_embeddings` (1, 77, D); stats of each block's output."""
+def activation_stats(unet: torch.nn.Module, text_embeddings: torch.Tensor, height: int = 512,
+                     width: int = 512, timestep: int = 999, seed: int = 0) -> list[ActivationStats]:
+    """One forward pass on noise (1, 4, h, w) with `text_embeddings` (1, 77, D); each block's output stats."""
     latent = latent_size(height, width)
     names = ["conv_in"] + [f"down_blocks.{i}" for i in range(len(unet.down_blocks))] + ["mid_block"]
     names += [f"up_blocks.{i}" for i in range(len(unet.up_blocks))] + ["conv_out"]
@@ -424,7 +426,8 @@ def activation_stats(unet: torch.nn.Module, text_embeddings: torch.Tensor, heigh
     try:
         with torch.no_grad():
             t = torch.tensor([timestep], device=unet.device)
-            unet(_noisy_latent(unet, latent, seed), t, encoder_hidden_states=text_embeddings, return_dict=False)
+            noise = _noisy_latent(unet, latent, seed)
+            unet(noise, t, encoder_hidden_states=text_embeddings, return_dict=False)
     finally:
         for h in handles:
             h.remove()
@@ -439,7 +442,8 @@ class CrossAttentionRecorder:
         self.where = where
         self.maps = maps
 
-    def __call__(self, attn: Any, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
+    def __call__(self, attn: Any, hidden_states: torch.Tensor,
+                 encoder_hidden_states: torch.Tensor | None = None,
                  attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None,
                  *args: Any, **kwargs: Any) -> torch.Tensor:
         """hidden_states (B, h*w, C) attend to encoder_hidden_states (B, 77, D) -> (B, h*w, C)."""
@@ -471,8 +475,9 @@ class AttentionMaps:
 
 
 def cross_attention_maps(unet: torch.nn.Module, text_embeddings: torch.Tensor, tokens: list[str],
-                         height: int = 512, width: int = 512, timestep: int = 999, seed: int = 0) -> AttentionMaps:
-    """Where each of the 77 tokens is looked at, for noise (1, 4, h, w): maps (77, h, w), each sums to 1 over tokens."""
+                         height: int = 512, width: int = 512, timestep: int = 999,
+                         seed: int = 0) -> AttentionMaps:
+    """Where each of the 77 tokens is looked at, for noise (1, 4, h, w): maps (77, h, w), summing to 1."""
     h, w = latent_size(height, width)
     raw: dict[str, torch.Tensor] = {}
     attn2 = {name.rsplit(".transformer_blocks", 1)[0]: m for name, m in unet.named_modules()

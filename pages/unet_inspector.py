@@ -50,8 +50,8 @@ def diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
     level = {r.name: r.level for r in blocks}
     boxes = pd.DataFrame([dict(
         name=r.name, cls=r.cls, label=label(r), shape=f"{r.in_shape[2]}×{r.in_shape[3]} · {r.channels}",
-        params=f"{r.params:,}", x=x[r.name] - 0.12 - 0.3 * r.channels / widest,
-        x2=x[r.name] + 0.12 + 0.3 * r.channels / widest, xc=x[r.name],
+        params=f"{r.params:,}", x=x[r.name] - 0.2 - 0.26 * r.channels / widest,
+        x2=x[r.name] + 0.2 + 0.26 * r.channels / widest, xc=x[r.name],
         y=r.level - 0.32, y2=r.level + 0.32, yc=r.level, picked=r.name == picked) for r in blocks])
     pairs: dict[tuple[str, str], int] = {}
     for s in unet.skip_pairs(rows):
@@ -73,14 +73,16 @@ def diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
         order="order:O", strokeWidth=alt.StrokeWidth("count:Q", scale=alt.Scale(range=[1.5, 4]), legend=None))
     rects = alt.Chart(boxes).mark_rect(cornerRadius=6, stroke="#333").encode(
         x=alt.X("x:Q", scale=xs, axis=None), x2="x2:Q", y=alt.Y("y:Q", scale=ys, axis=None), y2="y2:Q",
-        color=alt.Color("cls:N", legend=alt.Legend(title=None, orient="bottom", columns=4,
+        color=alt.Color("cls:N", scale=alt.Scale(scheme="pastel1"), legend=alt.Legend(
+            title=None, orient="bottom", columns=4,
                                                    labelFontSize=15 if presenter() else 12)),
         strokeWidth=alt.condition("datum.picked", alt.value(4), alt.value(0.5)),
         tooltip=["name:N", "cls:N", "shape:N", "params:N"]).add_params(pick)
     size = 18 if presenter() else 13
     names = alt.Chart(boxes).mark_text(fontWeight="bold", fontSize=size, dy=-size * 0.6).encode(
         x="xc:Q", y="yc:Q", text="label:N")
-    shapes = alt.Chart(boxes).mark_text(fontSize=size - 2, dy=size * 0.7).encode(x="xc:Q", y="yc:Q", text="shape:N")
+    shapes = alt.Chart(boxes).mark_text(fontSize=size - 2, dy=size * 0.7).encode(
+        x="xc:Q", y="yc:Q", text="shape:N")
     return alt.layer(lines, rects, names, shapes).properties(height=chart_height(380))
 
 
@@ -110,7 +112,8 @@ if not presenter():
 cols[2].toggle(t("unet.cfg"), key="unet.cfg", help=t("unet.cfg.help"))
 if pipe is not None:
     sources = {s: t(f"unet.source.{s}") for s in ("sd15", "loaded")}  # resolved now, in this run's language
-    cols[3].radio(t("unet.source"), list(sources), key="unet.source", horizontal=True, format_func=sources.get)
+    cols[3].radio(t("unet.source"), list(sources), key="unet.source", horizontal=True,
+                  format_func=sources.get)
 width, height = map(int, st.session_state["unet.size"].split("x"))
 batch = int(st.session_state["unet.batch"])
 config = unet.SD15
@@ -163,8 +166,9 @@ if rows is not None:
     if row.cross_attention:
         st.markdown(f"**{t('unet.cross')}**")
         st.dataframe(pd.DataFrame([{
-            t("unet.col.where"): a.where, t("unet.col.query"): a.query_tokens, t("unet.col.keys"): a.key_tokens,
-            t("unet.col.dims"): f"{a.query_dim} → {a.key_dim}", t("unet.col.heads"): f"{a.heads} × {a.head_dim}",
+            t("unet.col.where"): a.where, t("unet.col.query"): a.query_tokens,
+            t("unet.col.keys"): a.key_tokens, t("unet.col.dims"): f"{a.query_dim} → {a.key_dim}",
+            t("unet.col.heads"): f"{a.heads} × {a.head_dim}",
             t("unet.col.scores"): fmt(a.scores_shape)} for a in row.cross_attention]),
             hide_index=True, width="stretch")
     for title, skips in ((t("unet.skips.out"), row.skips_out), (t("unet.skips.in"), row.skips_in)):
@@ -180,7 +184,8 @@ if rows is not None:
     mid = by_name.get("mid_block")
     if mid is not None and mid.cross_attention:
         st.subheader(t("unet.mid.title"))
-        st.markdown(t("unet.mid.body", q=mid.cross_attention[0].query_tokens, dim=mid.cross_attention[0].query_dim))
+        mid_attention = mid.cross_attention[0]
+        st.markdown(t("unet.mid.body", q=mid_attention.query_tokens, dim=mid_attention.query_dim))
 
     tabs = st.tabs([t("unet.tab.table"), t("unet.tab.types"), t("unet.tab.skips"), t("unet.tab.live")])
     with tabs[0]:
@@ -192,9 +197,11 @@ if rows is not None:
             t("unet.col.skips"): f"{len(r.skips_out)} / {len(r.skips_in)}"} for r in rows]),
             hide_index=True, width="stretch", column_config=number_columns(t("unet.col.params")))
     with tabs[1]:
-        types = pd.DataFrame([{"type": k, "params": v} for k, v in unet.parameters_by_type(rows).items() if v])
+        by_type = unet.parameters_by_type(rows)
+        types = pd.DataFrame([{"type": k, "params": v} for k, v in by_type.items() if v])
         st.altair_chart(alt.Chart(types).mark_bar().encode(
-            x=alt.X("params:Q", title=t("unet.col.params")), y=alt.Y("type:N", sort="-x", title=t("unet.col.type")),
+            x=alt.X("params:Q", title=t("unet.col.params")),
+            y=alt.Y("type:N", sort="-x", title=t("unet.col.type")),
             tooltip=["type:N", alt.Tooltip("params:Q", format=",")]).properties(height=chart_height(260)),
             width="stretch")
         st.caption(t("unet.types.caption"))
@@ -248,7 +255,8 @@ if rows is not None:
             if live:
                 stats, maps = live
                 st.markdown(f"**{t('unet.live.stats')}**")
-                frame = pd.DataFrame([{"block": s.name, "mean": s.mean, "std": s.std, "min": s.min, "max": s.max,
+                frame = pd.DataFrame([{"block": s.name, "mean": s.mean, "std": s.std, "min": s.min,
+                                       "max": s.max,
                                        "shape": fmt(s.shape)} for s in stats])
                 st.altair_chart(alt.Chart(frame).mark_bar().encode(
                     x=alt.X("block:N", sort=None, title=t("unet.col.block")), y=alt.Y("std:Q"),

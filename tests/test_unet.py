@@ -48,7 +48,8 @@ def test_sd15_blocks_are_the_homeworks_classes(sd15_512):
     mid = by_name(sd15_512)["mid_block"]
     # The homework's question: the mid block is ResNet -> Transformer -> ResNet, in that order.
     assert [(p.name, p.cls) for p in mid.parts] == [
-        ("resnets.0", "ResnetBlock2D"), ("attentions.0", "Transformer2DModel"), ("resnets.1", "ResnetBlock2D")]
+        ("resnets.0", "ResnetBlock2D"), ("attentions.0", "Transformer2DModel"),
+        ("resnets.1", "ResnetBlock2D")]
     down0 = by_name(sd15_512)["down_blocks.0"]
     assert [p.cls for p in down0.parts] == ["ResnetBlock2D", "Transformer2DModel"] * 2 + ["Downsample2D"]
     up3 = by_name(sd15_512)["up_blocks.3"]
@@ -132,9 +133,13 @@ def test_tiny_config_meta_trace_matches_a_real_forward():
     torch.manual_seed(0)
     real = unet.build_unet(unet.TINY, "cpu")  # real weights: the reference for shapes and counts
     real_rows = unet.trace_unet(real, (8, 16), batch=3)
-    assert [(r.name, r.out_shape, r.params) for r in rows] == [(r.name, r.out_shape, r.params) for r in real_rows]
+    def summary(rs):
+        return [(r.name, r.out_shape, r.params) for r in rs]
+
+    assert summary(rows) == summary(real_rows)
     assert unet.total_parameters(rows) == unet.count_parameters(real)
-    out = real(torch.zeros(3, 4, 8, 16), torch.tensor([1, 1, 1]), encoder_hidden_states=torch.zeros(3, 77, 32)).sample
+    text = torch.zeros(3, 77, 32)
+    out = real(torch.zeros(3, 4, 8, 16), torch.tensor([1, 1, 1]), encoder_hidden_states=text).sample
     assert by_name(rows)["conv_out"].out_shape == tuple(out.shape)
     assert [s.source for s in unet.skip_pairs(rows)] == [
         "conv_in", "down_blocks.0.attentions.0", "down_blocks.0.attentions.1", "down_blocks.0.downsamplers.0",
@@ -173,9 +178,13 @@ def test_cross_attention_maps_leave_the_output_unchanged(tiny_pipe):
     model = tiny_pipe.unet
     processors = dict(model.attn_processors)
     maps = unet.cross_attention_maps(model, embeddings, tokens, 64, 64, timestep=500, seed=1)
-    assert {k: type(v) for k, v in model.attn_processors.items()} == {k: type(v) for k, v in processors.items()}
+    def kinds(procs):
+        return {k: type(v) for k, v in procs.items()}
+
+    assert kinds(model.attn_processors) == kinds(processors)  # restored
     with torch.no_grad():  # reference: the same forward with diffusers' own processors
-        ref = model(unet._noisy_latent(model, (8, 8), 1), torch.tensor([500]), encoder_hidden_states=embeddings).sample
+        noise = unet._noisy_latent(model, (8, 8), 1)
+        ref = model(noise, torch.tensor([500]), encoder_hidden_states=embeddings).sample
     torch.testing.assert_close(maps.output, ref, atol=1e-5, rtol=1e-4)
     assert len(maps.per_layer) == 6 and maps.mean.shape == (77, 8, 8)
     for layer in maps.per_layer.values():  # softmax over the 77 text tokens at every image position

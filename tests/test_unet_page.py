@@ -87,10 +87,12 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg",
                            timeout=120_000)
     tr = TABLES[ui_lang]
-    assert page.get_by_text(tr["unet.details"].format(name="mid_block", cls="UNetMidBlock2DCrossAttn")).is_visible()
+    mid_heading = tr["unet.details"].format(name="mid_block", cls="UNetMidBlock2DCrossAttn")
+    assert page.get_by_text(mid_heading).is_visible()
     snap(page, f"unet_{ui_lang}", full_page=False)
     # Pick a block the way a student does: the selectbox under the diagram.
-    box = page.locator("[data-testid='stSelectbox']").filter(has=page.get_by_text(tr["unet.block"], exact=True))
+    label = page.get_by_text(tr["unet.block"], exact=True)
+    box = page.locator("[data-testid='stSelectbox']").filter(has=label)
     box.locator("input").click()
     box.locator("input").fill("up_blocks.1")  # the list filters as one types
     page.get_by_role("option").filter(has_text="up_blocks.1 · CrossAttnUpBlock2D").first.click()
@@ -102,4 +104,7 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     heading.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     snap(page, f"unet_block_{ui_lang}", full_page=False)
-    snap(page, f"unet_full_{ui_lang}")  # the whole page, for review
+    mid = page.get_by_text(tr["unet.mid.title"])
+    mid.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    snap(page, f"unet_mid_{ui_lang}", full_page=False)
