@@ -81,8 +81,9 @@ def choose_model() -> tuple[torch.nn.Module | None, str]:
             st.info(t("feat.session.none"))
             return None, ""
         meta = st.session_state.get("train.model_meta", {}) or {}
+        acc = meta.get("test_acc")
         return session_model.cpu().eval(), t("feat.session.caption", name=meta.get("name", "?"),
-                                             acc=100 * float(meta.get("test_acc", meta.get("accuracy", float("nan")))))
+                                             acc=100 * float(acc if acc is not None else float("nan")))
     if source == "upload":
         upload = st.file_uploader(t("feat.upload"), type=["safetensors"], key="feat.upload_file")
         if upload is None:
@@ -219,7 +220,8 @@ if model is not None and image is not None:
     st.caption(t("feat.scale.signed") if signed else t("feat.scale.positive"))
     grid_col, big_col = st.columns([3, 2])
     with grid_col:
-        cell = 72 if presenter() else 56
+        columns = int(np.ceil(np.sqrt(channels)))
+        cell = int(np.clip((640 if presenter() else 520) // columns, 24, 112))  # the grid fills its column
         st.image(features.map_grid(maps, shared_scale=bool(st.session_state["feat.shared"]), cell=cell),
                  caption=t("feat.grid.caption", layer=layer, c=channels, shape=" × ".join(map(str, act.shape))))
     with big_col:
@@ -242,7 +244,7 @@ if model is not None and image is not None:
         conv_name, conv_module = conv
         weight = conv_module.weight.detach()[:, 0]  # (C_out, k, k): the kernels seen by the first input channel
         st.subheader(t("feat.kernels.title", layer=conv_name))
-        st.image(features.map_grid(weight, shared_scale=False, cell=48, columns=min(16, len(weight))),
+        st.image(features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight))),
                  caption=t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1]))
     sync_url("feat.source", "feat.quick", "feat.input", "feat.index", "feat.digit", "feat.nth", "feat.layer",
              "feat.shared", "feat.channel")
@@ -296,7 +298,7 @@ if model is not None:
         if done[0] != settings:
             st.info(t("feat.embed.stale"))
         methods = ("pca", "tsne") if method_done == "both" else (method_done,)
-        width = max(200, min(360, 1100 // max(1, len(layers_done))))
+        width = min(340, 840 // max(1, len(layers_done)) - 20)  # all panels and the legend fit a laptop screen
         rows = []
         for m in methods:
             charts = [alt.Chart().mark_circle(size=18 if n_done > 2000 else 28, opacity=0.75).encode(
