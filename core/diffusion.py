@@ -411,7 +411,7 @@ def make_mountain_sketch(width: int = 768, height: int = 512, seed: int = 7) -> 
         xs = np.linspace(0, width, peaks * 2 + 1)
         ys = [base - amp * (0.55 + 0.45 * rng.random()) if k % 2 else base - amp * 0.15 * rng.random()
               for k in range(len(xs))]
-        return list(zip(xs, ys))
+        return list(zip(xs, ys, strict=True))
 
     for base, amp, peaks, colour in ((horizon, height * 0.50, 3, (96, 104, 128)),
                                      (horizon, height * 0.34, 4, (70, 88, 84))):

@@ -114,13 +114,16 @@ if timesteps:
 
     st.subheader(t("sd.schedule.title"))
     alphas = diffusion.noise_schedule(scheduler).numpy()
+    signal, noise = t("sd.schedule.signal"), t("sd.schedule.noise")
     curve = pd.DataFrame({"t": list(range(len(alphas))) * 2,
                           "value": list(alphas) + list(1 - alphas),
-                          "curve": [t("sd.schedule.signal")] * len(alphas) + [t("sd.schedule.noise")] * len(alphas)})
+                          "curve": [signal] * len(alphas) + [noise] * len(alphas)})
     ran = pd.DataFrame({"t": timesteps, "value": [float(alphas[s]) for s in timesteps]})
     x = alt.X("t:Q", title=t("sd.schedule.t"))
+    colours = alt.Scale(domain=[signal, noise], range=["#1565c0", "#ef6c00"])  # same in both languages
     chart = (alt.Chart(curve).mark_line(strokeWidth=3).encode(
-                 x, alt.Y("value:Q", title=t("sd.schedule.value")), alt.Color("curve:N", title=None))
+                 x, alt.Y("value:Q", title=t("sd.schedule.value")),
+                 alt.Color("curve:N", title=None, scale=colours))
              + alt.Chart(ran).mark_circle(size=40, color="#444").encode(x, y="value:Q")
              + alt.Chart(pd.DataFrame({"t": [t0]})).mark_rule(strokeDash=[6, 4], size=2).encode(x))
     st.altair_chart(chart.properties(height=chart_height(280)).configure_legend(orient="top"),
@@ -139,7 +142,8 @@ if device.type == "cpu":
 
 
 def generate() -> diffusion.Img2ImgResult:
-    progress, strip = st.progress(0.0, text=t("sd.loading", model=model, device=device.type.upper())), st.empty()
+    progress = st.progress(0.0, text=t("sd.loading", model=model, device=device.type.upper()))
+    strip = st.empty()
 
     def on_step(i: int, n: int, timestep: int, preview) -> None:
         progress.progress((i + 1) / n, text=t("sd.progress", i=i + 1, n=n, t=timestep))
@@ -173,7 +177,8 @@ if "sd.result" in st.session_state:
     show = 6 if presenter() else 10
     picks = sorted({round(k * (len(result.previews) - 1) / max(1, show - 1)) for k in range(show)})
     st.image([result.previews[k].resize((result.previews[k].width * 2, result.previews[k].height * 2))
-              for k in picks], caption=[f"t = {result.timesteps[k]}" for k in picks], width=200 if presenter() else 120)
+              for k in picks], caption=[f"t = {result.timesteps[k]}" for k in picks],
+             width=200 if presenter() else 120)
     st.download_button(t("sd.download"), diffusion.png_with_settings(result.image, result.settings),
                        file_name="fantasy_landscape.png", mime="image/png", key="sd.download")
     if not presenter():
@@ -205,7 +210,8 @@ def make_sheet():
 
     try:
         pipe = pipeline(model, str(device))
-        return diffusion.contact_sheet(pipe, sized, prompt, rows, cols, sheet_steps, seed(), negative, on_cell)
+        return diffusion.contact_sheet(pipe, sized, prompt, rows, cols, sheet_steps, seed(), negative,
+                                       on_cell)
     finally:
         progress.empty()
 
@@ -223,7 +229,8 @@ if "sd.sheet" in st.session_state:
     sheet, sheet_rows, sheet_cols = st.session_state["sd.sheet"]
     for r, strength_r in enumerate(sheet_rows):
         for c, column in enumerate(st.columns(len(sheet_cols))):
-            column.image(sheet[r][c], caption=t("sd.sheet.cell", s=strength_r, g=sheet_cols[c]), width="stretch")
+            column.image(sheet[r][c], caption=t("sd.sheet.cell", s=strength_r, g=sheet_cols[c]),
+                         width="stretch")
 
 sync_url("sd.source", "sd.negative", "sd.strength", "sd.guidance", "sd.steps", "sd.side", "sd.scheduler",
          "sd.model")
