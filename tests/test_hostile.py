@@ -250,3 +250,143 @@ def test_every_hostile_prompt_generates_or_explains(tiny_pipe, name):
     assert result.image.size == (32, 32)
     assert np.isfinite(np.asarray(result.image, dtype=np.float32)).all()
     assert (result.prompt_tokens > diffusion.CLIP_MAX_TOKENS) == (name == "long_10000")
+
+
+# --- the same corpus through the real pages, in a real browser ------------------------------------
+# A representative subset per upload point (the full corpus runs at the core level above): each bad
+# file must end in the page's sentence, no exception box, and the settings made before the upload
+# must still be there (in the widgets and in the URL).
+
+def _expected_sentence(data: bytes, lang: str, loader) -> str:
+    try:
+        loader(data)
+    except UserError as err:
+        return err.text(lang)
+    raise AssertionError("this file was expected to be refused")
+
+
+def _open(page, server, path: str, query: str, ready: str) -> None:
+    """open_app, then wait until `ready` (a selector) is drawn.
+
+    Known bug (reported to the lead, ui/shell.py): the first deep link into a freshly started server
+    shows "Page not found", and that session's next rerun dies with StreamlitWidgetAlreadyInstantiatedError
+    on st.session_state["lang"]. This test is about uploads, so it starts such a session again.
+    """
+    from tests.conftest import open_app, wait_idle
+
+    open_app(page, server, path, query)
+    if page.get_by_text("Page not found").count():
+        open_app(page, server, "", query)
+        open_app(page, server, path, query)
+    page.wait_for_selector(ready, timeout=120_000)
+    wait_idle(page)
+
+
+def _upload(page, path, expect: str | None = None) -> None:
+    """Choose `path` in the page's file uploader; wait for `expect` (a sentence) or for the rerun to end."""
+    from tests.conftest import wait_idle
+
+    page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(path))
+    page.locator("[data-testid='stFileChip']").filter(has_text=path.name).first.wait_for(timeout=60_000)
+    if expect:
+        try:
+            page.locator("[data-testid='stAlert'], [data-testid='stException']").filter(
+                has_text=expect[:12]).first.wait_for(timeout=120_000)
+        except Exception:
+            from tests.conftest import snap
+
+            snap(page, f"hostile_FAILED_{path.stem}")
+            raise AssertionError(f"{expect!r} did not appear; alerts: {_alerts(page)!r}") from None
+    wait_idle(page, timeout_ms=120_000)
+
+
+def _alerts(page) -> str:
+    return "\n".join(page.locator("[data-testid='stAlert']").all_inner_texts())
+
+
+def _slider_values(page) -> list[str]:
+    return [s.get_attribute("value") for s in page.locator("[data-testid='stSlider'] input[type='range']").all()]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_conv_photo_upload_survives_the_corpus(server, page, lang, tmp_path):
+    from tests.conftest import exception_text, snap
+
+    files = write_corpus_subset(tmp_path, ["bomb", "text_as_png", "truncated_jpeg", "exif_rotated"])
+    _open(page, server, "conv", f"lang={lang}&conv.mode=photo&conv.photo=upload&conv.pad=2&conv.stride=3",
+          "[data-testid='stFileUploader']")
+    assert _slider_values(page)[:2] == ["2", "3"]
+    for name in ("bomb", "text_as_png", "truncated_jpeg"):
+        sentence = _expected_sentence(files[name].read_bytes(), lang, open_image)
+        _upload(page, files[name], sentence)
+        assert sentence in _alerts(page), (name, _alerts(page))
+        assert not exception_text(page), exception_text(page)
+        assert _slider_values(page)[:2] == ["2", "3"], name  # the student's settings are still there
+        assert "conv.pad=2" in page.url and "conv.stride=3" in page.url
+        if name == "bomb":
+            snap(page, f"hostile_conv_bomb_{lang}", full_page=False)
+    _upload(page, files["exif_rotated"])  # and a good (odd) photo afterwards works: the session lives on
+    assert not _alerts(page).strip() or "exif" not in _alerts(page).lower()
+    assert page.get_by_text("20", exact=False).count() and not exception_text(page)
+    snap(page, f"hostile_conv_after_{lang}", full_page=False)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_sd_image_upload_survives_the_corpus(server, page, lang, tmp_path):
+    from tests.conftest import exception_text, snap
+
+    files = write_corpus_subset(tmp_path, ["svg_as_png", "empty", "cmyk_jpeg"])
+    _open(page, server, "fantasy", f"lang={lang}&sd.source=upload&sd.strength=0.5",
+          "[data-testid='stFileUploader']")
+    before = _slider_values(page)
+    assert "0.5" in before
+    for name in ("svg_as_png", "empty"):
+        _upload(page, files[name], None if name == "empty" else
+                _expected_sentence(files[name].read_bytes(), lang, open_image))
+        text = _alerts(page)
+        if name == "empty":  # the browser widget may refuse a 0-byte file itself; either way no crash
+            assert _expected_sentence(b"", lang, open_image) in text or not exception_text(page)
+        else:
+            assert _expected_sentence(files[name].read_bytes(), lang, open_image) in text, text
+        assert not exception_text(page), exception_text(page)
+        assert _slider_values(page) == before, name
+        assert "sd.strength=0.5" in page.url
+    snap(page, f"hostile_sd_svg_{lang}", full_page=False)
+    _upload(page, files["cmyk_jpeg"])
+    assert not exception_text(page)
+    assert _expected_sentence(files["svg_as_png"].read_bytes(), lang, open_image) not in _alerts(page)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_trainer_checkpoint_upload_refuses_code_and_broken_files(server, page, lang, tmp_path):
+    from core.checkpoint import load_checkpoint
+    from tests.conftest import exception_text, snap, wait_idle
+    from ui.i18n import TABLES
+
+    cases = checkpoint_cases(tmp_path)
+    _open(page, server, "trainer", f"lang={lang}&train.arch=mlp&train.optimizer=sgd", "[data-testid='stExpander']")
+    page.get_by_text(TABLES[lang]["train.weights"], exact=True).click()
+    wait_idle(page)
+    for name in ("pickle_code", "truncated_safetensors", "wrong_arch_pt"):
+        sentence = _expected_sentence(cases[name].read_bytes(), lang, load_checkpoint)
+        _upload(page, cases[name], sentence)
+        assert sentence in _alerts(page), (name, _alerts(page))
+        assert not exception_text(page), exception_text(page)
+        assert not cases["marker"].exists(), f"{name}: the server ran the pickle's code"
+        assert "train.arch=mlp" in page.url and "train.optimizer=sgd" in page.url
+        if name == "pickle_code":
+            snap(page, f"hostile_trainer_pickle_{lang}", full_page=False)
+
+
+def write_corpus_subset(folder, names: list[str]) -> dict:
+    """Just the named image cases on disk (write_corpus writes them all, incl. the 11 MB one)."""
+    out = {}
+    for c in CASES:
+        if c.name in names:
+            (folder / c.name).mkdir(parents=True, exist_ok=True)
+            out[c.name] = folder / c.name / c.filename
+            out[c.name].write_bytes(c.data)
+    return out
