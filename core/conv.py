@@ -31,47 +31,70 @@ ArrayLike = np.ndarray | Sequence
 
 # --- sizes ------------------------------------------------------------------------------------
 
+
 def _pair(value: Pair, name: str) -> tuple[int, int]:
     """An int or an (h, w) pair -> (h, w)."""
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
     items = tuple(value)
     if len(items) != 2:
-        raise UserError(f"{name} must be one number or a pair (height, width), not {value!r}.",
-                        f"{name} 必须是一个数或一对数（高, 宽），而不是 {value!r}。")
+        raise UserError(
+            f"{name} must be one number or a pair (height, width), not {value!r}.",
+            f"{name} 必须是一个数或一对数（高, 宽），而不是 {value!r}。",
+        )
     return int(items[0]), int(items[1])
 
 
 def output_size(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
     """Output length along one axis: ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 (PyTorch's Conv2d docs)."""
     if n < 1:
-        raise UserError("The input is empty: it needs at least one row and one column.",
-                        "输入是空的：至少需要一行一列。")
+        raise UserError(
+            "The input is empty: it needs at least one row and one column.", "输入是空的：至少需要一行一列。"
+        )
     if kernel < 1:
-        raise UserError("The kernel is empty: it needs at least one row and one column.",
-                        "卷积核是空的：至少需要一行一列。")
+        raise UserError(
+            "The kernel is empty: it needs at least one row and one column.",
+            "卷积核是空的：至少需要一行一列。",
+        )
     if stride < 1:
-        raise UserError(f"Stride must be at least 1 (got {stride}): with stride 0 the window would never move.",
-                        f"步幅至少为 1（现在是 {stride}）：步幅为 0 时窗口永远不会移动。")
+        raise UserError(
+            f"Stride must be at least 1 (got {stride}): with stride 0 the window would never move.",
+            f"步幅至少为 1（现在是 {stride}）：步幅为 0 时窗口永远不会移动。",
+        )
     if dilation < 1:
-        raise UserError(f"Dilation must be at least 1 (got {dilation}): 1 means the kernel's taps are adjacent.",
-                        f"空洞（膨胀）至少为 1（现在是 {dilation}）：1 表示卷积核的各个位置紧挨着。")
+        raise UserError(
+            f"Dilation must be at least 1 (got {dilation}): 1 means the kernel's taps are adjacent.",
+            f"空洞（膨胀）至少为 1（现在是 {dilation}）：1 表示卷积核的各个位置紧挨着。",
+        )
     if padding < 0:
-        raise UserError(f"Padding cannot be negative (got {padding}).", f"填充不能为负数（现在是 {padding}）。")
+        raise UserError(
+            f"Padding cannot be negative (got {padding}).", f"填充不能为负数（现在是 {padding}）。"
+        )
     span = dilation * (kernel - 1) + 1  # how many input pixels one window covers
     if span > n + 2 * padding:
         raise UserError(
-            f"The kernel covers {span} pixels (dilation {dilation} × ({kernel} − 1) + 1) but the padded input "
-            f"is only {n + 2 * padding} wide ({n} + 2×{padding}): add padding, or use a smaller kernel or dilation.",
+            f"The kernel covers {span} pixels (dilation {dilation} × ({kernel} − 1) + 1) but the padded "
+            f"input is only {n + 2 * padding} wide ({n} + 2×{padding}): add padding, or use a smaller "
+            "kernel or dilation.",
             f"卷积核覆盖 {span} 个像素（空洞 {dilation} × ({kernel} − 1) + 1），但填充后的输入只有 "
-            f"{n + 2 * padding} 宽（{n} + 2×{padding}）：请增加填充，或减小卷积核或空洞。")
+            f"{n + 2 * padding} 宽（{n} + 2×{padding}）：请增加填充，或减小卷积核或空洞。",
+        )
     return (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def output_shape(in_hw: tuple[int, int], kernel_hw: tuple[int, int], padding: Pair = 0, stride: Pair = 1,
-                 dilation: Pair = 1) -> tuple[int, int]:
+def output_shape(
+    in_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    padding: Pair = 0,
+    stride: Pair = 1,
+    dilation: Pair = 1,
+) -> tuple[int, int]:
     """(H, W) and (kh, kw) -> (H_out, W_out), each axis by `output_size`."""
-    (ph, pw), (sh, sw), (dh, dw) = _pair(padding, "padding"), _pair(stride, "stride"), _pair(dilation, "dilation")
+    (ph, pw), (sh, sw), (dh, dw) = (
+        _pair(padding, "padding"),
+        _pair(stride, "stride"),
+        _pair(dilation, "dilation"),
+    )
     return (output_size(in_hw[0], kernel_hw[0], ph, sh, dh), output_size(in_hw[1], kernel_hw[1], pw, sw, dw))
 
 
@@ -79,26 +102,37 @@ def size_formula(n: int, kernel: int, padding: int = 0, stride: int = 1, dilatio
     """The output-size formula with the numbers put in, e.g. '⌊(3 + 2×0 − 1×(2 − 1) − 1) / 1⌋ + 1 = 2'."""
     out = output_size(n, kernel, padding, stride, dilation)
     top = n + 2 * padding - dilation * (kernel - 1) - 1
-    return (f"⌊({n} + 2×{padding} − {dilation}×({kernel} − 1) − 1) / {stride}⌋ + 1"
-            f" = ⌊{top} / {stride}⌋ + 1 = {out}")
+    return (
+        f"⌊({n} + 2×{padding} − {dilation}×({kernel} − 1) − 1) / {stride}⌋ + 1"
+        f" = ⌊{top} / {stride}⌋ + 1 = {out}"
+    )
 
 
 # --- the operations ---------------------------------------------------------------------------
+
 
 def _as_chw(a: ArrayLike, what: str) -> np.ndarray:
     """(H, W) or (C, H, W) -> (C, H, W) float array (float32 stays float32, the rest become float64)."""
     arr = np.asarray(a)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise UserError(f"The {what} must contain numbers only.", f"{'输入' if what == 'input' else '卷积核'}只能包含数字。")
+        raise UserError(
+            f"The {what} must contain numbers only.",
+            f"{'输入' if what == 'input' else '卷积核'}只能包含数字。",
+        )
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or 0 in arr.shape:
-        raise UserError(f"The {what} must be a non-empty (H, W) or (C, H, W) array, got shape {arr.shape}.",
-                        f"{'输入' if what == 'input' else '卷积核'}必须是非空的 (H, W) 或 (C, H, W) 数组，"
-                        f"现在的形状是 {arr.shape}。")
+        raise UserError(
+            f"The {what} must be a non-empty (H, W) or (C, H, W) array, got shape {arr.shape}.",
+            f"{'输入' if what == 'input' else '卷积核'}必须是非空的 (H, W) 或 (C, H, W) 数组，"
+            f"现在的形状是 {arr.shape}。",
+        )
     arr = arr.astype(np.promote_types(arr.dtype, np.float32), copy=False)
     if not np.isfinite(arr).all():
-        raise UserError(f"The {what} contains inf or NaN.", f"{'输入' if what == 'input' else '卷积核'}中含有 inf 或 NaN。")
+        raise UserError(
+            f"The {what} contains inf or NaN.",
+            f"{'输入' if what == 'input' else '卷积核'}中含有 inf 或 NaN。",
+        )
     return arr
 
 
@@ -107,13 +141,16 @@ def pad(x: ArrayLike, padding: Pair, value: float = 0.0) -> np.ndarray:
     arr = np.asarray(x)
     ph, pw = _pair(padding, "padding")
     if ph < 0 or pw < 0:
-        raise UserError(f"Padding cannot be negative (got {padding}).", f"填充不能为负数（现在是 {padding}）。")
+        raise UserError(
+            f"Padding cannot be negative (got {padding}).", f"填充不能为负数（现在是 {padding}）。"
+        )
     widths = [(0, 0)] * (arr.ndim - 2) + [(ph, ph), (pw, pw)]
     return np.pad(arr, widths, constant_values=value)
 
 
-def conv2d_channels(x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: Pair = 1,
-                    dilation: Pair = 1) -> np.ndarray:
+def conv2d_channels(
+    x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: Pair = 1, dilation: Pair = 1
+) -> np.ndarray:
     """(C, H, W) ⋆ (C, kh, kw) -> (C, H_out, W_out): each channel with its own kernel slice, not yet summed.
 
     A 2-D kernel is used for every channel. Summing over C gives `conv2d`.
@@ -125,7 +162,8 @@ def conv2d_channels(x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: 
         raise UserError(
             f"The input has {x3.shape[0]} channels but the kernel has {k3.shape[0]}: "
             "a convolution needs one kernel slice per input channel.",
-            f"输入有 {x3.shape[0]} 个通道，而卷积核有 {k3.shape[0]} 个：每个输入通道都需要一片卷积核。")
+            f"输入有 {x3.shape[0]} 个通道，而卷积核有 {k3.shape[0]} 个：每个输入通道都需要一片卷积核。",
+        )
     (sh, sw), (dh, dw) = _pair(stride, "stride"), _pair(dilation, "dilation")
     _, kh, kw = k3.shape
     oh, ow = output_shape(x3.shape[1:], (kh, kw), padding, (sh, sw), (dh, dw))
@@ -144,8 +182,14 @@ def conv2d_channels(x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: 
     return out
 
 
-def conv2d(x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: Pair = 1, dilation: Pair = 1,
-           bias: float = 0.0) -> np.ndarray:
+def conv2d(
+    x: ArrayLike,
+    kernel: ArrayLike,
+    padding: Pair = 0,
+    stride: Pair = 1,
+    dilation: Pair = 1,
+    bias: float = 0.0,
+) -> np.ndarray:
     """(H, W) or (C, H, W) ⋆ (kh, kw) or (C, kh, kw) -> (H_out, W_out), channels summed, plus `bias`.
 
     The same numbers as `F.conv2d(x[None], kernel[None], bias, stride, padding, dilation)[0, 0]`.
@@ -153,8 +197,9 @@ def conv2d(x: ArrayLike, kernel: ArrayLike, padding: Pair = 0, stride: Pair = 1,
     return conv2d_channels(x, kernel, padding, stride, dilation).sum(axis=0) + bias
 
 
-def separable_conv2d_channels(x: np.ndarray, kernel: np.ndarray, padding: Pair = 0, stride: Pair = 1,
-                              dilation: Pair = 1) -> np.ndarray:
+def separable_conv2d_channels(
+    x: np.ndarray, kernel: np.ndarray, padding: Pair = 0, stride: Pair = 1, dilation: Pair = 1
+) -> np.ndarray:
     """(C, H, W) ⋆ (kh, kw) -> (C, H_out, W_out), the same numbers as `conv2d_channels`, faster for blurs.
 
     A kernel of rank r is a sum of r outer products u vᵀ (its SVD); each is a column pass then a row pass,
@@ -165,7 +210,11 @@ def separable_conv2d_channels(x: np.ndarray, kernel: np.ndarray, padding: Pair =
     rank = int((s > s[0] * 1e-6).sum()) if s[0] > 0 else 0
     if rank == 0 or rank * (kh + kw) >= kh * kw:
         return conv2d_channels(x, kernel, padding, stride, dilation)
-    (ph, pw), (sh, sw), (dh, dw) = _pair(padding, "padding"), _pair(stride, "stride"), _pair(dilation, "dilation")
+    (ph, pw), (sh, sw), (dh, dw) = (
+        _pair(padding, "padding"),
+        _pair(stride, "stride"),
+        _pair(dilation, "dilation"),
+    )
     out = None
     for i in range(rank):
         col = (u[:, i] * s[i]).astype(x.dtype)[:, None]  # (kh, 1)
@@ -182,13 +231,20 @@ def pool2d(x: ArrayLike, kernel: Pair, stride: Pair | None = None, mode: str = "
     `stride` defaults to the window size, as in `F.max_pool2d`; no padding, floor mode.
     """
     if mode not in ("max", "avg"):
-        raise UserError(f"Pooling mode must be 'max' or 'avg', not {mode!r}.", f"池化方式必须是 max 或 avg，而不是 {mode!r}。")
+        raise UserError(
+            f"Pooling mode must be 'max' or 'avg', not {mode!r}.",
+            f"池化方式必须是 max 或 avg，而不是 {mode!r}。",
+        )
     arr = np.asarray(x)
     x3 = _as_chw(arr, "input")
     kh, kw = _pair(kernel, "kernel")
     sh, sw = _pair(kernel if stride is None else stride, "stride")
     oh, ow = output_shape(x3.shape[1:], (kh, kw), 0, (sh, sw), 1)
-    taps = [x3[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] for i in range(kh) for j in range(kw)]
+    taps = [
+        x3[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+        for i in range(kh)
+        for j in range(kw)
+    ]
     out = np.maximum.reduce(taps) if mode == "max" else np.add.reduce(taps) / (kh * kw)
     return out[0] if arr.ndim == 2 else out
 
@@ -204,7 +260,9 @@ KERNELS: dict[str, np.ndarray] = {
     "gaussian5": np.outer(_BINOMIAL5, _BINOMIAL5) / 256,  # binomial approximation of a Gaussian
     "box": np.ones((3, 3)) / 9,
     "sobel_x": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64),  # responds to vertical edges
-    "sobel_y": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float64),  # responds to horizontal edges
+    "sobel_y": np.array(
+        [[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float64
+    ),  # responds to horizontal edges
     "emboss": np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=np.float64),
 }
 
@@ -212,8 +270,10 @@ KERNELS: dict[str, np.ndarray] = {
 def named_kernel(name: str) -> np.ndarray:
     """A copy of one of KERNELS, (kh, kw)."""
     if name not in KERNELS:
-        raise UserError(f"Unknown kernel {name!r}; choose one of: {', '.join(KERNELS)}.",
-                        f"未知的卷积核 {name!r}；可选：{', '.join(KERNELS)}。")
+        raise UserError(
+            f"Unknown kernel {name!r}; choose one of: {', '.join(KERNELS)}.",
+            f"未知的卷积核 {name!r}；可选：{', '.join(KERNELS)}。",
+        )
     return KERNELS[name].copy()
 
 
@@ -222,12 +282,14 @@ MAX_KERNEL = 7
 
 
 def parse_matrix(text: str, what: str = "input", max_side: int = MAX_GRID) -> np.ndarray:
-    """Typed numbers -> (C, H, W) array: rows on lines, numbers split by spaces or commas, channels by a blank line."""
+    """Typed numbers -> (C, H, W): rows on lines, numbers split by spaces/commas, channels by a blank line."""
     label_zh = "输入" if what == "input" else "卷积核"
     blocks = [b for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
     if not blocks:
-        raise UserError(f"The {what} is empty: type rows of numbers, one row per line.",
-                        f"{label_zh}是空的：请输入数字，每行一行。")
+        raise UserError(
+            f"The {what} is empty: type rows of numbers, one row per line.",
+            f"{label_zh}是空的：请输入数字，每行一行。",
+        )
     channels = []
     for block in blocks:
         rows = []
@@ -236,21 +298,30 @@ def parse_matrix(text: str, what: str = "input", max_side: int = MAX_GRID) -> np
             try:
                 rows.append([float(c.replace("−", "-")) for c in cells])
             except ValueError as err:
-                raise UserError(f"The {what} has something that is not a number in the row {line.strip()!r}.",
-                                f"{label_zh}的这一行中有不是数字的内容：{line.strip()!r}。") from err
+                raise UserError(
+                    f"The {what} has something that is not a number in the row {line.strip()!r}.",
+                    f"{label_zh}的这一行中有不是数字的内容：{line.strip()!r}。",
+                ) from err
         if len({len(r) for r in rows}) != 1:
-            raise UserError(f"Every row of the {what} needs the same number of values "
-                            f"(got rows of {sorted({len(r) for r in rows})}).",
-                            f"{label_zh}的每一行必须有相同个数的数（现在各行分别有 {sorted({len(r) for r in rows})} 个）。")
+            raise UserError(
+                f"Every row of the {what} needs the same number of values "
+                f"(got rows of {sorted({len(r) for r in rows})}).",
+                f"{label_zh}的每一行必须有相同个数的数"
+                f"（现在各行分别有 {sorted({len(r) for r in rows})} 个）。",
+            )
         channels.append(np.array(rows, dtype=np.float64))
     if len({c.shape for c in channels}) != 1:
-        raise UserError(f"Every channel of the {what} must have the same size.", f"{label_zh}的每个通道必须大小相同。")
+        raise UserError(
+            f"Every channel of the {what} must have the same size.", f"{label_zh}的每个通道必须大小相同。"
+        )
     arr = np.stack(channels)
     if max(arr.shape[1:]) > max_side or arr.shape[0] > 4:
-        raise UserError(f"The {what} can be at most {max_side}×{max_side} with 4 channels here (got "
-                        f"{arr.shape[0]}×{arr.shape[1]}×{arr.shape[2]}).",
-                        f"这里的{label_zh}最大为 {max_side}×{max_side}、4 个通道（现在是 "
-                        f"{arr.shape[0]}×{arr.shape[1]}×{arr.shape[2]}）。")
+        raise UserError(
+            f"The {what} can be at most {max_side}×{max_side} with 4 channels here (got "
+            f"{arr.shape[0]}×{arr.shape[1]}×{arr.shape[2]}).",
+            f"这里的{label_zh}最大为 {max_side}×{max_side}、4 个通道（现在是 "
+            f"{arr.shape[0]}×{arr.shape[1]}×{arr.shape[2]}）。",
+        )
     if not np.isfinite(arr).all():
         raise UserError(f"The {what} contains inf or NaN.", f"{label_zh}中含有 inf 或 NaN。")
     return arr
@@ -273,6 +344,7 @@ def fmt(v: float) -> str:
 
 # --- step trace -------------------------------------------------------------------------------
 
+
 @dataclass
 class Step:
     """One output cell: where the window sits in the padded input, what it multiplies, and the result."""
@@ -289,12 +361,14 @@ class Step:
     products: np.ndarray | None = field(default=None, repr=False)  # (C, kh, kw), conv only
 
     def expression(self) -> str:
-        """The arithmetic written out: '0×0 + 1×1 + 3×2 + 4×3 = 19', '(…) + (…) = 56', 'max(0, 1, 3, 4) = 4'."""
+        """The arithmetic: '0×0 + 1×1 + 3×2 + 4×3 = 19', '(…) + (…) = 56', 'max(0, 1, 3, 4) = 4'."""
         if self.op in ("max", "avg"):
             values = ", ".join(fmt(v) for v in self.patch.ravel())
             return f"{self.op}({values}) = {fmt(self.value)}"
-        terms = [" + ".join(f"{_paren(x)}×{_paren(w)}" for x, w in zip(p.ravel(), k.ravel()))
-                 for p, k in zip(self.patch, self.weights)]
+        terms = [
+            " + ".join(f"{_paren(x)}×{_paren(w)}" for x, w in zip(p.ravel(), k.ravel(), strict=True))
+            for p, k in zip(self.patch, self.weights, strict=True)
+        ]
         text = terms[0] if len(terms) == 1 else " + ".join(f"({t})" for t in terms)
         if self.bias:
             text += f" + {_paren(self.bias)}"
@@ -306,9 +380,18 @@ def _paren(v: float) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
-def trace_cell(x: ArrayLike, kernel: ArrayLike | Pair, row: int, col: int, padding: Pair = 0, stride: Pair = 1,
-               dilation: Pair = 1, bias: float = 0.0, op: str = "conv") -> Step:
-    """The window of output cell (row, col) on an (H, W)/(C, H, W) input; `kernel` is a window size for pooling."""
+def trace_cell(
+    x: ArrayLike,
+    kernel: ArrayLike | Pair,
+    row: int,
+    col: int,
+    padding: Pair = 0,
+    stride: Pair = 1,
+    dilation: Pair = 1,
+    bias: float = 0.0,
+    op: str = "conv",
+) -> Step:
+    """Output cell (row, col)'s window on an (H, W)/(C, H, W) input; `kernel` is a window size for pooling."""
     x3 = _as_chw(x, "input")
     if op == "conv":
         k3 = _as_chw(kernel, "kernel")
@@ -319,8 +402,10 @@ def trace_cell(x: ArrayLike, kernel: ArrayLike | Pair, row: int, col: int, paddi
         kh, kw = k3.shape[1:]
     elif op in ("max", "avg"):
         if x3.shape[0] > 1:
-            raise UserError("Pooling works on each channel on its own: step through one channel at a time.",
-                            "池化对每个通道分别进行：请一次只逐步查看一个通道。")
+            raise UserError(
+                "Pooling works on each channel on its own: step through one channel at a time.",
+                "池化对每个通道分别进行：请一次只逐步查看一个通道。",
+            )
         k3, (kh, kw) = None, _pair(kernel, "kernel")
         padding, dilation, bias = 0, 1, 0.0  # pooling here has no padding and no dilation
     else:
@@ -328,8 +413,10 @@ def trace_cell(x: ArrayLike, kernel: ArrayLike | Pair, row: int, col: int, paddi
     (sh, sw), (dh, dw) = _pair(stride, "stride"), _pair(dilation, "dilation")
     oh, ow = output_shape(x3.shape[1:], (kh, kw), padding, (sh, sw), (dh, dw))
     if not (0 <= row < oh and 0 <= col < ow):
-        raise UserError(f"Output cell ({row}, {col}) is outside the {oh}×{ow} output.",
-                        f"输出位置 ({row}, {col}) 超出了 {oh}×{ow} 的输出。")
+        raise UserError(
+            f"Output cell ({row}, {col}) is outside the {oh}×{ow} output.",
+            f"输出位置 ({row}, {col}) 超出了 {oh}×{ow} 的输出。",
+        )
     rows = tuple(row * sh + i * dh for i in range(kh))
     cols = tuple(col * sw + j * dw for j in range(kw))
     patch = pad(x3, padding)[:, rows][:, :, cols]  # (C, kh, kw)
@@ -340,8 +427,15 @@ def trace_cell(x: ArrayLike, kernel: ArrayLike | Pair, row: int, col: int, paddi
     return Step(row, col, rows, cols, patch, None, value, op)
 
 
-def trace(x: ArrayLike, kernel: ArrayLike | Pair, padding: Pair = 0, stride: Pair = 1, dilation: Pair = 1,
-          bias: float = 0.0, op: str = "conv") -> list[Step]:
+def trace(
+    x: ArrayLike,
+    kernel: ArrayLike | Pair,
+    padding: Pair = 0,
+    stride: Pair = 1,
+    dilation: Pair = 1,
+    bias: float = 0.0,
+    op: str = "conv",
+) -> list[Step]:
     """Every output cell's Step, row by row: the sweep of the window for the page to animate."""
     x3 = _as_chw(x, "input")
     if op == "conv":
@@ -349,7 +443,11 @@ def trace(x: ArrayLike, kernel: ArrayLike | Pair, padding: Pair = 0, stride: Pai
         oh, ow = output_shape(x3.shape[1:], k_hw, padding, stride, dilation)
     else:
         oh, ow = output_shape(x3.shape[1:], _pair(kernel, "kernel"), 0, stride, 1)
-    return [trace_cell(x3, kernel, r, c, padding, stride, dilation, bias, op) for r in range(oh) for c in range(ow)]
+    return [
+        trace_cell(x3, kernel, r, c, padding, stride, dilation, bias, op)
+        for r in range(oh)
+        for c in range(ow)
+    ]
 
 
 # --- the slides' examples ---------------------------------------------------------------------
@@ -361,6 +459,7 @@ SLIDE_MULTI_KERNEL = np.stack([SLIDE_KERNEL, SLIDE_KERNEL + 1])  # (2, 2, 2): [[
 
 
 # --- PyTorch view -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ConvLayer:
@@ -378,8 +477,10 @@ class ConvLayer:
         """(N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
         n, c, h, w = input_shape
         if c != self.in_channels:
-            raise UserError(f"nn.Conv2d(in_channels={self.in_channels}) cannot take an input with {c} channels.",
-                            f"nn.Conv2d(in_channels={self.in_channels}) 不能接收 {c} 个通道的输入。")
+            raise UserError(
+                f"nn.Conv2d(in_channels={self.in_channels}) cannot take an input with {c} channels.",
+                f"nn.Conv2d(in_channels={self.in_channels}) 不能接收 {c} 个通道的输入。",
+            )
         oh, ow = output_shape((h, w), self.kernel_size, self.padding, self.stride, self.dilation)
         return n, self.out_channels, oh, ow
 
@@ -391,28 +492,53 @@ class ConvLayer:
 
     def call(self) -> str:
         """'nn.Conv2d(in_channels=1, out_channels=5, kernel_size=3, padding=1, stride=1, bias=True)'."""
+
         def one(p: tuple[int, int]) -> str:
             return str(p[0]) if p[0] == p[1] else str(tuple(p))
-        parts = [f"in_channels={self.in_channels}", f"out_channels={self.out_channels}",
-                 f"kernel_size={one(self.kernel_size)}", f"padding={one(self.padding)}", f"stride={one(self.stride)}"]
+
+        parts = [
+            f"in_channels={self.in_channels}",
+            f"out_channels={self.out_channels}",
+            f"kernel_size={one(self.kernel_size)}",
+            f"padding={one(self.padding)}",
+            f"stride={one(self.stride)}",
+        ]
         if self.dilation != (1, 1):
             parts.append(f"dilation={one(self.dilation)}")
         parts.append(f"bias={self.bias}")
         return f"nn.Conv2d({', '.join(parts)})"
 
 
-def layer_for(x_shape: tuple[int, ...], kernel_shape: tuple[int, ...], padding: Pair = 0, stride: Pair = 1,
-              dilation: Pair = 1, bias: bool = True) -> ConvLayer:
+def layer_for(
+    x_shape: tuple[int, ...],
+    kernel_shape: tuple[int, ...],
+    padding: Pair = 0,
+    stride: Pair = 1,
+    dilation: Pair = 1,
+    bias: bool = True,
+) -> ConvLayer:
     """The nn.Conv2d that does what `conv2d` does on an (H, W)/(C, H, W) input with one output channel."""
     c = x_shape[0] if len(x_shape) == 3 else 1
-    return ConvLayer(c, 1, tuple(kernel_shape[-2:]), _pair(stride, "stride"), _pair(padding, "padding"),
-                     _pair(dilation, "dilation"), bias)
+    return ConvLayer(
+        c,
+        1,
+        tuple(kernel_shape[-2:]),
+        _pair(stride, "stride"),
+        _pair(padding, "padding"),
+        _pair(dilation, "dilation"),
+        bias,
+    )
 
 
-def torch_code(layer: ConvLayer, x: ArrayLike | None = None, kernel: ArrayLike | None = None,
-               input_shape: tuple[int, int, int, int] | None = None, bias_value: float = 0.0,
-               pool: tuple[str, int] | None = None) -> str:
-    """Runnable PyTorch that reproduces the view: the given input and kernel, or a random input of `input_shape`.
+def torch_code(
+    layer: ConvLayer,
+    x: ArrayLike | None = None,
+    kernel: ArrayLike | None = None,
+    input_shape: tuple[int, int, int, int] | None = None,
+    bias_value: float = 0.0,
+    pool: tuple[str, int] | None = None,
+) -> str:
+    """Runnable PyTorch reproducing the view: the given input and kernel, or a random input of `input_shape`.
 
     `pool=("max", 2)` appends F.max_pool2d(y, 2) (or avg_pool2d) after the convolution.
     """
@@ -430,8 +556,10 @@ def torch_code(layer: ConvLayer, x: ArrayLike | None = None, kernel: ArrayLike |
         if k3.shape[0] == 1 and layer.in_channels > 1:
             k3 = np.repeat(k3, layer.in_channels, axis=0)
         wshape = (layer.out_channels, layer.in_channels, *layer.kernel_size)
-        lines += ["with torch.no_grad():  # set the kernel instead of learning it",
-                  f"    conv.weight.copy_(torch.tensor({_pylist(k3)}).reshape{wshape})"]
+        lines += [
+            "with torch.no_grad():  # set the kernel instead of learning it",
+            f"    conv.weight.copy_(torch.tensor({_pylist(k3)}).reshape{wshape})",
+        ]
         if layer.bias:
             lines.append(f"    conv.bias.fill_({float(bias_value)!r})")
     out_shape = layer.output_shape(shape)
@@ -439,10 +567,13 @@ def torch_code(layer: ConvLayer, x: ArrayLike | None = None, kernel: ArrayLike |
     if pool is not None:
         mode, size = pool
         out_shape = (*out_shape[:2], *output_shape(out_shape[2:], (size, size), 0, size, 1))
-        lines.append(f"y = F.{'max' if mode == 'max' else 'avg'}_pool2d(y, {size})  # window {size}, stride {size}")
-    lines += [f"print(y.shape)  # torch.Size({list(out_shape)})",
-              "print(sum(p.numel() for p in conv.parameters()))  "
-              f"# {layer.param_count()} parameters"]
+        lines.append(
+            f"y = F.{'max' if mode == 'max' else 'avg'}_pool2d(y, {size})  # window {size}, stride {size}"
+        )
+    lines += [
+        f"print(y.shape)  # torch.Size({list(out_shape)})",
+        f"print(sum(p.numel() for p in conv.parameters()))  # {layer.param_count()} parameters",
+    ]
     if kernel is not None and x is not None:
         lines.append("print(y[0, 0])")
     return "\n".join(lines) + "\n"
@@ -454,12 +585,18 @@ def pool_code(x: ArrayLike, window: Pair, stride: Pair, mode: str = "max") -> st
     (kh, kw), (sh, sw) = _pair(window, "kernel"), _pair(stride, "stride")
     oh, ow = output_shape(x3.shape[1:], (kh, kw), 0, (sh, sw), 1)
     fn = "max_pool2d" if mode == "max" else "avg_pool2d"
-    return "\n".join([
-        "import torch", "import torch.nn.functional as F", "",
-        f"x = torch.tensor({_pylist(x3)}).reshape{(1, *x3.shape)}  # (N, C, H, W)",
-        f"y = F.{fn}(x, kernel_size={(kh, kw)}, stride={(sh, sw)})",
-        f"print(y.shape)  # torch.Size({[1, x3.shape[0], oh, ow]})",
-        "print(y[0])  # no parameters: pooling learns nothing", ""])
+    return "\n".join(
+        [
+            "import torch",
+            "import torch.nn.functional as F",
+            "",
+            f"x = torch.tensor({_pylist(x3)}).reshape{(1, *x3.shape)}  # (N, C, H, W)",
+            f"y = F.{fn}(x, kernel_size={(kh, kw)}, stride={(sh, sw)})",
+            f"print(y.shape)  # torch.Size({[1, x3.shape[0], oh, ow]})",
+            "print(y[0])  # no parameters: pooling learns nothing",
+            "",
+        ]
+    )
 
 
 def _pylist(a: np.ndarray) -> str:
@@ -481,10 +618,19 @@ SLIDE_EXAMPLES: tuple[SlideExample, ...] = (
     SlideExample("1", (1, 1, 28, 28), ConvLayer(1, 5, (3, 3), (1, 1), (1, 1)), (1, 5, 28, 28), 2),
     SlideExample("2: padding=0", (1, 1, 28, 28), ConvLayer(1, 5, (3, 3), (1, 1), (0, 0)), (1, 5, 26, 26), 2),
     SlideExample("3: stride=2", (1, 1, 28, 28), ConvLayer(1, 5, (3, 3), (2, 2), (1, 1)), (1, 5, 14, 14), 2),
-    SlideExample("4: bias=False", (1, 1, 28, 28), ConvLayer(1, 5, (3, 3), (2, 2), (1, 1), bias=False),
-                 (1, 5, 14, 14), 1),
-    SlideExample("5: in_channels=3", (1, 3, 28, 28), ConvLayer(3, 5, (3, 3), (1, 1), (1, 1)), (1, 5, 28, 28), 2),
-    SlideExample("6: BatchSize=10", (10, 1, 28, 28), ConvLayer(1, 5, (3, 3), (1, 1), (1, 1)), (10, 5, 28, 28), 2),
+    SlideExample(
+        "4: bias=False",
+        (1, 1, 28, 28),
+        ConvLayer(1, 5, (3, 3), (2, 2), (1, 1), bias=False),
+        (1, 5, 14, 14),
+        1,
+    ),
+    SlideExample(
+        "5: in_channels=3", (1, 3, 28, 28), ConvLayer(3, 5, (3, 3), (1, 1), (1, 1)), (1, 5, 28, 28), 2
+    ),
+    SlideExample(
+        "6: BatchSize=10", (10, 1, 28, 28), ConvLayer(1, 5, (3, 3), (1, 1), (1, 1)), (10, 5, 28, 28), 2
+    ),
 )
 
 
@@ -500,7 +646,7 @@ MAX_PHOTO_SIDE = 512
 
 
 def test_card(size: int = 384) -> np.ndarray:
-    """A geometric test image -> (size, size, 3) uint8: stripes, a checkerboard, a disc, a ramp and RGB bars."""
+    """A geometric test image -> (size, size, 3) uint8: stripes, checkerboard, disc, ramp and RGB bars."""
     h = w = size
     yy, xx = np.mgrid[0:h, 0:w]
     img = np.full((h, w, 3), 235, dtype=np.uint8)
@@ -517,7 +663,7 @@ def test_card(size: int = 384) -> np.ndarray:
     for c in range(3):  # pure red, green and blue bars: each lights up one channel only
         color = [0, 0, 0]
         color[c] = 255
-        img[h - bar:, c * w // 3:(c + 1) * w // 3] = color
+        img[h - bar :, c * w // 3 : (c + 1) * w // 3] = color
     return img
 
 
@@ -541,7 +687,7 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(a: np.ndarray, display: str = "clip") -> np.ndarray:
-    """Any float map -> uint8 for showing: 'clip' to 0..255 like an image viewer, or 'rescale' min..max to 0..255."""
+    """A float map -> uint8 to show: 'clip' to 0..255 like an image viewer, or 'rescale' min..max."""
     if display == "rescale":
         lo, hi = float(a.min()), float(a.max())
         a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
@@ -569,15 +715,26 @@ def _tint(gray_u8: np.ndarray, c: int) -> np.ndarray:
     return out
 
 
-def explore_photo(rgb: np.ndarray, kernel: ArrayLike, padding: Pair = 0, stride: Pair = 1, dilation: Pair = 1,
-                  colour: bool = True, pool: str = "none", pool_size: int = 2, display: str = "clip") -> PhotoResult:
-    """(H, W, 3) uint8 photo ⋆ (kh, kw) kernel on each channel -> PhotoResult (per channel, combined, summed)."""
+def explore_photo(
+    rgb: np.ndarray,
+    kernel: ArrayLike,
+    padding: Pair = 0,
+    stride: Pair = 1,
+    dilation: Pair = 1,
+    colour: bool = True,
+    pool: str = "none",
+    pool_size: int = 2,
+    display: str = "clip",
+) -> PhotoResult:
+    """(H, W, 3) uint8 photo ⋆ (kh, kw) kernel on each channel -> PhotoResult (per channel, combined, sum)."""
     if rgb.ndim != 3 or rgb.shape[-1] < 3 or 0 in rgb.shape:
         raise UserError("The photo must be a non-empty colour image.", "照片必须是非空的彩色图像。")
     k = _as_chw(kernel, "kernel")
     if k.shape[0] != 1:
-        raise UserError("In photo mode the kernel is one 2-D grid, used on every channel.",
-                        "照片模式下卷积核是一个二维网格，用于每个通道。")
+        raise UserError(
+            "In photo mode the kernel is one 2-D grid, used on every channel.",
+            "照片模式下卷积核是一个二维网格，用于每个通道。",
+        )
     k = k.astype(np.float32)
     if colour:
         x = np.ascontiguousarray(rgb[..., :3].transpose(2, 0, 1), dtype=np.float32)  # (3, H, W)
@@ -598,23 +755,40 @@ def explore_photo(rgb: np.ndarray, kernel: ArrayLike, padding: Pair = 0, stride:
         channels = [to_uint8(x[0])]
         per_channel = [to_uint8(per[0], display)]
         combined = per_channel[0]
-    return PhotoResult(channels, per_channel, combined, to_uint8(summed, "rescale"),
-                       (float(summed.min()), float(summed.max())), tuple(x.shape), tuple(conv_shape),
-                       tuple(summed.shape))
+    return PhotoResult(
+        channels,
+        per_channel,
+        combined,
+        to_uint8(summed, "rescale"),
+        (float(summed.min()), float(summed.max())),
+        tuple(x.shape),
+        tuple(conv_shape),
+        tuple(summed.shape),
+    )
 
 
 # --- grid picture (HTML, for the page or a notebook's IPython.display.HTML) ---------------------
 
-def grid_html(values: np.ndarray, highlight: Sequence[tuple[int, int]] = (), current: tuple[int, int] | None = None,
-              padding: tuple[int, int] = (0, 0), weights: dict[tuple[int, int], float] | None = None,
-              hidden: Sequence[tuple[int, int]] = (), cell_px: int = 52, caption: str = "") -> str:
-    """(H, W) numbers -> an HTML table: padding cells grey, the window highlighted, its weights as small ×w tags."""
+
+def grid_html(
+    values: np.ndarray,
+    highlight: Sequence[tuple[int, int]] = (),
+    current: tuple[int, int] | None = None,
+    padding: tuple[int, int] = (0, 0),
+    weights: dict[tuple[int, int], float] | None = None,
+    hidden: Sequence[tuple[int, int]] = (),
+    cell_px: int = 52,
+    caption: str = "",
+) -> str:
+    """(H, W) numbers -> HTML table: padding cells grey, the window highlighted, its weights as ×w tags."""
     hl, hide = set(highlight), set(hidden)
     h, w = values.shape
     font = int(cell_px * 0.42)
-    base = (f"width:{cell_px}px;height:{cell_px}px;min-width:{cell_px}px;text-align:center;vertical-align:middle;"
-            f"font-size:{font}px;font-weight:600;border:1px solid #adb5bd;position:relative;padding:0;"
-            "font-family:ui-monospace,Menlo,Consolas,monospace;")
+    base = (
+        f"width:{cell_px}px;height:{cell_px}px;min-width:{cell_px}px;text-align:center;vertical-align:middle;"
+        f"font-size:{font}px;font-weight:600;border:1px solid #adb5bd;position:relative;padding:0;"
+        "font-family:ui-monospace,Menlo,Consolas,monospace;"
+    )
     rows = []
     for r in range(h):
         cells = []
@@ -622,7 +796,11 @@ def grid_html(values: np.ndarray, highlight: Sequence[tuple[int, int]] = (), cur
             is_pad = r < padding[0] or r >= h - padding[0] or c < padding[1] or c >= w - padding[1]
             background, color, outline = ("#e9ecef", "#868e96", "") if is_pad else ("#ffffff", "#212529", "")
             if (r, c) in hl:  # under the window
-                background, color, outline = "#ffd43b", "#212529", "outline:3px solid #e8590c;outline-offset:-3px;"
+                background, color, outline = (
+                    "#ffd43b",
+                    "#212529",
+                    "outline:3px solid #e8590c;outline-offset:-3px;",
+                )
             if current == (r, c):  # the output cell being computed
                 background, outline = "#8ce99a", "outline:4px solid #2b8a3e;outline-offset:-4px;"
             if (r, c) in hide:  # not computed yet
@@ -630,11 +808,24 @@ def grid_html(values: np.ndarray, highlight: Sequence[tuple[int, int]] = (), cur
             text = "?" if (r, c) in hide else html.escape(fmt(values[r, c]))
             tag = ""
             if weights and (r, c) in weights:
-                tag = (f"<span style='position:absolute;right:2px;bottom:0;font-size:{max(11, font // 2)}px;"
-                       f"color:#c92a2a;font-weight:700'>×{html.escape(fmt(weights[(r, c)]))}</span>")
-            cells.append(f"<td style='{base}background:{background};color:{color};{outline}'>{text}{tag}</td>")
+                tag = (
+                    f"<span style='position:absolute;right:2px;bottom:0;font-size:{max(11, font // 2)}px;"
+                    f"color:#c92a2a;font-weight:700'>×{html.escape(fmt(weights[(r, c)]))}</span>"
+                )
+            cells.append(
+                f"<td style='{base}background:{background};color:{color};{outline}'>{text}{tag}</td>"
+            )
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    cap = (f"<caption style='caption-side:top;text-align:left;font-size:{max(14, font * 2 // 3)}px;"
-           f"color:#495057;padding-bottom:4px'>{html.escape(caption)}</caption>") if caption else ""
-    return (f"<table style='border-collapse:collapse;margin:0 0 8px 0;table-layout:fixed'>{cap}"
-            + "".join(rows) + "</table>")
+    cap = (
+        (
+            f"<caption style='caption-side:top;text-align:left;font-size:{max(14, font * 2 // 3)}px;"
+            f"color:#495057;padding-bottom:4px'>{html.escape(caption)}</caption>"
+        )
+        if caption
+        else ""
+    )
+    return (
+        f"<table style='border-collapse:collapse;margin:0 0 8px 0;table-layout:fixed'>{cap}"
+        + "".join(rows)
+        + "</table>"
+    )

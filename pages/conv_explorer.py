@@ -13,11 +13,17 @@ EXAMPLES = {  # grid presets: the slides' worked examples
     "slide": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="conv", pad=0, stride=(1, 1)),
     "slide_pad": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="conv", pad=1, stride=(1, 1)),
     "slide_stride": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="conv", pad=1, stride=(3, 2)),
-    "slide_multi": dict(input=conv.SLIDE_MULTI_INPUT, kernel=conv.SLIDE_MULTI_KERNEL, op="conv", pad=0,
-                        stride=(1, 1)),
+    "slide_multi": dict(
+        input=conv.SLIDE_MULTI_INPUT, kernel=conv.SLIDE_MULTI_KERNEL, op="conv", pad=0, stride=(1, 1)
+    ),
     "slide_pool": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="max", pad=0, stride=(1, 1)),
-    "edge": dict(input=np.kron(np.eye(2), np.ones((3, 3))) * 9, kernel=conv.KERNELS["edge"], op="conv", pad=1,
-                 stride=(1, 1)),
+    "edge": dict(
+        input=np.kron(np.eye(2), np.ones((3, 3))) * 9,
+        kernel=conv.KERNELS["edge"],
+        op="conv",
+        pad=1,
+        stride=(1, 1),
+    ),
 }
 SIZES = ("pad", "stride", "dil")
 SLIDER = {"pad": (0, 3, 0), "stride": (1, 4, 1), "dil": (1, 3, 1)}  # min, max, default
@@ -68,15 +74,19 @@ def show_verdict() -> None:
 def size_text(in_hw, k_hw, pads, strides, dils) -> None:
     """The output-size formula with the numbers in, one line per axis (core writes the formula)."""
     for axis, i in (("H", 0), ("W", 1)):
-        st.markdown(f"${axis}_{{out}}$ = `{conv.size_formula(in_hw[i], k_hw[i], pads[i], strides[i], dils[i])}`")
+        st.markdown(
+            f"${axis}_{{out}}$ = `{conv.size_formula(in_hw[i], k_hw[i], pads[i], strides[i], dils[i])}`"
+        )
 
 
 st.title(t("nav.conv"))
 st.caption(t("conv.intro"))
 big = presenter()
 if big:  # the output size is the answer the class waits for: make it projector-sized
-    st.markdown("<style>[data-testid='stMetricValue'] * { font-size: 3.2rem !important; }</style>",
-                unsafe_allow_html=True)
+    st.markdown(
+        "<style>[data-testid='stMetricValue'] * { font-size: 3.2rem !important; }</style>",
+        unsafe_allow_html=True,
+    )
 LANG = lang()  # format_func labels are also drawn outside the script run
 
 # 1. Settings, from the URL (or remembered, or the slides' first example)
@@ -103,13 +113,21 @@ url_default("conv.pool_size", 2, choices=[2, 3, 4])
 url_default("conv.display", "clip", choices=["clip", "rescale"])
 st.session_state.setdefault("conv.playing", False)
 
-mode = st.segmented_control(t("conv.mode"), ["grid", "photo"], key="conv.mode", selection_mode="single",
-                            format_func=lambda m: t(f"conv.mode.{m}", LANG)) or "grid"
+mode = (
+    st.segmented_control(
+        t("conv.mode"),
+        ["grid", "photo"],
+        key="conv.mode",
+        selection_mode="single",
+        format_func=lambda m: t(f"conv.mode.{m}", LANG),
+    )
+    or "grid"
+)
 
 # 2. Padding, stride, dilation: one slider each, or one per axis
 per_axis = st.session_state["conv.axes"]
 cols = st.columns(3)
-for col, name in zip(cols, SIZES):
+for col, name in zip(cols, SIZES, strict=True):
     lo, hi, _ = SLIDER[name]
     label = t(f"conv.{name}") + (t("conv.axis.h") if per_axis else "")
     col.slider(label, lo, hi, key=f"conv.{name}", help=t(f"conv.{name}.help"))
@@ -130,10 +148,20 @@ pads, strides, dils = axis_pair("pad"), axis_pair("stride"), axis_pair("dil")
 # 3a. Grid mode: the slide, cell by cell
 if mode == "grid":
     c1, c2 = st.columns([2, 1])
-    c1.selectbox(t("conv.example"), list(EXAMPLES), key="conv.example", on_change=load_example,
-                 format_func=lambda e: t(f"conv.example.{e}", LANG))
-    c2.radio(t("conv.op"), ["conv", "max", "avg"], key="conv.op", horizontal=True,
-             format_func=lambda o: t(f"conv.op.{o}", LANG))
+    c1.selectbox(
+        t("conv.example"),
+        list(EXAMPLES),
+        key="conv.example",
+        on_change=load_example,
+        format_func=lambda e: t(f"conv.example.{e}", LANG),
+    )
+    c2.radio(
+        t("conv.op"),
+        ["conv", "max", "avg"],
+        key="conv.op",
+        horizontal=True,
+        format_func=lambda o: t(f"conv.op.{o}", LANG),
+    )
     op = st.session_state["conv.op"]
     if not big:
         e1, e2, e3 = st.columns([2, 2, 1])
@@ -164,8 +192,12 @@ if mode == "grid":
             if pads != (0, 0) or dils != (1, 1):
                 st.caption(t("conv.pool.note"))
         out_hw = (out.shape[-2], out.shape[-1])
-        signature = repr((x.tolist(), None if k is None else k.tolist(), op, k_hw, used_pads, strides, used_dils))
-        cell_px = int(np.clip((560 if big else 400) // (x.shape[2] + 2 * used_pads[1]), 30, 88 if big else 60))
+        signature = repr(
+            (x.tolist(), None if k is None else k.tolist(), op, k_hw, used_pads, strides, used_dils)
+        )
+        cell_px = int(
+            np.clip((560 if big else 400) // (x.shape[2] + 2 * used_pads[1]), 30, 88 if big else 60)
+        )
         padded = conv.pad(x, used_pads)  # (C, H + 2p, W + 2p)
 
         revealed = predict_gate(signature, out_hw)
@@ -185,8 +217,13 @@ if mode == "grid":
                 st.session_state["conv.playing"] = not st.session_state["conv.playing"]
                 if st.session_state["conv.playing"] and st.session_state["conv.step"] >= n:
                     st.session_state["conv.step"] = 1  # play again from the first cell
-            st.button(t("conv.pause") if playing else t("conv.play"), on_click=toggle_play, disabled=n < 2,
-                      icon=":material/pause:" if playing else ":material/play_arrow:")
+
+            st.button(
+                t("conv.pause") if playing else t("conv.play"),
+                on_click=toggle_play,
+                disabled=n < 2,
+                icon=":material/pause:" if playing else ":material/play_arrow:",
+            )
 
         @st.fragment(run_every=PLAY_SECONDS if st.session_state["conv.playing"] and revealed else None)
         def sweep() -> None:
@@ -203,34 +240,71 @@ if mode == "grid":
             g1, g2, g3 = st.columns([3, 2, 3])
             with g1:
                 for ch in range(x.shape[0]):
-                    weights = None if k is None else {(r, c): k[ch, i, j] for i, r in enumerate(step.rows)
-                                                      for j, c in enumerate(step.cols)}
+                    weights = (
+                        None
+                        if k is None
+                        else {
+                            (r, c): k[ch, i, j]
+                            for i, r in enumerate(step.rows)
+                            for j, c in enumerate(step.cols)
+                        }
+                    )
                     caption = t("conv.grid.input", p=f"{used_pads[0]}, {used_pads[1]}") + (
-                        t("conv.grid.channel", c=ch) if x.shape[0] > 1 else "")
-                    st.markdown(conv.grid_html(padded[ch], window, padding=used_pads, weights=weights,
-                                               cell_px=cell_px, caption=caption), unsafe_allow_html=True)
+                        t("conv.grid.channel", c=ch) if x.shape[0] > 1 else ""
+                    )
+                    st.markdown(
+                        conv.grid_html(
+                            padded[ch],
+                            window,
+                            padding=used_pads,
+                            weights=weights,
+                            cell_px=cell_px,
+                            caption=caption,
+                        ),
+                        unsafe_allow_html=True,
+                    )
             with g2:
                 if k is None:
                     st.markdown(t("conv.grid.pool", op=t(f"conv.op.{op}"), k=k_hw[0]))
                 for ch in range(0 if k is None else k.shape[0]):
-                    st.markdown(conv.grid_html(k[ch], cell_px=cell_px, caption=t("conv.grid.kernel") + (
-                        t("conv.grid.channel", c=ch) if k.shape[0] > 1 else "")), unsafe_allow_html=True)
+                    st.markdown(
+                        conv.grid_html(
+                            k[ch],
+                            cell_px=cell_px,
+                            caption=t("conv.grid.kernel")
+                            + (t("conv.grid.channel", c=ch) if k.shape[0] > 1 else ""),
+                        ),
+                        unsafe_allow_html=True,
+                    )
             with g3:
                 if revealed:
                     done = st.session_state["conv.step"]
-                    hidden = [(r, c) for r in range(out_hw[0]) for c in range(out_hw[1])
-                              if r * out_hw[1] + c >= done]
-                    st.markdown(conv.grid_html(out, current=(step.row, step.col), hidden=hidden,
-                                               cell_px=max(cell_px, 44), caption=t("conv.grid.output")),
-                                unsafe_allow_html=True)
+                    hidden = [
+                        (r, c)
+                        for r in range(out_hw[0])
+                        for c in range(out_hw[1])
+                        if r * out_hw[1] + c >= done
+                    ]
+                    st.markdown(
+                        conv.grid_html(
+                            out,
+                            current=(step.row, step.col),
+                            hidden=hidden,
+                            cell_px=max(cell_px, 44),
+                            caption=t("conv.grid.output"),
+                        ),
+                        unsafe_allow_html=True,
+                    )
                 else:
                     st.markdown(f"**{t('conv.grid.output')}**: ?")
             if revealed:
                 size = 40 if big else 26
-                st.markdown(f"<div style='font-size:{size}px;font-family:ui-monospace,Menlo,monospace;"
-                            f"padding:8px 12px;background:#fff9db;border-left:6px solid #e8590c;margin:6px 0'>"
-                            f"{t('conv.cell', r=step.row, c=step.col)} &nbsp; {step.expression()}</div>",
-                            unsafe_allow_html=True)
+                st.markdown(
+                    f"<div style='font-size:{size}px;font-family:ui-monospace,Menlo,monospace;"
+                    f"padding:8px 12px;background:#fff9db;border-left:6px solid #e8590c;margin:6px 0'>"
+                    f"{t('conv.cell', r=step.row, c=step.col)} &nbsp; {step.expression()}</div>",
+                    unsafe_allow_html=True,
+                )
 
         sweep()
 
@@ -253,20 +327,44 @@ if mode == "grid":
 # 3b. Photo mode: the same arithmetic on a real photo, channel by channel
 else:
     c1, c2, c3 = st.columns(3)
-    c1.selectbox(t("conv.photo"), [*conv.SAMPLES, "upload"], key="conv.photo",
-                 format_func=lambda p: t(f"conv.photo.{p}", LANG))
-    c2.selectbox(t("conv.kname"), [*conv.KERNELS, "custom"], key="conv.kname",
-                 format_func=lambda k: t(f"conv.k.{k}", LANG))
-    c3.radio(t("conv.colour"), ["rgb", "gray"], key="conv.colour", horizontal=True,
-             format_func=lambda c: t(f"conv.colour.{c}", LANG))
+    c1.selectbox(
+        t("conv.photo"),
+        [*conv.SAMPLES, "upload"],
+        key="conv.photo",
+        format_func=lambda p: t(f"conv.photo.{p}", LANG),
+    )
+    c2.selectbox(
+        t("conv.kname"),
+        [*conv.KERNELS, "custom"],
+        key="conv.kname",
+        format_func=lambda k: t(f"conv.k.{k}", LANG),
+    )
+    c3.radio(
+        t("conv.colour"),
+        ["rgb", "gray"],
+        key="conv.colour",
+        horizontal=True,
+        format_func=lambda c: t(f"conv.colour.{c}", LANG),
+    )
     d1, d2, d3 = st.columns(3)
-    d1.radio(t("conv.pool"), ["none", "max", "avg"], key="conv.pool", horizontal=True,
-             format_func=lambda p: t(f"conv.pool.{p}", LANG))
+    d1.radio(
+        t("conv.pool"),
+        ["none", "max", "avg"],
+        key="conv.pool",
+        horizontal=True,
+        format_func=lambda p: t(f"conv.pool.{p}", LANG),
+    )
     if st.session_state["conv.pool"] != "none":
         d2.select_slider(t("conv.pool_size"), [2, 3, 4], key="conv.pool_size")
     if not big:
-        d3.radio(t("conv.display"), ["clip", "rescale"], key="conv.display", horizontal=True,
-                 format_func=lambda d: t(f"conv.display.{d}", LANG), help=t("conv.display.help"))
+        d3.radio(
+            t("conv.display"),
+            ["clip", "rescale"],
+            key="conv.display",
+            horizontal=True,
+            format_func=lambda d: t(f"conv.display.{d}", LANG),
+            help=t("conv.display.help"),
+        )
     with explained_errors():
         if st.session_state["conv.photo"] == "upload":
             upload = st.file_uploader(t("conv.upload"), type=["png", "jpg", "jpeg", "gif", "webp", "bmp"])
@@ -284,23 +382,49 @@ else:
             kernel = conv.named_kernel(st.session_state["conv.kname"])
         colour = st.session_state["conv.colour"] == "rgb"
         pool = st.session_state["conv.pool"]
-        res = conv.explore_photo(rgb, kernel, pads, strides, dils, colour=colour, pool=pool,
-                                 pool_size=st.session_state["conv.pool_size"], display=st.session_state["conv.display"])
+        res = conv.explore_photo(
+            rgb,
+            kernel,
+            pads,
+            strides,
+            dils,
+            colour=colour,
+            pool=pool,
+            pool_size=st.session_state["conv.pool_size"],
+            display=st.session_state["conv.display"],
+        )
         k1, k2 = st.columns([1, 3])
-        k1.markdown(conv.grid_html(kernel, cell_px=60 if big else 44, caption=t("conv.grid.kernel")),
-                    unsafe_allow_html=True)
-        k2.image(rgb, caption=t("conv.photo.input", h=rgb.shape[0], w=rgb.shape[1]),
-                 width=560 if big else 420)
-        signature = repr(("photo", st.session_state["conv.photo"], rgb.shape, kernel.shape, pads, strides, dils))
+        k1.markdown(
+            conv.grid_html(kernel, cell_px=60 if big else 44, caption=t("conv.grid.kernel")),
+            unsafe_allow_html=True,
+        )
+        k2.image(
+            rgb, caption=t("conv.photo.input", h=rgb.shape[0], w=rgb.shape[1]), width=560 if big else 420
+        )
+        signature = repr(
+            ("photo", st.session_state["conv.photo"], rgb.shape, kernel.shape, pads, strides, dils)
+        )
         revealed = predict_gate(signature, res.conv_shape)
         show_verdict()
         if revealed:
-            pool_txt = (t("conv.photo.pooled", mode=t(f"conv.pool.{pool}"), h=res.out_shape[0], w=res.out_shape[1])
-                        if pool != "none" else "")
+            pool_txt = (
+                t("conv.photo.pooled", mode=t(f"conv.pool.{pool}"), h=res.out_shape[0], w=res.out_shape[1])
+                if pool != "none"
+                else ""
+            )
             st.metric(t("conv.out_size"), f"{res.conv_shape[0]} × {res.conv_shape[1]}")
             size_text(rgb.shape[:2], kernel.shape, pads, strides, dils)
-            st.markdown(t("conv.photo.shapes", c=res.in_shape[0], h=res.in_shape[1], w=res.in_shape[2],
-                          oh=res.conv_shape[0], ow=res.conv_shape[1]) + pool_txt)
+            st.markdown(
+                t(
+                    "conv.photo.shapes",
+                    c=res.in_shape[0],
+                    h=res.in_shape[1],
+                    w=res.in_shape[2],
+                    oh=res.conv_shape[0],
+                    ow=res.conv_shape[1],
+                )
+                + pool_txt
+            )
             if colour:
                 st.markdown(f"#### {t('conv.photo.channels')}")
                 cols = st.columns(3)
@@ -309,12 +433,18 @@ else:
                 st.markdown(f"#### {t('conv.photo.per_channel')}")
                 cols = st.columns(3)
                 for c, col in enumerate(cols):
-                    col.image(res.per_channel[c], caption=t(f"conv.photo.ch{c}") + " ⋆ " + t("conv.grid.kernel"),
-                              width="stretch")
+                    col.image(
+                        res.per_channel[c],
+                        caption=t(f"conv.photo.ch{c}") + " ⋆ " + t("conv.grid.kernel"),
+                        width="stretch",
+                    )
                 s1, s2 = st.columns(2)
                 s1.image(res.combined, caption=t("conv.photo.combined"), width="stretch")
-                s2.image(res.summed, caption=t("conv.photo.summed", lo=res.summed_range[0], hi=res.summed_range[1]),
-                         width="stretch")
+                s2.image(
+                    res.summed,
+                    caption=t("conv.photo.summed", lo=res.summed_range[0], hi=res.summed_range[1]),
+                    width="stretch",
+                )
                 st.caption(t("conv.photo.sum_note"))
             else:
                 s1, s2 = st.columns(2)
@@ -329,20 +459,54 @@ else:
             p1.metric(t("conv.torch.shape"), str(list(layer.output_shape(in_shape))))
             p2.metric(t("conv.torch.params"), layer.param_count(bias=True))
             p3.metric(t("conv.torch.params_nobias"), layer.param_count(bias=False))
-            st.code(conv.torch_code(layer, kernel=kernel, input_shape=in_shape,
-                                    pool=None if pool == "none" else (pool, st.session_state["conv.pool_size"])),
-                    language="python")
+            st.code(
+                conv.torch_code(
+                    layer,
+                    kernel=kernel,
+                    input_shape=in_shape,
+                    pool=None if pool == "none" else (pool, st.session_state["conv.pool_size"]),
+                ),
+                language="python",
+            )
 
 # 5. The slides' six nn.Conv2d examples
 with st.expander(t("conv.slides6"), expanded=big):
-    st.dataframe([{t("conv.slides6.example"): ex.title, t("conv.slides6.input"): str(list(ex.input_shape)),
-                   "nn.Conv2d": ex.layer.call().removeprefix("nn.Conv2d"),
-                   t("conv.slides6.output"): str(list(ex.layer.output_shape(ex.input_shape))),
-                   t("conv.torch.params"): ex.layer.param_count(),
-                   t("conv.slides6.tensors"): 2 if ex.layer.bias else 1} for ex in conv.SLIDE_EXAMPLES],
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        [
+            {
+                t("conv.slides6.example"): ex.title,
+                t("conv.slides6.input"): str(list(ex.input_shape)),
+                "nn.Conv2d": ex.layer.call().removeprefix("nn.Conv2d"),
+                t("conv.slides6.output"): str(list(ex.layer.output_shape(ex.input_shape))),
+                t("conv.torch.params"): ex.layer.param_count(),
+                t("conv.slides6.tensors"): 2 if ex.layer.bias else 1,
+            }
+            for ex in conv.SLIDE_EXAMPLES
+        ],
+        hide_index=True,
+        width="stretch",
+    )
 
-sync_url("conv.mode", "conv.example", "conv.input", "conv.kernel", "conv.op", "conv.window", "conv.bias",
-         "conv.axes", "conv.predict", *(f"conv.{n}" for n in SIZES), *(f"conv.{n}_w" for n in SIZES),
-         "conv.photo", "conv.kname", "conv.custom", "conv.colour", "conv.pool", "conv.pool_size", "conv.display")
-show_source(conv.conv2d_channels, conv.conv2d, conv.pool2d, conv.output_size, conv.trace_cell, conv.explore_photo)
+sync_url(
+    "conv.mode",
+    "conv.example",
+    "conv.input",
+    "conv.kernel",
+    "conv.op",
+    "conv.window",
+    "conv.bias",
+    "conv.axes",
+    "conv.predict",
+    *(f"conv.{n}" for n in SIZES),
+    *(f"conv.{n}_w" for n in SIZES),
+    "conv.photo",
+    "conv.kname",
+    "conv.custom",
+    "conv.colour",
+    "conv.pool",
+    "conv.pool_size",
+    "conv.display",
+)
+show_source(
+    conv.conv2d_channels, conv.conv2d, conv.pool2d, conv.output_size, conv.trace_cell, conv.explore_photo
+)

@@ -22,31 +22,42 @@ def torch_conv(x: np.ndarray, k: np.ndarray, padding, stride, dilation, bias=0.0
 
 # --- the slides' worked examples ---------------------------------------------------------------
 
+
 def test_slide_3x3_input_with_2x2_kernel():
     out = conv.conv2d(conv.SLIDE_INPUT, conv.SLIDE_KERNEL)
     np.testing.assert_array_equal(out, [[19, 25], [37, 43]])
-    assert conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 0, 0).expression() == "0×0 + 1×1 + 3×2 + 4×3 = 19"
+    assert (
+        conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 0, 0).expression()
+        == "0×0 + 1×1 + 3×2 + 4×3 = 19"
+    )
 
 
 def test_slide_padding_1_gives_the_4x4_output():
     out = conv.conv2d(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, padding=1)
     np.testing.assert_array_equal(out, [[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]])
     # the slide's three written-out cells: top-left 0, top (0, 2) = 8 and bottom-left 6
-    assert conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 0, 0, padding=1).expression() == \
-        "0×0 + 0×1 + 0×2 + 0×3 = 0"
-    assert conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 0, 2, padding=1).expression() == \
-        "0×0 + 0×1 + 1×2 + 2×3 = 8"
-    assert conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 3, 0, padding=1).expression() == \
-        "0×0 + 6×1 + 0×2 + 0×3 = 6"
+    assert (
+        conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 0, 0, padding=1).expression()
+        == "0×0 + 0×1 + 0×2 + 0×3 = 0"
+    )
+    assert (
+        conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 0, 2, padding=1).expression()
+        == "0×0 + 0×1 + 1×2 + 2×3 = 8"
+    )
+    assert (
+        conv.trace_cell(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, 3, 0, padding=1).expression()
+        == "0×0 + 6×1 + 0×2 + 0×3 = 6"
+    )
 
 
 def test_slide_padding_and_stride_shapes():
     # the slides' three pictures: padding 0 / stride 2, padding 1 / stride 1, padding 1 / stride 2
     assert conv.conv2d(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, padding=0, stride=2).shape == (1, 1)
     assert conv.conv2d(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, padding=1, stride=1).shape == (4, 4)
-    # the stride slide: padding 1, stride 3 down and 2 across ("行数量 / 列数量") -> 0×0 + 0×1 + 1×2 + 2×3 = 8 ...
-    np.testing.assert_array_equal(conv.conv2d(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, padding=1, stride=(3, 2)),
-                                  [[0, 8], [6, 8]])
+    # the stride slide: padding 1, stride 3 down and 2 across ("行数量 / 列数量"): 0×0 + 0×1 + 1×2 + 2×3 = 8
+    np.testing.assert_array_equal(
+        conv.conv2d(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, padding=1, stride=(3, 2)), [[0, 8], [6, 8]]
+    )
 
 
 def test_slide_multi_channel_sum_is_56():
@@ -61,15 +72,26 @@ def test_slide_multi_channel_sum_is_56():
 
 def test_slide_max_pool_is_4():
     assert conv.pool2d(conv.SLIDE_INPUT, 2, stride=1).tolist() == [[4, 5], [7, 8]]
-    assert conv.trace_cell(conv.SLIDE_INPUT, 2, 0, 0, stride=1, op="max").expression() == "max(0, 1, 3, 4) = 4"
-    assert conv.trace_cell(conv.SLIDE_INPUT, 2, 0, 0, stride=1, op="avg").expression() == "avg(0, 1, 3, 4) = 2"
+    assert (
+        conv.trace_cell(conv.SLIDE_INPUT, 2, 0, 0, stride=1, op="max").expression() == "max(0, 1, 3, 4) = 4"
+    )
+    assert (
+        conv.trace_cell(conv.SLIDE_INPUT, 2, 0, 0, stride=1, op="avg").expression() == "avg(0, 1, 3, 4) = 2"
+    )
 
 
 @pytest.mark.parametrize("example", conv.SLIDE_EXAMPLES, ids=lambda e: e.title)
 def test_slide_nn_conv2d_examples_against_real_layers(example):
     layer = example.layer
-    real = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
-                     layer.dilation, bias=layer.bias)
+    real = nn.Conv2d(
+        layer.in_channels,
+        layer.out_channels,
+        layer.kernel_size,
+        layer.stride,
+        layer.padding,
+        layer.dilation,
+        bias=layer.bias,
+    )
     y = real(torch.randn(example.input_shape))
     assert tuple(y.shape) == example.expected_output == layer.output_shape(example.input_shape)
     assert len(list(real.parameters())) == example.parameter_tensors
@@ -80,12 +102,16 @@ def test_slide_nn_conv2d_examples_against_real_layers(example):
 
 def test_slide_example_1_numbers():
     ex = conv.SLIDE_EXAMPLES[0]
-    assert ex.layer.call() == "nn.Conv2d(in_channels=1, out_channels=5, kernel_size=3, padding=1, stride=1, bias=True)"
+    assert (
+        ex.layer.call()
+        == "nn.Conv2d(in_channels=1, out_channels=5, kernel_size=3, padding=1, stride=1, bias=True)"
+    )
     assert ex.layer.param_count() == 5 * 1 * 3 * 3 + 5 == 50
     assert conv.SLIDE_EXAMPLES[4].layer.param_count() == 5 * 3 * 9 + 5
 
 
 # --- against PyTorch on many shapes ------------------------------------------------------------
+
 
 @st.composite
 def conv_cases(draw):
@@ -109,7 +135,9 @@ def conv_cases(draw):
 def test_conv2d_matches_F_conv2d(case):
     x, k, padding, stride, dilation, bias = case
     ours = conv.conv2d(x, k, padding, stride, dilation, bias)
-    np.testing.assert_allclose(ours, torch_conv(x, k, padding, stride, dilation, bias), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        ours, torch_conv(x, k, padding, stride, dilation, bias), rtol=1e-10, atol=1e-10
+    )
     assert ours.shape == conv.output_shape(x.shape[1:], k.shape[1:], padding, stride, dilation)
 
 
@@ -119,7 +147,9 @@ def test_trace_agrees_with_conv2d_and_visits_every_cell(case):
     x, k, padding, stride, dilation, bias = case
     out = conv.conv2d(x, k, padding, stride, dilation, bias)
     steps = conv.trace(x, k, padding, stride, dilation, bias)
-    assert [(s.row, s.col) for s in steps] == [(r, c) for r in range(out.shape[0]) for c in range(out.shape[1])]
+    assert [(s.row, s.col) for s in steps] == [
+        (r, c) for r in range(out.shape[0]) for c in range(out.shape[1])
+    ]
     for s in steps:
         assert s.value == pytest.approx(out[s.row, s.col], abs=1e-9)
         padded = conv.pad(x, padding)
@@ -127,8 +157,16 @@ def test_trace_agrees_with_conv2d_and_visits_every_cell(case):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4),
-       st.integers(0, 10), st.integers(0, 10), st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(0, 10),
+    st.integers(0, 10),
+    st.integers(0, 2**31 - 1),
+)
 def test_pool2d_matches_torch(c, kh, kw, sh, sw, extra_h, extra_w, seed):
     x = np.random.default_rng(seed).normal(size=(c, kh + extra_h, kw + extra_w))
     xt = torch.from_numpy(x)[None]
@@ -141,8 +179,16 @@ def test_pool2d_matches_torch(c, kh, kw, sh, sw, extra_h, extra_w, seed):
 
 
 def test_output_size_formula_matches_pytorch_docs():
-    for n, k, p, s, d in [(28, 3, 1, 1, 1), (28, 3, 0, 1, 1), (28, 3, 1, 2, 1), (7, 3, 0, 2, 2), (5, 2, 3, 3, 2)]:
-        expected = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, dilation=d).shape[-1]
+    for n, k, p, s, d in [
+        (28, 3, 1, 1, 1),
+        (28, 3, 0, 1, 1),
+        (28, 3, 1, 2, 1),
+        (7, 3, 0, 2, 2),
+        (5, 2, 3, 3, 2),
+    ]:
+        expected = F.conv2d(
+            torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, dilation=d
+        ).shape[-1]
         assert conv.output_size(n, k, p, s, d) == expected
         assert conv.size_formula(n, k, p, s, d).endswith(f"= {expected}")
     assert conv.size_formula(3, 2, 1, 2, 1) == "⌊(3 + 2×1 − 1×(2 − 1) − 1) / 2⌋ + 1 = ⌊3 / 2⌋ + 1 = 2"
@@ -159,12 +205,16 @@ def test_float32_input_stays_float32_and_matches_torch():
 
 # --- student mistakes -> one exception type with a sentence --------------------------------------
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(stride=0), "Stride must be at least 1"),
-    (dict(dilation=0), "Dilation must be at least 1"),
-    (dict(padding=-1), "Padding cannot be negative"),
-    (dict(dilation=3), "padded input"),  # span 4 > 3
-])
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(stride=0), "Stride must be at least 1"),
+        (dict(dilation=0), "Dilation must be at least 1"),
+        (dict(padding=-1), "Padding cannot be negative"),
+        (dict(dilation=3), "padded input"),  # span 4 > 3
+    ],
+)
 def test_mistakes_raise_user_error_with_a_sentence(kwargs, words):
     with pytest.raises(UserError) as info:
         conv.conv2d(conv.SLIDE_INPUT, conv.SLIDE_KERNEL, **kwargs)
@@ -192,17 +242,32 @@ def test_empty_and_mismatched_inputs():
 def test_parse_matrix_roundtrip_and_errors():
     arr = conv.parse_matrix("0 1 2\n3 4 5\n6 7 8\n\n1, 2, 3\n4 5 6\n7 8 9")
     np.testing.assert_array_equal(arr, conv.SLIDE_MULTI_INPUT)
-    np.testing.assert_array_equal(conv.parse_matrix(conv.format_matrix(conv.KERNELS["gaussian3"])),
-                                  conv.KERNELS["gaussian3"][None])
-    for bad, words in [("", "empty"), ("1 2\n3", "same number"), ("1 x", "not a number"),
-                       ("\n".join(["1 " * 9] * 9), "at most"), ("1 2\n3 4\n\n1 2 3\n4 5 6", "same size")]:
+    np.testing.assert_array_equal(
+        conv.parse_matrix(conv.format_matrix(conv.KERNELS["gaussian3"])), conv.KERNELS["gaussian3"][None]
+    )
+    for bad, words in [
+        ("", "empty"),
+        ("1 2\n3", "same number"),
+        ("1 x", "not a number"),
+        ("\n".join(["1 " * 9] * 9), "at most"),
+        ("1 2\n3 4\n\n1 2 3\n4 5 6", "same size"),
+    ]:
         with pytest.raises(UserError, match=words):
             conv.parse_matrix(bad)
 
 
 def test_named_kernels():
-    assert set(conv.KERNELS) >= {"identity", "edge", "sharpen", "gaussian3", "gaussian5", "box", "sobel_x",
-                                 "sobel_y", "emboss"}
+    assert set(conv.KERNELS) >= {
+        "identity",
+        "edge",
+        "sharpen",
+        "gaussian3",
+        "gaussian5",
+        "box",
+        "sobel_x",
+        "sobel_y",
+        "emboss",
+    }
     np.testing.assert_array_equal(conv.KERNELS["edge"], [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])  # slides
     np.testing.assert_array_equal(conv.KERNELS["sharpen"], [[0, -1, 0], [-1, 5, -1], [0, -1, 0]])  # slides
     for name in ("identity", "sharpen", "gaussian3", "gaussian5", "box"):
@@ -219,6 +284,7 @@ def test_named_kernels():
 
 
 # --- the PyTorch view's code runs and gives the same numbers -------------------------------------
+
 
 def test_torch_code_runs_and_reproduces_the_grid(capsys):
     x, k = conv.SLIDE_MULTI_INPUT, conv.SLIDE_MULTI_KERNEL
@@ -241,6 +307,7 @@ def test_torch_code_for_a_photo_runs():
 
 
 # --- photo mode ----------------------------------------------------------------------------------
+
 
 def test_explore_photo_shapes_and_the_sum_is_nn_conv2d():
     rgb = conv.test_card(64)
@@ -265,8 +332,9 @@ def test_sample_images_load_offline():
 
 def test_grid_html_marks_window_padding_and_hidden_cells():
     padded = conv.pad(conv.SLIDE_INPUT, 1)
-    html = conv.grid_html(padded, highlight=[(0, 0), (0, 1)], padding=(1, 1), weights={(0, 0): 2.0},
-                          hidden=[(4, 4)])
+    html = conv.grid_html(
+        padded, highlight=[(0, 0), (0, 1)], padding=(1, 1), weights={(0, 0): 2.0}, hidden=[(4, 4)]
+    )
     assert html.count("<td") == 25 and "×2" in html and ">?" in html and "#ffd43b" in html
 
 
@@ -286,5 +354,9 @@ def test_separable_path_gives_the_same_numbers(case, name):
     x, _, padding, stride, dilation, _ = case
     k = conv.KERNELS[name]
     big = np.pad(x, ((0, 0), (6, 6), (6, 6)))  # ≥ 13 cells: room for a 5×5 kernel dilated by 3
-    np.testing.assert_allclose(conv.separable_conv2d_channels(big, k, padding, stride, dilation),
-                               conv.conv2d_channels(big, k, padding, stride, dilation), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        conv.separable_conv2d_channels(big, k, padding, stride, dilation),
+        conv.conv2d_channels(big, k, padding, stride, dilation),
+        rtol=1e-9,
+        atol=1e-9,
+    )

@@ -1,4 +1,4 @@
-"""The convolution explorer page: AppTest in both languages, and a real browser (stride slider, screenshots)."""
+"""The convolution explorer page: AppTest in both languages, a real browser (stride slider, screenshots)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -82,8 +82,18 @@ def test_a_student_mistake_is_a_sentence_not_a_crash(lang):
 
 
 def test_photo_mode_with_the_test_card(lang):
-    at = app_test(PAGE, lang, **{"conv.predict": False, "conv.mode": "photo", "conv.kname": "sobel_x",
-                                 "conv.pad": 1, "conv.stride": 2, "conv.pool": "max"})
+    at = app_test(
+        PAGE,
+        lang,
+        **{
+            "conv.predict": False,
+            "conv.mode": "photo",
+            "conv.kname": "sobel_x",
+            "conv.pad": 1,
+            "conv.stride": 2,
+            "conv.pool": "max",
+        },
+    )
     assert not at.exception, at.exception
     assert metric(at, "conv.out_size", lang) == "192 × 192"  # ⌊(384 + 2 − 2 − 1)/2⌋ + 1
     assert "96 × 96" in markdown_text(at)  # after 2×2 max pooling
@@ -127,6 +137,7 @@ def test_presenter_mode_hides_the_text_boxes():
 
 # --- real browser ---------------------------------------------------------------------------------
 
+
 def dismiss_dialogs(page) -> None:
     """Close Streamlit's 'Page not found' dialog, which can show on a deep link's very first load."""
     page.wait_for_timeout(1000)
@@ -145,21 +156,25 @@ def snap_tall(page, name: str, height: int = 2600) -> None:
 
 
 def range_input(page, label: str):
-    """A Streamlit slider's <input type=range> (its accessible name also holds the value, so match aria-label)."""
+    """A Streamlit slider's <input type=range> (its accessible name includes the value: match aria-label)."""
     handle = page.locator(f'input[type=range][aria-label="{label}"]')
     expect(handle).to_be_attached(timeout=60_000)
     return handle
 
 
 def shown_size(page) -> str:
-    return page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text()
+    return (
+        page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text()
+    )
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_browser_stride_slider_changes_the_output_size(server, page, lang):
-    open_app(page, server)  # the home page first: a deep link as a fresh server's very first load can say "not found"
+    open_app(
+        page, server
+    )  # the home page first: a deep link as a fresh server's very first load can say "not found"
     open_app(page, server, "conv", f"lang={lang}&conv.predict=0&conv.example=slide_pad&conv.pad=1")
     dismiss_dialogs(page)
     assert not exception_text(page)

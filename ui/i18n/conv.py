@@ -1,9 +1,10 @@
 """Strings of the convolution explorer (pages/conv_explorer.py)."""
 
 EN = {
-    "conv.intro": "A kernel slides over the input; at every position it multiplies what it covers and adds the "
-                  "products up. Change padding, stride and dilation and watch the window, the output size and "
-                  "the arithmetic change (like PyTorch, this is cross-correlation: the kernel is not flipped).",
+    "conv.intro": "A kernel slides over the input; at every position it multiplies what it covers and adds "
+    "the "
+    "products up. Change padding, stride and dilation and watch the window, the output size and "
+    "the arithmetic change (like PyTorch, this is cross-correlation: the kernel is not flipped).",
     "conv.mode": "View",
     "conv.mode.grid": "Grid (the slides)",
     "conv.mode.photo": "Photo",
@@ -24,7 +25,8 @@ EN = {
     "conv.predict.w": "Your guess: output width",
     "conv.predict.check": "Check my guess",
     "conv.predict.right": "Right: the output is {h} × {w}.",
-    "conv.predict.wrong": "Not quite: you guessed {gh} × {gw}, the output is {h} × {w}. The formula below shows why.",
+    "conv.predict.wrong": "Not quite: you guessed {gh} × {gw}, the output is {h} × {w}. The formula below "
+    "shows why.",
     "conv.example": "Example",
     "conv.example.slide": "Slides: 3×3 input 0..8 ⋆ 2×2 kernel → 19 25 37 43",
     "conv.example.slide_pad": "Slides: the same with padding 1 → 4×4",
@@ -59,8 +61,9 @@ EN = {
     "conv.torch.shape": "Output shape (N, C, H, W)",
     "conv.torch.params": "Parameters (with bias)",
     "conv.torch.params_nobias": "Parameters (bias=False)",
-    "conv.torch.params_how": "Weights: out_channels × in_channels × kh × kw = 1 × {c} × {kh} × {kw}; the bias adds "
-                             "one number per output channel.",
+    "conv.torch.params_how": "Weights: out_channels × in_channels × kh × kw = 1 × {c} × {kh} × {kw}; the "
+    "bias adds "
+    "one number per output channel.",
     "conv.torch.pool": "Pooling has no parameters: nothing to learn, only a window and a stride.",
     "conv.slides6": "The slides' six nn.Conv2d examples: output shapes and parameter counts",
     "conv.slides6.example": "Example",
@@ -100,30 +103,35 @@ EN = {
     "conv.display": "Show values outside 0–255",
     "conv.display.clip": "Clip",
     "conv.display.rescale": "Rescale min→max",
-    "conv.display.help": "Clip: like an image viewer, negatives become black. Rescale: the smallest value becomes "
-                         "black and the largest white.",
+    "conv.display.help": "Clip: like an image viewer, negatives become black. Rescale: the smallest value "
+    "becomes "
+    "black and the largest white.",
     "conv.photo.input": "Input photo, {h}×{w} pixels",
     "conv.photo.pooled": "; after {mode} pooling: **{h} × {w}**",
-    "conv.photo.shapes": "Input **{c} × {h} × {w}** (channels × height × width) → convolution **{oh} × {ow}**",
+    "conv.photo.shapes": "Input **{c} × {h} × {w}** (channels × height × width) → convolution **{oh} × "
+    "{ow}**",
     "conv.photo.channels": "The three input channels",
     "conv.photo.ch0": "Red channel",
     "conv.photo.ch1": "Green channel",
     "conv.photo.ch2": "Blue channel",
     "conv.photo.per_channel": "Each channel convolved with the kernel",
     "conv.photo.combined": "Channels kept apart and put back together (a photo filter, groups=3)",
-    "conv.photo.summed": "Channels summed: one feature map, as nn.Conv2d(3, 1) gives (values {lo:.0f} … {hi:.0f}, "
-                         "rescaled)",
-    "conv.photo.sum_note": "A convolution layer sums over the input channels: each channel has its own kernel slice, "
-                           "and the results are added into one output map (the slides' multi-channel example, 56).",
+    "conv.photo.summed": "Channels summed: one feature map, as nn.Conv2d(3, 1) gives (values {lo:.0f} … "
+    "{hi:.0f}, "
+    "rescaled)",
+    "conv.photo.sum_note": "A convolution layer sums over the input channels: each channel has its own "
+    "kernel slice, "
+    "and the results are added into one output map (the slides' multi-channel example, 56).",
     "conv.photo.gray_in": "Grayscale input (one channel)",
     "conv.photo.gray_out": "Grayscale output",
-    "conv.photo.gray_note": "Turning the photo to grayscale first loses the colour: the red disc and the green bar "
-                            "can come out the same grey.",
+    "conv.photo.gray_note": "Turning the photo to grayscale first loses the colour: the red disc and the "
+    "green bar "
+    "can come out the same grey.",
 }
 
 ZH = {
     "conv.intro": "卷积核在输入上滑动；在每个位置把覆盖到的数与卷积核对应相乘再求和。改变填充、步幅和空洞，"
-                  "观察窗口、输出大小和算式如何变化（与 PyTorch 一样，这里是互相关：卷积核不翻转）。",
+    "观察窗口、输出大小和算式如何变化（与 PyTorch 一样，这里是互相关：卷积核不翻转）。",
     "conv.mode": "视图",
     "conv.mode.grid": "网格（课件）",
     "conv.mode.photo": "照片",
@@ -179,7 +187,8 @@ ZH = {
     "conv.torch.shape": "输出形状 (N, C, H, W)",
     "conv.torch.params": "参数量（含偏差）",
     "conv.torch.params_nobias": "参数量（bias=False）",
-    "conv.torch.params_how": "权重：输出通道 × 输入通道 × kh × kw = 1 × {c} × {kh} × {kw}；偏差为每个输出通道再加一个数。",
+    "conv.torch.params_how": "权重：输出通道 × 输入通道 × kh × kw = 1 × {c} × {kh} × {kw}；偏差为每个输出通"
+    "道再加一个数。",
     "conv.torch.pool": "池化没有参数：不需要学习，只有窗口和步幅。",
     "conv.slides6": "课件中的六个 nn.Conv2d 例子：输出形状与参数量",
     "conv.slides6.example": "例子",
@@ -194,8 +203,10 @@ ZH = {
     "conv.upload": "你的照片（PNG、JPEG、GIF、WebP 或 BMP）",
     "conv.upload.wait": "请选择要上传的照片；较长的一边会被缩小到最多 512 像素。",
     "conv.credit.test_card": "图片：用代码绘制的测试图（core.conv.test_card）。",
-    "conv.credit.china": "图片：china.jpg，作者 danielbuechele（Flickr），CC BY 2.0 许可，随 scikit-learn 提供。",
-    "conv.credit.flower": "图片：flower.jpg，作者 vultilion（Flickr），CC BY 2.0 许可，随 scikit-learn 提供。",
+    "conv.credit.china": "图片：china.jpg，作者 danielbuechele（Flickr），CC BY 2.0 许可，随 scikit-learn "
+    "提供。",
+    "conv.credit.flower": "图片：flower.jpg，作者 vultilion（Flickr），CC BY 2.0 许可，随 scikit-learn 提供"
+    "。",
     "conv.kname": "卷积核",
     "conv.k.identity": "恒等",
     "conv.k.edge": "边缘检测（拉普拉斯，8 邻域）",
@@ -229,9 +240,10 @@ ZH = {
     "conv.photo.ch2": "蓝色通道",
     "conv.photo.per_channel": "每个通道分别与卷积核做卷积",
     "conv.photo.combined": "各通道分开处理再拼回彩色（照片滤镜，groups=3）",
-    "conv.photo.summed": "各通道求和：一张特征图，即 nn.Conv2d(3, 1) 的输出（数值 {lo:.0f} … {hi:.0f}，已缩放）",
+    "conv.photo.summed": "各通道求和：一张特征图，即 nn.Conv2d(3, 1) 的输出（数值 {lo:.0f} … {hi:.0f}，已缩"
+    "放）",
     "conv.photo.sum_note": "卷积层对输入通道求和：每个通道有自己的一片卷积核，结果相加成一张输出图"
-                           "（课件中的多通道例子，56）。",
+    "（课件中的多通道例子，56）。",
     "conv.photo.gray_in": "灰度输入（一个通道）",
     "conv.photo.gray_out": "灰度输出",
     "conv.photo.gray_note": "先转成灰度会丢失颜色信息：红色圆盘和绿色色条可能变成同样的灰色。",
