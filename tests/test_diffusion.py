@@ -1,4 +1,5 @@
-"""core.diffusion against diffusers itself: the real img2img pipeline (tiny, random, offline) is the reference."""
+"""core.diffusion against diffusers itself: the real img2img pipeline (tiny, random, offline) is the
+reference."""
 
 from __future__ import annotations
 
@@ -250,4 +251,17 @@ def test_png_keeps_the_settings_in_its_metadata():
 def test_bundled_sketch_is_the_code_drawn_one_and_small():
     bundled = ROOT / "assets" / "sd" / "mountain_sketch.png"
     assert bundled.stat().st_size < 64_000
-    assert np.array_equal(np.asarray(Image.open(bundled).convert("RGB")), np.asarray(sd.make_mountain_sketch()))
+    drawn = np.asarray(sd.make_mountain_sketch())
+    assert np.array_equal(np.asarray(Image.open(bundled).convert("RGB")), drawn)
+
+
+@pytest.mark.gpu
+def test_cuda_pipeline_is_fp16_sdpa_channels_last_and_runs(tiny_folder, sketch):
+    from diffusers.models.attention_processor import AttnProcessor2_0
+
+    pipe = sd.load_img2img(str(tiny_folder), device="cuda")
+    assert pipe.unet.dtype == torch.float16 and pipe.unet.device.type == "cuda"
+    assert all(isinstance(p, AttnProcessor2_0) for p in pipe.unet.attn_processors.values())
+    assert pipe.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    result = sd.run_img2img(pipe, sketch, sd.HOMEWORK_PROMPT, steps=4, strength=0.5, seed=1)
+    assert result.image.size == sketch.size and len(result.timesteps) == 3

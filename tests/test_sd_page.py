@@ -60,11 +60,20 @@ def test_settings_that_run_nothing_are_a_sentence_not_a_crash(lang):
     assert at.button(key="sd.go").disabled
 
 
+def test_presenter_mode_hides_the_advanced_controls(lang):
+    at = app_test(PAGE, lang, timeout=120, present=True, **{"sd.model": NO_WEIGHTS})
+    assert not at.exception
+    assert not at.selectbox and len(at.text_input) == 0  # no scheduler, model or negative prompt
+    assert at.metric and at.button(key="sd.go")
+
+
 @pytest.mark.slow
 def test_a_run_on_the_tiny_pipeline(lang, tiny_folder):
-    at = app_test(PAGE, lang, timeout=180, **{"sd.model": str(tiny_folder), "sd.side": 128, "sd.steps": 4,
-                                              "sd.strength": 0.5, "sd.guidance": 2.0, "sd.prompt": LONG_PROMPT})
-    assert t("sd.weights.here", lang, model=str(tiny_folder), where=t("sd.where.folder", lang)) in texts(at.caption)
+    at = app_test(PAGE, lang, timeout=180, **{"sd.model": str(tiny_folder), "sd.side": 128,
+                                              "sd.steps": 4, "sd.strength": 0.5, "sd.guidance": 2.0,
+                                              "sd.prompt": LONG_PROMPT})
+    found = t("sd.weights.here", lang, model=str(tiny_folder), where=t("sd.where.folder", lang))
+    assert found in texts(at.caption)
     at.button(key="sd.go").click().run()
     assert not at.exception, at.exception
     done = texts(at.success)

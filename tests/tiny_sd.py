@@ -1,4 +1,5 @@
-"""A tiny, random Stable Diffusion img2img pipeline built from configs, saved to a folder (no Hub, no weights).
+"""A tiny, random Stable Diffusion img2img pipeline built from configs, saved to a folder (no Hub, no
+weights).
 
 The component sizes are the ones diffusers uses in its own pipeline tests
 (`tests/pipelines/stable_diffusion/test_stable_diffusion_img2img.py`): a UNet with
@@ -28,7 +29,7 @@ WORDS = ("a", "fantasy", "landscape", "trending", "on", "artstation", "mountain"
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible byte -> printable character map (the base alphabet of the BPE)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     cs = bs[:]
     n = 0
     for b in range(256):
