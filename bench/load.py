@@ -56,7 +56,7 @@ class LoadConfig:
     slider_moves: int = 3  # keypresses on the conv explorer's sliders per student
     train_every: int = 5  # every k-th student trains a small run (0: nobody)
     deadline_s: float = 420.0  # per wave; a wave past it counts its unfinished students as errors
-    action_timeout_s: float = 120.0  # one interaction (queued training included)
+    action_timeout_s: float = 240.0  # one interaction (queued training included)
     reference: bool = True  # first measure one student alone (after a warm-up student)
 
 

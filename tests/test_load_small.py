@@ -8,6 +8,7 @@ the shared queue, and closing the sessions does not leave the server growing.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -30,3 +31,46 @@ def test_three_students_at_once_without_errors(tmp_path):
     assert counts["move slider"] == 3 * 2
     assert counts.get("train") == 1
     assert wave["rss_peak_mb"] > 0 and wave["rss_after_mb"] <= wave["rss_peak_mb"]
+
+
+def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path):
+    """From the outside: student A trains, B's run waits in line (place 1); A closes the tab, B runs."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.load import CHROMIUM, CHROMIUM_ARGS
+    from tests.conftest import snap, wait_idle
+    from ui.i18n import TABLES
+
+    en = TABLES["en"]
+    queued = en["train.queued"].split("{")[0]  # "Waiting for the "
+    # A long run for A (all 60,000 images, several epochs), so it is surely still running when B asks.
+    env = {"MAX_EPOCHS": "5", "MAX_TRAIN_SUBSET": "60000", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2",
+           "CPU_SLOTS": "1", "GPU_SLOTS": "1"}
+    query = "lang=en&train.arch=mlp&train.epochs=5&train.subset=60000&device=cpu"
+    with Server(extra_env=env, log_path=tmp_path / "server.log") as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        students = []
+        for _ in range(2):
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+            context.set_default_timeout(120_000)
+            students.append((context, context.new_page()))
+        (ctx_a, a), (ctx_b, b) = students
+        for tab in (a, b):
+            tab.goto(f"{server.url}/?lang=en")  # warm the first session (see _open in test_hostile.py)
+            wait_idle(tab, 120_000)
+            tab.goto(f"{server.url}/trainer?{query}")
+            wait_idle(tab, 120_000)
+        a.get_by_role("button", name=en["train.start"], exact=True).click()
+        a.locator("[data-testid='stProgress']").first.wait_for()  # A holds the slot and trains
+        b.get_by_role("button", name=en["train.start"], exact=True).click()
+        b.get_by_text(queued).first.wait_for()  # B waits, and is told its place
+        assert "1" in b.get_by_text(queued).first.inner_text()
+        snap(b, "host_queue_place_en", full_page=False)
+        ctx_a.close()  # A's tab closes mid-run: its session ends, its run stops, the slot is freed
+        start = time.monotonic()
+        b.get_by_text(queued).first.wait_for(state="detached", timeout=90_000)
+        freed_after = time.monotonic() - start
+        b.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)  # B is training now
+        print(f"B left the queue {freed_after:.1f} s after A's tab closed")
+        ctx_b.close()
+        browser.close()
