@@ -40,7 +40,8 @@ def leaf_layers(model: nn.Module) -> list[str]:
             if name and not any(True for _ in m.children()) and not isinstance(m, nn.Identity)]
 
 
-def activations(model: nn.Module, x: torch.Tensor, layers: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
+def activations(model: nn.Module, x: torch.Tensor,
+                layers: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
     """Outputs of the model's submodules for input x (B, 1, 28, 28): {name: (B, ...)} in forward order.
 
     Names are `named_modules()` names (the "layer" column of `core.models.summarize`). With
@@ -55,7 +56,8 @@ def activations(model: nn.Module, x: torch.Tensor, layers: Iterable[str] | None 
         unknown = [name for name in wanted if name not in modules or not name]
         if unknown:
             raise UserError(
-                f"The model has no layer named {', '.join(unknown)}; its layers are: {', '.join(layer_names(model))}.",
+                f"The model has no layer named {', '.join(unknown)}; "
+                f"its layers are: {', '.join(layer_names(model))}.",
                 f"模型中没有名为 {', '.join(unknown)} 的层；它的层有：{', '.join(layer_names(model))}。")
     names = wanted if wanted is not None else leaf_layers(model)
     outputs: dict[str, torch.Tensor] = {}
@@ -111,7 +113,8 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
 
 # Anchor colours of two standard colour maps, interpolated linearly (no matplotlib needed):
 # viridis for values >= 0 (after a ReLU), RdBu reversed for signed values, white at zero.
-VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64)
+VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]],
+                   dtype=np.float64)
 DIVERGING = np.array([[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]],
                      dtype=np.float64)
 
@@ -151,7 +154,9 @@ def map_grid(maps: torch.Tensor | np.ndarray, shared_scale: bool = True, columns
 
     Each map is scaled up (nearest neighbour, so pixels stay visible) to about `cell` pixels.
     """
-    maps = np.asarray(maps.detach().cpu().float() if isinstance(maps, torch.Tensor) else maps, dtype=np.float64)
+    if isinstance(maps, torch.Tensor):
+        maps = maps.detach().cpu().float().numpy()
+    maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim != 3:
         raise ValueError(f"map_grid expects (C, H, W), got {maps.shape}")
     c, h, w = maps.shape

@@ -10,9 +10,18 @@ import torch
 
 from core import data, features
 from core.limits import LIMITS
-from core.models import MODEL_NAMES, build_seeded
+from core.models import build_seeded
 from ui.i18n import t
-from ui.shell import chart_height, current_device, explained_errors, presenter, run_job, seed, show_error, show_source
+from ui.shell import (
+    chart_height,
+    current_device,
+    explained_errors,
+    presenter,
+    run_job,
+    seed,
+    show_error,
+    show_source,
+)
 from ui.state import sync_url, url_default
 
 QUICK_MODELS = ("slides_cnn", "two_layer_cnn", "convnet3", "lenet5", "bn_cnn", "resnet_small", "mlp")
@@ -271,7 +280,7 @@ if model is not None:
     url_default("feat.perplexity", 30)
     top = min(5000, LIMITS.max_embed_points)
     st.session_state["feat.n"] = int(min(max(st.session_state["feat.n"], min(EMBED_MIN, top)), top))
-    e1, e2, e3, e4 = st.columns([3, 2, 2, 2])
+    e1, e2, e3, e4 = st.columns([3, 2, 3, 2])
     with e1:
         st.multiselect(t("feat.elayers"), layer_choices, key="feat.elayers", max_selections=4)
     with e2:

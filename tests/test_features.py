@@ -73,7 +73,8 @@ def test_hooks_match_the_slides_example7_shapes_and_values():
     assert shapes["relu1"] == (16, 28, 28) and shapes["pool1"] == (16, 14, 14)
     assert shapes["relu2"] == (32, 14, 14) and shapes["pool2"] == (32, 7, 7) and shapes["flatten"] == (1568,)
     out, x1, x2, x3, x4, x5 = model.forward_example7(x)
-    for ours, theirs in zip(("out", "relu1", "pool1", "relu2", "pool2", "flatten"), (out, x1, x2, x3, x4, x5)):
+    names = ("out", "relu1", "pool1", "relu2", "pool2", "flatten")
+    for ours, theirs in zip(names, (out, x1, x2, x3, x4, x5), strict=True):
         torch.testing.assert_close(acts[ours], theirs.detach())
 
 

@@ -121,8 +121,7 @@ def test_browser_maps_and_scatter_in_both_languages(server, page):
             snap(page, f"features_failed_{lang}")  # what the page showed instead
             raise
         assert not exception_text(page)
-        page.get_by_text(text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")
-                         ).scroll_into_view_if_needed()
+        page.get_by_text(text["feat.scale.positive"]).scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         snap(page, f"features_maps_{lang}", full_page=False)
         page.get_by_role("button", name=text["feat.embed.go"]).click()

@@ -53,7 +53,8 @@ EN = {
     "feat.grid.caption": "{layer}: {c} feature maps, output shape {shape}",
     "feat.kernels.title": "The first layer's kernels ({layer})",
     "feat.kernels.caption": "{c} kernels of {k}×{k}, each on its own colour scale (red: positive weight, "
-                            "blue: negative). Trained kernels look like small edge and stroke detectors.",
+                            "blue: negative). With enough training some become small edge and stroke "
+                            "detectors; after a short run they stay close to their random start.",
     "feat.embed.title": "4. Whole layers as maps: PCA and t-SNE",
     "feat.embed.explain": "Each dot is one test image, placed by that layer's output for it and coloured by its "
                           "true digit. **PCA** is a linear projection onto the two directions of largest "
@@ -131,7 +132,8 @@ ZH = {
     "feat.grid.caption": "{layer}：{c} 个特征图，输出形状 {shape}",
     "feat.kernels.title": "第一层的卷积核（{layer}）",
     "feat.kernels.caption": "{c} 个 {k}×{k} 的卷积核，各自使用自己的颜色刻度（红：正权重，蓝：负权重）。"
-                            "训练后的卷积核像一个个小的边缘和笔画检测器。",
+                            "训练充分后，有些会变成小的边缘和笔画检测器；"
+                            "训练时间短时，它们仍接近随机初始值。",
     "feat.embed.title": "4. 整层降维图：PCA 与 t-SNE",
     "feat.embed.explain": "每个点是一张测试图像，位置由它在该层的输出决定，颜色是它的真实数字。"
                           "**PCA** 是线性投影，投到方差最大的两个方向上：距离是真实的，但以非线性方式区分的类别会重叠。"
