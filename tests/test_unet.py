@@ -204,3 +204,25 @@ def test_activation_stats_match_a_direct_forward(tiny_pipe):
     assert last.mean == pytest.approx(out.mean().item(), abs=1e-6)
     assert last.std == pytest.approx(out.std().item(), rel=1e-5)
     assert last.min <= last.mean <= last.max
+
+
+@pytest.mark.gpu
+def test_cross_attention_maps_on_cuda_in_half_precision(tiny_pipe):
+    """The page's GPU path: fp16 weights on CUDA (as core.diffusion.load_img2img sets them up)."""
+    from diffusers.models.attention_processor import AttnProcessor2_0
+
+    model = tiny_pipe.unet.to("cuda", torch.float16)
+    tiny_pipe.text_encoder.to("cuda", torch.float16)
+    model.set_attn_processor(AttnProcessor2_0())
+    try:
+        embeddings, tokens = unet.encode_prompt(tiny_pipe, "a fantasy landscape")
+        maps = unet.cross_attention_maps(model, embeddings, tokens, 64, 64, timestep=500, seed=2)
+        with torch.no_grad():
+            noise = unet._noisy_latent(model, (8, 8), 2)
+            ref = model(noise, torch.tensor([500], device="cuda"), encoder_hidden_states=embeddings).sample
+        torch.testing.assert_close(maps.output, ref.float().cpu(), atol=2e-2, rtol=2e-2)
+        stats = unet.activation_stats(model, embeddings, 64, 64)
+        assert all(torch.isfinite(torch.tensor([s.mean, s.std])).all() for s in stats)
+    finally:
+        model.to("cpu", torch.float32)
+        tiny_pipe.text_encoder.to("cpu", torch.float32)
