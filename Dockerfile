@@ -46,10 +46,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MAX_SD_SIDE_CPU=512 \
     MAX_UPLOAD_MB=10
 
-# curl for the health check; Fashion-MNIST's offline files where the distribution packages them.
+# Fashion-MNIST's offline files, where the distribution packages them.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl \
  && (apt-get install -y --no-install-recommends dataset-fashion-mnist \
      || echo "dataset-fashion-mnist not in this distribution: Fashion-MNIST comes from the network or the cache") \
  && rm -rf /var/lib/apt/lists/*
@@ -61,16 +60,17 @@ RUN python -m pip install -r requirements.txt \
 
 RUN useradd --create-home --uid ${APP_UID} --shell /usr/sbin/nologin student \
  && mkdir -p /cache \
- && chown student:student /cache
-COPY --chown=student:student . .
+ && chown ${APP_UID}:${APP_UID} /cache
+# The code stays owned by root: the server process (uid APP_UID) can write only to /cache and /tmp.
+COPY . .
 
-USER student
+USER ${APP_UID}
 # `python -m core.prepare` is what `make prepare` runs (the image has no .venv, so call it directly).
 RUN if [ "$PREPARE" = "1" ]; then python -m core.prepare || echo "prepare: some steps not ready (see above)"; fi
 
 VOLUME ["/cache"]
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD curl -fsS "http://127.0.0.1:${STREAMLIT_SERVER_PORT}/_stcore/health" || exit 1
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_stcore/health' % os.environ.get('STREAMLIT_SERVER_PORT', '8501'), timeout=4)"]
 
 CMD ["python", "-m", "streamlit", "run", "app.py"]
