@@ -1,4 +1,4 @@
-"""Feature-map viewer: every layer's output for one digit, the first kernels, and PCA / t-SNE of whole layers."""
+"""Feature-map viewer: every layer's output for one digit, the first kernels, PCA / t-SNE of whole layers."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def uploaded_model(raw: bytes) -> tuple[torch.nn.Module, dict]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def layer_maps(fingerprint: str, _model: torch.nn.Module, layers: tuple[str, ...], n: int, method: str,
                perplexity: float, seed_: int) -> pd.DataFrame:
-    """Embeddings of `layers` for the first n test images, one row per image (cached per model and settings)."""
+    """Embeddings of `layers` for the first n test images, one row per image (cached per model, settings)."""
     mnist = data.load("mnist")
     images = mnist.test_x[:n]
     feats = features.layer_features(_model, images, list(layers))
@@ -69,9 +69,11 @@ def train_quick(name: str, seed_: int, bar) -> torch.nn.Module:
     model = build_seeded(name, seed_)
     config = TrainConfig(model=name, epochs=1, train_subset=QUICK_SUBSET, batch_size=64, lr=3e-3, seed=seed_,
                          device=str(current_device().type), log_every=5)
-    history = fit(model, data.load("mnist"), config,
-                  on_step=lambda r: bar.progress(min(1.0, r["progress"]),
-                                                 text=t("feat.quick.progress", loss=r["loss"], acc=r["acc"] * 100)))
+    def on_step(r: dict[str, float]) -> None:
+        text = t("feat.quick.progress", loss=r["loss"], acc=r["acc"] * 100)
+        bar.progress(min(1.0, r["progress"]), text=text)
+
+    history = fit(model, data.load("mnist"), config, on_step=on_step)
     model = model.cpu().eval()
     model.test_accuracy = history.epochs[-1].get("test_acc", float("nan"))  # type: ignore[assignment]
     return model
@@ -83,7 +85,8 @@ def choose_model() -> tuple[torch.nn.Module | None, str]:
     session_model = st.session_state.get("train.model")
     url_default("feat.source", "session" if session_model is not None else "quick", choices=SOURCES)
     url_default("feat.quick", "slides_cnn", choices=QUICK_MODELS)
-    st.segmented_control(t("feat.source"), SOURCES, key="feat.source", format_func=lambda s: t(f"feat.source.{s}"))
+    st.segmented_control(t("feat.source"), SOURCES, key="feat.source",
+                         format_func=lambda s: t(f"feat.source.{s}"))
     source = st.session_state.get("feat.source") or "quick"
     if source == "session":
         if session_model is None:
@@ -133,7 +136,8 @@ def choose_input(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
     url_default("feat.index", 0)
     url_default("feat.digit", 7, choices=list(range(10)))
     url_default("feat.nth", 0)
-    st.segmented_control(t("feat.input"), INPUTS, key="feat.input", format_func=lambda s: t(f"feat.input.{s}"))
+    st.segmented_control(t("feat.input"), INPUTS, key="feat.input",
+                         format_func=lambda s: t(f"feat.input.{s}"))
     how = st.session_state.get("feat.input") or "index"
     if how == "index":
         st.number_input(t("feat.index"), 0, len(mnist.test_x) - 1, step=1, key="feat.index")
@@ -143,7 +147,8 @@ def choose_input(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
         st.selectbox(t("feat.digit"), list(range(10)), key="feat.digit")
         if not presenter():
             st.number_input(t("feat.nth"), 0, 500, step=1, key="feat.nth")
-        i = features.pick_by_class(mnist.test_y, int(st.session_state["feat.digit"]), int(st.session_state["feat.nth"]))
+        i = features.pick_by_class(mnist.test_y, int(st.session_state["feat.digit"]),
+                                   int(st.session_state["feat.nth"]))
         return mnist.test_x[i].numpy(), t("feat.input.label", index=i, digit=int(mnist.test_y[i]))
     try:
         from ui.canvas import draw_digit
@@ -224,7 +229,8 @@ if model is not None and image is not None:
     if st.session_state["feat.channel"] >= channels:
         st.session_state["feat.channel"] = 0
     with c3:
-        st.number_input(t("feat.channel"), 0, channels - 1, step=1, key="feat.channel", disabled=channels == 1)
+        st.number_input(t("feat.channel"), 0, channels - 1, step=1, key="feat.channel",
+                        disabled=channels == 1)
     signed = bool(maps.min() < 0)
     st.caption(t("feat.scale.signed") if signed else t("feat.scale.positive"))
     grid_col, big_col = st.columns([3, 2])
@@ -232,7 +238,8 @@ if model is not None and image is not None:
         columns = int(np.ceil(np.sqrt(channels)))
         cell = int(np.clip((640 if presenter() else 520) // columns, 24, 112))  # the grid fills its column
         st.image(features.map_grid(maps, shared_scale=bool(st.session_state["feat.shared"]), cell=cell),
-                 caption=t("feat.grid.caption", layer=layer, c=channels, shape=" × ".join(map(str, act.shape))))
+                 caption=t("feat.grid.caption", layer=layer, c=channels,
+                           shape=" × ".join(map(str, act.shape))))
     with big_col:
         k = int(st.session_state["feat.channel"])
         one = maps[k].numpy()
@@ -251,7 +258,7 @@ if model is not None and image is not None:
     conv = features.first_conv(model)
     if conv is not None:
         conv_name, conv_module = conv
-        weight = conv_module.weight.detach()[:, 0]  # (C_out, k, k): the kernels seen by the first input channel
+        weight = conv_module.weight.detach()[:, 0]  # (C_out, k, k): the kernels on the first input channel
         st.subheader(t("feat.kernels.title", layer=conv_name))
         st.image(features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight))),
                  caption=t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1]))
@@ -269,10 +276,12 @@ if model is not None:
     linear = [n for n in layer_choices if isinstance(dict(model.named_modules())[n], torch.nn.Linear)]
     convs = [n for n in layer_choices if isinstance(dict(model.named_modules())[n], torch.nn.Conv2d)]
     # the report's three views: the second conv layer, the first fc layer, the final layer
-    default_layers = list(dict.fromkeys(([convs[min(1, len(convs) - 1)]] if convs else []) + linear[:1] + linear[-1:]))
-    if len(default_layers) < 3 and convs and convs[0] not in default_layers:  # e.g. the slides' CNN: one fc layer
+    second_conv = [convs[min(1, len(convs) - 1)]] if convs else []
+    default_layers = list(dict.fromkeys(second_conv + linear[:1] + linear[-1:]))
+    if len(default_layers) < 3 and convs and convs[0] not in default_layers:  # the slides' CNN: one fc layer
         default_layers.insert(0, convs[0])
-    if "feat.elayers" not in st.session_state or not set(st.session_state["feat.elayers"]) <= set(layer_choices):
+    remembered = st.session_state.get("feat.elayers")
+    if remembered is None or not set(remembered) <= set(layer_choices):
         from_url = [n for n in st.query_params.get("feat.elayers", "").split(",") if n in layer_choices]
         st.session_state["feat.elayers"] = from_url or default_layers
     url_default("feat.n", 1000)
@@ -307,7 +316,7 @@ if model is not None:
         if done[0] != settings:
             st.info(t("feat.embed.stale"))
         methods = ("pca", "tsne") if method_done == "both" else (method_done,)
-        width = min(340, 840 // max(1, len(layers_done)) - 20)  # all panels and the legend fit a laptop screen
+        width = min(340, 840 // max(1, len(layers_done)) - 20)  # panels and legend fit a laptop screen
         rows = []
         for m in methods:
             charts = [alt.Chart().mark_circle(size=18 if n_done > 2000 else 28, opacity=0.75).encode(

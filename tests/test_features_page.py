@@ -1,4 +1,4 @@
-"""The feature-map page: AppTest in both languages (maps, channel, layer, a PCA scatter) and a real browser."""
+"""The feature-map page: AppTest in both languages (maps, channel, layer, a PCA map) and a real browser."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     assert not at.exception, [e.value for e in at.exception]
     text = TABLES[lang]
     assert at.title[0].value == text["nav.features"]
-    assert any(c.value == text["feat.session.caption"].format(name="slides_cnn", acc=10.0) for c in at.caption)
+    expected = text["feat.session.caption"].format(name="slides_cnn", acc=10.0)
+    assert any(c.value == expected for c in at.caption)
     # default layer: the first conv's output, all 16 channels in the grid; the first kernels too
     assert at.selectbox(key="feat.layer").value == "conv1"
     captions = [img.proto.imgs[0].caption for img in _images(at)]
@@ -72,7 +73,8 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     scatter = [i for i, s in enumerate(specs) if "vconcat" in s]
     assert len(scatter) == 1
     panels = specs[scatter[0]]["vconcat"][0]["hconcat"]
-    assert [p["title"] for p in panels] == [f"{n} · {text['feat.method.pca']}" for n in ("conv1", "conv2", "out")]
+    pca = text["feat.method.pca"]
+    assert [p["title"] for p in panels] == [f"{n} · {pca}" for n in ("conv1", "conv2", "out")]
     rows = _chart_data(at, scatter[0])
     assert len(rows) == 500 and rows[0]["image"].startswith("data:image/png;base64,")
     assert {r["digit"] for r in rows} == {str(d) for d in range(10)}
@@ -81,7 +83,8 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
 
 
 def test_by_class_input_and_missing_session_model(lang):
-    at = app_test(PAGE, lang, timeout=120, **{"feat.source": "session", "feat.input": "class", "feat.digit": 3})
+    at = app_test(PAGE, lang, timeout=120,
+                  **{"feat.source": "session", "feat.input": "class", "feat.digit": 3})
     assert not at.exception, [e.value for e in at.exception]
     assert any(i.value == TABLES[lang]["feat.session.none"] for i in at.info)
     captions = [img.proto.imgs[0].caption for img in _images(at)]
@@ -114,8 +117,8 @@ def test_browser_maps_and_scatter_in_both_languages(server, page):
         if button.count():
             button.click()  # the first time: the quick model trains on the server (a progress bar shows)
         try:
-            page.get_by_text(text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")).wait_for(
-                timeout=300_000)
+            caption = text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")
+            page.get_by_text(caption).wait_for(timeout=300_000)
             wait_idle(page)
         except Exception:
             snap(page, f"features_failed_{lang}")  # what the page showed instead
@@ -134,3 +137,12 @@ def test_browser_maps_and_scatter_in_both_languages(server, page):
         page.wait_for_timeout(1500)
         assert charts.last.locator("canvas, svg").count() >= 1
         snap(page, f"features_embed_{lang}")
+
+
+def test_presenter_mode_hides_advanced_controls(session_model):
+    model, meta = session_model
+    at = app_test(PAGE, "zh", timeout=120, **{"present": True, "train.model": model, "train.model_meta": meta})
+    assert not at.exception, [e.value for e in at.exception]
+    keys = {w.key for w in at.slider} | {w.key for w in at.toggle}
+    assert "feat.perplexity" not in keys and "feat.shared" not in keys  # fewer controls on a projector
+    assert "feat.n" in keys and at.selectbox(key="feat.layer").value == "conv1"
