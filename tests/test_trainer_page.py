@@ -90,7 +90,10 @@ def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, 
     snap(page, f"trainer_before_{lang_code}")
     page.get_by_role("button", name={"en": "Train", "zh": "开始训练"}[lang_code], exact=True).click()
     # the live panel: a progress bar and the Stop button while training
-    page.get_by_role("button", name={"en": "Stop", "zh": "停止"}[lang_code]).wait_for(timeout=180_000)
+    try:
+        page.get_by_role("button", name={"en": "Stop", "zh": "停止"}[lang_code]).wait_for(timeout=90_000)
+    finally:
+        snap(page, f"trainer_after_click_{lang_code}")
     page.wait_for_selector("[data-testid='stProgress']", timeout=120_000)
     snap(page, f"trainer_live_{lang_code}", full_page=False)
     page.get_by_text(done_text).wait_for(timeout=600_000)
