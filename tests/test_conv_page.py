@@ -228,3 +228,10 @@ def test_browser_presenter_and_predict_first(server, page):
     assert shown_size(page) == "2 × 2"
     assert not exception_text(page)
     snap_tall(page, "conv_presenter_zh", height=1900)
+    # Play: the sweep's fragment reruns on a timer and walks the window to the last of the 4 cells, then stops
+    page.get_by_role("button", name=TABLES["zh"]["conv.play"]).click()
+    step = range_input(page, TABLES["zh"]["conv.step"])
+    expect(step).to_have_attribute("aria-valuetext", "4", timeout=60_000)
+    expect(page.get_by_role("button", name=TABLES["zh"]["conv.play"])).to_be_visible(timeout=30_000)
+    assert "(4×0 + 5×1 + 7×2 + 8×3) + (5×1 + 6×2 + 8×3 + 9×4) = 120" in page.inner_text("body")
+    assert not exception_text(page)
