@@ -293,7 +293,8 @@ async def run_load(cfg: LoadConfig, server: Server) -> dict:
         "config": asdict(cfg), "rss_start_mb": round(rss_start, 1), "rss_baseline_mb": round(rss_baseline, 1),
         "warm_up": summary(warm), "reference_one_student": summary(reference),
         "waves": [summary(w) for w in waves],
-        "errors": warm.errors + (reference.errors if cfg.reference else []) + [e for w in waves for e in w.errors],
+        "errors": warm.errors + (reference.errors if cfg.reference else [])
+        + [e for w in waves for e in w.errors],
     }
 
 
@@ -301,8 +302,8 @@ def print_report(report: dict) -> None:
     ref = report["reference_one_student"]
     print(f"server memory: {report['rss_start_mb']:.0f} MiB at start, {report['rss_baseline_mb']:.0f} MiB "
           "after two single students (baseline)")
-    print(f"{'':22s}{'students':>9s}{'errors':>8s}{'median':>9s}{'p95':>9s}{'peak RSS':>11s}{'RSS after':>11s}"
-          f"{'wall':>8s}")
+    print(f"{'':22s}{'students':>9s}{'errors':>8s}{'median':>9s}{'p95':>9s}{'peak RSS':>11s}"
+          f"{'RSS after':>11s}{'wall':>8s}")
     rows = [("reference (1 alone)", ref)] + [(f"wave {i + 1}", w) for i, w in enumerate(report["waves"])]
     for name, s in rows:
         print(f"{name:22s}{s['sessions']:>9d}{len(s['errors']):>8d}{s['median_s']:>8.2f}s{s['p95_s']:>8.2f}s"
@@ -333,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         report = asyncio.run(run_load(cfg, server))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"load test: {cfg.sessions} concurrent headless Chromium sessions, {cfg.waves} waves, loopback only "
-          f"({os.cpu_count()} CPU cores)")
+    print(f"load test: {cfg.sessions} concurrent headless Chromium sessions, {cfg.waves} waves, "
+          f"loopback only ({os.cpu_count()} CPU cores)")
     print_report(report)
     return 1 if report["errors"] else 0
 

@@ -59,7 +59,8 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def png_by_hand(width: int, height: int, bit_depth: int, color_type: int, rows: Callable[[int], bytes]) -> bytes:
+def png_by_hand(width: int, height: int, bit_depth: int, color_type: int,
+                rows: Callable[[int], bytes]) -> bytes:
     """A PNG written chunk by chunk (PIL cannot write 16-bit RGB or stream a 20000² bomb).
 
     `rows(y)` returns the raw bytes of row y (without the filter byte); they are deflated as a stream,
@@ -71,7 +72,8 @@ def png_by_hand(width: int, height: int, bit_depth: int, color_type: int, rows: 
         idat += deflate.compress(b"\x00" + rows(y))
     idat += deflate.flush()
     header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", bytes(idat)) + _chunk(b"IEND", b"")
+    chunks = _chunk(b"IHDR", header) + _chunk(b"IDAT", bytes(idat)) + _chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
 
 
 # --- the image corpus -------------------------------------------------------------------------
@@ -120,17 +122,20 @@ def image_cases(limit_mb: int | None = None) -> tuple[Case, ...]:
         Case("over_limit", "huge.png", too_big, "refuse", "limit", mime="image/png"),
         Case("png16_grey", "deep16.png", encode(grey16), "ok", size=(32, 24), pixel=(255, 255, 255),
              mime="image/png"),
-        Case("png16_rgb", "deep16rgb.png", rgb16, "ok", size=(16, 8), pixel=(255, 255, 255), mime="image/png"),
+        Case("png16_rgb", "deep16rgb.png", rgb16, "ok", size=(16, 8), pixel=(255, 255, 255),
+             mime="image/png"),
         Case("cmyk_jpeg", "print.jpg", encode(Image.new("CMYK", (32, 24), (0, 0, 0, 0)), "JPEG"), "ok",
              size=(32, 24), pixel=(255, 255, 255), mime="image/jpeg"),
         Case("rgba", "transparent.png", encode(rgba), "ok", size=(32, 24), pixel=(255, 255, 255),
              mime="image/png"),
         Case("palette", "palette.png", encode(palette), "ok", size=(32, 24), pixel=(0, 128, 255),
              mime="image/png"),
-        Case("animated_gif", "anim.gif", gif.getvalue(), "ok", size=(32, 24), pixel=(255, 0, 0), mime="image/gif"),
+        Case("animated_gif", "anim.gif", gif.getvalue(), "ok", size=(32, 24), pixel=(255, 0, 0),
+             mime="image/gif"),
         Case("exif_rotated", "phone.jpg", encode(landscape, "JPEG", exif=exif, quality=95), "ok",
              size=(20, 40), mime="image/jpeg"),
-        Case("jpeg_as_png", "photo.png", encode(noise(30, 20), "JPEG"), "ok", size=(30, 20), mime="image/png"),
+        Case("jpeg_as_png", "photo.png", encode(noise(30, 20), "JPEG"), "ok", size=(30, 20),
+             mime="image/png"),
         Case("tiny", "one_pixel.png", encode(Image.new("L", (1, 1), 0)), "ok", size=(1, 1), pixel=(0, 0, 0),
              mime="image/png"),
     )

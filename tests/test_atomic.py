@@ -2,7 +2,8 @@
 
 A child process (forked, so it shares the already imported torch) writes a large checkpoint or the
 dataset cache again and again through the app's own writers (core.storage.atomic_write_bytes,
-core.checkpoint.save_checkpoint_file, core.data.save_npz_atomic); the parent SIGKILLs it in the middle of a write, then loads the file.
+core.checkpoint.save_checkpoint_file, core.data.save_npz_atomic); the parent SIGKILLs it in the
+middle of a write, then loads the file.
 Two kinds of kill:
 - exactly between "all bytes written" and "renamed into place" (the child signals from inside
   os.fsync), the moment a non-atomic writer would leave half a file;
@@ -21,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file, save
-
 import torch
+from safetensors.numpy import load_file, save
 
 from core.checkpoint import load_checkpoint_file, save_checkpoint_file
 from core.data import save_npz_atomic
@@ -35,7 +35,8 @@ FORK = mp.get_context("fork")
 
 def _weights(version: int, size_mb: int) -> dict[str, np.ndarray]:
     n = size_mb * 2**20 // 4
-    return {"conv.weight": np.full(n // 2, version, np.float32), "fc.weight": np.full(n - n // 2, version, np.float32)}
+    return {"conv.weight": np.full(n // 2, version, np.float32),
+            "fc.weight": np.full(n - n // 2, version, np.float32)}
 
 
 def _writer(path: str, mode: str, pause: float, size_mb: int, conn, model) -> None:

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile
+from PIL import ImageFile
 
 from core import data
 from core.errors import UserError
@@ -34,8 +34,8 @@ def assert_teaching_sentence(err: UserError, pattern: str = "") -> None:
 
 def test_corpus_covers_every_case_of_the_issue():
     names = {c.name for c in CASES}
-    assert {"empty", "truncated_png", "truncated_jpeg", "text_as_png", "svg", "png16_grey", "cmyk_jpeg", "rgba",
-            "palette", "animated_gif", "exif_rotated", "bomb", "over_limit"} <= names
+    assert {"empty", "truncated_png", "truncated_jpeg", "text_as_png", "svg", "png16_grey", "cmyk_jpeg",
+            "rgba", "palette", "animated_gif", "exif_rotated", "bomb", "over_limit"} <= names
     assert {"empty", "long_10000", "emoji", "chinese"} <= set(PROMPTS)
     assert len(PROMPTS["long_10000"]) == 10_000
 
@@ -88,7 +88,8 @@ def _npz_cases(folder, marker):
     np.savez(evil, train_x=np.array([_RunsCode(marker)], dtype=object), train_y=np.zeros(1),
              test_x=np.zeros(1), test_y=np.zeros(1))
     wrong = io.BytesIO()
-    np.savez(wrong, train_x=np.zeros((5, 5), np.uint8), train_y=np.zeros(5), test_x=np.zeros(5), test_y=np.zeros(5))
+    np.savez(wrong, train_x=np.zeros((5, 5), np.uint8), train_y=np.zeros(5), test_x=np.zeros(5),
+             test_y=np.zeros(5))
     return {"empty": b"", "truncated": good[: len(good) // 3], "text": b"not an npz\n" * 50,
             "object_pickle": evil.getvalue(), "wrong_shapes": wrong.getvalue(),
             "raw_pickle": pickle.dumps(_RunsCode(marker))}
@@ -311,7 +312,8 @@ def _alerts(page) -> str:
 
 
 def _slider_values(page) -> list[str]:
-    return [s.get_attribute("value") for s in page.locator("[data-testid='stSlider'] input[type='range']").all()]
+    thumbs = page.locator("[data-testid='stSlider'] input[type='range']").all()
+    return [s.get_attribute("value") for s in thumbs]
 
 
 @pytest.mark.browser
@@ -376,7 +378,8 @@ def test_trainer_checkpoint_upload_refuses_code_and_broken_files(server, page, l
     from ui.i18n import TABLES
 
     cases = checkpoint_cases(tmp_path)
-    _open(page, server, "trainer", f"lang={lang}&train.arch=mlp&train.optimizer=sgd", "[data-testid='stExpander']")
+    _open(page, server, "trainer", f"lang={lang}&train.arch=mlp&train.optimizer=sgd",
+          "[data-testid='stExpander']")
     page.get_by_text(TABLES[lang]["train.weights"], exact=True).click()
     wait_idle(page)
     for name in ("pickle_code", "truncated_safetensors", "wrong_arch_pt"):
