@@ -90,6 +90,7 @@ def streamlit_server(extra_env: dict[str, str] | None = None, app: str = "app.py
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not start; see {log.name}")
             time.sleep(0.3)
+        _warm_up(url)
         yield url
     finally:
         proc.terminate()
@@ -98,6 +99,32 @@ def streamlit_server(extra_env: dict[str, str] | None = None, app: str = "app.py
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+_WARM_UP = """
+import sys
+from playwright.sync_api import sync_playwright
+with sync_playwright() as p:
+    b = p.chromium.launch(executable_path=sys.argv[2], args=sys.argv[3:])
+    tab = b.new_page()
+    tab.goto(sys.argv[1])
+    tab.wait_for_selector("[data-test-script-state=notRunning]", timeout=120_000)
+    b.close()
+"""
+
+
+def _warm_up(url: str) -> None:
+    """Run one throwaway browser session before the tests' own.
+
+    Streamlit (1.67) shows a spurious "Page not found" dialog to the very first session of a fresh
+    server when that session opens a deep link (/conv...), even in a three-line st.navigation app.
+    Tests open deep links, so a separate headless Chromium loads the home page once first.
+    """
+    try:
+        subprocess.run([sys.executable, "-c", _WARM_UP, url, CHROMIUM, *CHROMIUM_ARGS],
+                       capture_output=True, timeout=150)
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # best effort: the tests still run, a deep-link test may see the dialog
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ PRESENTER_CSS = """
 html, body, [class*="st-"] { font-size: 1.22rem; }
 h1 { font-size: 2.8rem !important; } h2 { font-size: 2.1rem !important; } h3 { font-size: 1.7rem !important; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; }
-[data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
 code { font-size: 1.1rem; }
 </style>
 """
@@ -35,11 +35,14 @@ def sidebar() -> None:
     url_default("device", "auto", choices=["auto", *core_device.available_devices()])
     url_default("present", False)
     url_default("seed", 0)
+    # A segmented control can be clicked off (value None): restore the last language *before* the
+    # widget exists (Streamlit forbids changing a widget's state after it is drawn in a run).
+    if st.session_state.get("lang") not in LANGS:
+        st.session_state["lang"] = st.session_state.get("_lang_last", default_lang())
+    st.session_state["_lang_last"] = st.session_state["lang"]
     with st.sidebar:
         st.segmented_control(t("side.language"), LANGS, key="lang", format_func=LANG_LABELS.get,
                              selection_mode="single")
-        if st.session_state.get("lang") not in LANGS:  # segmented control can be clicked off
-            st.session_state["lang"] = default_lang()
         options = ["auto", *core_device.available_devices()]
         st.selectbox(t("side.device"), options, key="device",
                      format_func=lambda d: t("side.device.auto") if d == "auto" else d.upper())
