@@ -87,6 +87,8 @@ def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, 
         page.keyboard.press("Escape")
         page.get_by_role("dialog").wait_for(state="detached", timeout=10_000)
     assert not exception_text(page)
+    page.wait_for_timeout(3000)
+    wait_idle(page)
     snap(page, f"trainer_before_{lang_code}")
     page.get_by_role("button", name={"en": "Train", "zh": "开始训练"}[lang_code], exact=True).click()
     # the live panel: a progress bar and the Stop button while training
