@@ -9,6 +9,7 @@ import streamlit as st
 from core import diffusion
 from core.images import open_image
 from core.limits import LIMITS
+from ui.cached import img2img_pipeline
 from ui.i18n import t
 from ui.shell import chart_height, current_device, explained_errors, presenter, run_job, seed, show_source
 from ui.state import sync_url, url_default
@@ -17,12 +18,6 @@ SKETCH = Path(__file__).resolve().parent.parent / "assets" / "sd" / "mountain_sk
 SIDES = [128, 256, 384, 512, 640, 768]
 STRENGTHS = [0.3, 0.5, 0.75, 0.9, 1.0]
 GUIDANCES = [1.0, 3.0, 7.5, 12.0]
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def pipeline(model: str, device: str):
-    """One pipeline per (model, device) per process, shared by every session."""
-    return diffusion.load_img2img(model, device)
 
 
 @st.cache_data(show_spinner=False)
@@ -150,7 +145,7 @@ def generate() -> diffusion.Img2ImgResult:
         strip.image(preview, width=160)
 
     try:
-        pipe = pipeline(model, str(device))
+        pipe = img2img_pipeline(model, str(device))
         return diffusion.run_img2img(pipe, sized, prompt, negative, strength, guidance, steps, seed(),
                                      on_step=on_step, scheduler=scheduler_name)
     finally:  # also when loading fails: the sentence replaces the progress bar
@@ -209,7 +204,7 @@ def make_sheet():
         progress.progress(k / total, text=t("sd.sheet.progress", k=k, total=total))
 
     try:
-        pipe = pipeline(model, str(device))
+        pipe = img2img_pipeline(model, str(device))
         return diffusion.contact_sheet(pipe, sized, prompt, rows, cols, sheet_steps, seed(), negative,
                                        on_cell)
     finally:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import unet
 from core.limits import LIMITS
+from ui.cached import img2img_pipeline
 from ui.i18n import TABLES, t
 from ui.shell import chart_height, current_device, explained_errors, presenter, run_job, show_source
 from ui.state import sync_url, url_default
@@ -25,13 +26,6 @@ def number_columns(*labels: str) -> dict:
 @st.cache_data(show_spinner=False, max_entries=32)
 def trace(config_items: tuple, height: int, width: int, batch: int, guidance: bool) -> list[unet.BlockRow]:
     return unet.inspect_unet(dict(config_items), height, width, batch, guidance)
-
-
-@st.cache_resource(show_spinner=False, max_entries=1)
-def load_pipeline(model: str, device: str):
-    from core.diffusion import load_img2img
-
-    return load_img2img(model, device)
 
 
 def fmt(shape: tuple) -> str:
@@ -102,7 +96,7 @@ url_default("unet.cfg", True)
 url_default("unet.block", "mid_block")
 url_default("unet.source", "sd15", choices=["sd15", "loaded"])
 pipe_key = st.session_state.get("unet.pipe_key")
-pipe = load_pipeline(*pipe_key) if pipe_key else None
+pipe = img2img_pipeline(*pipe_key) if pipe_key else None
 
 cols = st.columns([2, 1, 1, 2] if pipe is not None else [2, 1, 1])
 cols[0].selectbox(t("unet.size"), SIZES, key="unet.size", help=t("unet.size.help"),
@@ -220,7 +214,7 @@ if rows is not None:
         if st.button(t("unet.live.load"), key="unet.load"):
             with explained_errors():
                 model = st.session_state["unet.model"].strip()
-                if run_job(lambda: load_pipeline(model, str(device)), device) is not None:
+                if run_job(lambda: img2img_pipeline(model, str(device)), device) is not None:
                     st.session_state["unet.pipe_key"] = (model, str(device))
                     st.rerun()
         if pipe is None:
