@@ -270,7 +270,8 @@ with right:
                      height=min(36 * (len(table) + 1) + 4, 420 if not presenter() else 560))
     if not presenter():
         data = mnist()
-        st.image(zoom(data.train_x[0].numpy(), 4), caption=t("train.first_image", label=int(data.train_y[0])))
+        st.image(zoom(data.train_x[0].numpy(), 4), caption=t("train.first_image", label=int(data.train_y[0])),
+                 width=112)
 
 message = st.session_state.pop("train.message", None)
 if message is not None:
@@ -380,10 +381,12 @@ with c1:
 with c2:
     if steps is not None:
         cols = st.columns(4)
-        cols[0].image(steps.ink, caption=t("train.step.ink"), width="stretch")
-        cols[1].image(steps.cropped, caption=t("train.step.crop"), width="stretch")
-        cols[2].image(zoom(steps.scaled, 6), caption=t("train.step.scaled"), width="stretch")
-        cols[3].image(zoom(steps.digit, 4), caption=t("train.step.centred"), width="stretch")
+        side = 150 if presenter() else 120  # small fixed sizes: a tall thin crop must not fill the screen
+        cols[0].image(steps.ink, caption=t("train.step.ink"), width=side)
+        cols[1].image(steps.cropped, caption=t("train.step.crop"), width=max(12, side * steps.cropped.shape[1]
+                                                                             // max(steps.cropped.shape)))
+        cols[2].image(zoom(steps.scaled, 6), caption=t("train.step.scaled"), width=side)
+        cols[3].image(zoom(steps.digit, 4), caption=t("train.step.centred"), width=side)
         st.caption(t("train.step.normalized", lo=float(steps.normalized.min()), hi=float(steps.normalized.max())))
         if model is None:
             st.info(t("train.draw.need_model"))
