@@ -97,12 +97,16 @@ def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, 
     finally:
         snap(page, f"trainer_after_click_{lang_code}")
     page.wait_for_selector("[data-testid='stProgress']", timeout=120_000)
+    page.locator("[data-testid='stProgress']").first.scroll_into_view_if_needed()
     snap(page, f"trainer_live_{lang_code}", full_page=False)
     page.get_by_text(done_text).wait_for(timeout=600_000)
     wait_idle(page)
     assert not exception_text(page), exception_text(page)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4  # curves, confusion, per class
-    snap(page, f"trainer_results_{lang_code}")
+    page.get_by_text({"en": "Loss and accuracy", "zh": "损失与准确率"}[lang_code]).scroll_into_view_if_needed()
+    snap(page, f"trainer_curves_{lang_code}", full_page=False)
+    page.locator("[data-testid='stVegaLiteChart']").nth(2).scroll_into_view_if_needed()
+    snap(page, f"trainer_results_{lang_code}", full_page=False)
 
     # draw a "1": one vertical stroke on the canvas
     canvas = page.locator("canvas.upper-canvas").first
