@@ -129,8 +129,8 @@ def _warm_up(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def server():
-    """One real app server for the whole test run."""
-    with streamlit_server() as url:
+    """One real app server for the whole test run, with its own model cache (never the user's)."""
+    with streamlit_server({"MODEL_DIR": str(ARTIFACTS / "model-cache")}) as url:
         yield url
 
 
