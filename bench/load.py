@@ -163,8 +163,13 @@ async def timed(page, action, timeout_s: float) -> float:
     start = time.monotonic()
     idle = asyncio.ensure_future(wait_idle(page, timeout_s))
     await asyncio.sleep(0)  # install the watcher first, then act
-    await action()
-    await idle
+    try:
+        await action()
+        await idle
+    finally:
+        if not idle.done():
+            idle.cancel()
+            await asyncio.gather(idle, return_exceptions=True)
     return time.monotonic() - start
 
 

@@ -289,7 +289,8 @@ def _upload(page, path, expect: str | None = None) -> None:
 
     page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(path))
     try:
-        page.locator("[data-testid='stFileChip']").filter(has_text=path.name).first.wait_for(timeout=60_000)
+        # the chip's aria-label is "<file name>, <size>" (its visible text shortens long names)
+        page.locator(f"[data-testid='stFileChip'][aria-label^='{path.name},']").first.wait_for(timeout=60_000)
     except Exception:
         from tests.conftest import snap
 
