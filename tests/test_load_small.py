@@ -65,7 +65,7 @@ def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path):
         b.get_by_role("button", name=en["train.start"], exact=True).click()
         b.get_by_text(queued).first.wait_for()  # B waits, and is told its place
         assert "1" in b.get_by_text(queued).first.inner_text()
-        snap(b, "host_queue_place_en", full_page=False)
+        snap(b, "host_queue_place_en")
         ctx_a.close()  # A's tab closes mid-run: its session ends, its run stops, the slot is freed
         start = time.monotonic()
         b.get_by_text(queued).first.wait_for(state="detached", timeout=90_000)
