@@ -383,8 +383,10 @@ with c2:
         cols = st.columns(4)
         side = 150 if presenter() else 120  # small fixed sizes: a tall thin crop must not fill the screen
         cols[0].image(steps.ink, caption=t("train.step.ink"), width=side)
-        cols[1].image(steps.cropped, caption=t("train.step.crop"), width=max(12, side * steps.cropped.shape[1]
-                                                                             // max(steps.cropped.shape)))
+        h, w = steps.cropped.shape  # shown padded to a square, so a thin "1" keeps a readable caption
+        square = np.pad(steps.cropped, (((max(h, w) - h) // 2, (max(h, w) - h + 1) // 2),
+                                        ((max(h, w) - w) // 2, (max(h, w) - w + 1) // 2)), constant_values=40)
+        cols[1].image(square, caption=t("train.step.crop"), width=side)
         cols[2].image(zoom(steps.scaled, 6), caption=t("train.step.scaled"), width=side)
         cols[3].image(zoom(steps.digit, 4), caption=t("train.step.centred"), width=side)
         st.caption(t("train.step.normalized", lo=float(steps.normalized.min()), hi=float(steps.normalized.max())))
