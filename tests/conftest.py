@@ -182,6 +182,24 @@ def snap(tab, name: str, full_page: bool = True) -> Path:
     return path
 
 
+def snap_tall(tab, name: str, height: int = 2000) -> Path:
+    """A whole-page screenshot: Streamlit scrolls inside its own container, so grow the window instead."""
+    size = tab.viewport_size
+    tab.set_viewport_size({"width": size["width"], "height": height})
+    tab.wait_for_timeout(800)
+    path = snap(tab, name, full_page=False)
+    tab.set_viewport_size(size)
+    return path
+
+
+def dismiss_dialogs(tab) -> None:
+    """Close a modal dialog if one is open (the server warm-up should have made this rare)."""
+    dialog = tab.locator("[role='dialog']")
+    if dialog.count():
+        tab.keyboard.press("Escape")
+        dialog.wait_for(state="detached")
+
+
 def exception_text(tab) -> str:
     """Text of any Streamlit exception box on the page ('' when none)."""
     boxes = tab.locator("[data-testid='stException']")

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap_tall, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/conv_explorer.py"
@@ -138,23 +138,6 @@ def test_presenter_mode_hides_the_text_boxes():
 # --- real browser ---------------------------------------------------------------------------------
 
 
-def dismiss_dialogs(page) -> None:
-    """Close Streamlit's 'Page not found' dialog, which can show on a deep link's very first load."""
-    page.wait_for_timeout(1000)
-    if page.get_by_role("dialog").count():
-        page.keyboard.press("Escape")
-        page.wait_for_timeout(300)
-
-
-def snap_tall(page, name: str, height: int = 2600) -> None:
-    """A full-length screenshot: Streamlit scrolls inside its own container, so grow the window instead."""
-    size = page.viewport_size
-    page.set_viewport_size({"width": size["width"], "height": height})
-    page.wait_for_timeout(800)
-    snap(page, name, full_page=False)
-    page.set_viewport_size(size)
-
-
 def range_input(page, label: str):
     """A Streamlit slider's <input type=range> (its accessible name includes the value: match aria-label)."""
     handle = page.locator(f'input[type=range][aria-label="{label}"]')
@@ -199,7 +182,7 @@ def test_browser_stride_slider_changes_the_output_size(server, page, lang):
         wait_idle(page)
     expect(step).to_have_attribute("aria-valuetext", "7", timeout=30_000)
     assert "1×0 + 2×1 + 4×2 + 5×3 = 25" in page.inner_text("body")
-    snap_tall(page, f"conv_grid_{lang}")
+    snap_tall(page, f"conv_grid_{lang}", height=2600)
 
 
 @pytest.mark.browser

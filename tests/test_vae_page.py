@@ -6,7 +6,7 @@ import torch
 
 from core import vae as core_vae
 from core.models.vae import VAE
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap_tall, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/vae_sampler.py"
@@ -128,27 +128,9 @@ def test_missing_fashion_checkpoint_offers_training(tmp_path, monkeypatch):
 # --- real browser ------------------------------------------------------------------------------
 
 
-def dismiss_dialogs(page) -> None:
-    """A fresh server's first deep link can show Streamlit's 'Page not found' modal (pages register during
-    that run); close it."""
-    dialog = page.locator("[role='dialog']")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached")
-
-
 def wait_for_query(page, text: str, timeout_ms: int = 60_000) -> None:
     """Wait until the address bar's query holds `text` (pages mirror their settings there)."""
     page.wait_for_function("t => window.location.search.includes(t)", arg=text, timeout=timeout_ms)
-
-
-def snap_tall(page, name: str, height: int = 1700) -> None:
-    """Streamlit scrolls inside its own container: grow the window for a whole-page screenshot."""
-    size = page.viewport_size
-    page.set_viewport_size({"width": size["width"], "height": height})
-    page.wait_for_timeout(800)
-    snap(page, name, full_page=False)
-    page.set_viewport_size(size)
 
 
 @pytest.mark.browser
@@ -169,25 +151,25 @@ def test_browser_sample_and_interpolate(server, page, lang):
     page.get_by_role("button", name=T["vae.sample.new"]).click()
     wait_for_query(page, "vae.sample_seed=1")  # the click reran the page and the seed went up
     wait_idle(page)
-    snap_tall(page, f"vae_sample_{lang}")
+    snap_tall(page, f"vae_sample_{lang}", height=1700)
     page.get_by_role("tab", name=T["vae.tab.interp"]).click()
     page.get_by_text(T["vae.interp.slerp"], exact=True).first.click()
     wait_for_query(page, "vae.method=slerp")
     wait_idle(page)
     assert page.get_by_role("button", name=T["vae.interp.gif"]).count() == 1
     assert not exception_text(page), exception_text(page)
-    snap_tall(page, f"vae_interpolate_{lang}")
+    snap_tall(page, f"vae_interpolate_{lang}", height=1700)
     page.get_by_role("tab", name=T["vae.tab.latent"]).click()
     page.wait_for_timeout(500)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 1  # the latent scatter
-    snap_tall(page, f"vae_latent_{lang}")
+    snap_tall(page, f"vae_latent_{lang}", height=1700)
     if core_vae.checkpoint_path("mnist", 20).exists():  # z > 2: one slider per latent dimension
         open_app(page, server, "vae", f"lang={lang}&vae.z=20")
         page.get_by_role("tab", name=T["vae.tab.latent"]).click()
         page.wait_for_timeout(500)
         assert page.locator("[data-testid='stSlider']").count() >= 20
         assert not exception_text(page), exception_text(page)
-        snap_tall(page, f"vae_sliders_{lang}")
+        snap_tall(page, f"vae_sliders_{lang}", height=1700)
 
 
 def test_presenter_mode_and_drawn_endpoints(tmp_path, monkeypatch):
