@@ -17,11 +17,28 @@ from core.digits import preprocess
 from core.errors import UserError
 from core.limits import LIMITS
 from core.models import MODEL_NAMES, build_model, build_seeded, count_parameters, model_options, summarize
-from core.train import BackgroundRun, TrainConfig, check_config, confusion_matrix, fit, misclassified, \
-    per_class_accuracy, predict_proba
+from core.train import (
+    BackgroundRun,
+    TrainConfig,
+    check_config,
+    confusion_matrix,
+    fit,
+    misclassified,
+    per_class_accuracy,
+    predict_proba,
+)
 from ui.canvas import draw_digit_steps
 from ui.i18n import t
-from ui.shell import chart_height, current_device, explained_errors, lang, presenter, seed, show_error, show_source
+from ui.shell import (
+    chart_height,
+    current_device,
+    explained_errors,
+    lang,
+    presenter,
+    seed,
+    show_error,
+    show_source,
+)
 from ui.state import sync_url, url_default
 
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]
