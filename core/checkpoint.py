@@ -40,11 +40,21 @@ def save_checkpoint(model: nn.Module, meta: dict[str, Any] | None = None) -> byt
     return st_save(state, metadata={k: json.dumps(v, ensure_ascii=False) for k, v in meta.items()})
 
 
+_REASONS_ZH = {
+    "it is a pickle / torch.save file": "它是 pickle / torch.save 文件",
+    "the file is empty, truncated or damaged": "文件为空、被截断或已损坏",
+    "it does not start with a safetensors header": "它不以 safetensors 文件头开始",
+    "its header is not valid JSON": "它的文件头不是有效的 JSON",
+    "it does not say which of this app's models it holds": "它没有说明保存的是本应用的哪个模型",
+    "the tensors are cut off or damaged": "张量数据被截断或已损坏",
+}
+
+
 def _not_safetensors(reason: str) -> UserError:
     return UserError(
         f"This is not a weights file from this app ({reason}). Upload a .safetensors file saved by the "
         "trainer page; pickled .pt/.pth files are refused because loading them can run any code.",
-        f"这不是本应用保存的权重文件（{reason}）。请上传训练页面保存的 .safetensors 文件；"
+        f"这不是本应用保存的权重文件（{_REASONS_ZH[reason]}）。请上传训练页面保存的 .safetensors 文件；"
         ".pt/.pth（pickle）文件会被拒绝，因为加载它们可能执行任意代码。")
 
 

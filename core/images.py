@@ -9,8 +9,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import UserError
+from core.limits import LIMITS
 
-MAX_UPLOAD_BYTES = 10 * 2**20  # matches server.maxUploadSize in .streamlit/config.toml
+MAX_UPLOAD_BYTES = LIMITS.max_upload_mb * 2**20  # keep server.maxUploadSize (MB) in config.toml equal
 MAX_PIXELS = 40_000_000  # a 20000×20000 "decompression bomb" is 400 M pixels: refused before decoding
 
 
