@@ -92,11 +92,12 @@ def chosen_config() -> TrainConfig:
 
 
 @st.cache_data(show_spinner=False)
-def summary_table(arch: str, options: tuple) -> tuple[pd.DataFrame, int]:
+def summary_table(arch: str, options: tuple, language: str) -> tuple[pd.DataFrame, int]:
+    """The layer table; `language` is part of the cache key, so each language gets its own headers."""
     model = build_model(arch, **dict(options))
-    rows = [{t("train.col.layer"): r["layer"], t("train.col.type"): r["type"],
-             t("train.col.shape"): "×".join(str(d) for d in r["output_shape"]),
-             t("train.col.params"): r["params"]} for r in summarize(model, (1, 28, 28))]
+    rows = [{t("train.col.layer", language): r["layer"], t("train.col.type", language): r["type"],
+             t("train.col.shape", language): "×".join(str(d) for d in r["output_shape"]),
+             t("train.col.params", language): r["params"]} for r in summarize(model, (1, 28, 28))]
     return pd.DataFrame(rows), count_parameters(model)
 
 
@@ -280,7 +281,8 @@ with left:
 
 with right:
     with explained_errors():
-        table, n_params = summary_table(st.session_state["train.arch"], tuple(sorted(chosen_options().items())))
+        table, n_params = summary_table(st.session_state["train.arch"],
+                                        tuple(sorted(chosen_options().items())), lang())
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
         st.dataframe(table, hide_index=True, width="stretch",

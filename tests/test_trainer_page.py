@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from ui.i18n import TABLES
 
 PAGE = "pages/mnist_trainer.py"
 
@@ -30,6 +31,16 @@ def test_page_shows_the_summary_before_training(lang):
     assert "225,034" in text  # two_layer_cnn's parameter count
     table = at.dataframe[0].value
     assert "32×26×26" in table.iloc[:, 2].tolist() and "64×5×5" in table.iloc[:, 2].tolist()
+    # Headers in the session's language (the table is cached per process: the language is in its key).
+    assert list(table.columns)[:2] == [TABLES[lang]["train.col.layer"], TABLES[lang]["train.col.type"]]
+
+
+def test_summary_headers_follow_a_language_switch():
+    at = app_test(PAGE, "en")
+    assert at.dataframe[0].value.columns[0] == "layer"
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert at.dataframe[0].value.columns[0] == "层"
 
 
 @pytest.mark.slow
