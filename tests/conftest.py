@@ -21,6 +21,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--no-first-run", "--disable-quic", "--disable-component-update", "--disable-sync"]
 
 sys.path.insert(0, str(ROOT))
+# Tests (and the app servers they start) keep models in their own cache, never the user's.
+os.environ.setdefault("MODEL_DIR", str(ARTIFACTS / "model-cache"))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -129,8 +131,8 @@ def _warm_up(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def server():
-    """One real app server for the whole test run, with its own model cache (never the user's)."""
-    with streamlit_server({"MODEL_DIR": str(ARTIFACTS / "model-cache")}) as url:
+    """One real app server for the whole test run (its model cache is the tests' own, see MODEL_DIR)."""
+    with streamlit_server() as url:
         yield url
 
 

@@ -8,6 +8,7 @@ the shared queue, and closing the sessions does not leave the server growing.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -21,7 +22,7 @@ def test_three_students_at_once_without_errors(tmp_path):
     cfg = LoadConfig(sessions=3, waves=1, slider_moves=2, train_every=3, deadline_s=240,
                      action_timeout_s=150, reference=False)
     with Server(log_path=tmp_path / "server.log") as server:
-        report = asyncio.run(run_load(cfg, server))
+        report = run_in_own_loop(run_load(cfg, server))
     print_report(report)
     assert report["errors"] == [], (report["errors"], (tmp_path / "server.log").read_text()[-3000:])
     wave = report["waves"][0]
@@ -33,11 +34,26 @@ def test_three_students_at_once_without_errors(tmp_path):
     assert wave["rss_peak_mb"] > 0 and wave["rss_after_mb"] <= wave["rss_peak_mb"]
 
 
-def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path):
-    """From the outside: student A trains, B's run waits in line (place 1); A closes the tab, B runs."""
-    from playwright.sync_api import sync_playwright
+def run_in_own_loop(coroutine):
+    """asyncio.run in a fresh thread: the session's sync Playwright already owns this thread's loop."""
+    result: dict = {}
 
-    from bench.load import CHROMIUM, CHROMIUM_ARGS
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as err:  # re-raised in the test's thread
+            result["error"] = err
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path, browser):
+    """From the outside: student A trains, B's run waits in line (place 1); A closes the tab, B runs."""
     from tests.conftest import snap, wait_idle
     from ui.i18n import TABLES
 
@@ -47,8 +63,7 @@ def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path):
     env = {"MAX_EPOCHS": "5", "MAX_TRAIN_SUBSET": "60000", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2",
            "CPU_SLOTS": "1", "GPU_SLOTS": "1"}
     query = "lang=en&train.arch=mlp&train.epochs=5&train.subset=60000&device=cpu"
-    with Server(extra_env=env, log_path=tmp_path / "server.log") as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with Server(extra_env=env, log_path=tmp_path / "server.log") as server:
         students = []
         for _ in range(2):
             context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
@@ -73,4 +88,3 @@ def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path):
         b.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)  # B is training now
         print(f"B left the queue {freed_after:.1f} s after A's tab closed")
         ctx_b.close()
-        browser.close()
