@@ -7,6 +7,7 @@ downscaled. Run it after a page changes its look: `.venv/bin/python tools/thumbn
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -15,11 +16,39 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+_model_dir = os.environ.get("MODEL_DIR")
 from tests import conftest  # noqa: E402  (the same server and browser set-up as the tests)
+
+# The tests keep their own model cache; the pictures show the real one (`make prepare`'s checkpoints).
+if _model_dir is None:
+    os.environ.pop("MODEL_DIR", None)
+else:
+    os.environ["MODEL_DIR"] = _model_dir
 from ui.pages import PAGES  # noqa: E402
 
 HOME = ROOT / "assets" / "home"
 SHOTS = ROOT / "docs" / "screenshots"
+
+
+VISUALS = ("[data-testid='stVegaLiteChart'], [data-testid='stImage'] img, "
+           "[data-testid='stMarkdownContainer'] table, [data-testid='stHtml']")
+CARD = (480, 300)
+
+
+def card_picture(tab, page_png: bytes) -> Image.Image:
+    """The page's first sizeable chart, image or grid, letterboxed to the card; else its top area."""
+    for element in tab.locator(VISUALS).all()[:12]:
+        box = element.bounding_box()
+        if box and box["height"] >= 150 and box["width"] >= 150:
+            element.scroll_into_view_if_needed()
+            tab.wait_for_timeout(500)
+            visual = Image.open(io.BytesIO(element.screenshot())).convert("RGB")
+            visual.thumbnail(CARD, Image.Resampling.LANCZOS)
+            card = Image.new("RGB", CARD, "white")
+            card.paste(visual, ((CARD[0] - visual.width) // 2, (CARD[1] - visual.height) // 2))
+            return card
+    top = Image.open(io.BytesIO(page_png)).convert("RGB").crop((300, 0, 1440, 712))
+    return top.resize(CARD, Image.Resampling.LANCZOS)
 
 
 def main() -> None:
@@ -41,10 +70,7 @@ def main() -> None:
                 Image.open(io.BytesIO(png)).convert("RGB").resize((960, 600), Image.Resampling.LANCZOS).save(
                     SHOTS / f"{name}_{lang}.png", optimize=True)
                 if spec is not None and lang == "zh":
-                    # Home-page card picture: the page's main area, without the sidebar.
-                    main_area = Image.open(io.BytesIO(png)).convert("RGB").crop((300, 0, 1440, 712))
-                    main_area.resize((480, 300), Image.Resampling.LANCZOS).save(HOME / f"{spec.url}.png",
-                                                                                 optimize=True)
+                    card_picture(tab, png).save(HOME / f"{spec.url}.png", optimize=True)
                 print("saved", name, lang)
             context.close()
         browser.close()
