@@ -173,3 +173,18 @@ def test_control_a_naive_writer_killed_mid_write_leaves_a_broken_file(tmp_path):
     assert path.stat().st_size > 0
     with pytest.raises(Exception):  # noqa: B017 - any loader error is what we want to see here
         _checkpoint_version(path)
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    """A cache prepared by one account must be readable by the server's (mkstemp alone gives 0600)."""
+    import os
+    import stat
+
+    from core.storage import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        path = atomic_write_bytes(tmp_path / "cache.bin", b"data")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
