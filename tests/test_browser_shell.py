@@ -15,7 +15,7 @@ def test_home_loads_fast_and_in_chinese(server, page):
     start = time.monotonic()
     open_app(page, server)
     elapsed = time.monotonic() - start
-    assert page.get_by_role("heading", name="动手学深度学习").is_visible()
+    page.get_by_role("heading", name="动手学深度学习").wait_for()
     snap(page, "home_zh")
     assert not exception_text(page)
     print(f"home page first render: {elapsed:.2f} s")
@@ -35,12 +35,12 @@ def test_language_switch_changes_visible_text_and_url(server, page):
     open_app(page, server)
     page.locator("[data-testid='stSidebar']").get_by_text("English", exact=True).click()
     wait_idle(page)
-    assert page.get_by_role("heading", name="Deep learning, hands on").is_visible()
-    assert "lang=en" in page.url
+    page.get_by_role("heading", name="Deep learning, hands on").wait_for()  # waits for the rerun
+    page.wait_for_function("() => window.location.search.includes('lang=en')")
     snap(page, "home_en")
     page.reload()  # the language comes back from the URL
     wait_idle(page)
-    assert page.get_by_role("heading", name="Deep learning, hands on").is_visible()
+    page.get_by_role("heading", name="Deep learning, hands on").wait_for()
 
 
 def test_presenter_mode_from_a_link(server, page):
@@ -55,6 +55,6 @@ def test_default_language_follows_the_browser(server, browser):
     tab = context.new_page()
     try:
         open_app(tab, server)
-        assert tab.get_by_role("heading", name="Deep learning, hands on").is_visible()
+        tab.get_by_role("heading", name="Deep learning, hands on").wait_for()
     finally:
         context.close()

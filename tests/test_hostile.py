@@ -298,8 +298,10 @@ def _upload(page, path, expect: str | None = None) -> None:
         raise
     if expect:
         try:
+            # The whole sentence: two refusals can share their first words, and the previous file's
+            # alert is still on screen until the rerun for this one replaces it.
             page.locator("[data-testid='stAlert'], [data-testid='stException']").filter(
-                has_text=expect[:12]).first.wait_for(timeout=120_000)
+                has_text=expect).first.wait_for(timeout=120_000)
         except Exception:
             from tests.conftest import snap
 
