@@ -1,5 +1,7 @@
 """Convolution explorer: the slides' 3×3 example cell by cell, then the same arithmetic on a photo."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -111,7 +113,7 @@ url_default("conv.colour", "rgb", choices=["rgb", "gray"])
 url_default("conv.pool", "none", choices=["none", "max", "avg"])
 url_default("conv.pool_size", 2, choices=[2, 3, 4])
 url_default("conv.display", "clip", choices=["clip", "rescale"])
-st.session_state.setdefault("conv.playing", False)
+st.session_state["conv.playing"] = False  # only Play (a fragment-only run) plays; any other control stops it
 
 mode = (
     st.segmented_control(
@@ -211,31 +213,58 @@ if mode == "grid":
             m1.metric(t("conv.out_size"), f"{out_hw[0]} × {out_hw[1]}")
             with m2:
                 size_text(x.shape[1:], k_hw, used_pads, strides, used_dils)
-            playing = st.session_state["conv.playing"]
 
-            def toggle_play() -> None:
-                st.session_state["conv.playing"] = not st.session_state["conv.playing"]
-                if st.session_state["conv.playing"] and st.session_state["conv.step"] >= n:
-                    st.session_state["conv.step"] = 1  # play again from the first cell
-
-            st.button(
-                t("conv.pause") if playing else t("conv.play"),
-                on_click=toggle_play,
-                disabled=n < 2,
-                icon=":material/pause:" if playing else ":material/play_arrow:",
-            )
-
-        @st.fragment(run_every=PLAY_SECONDS if st.session_state["conv.playing"] and revealed else None)
+        @st.fragment
         def sweep() -> None:
-            """The window walks over the padded input; the output fills in cell by cell."""
-            if revealed and st.session_state["conv.playing"]:
-                if st.session_state["conv.step"] >= n:
-                    st.session_state["conv.playing"] = False
-                    st.rerun()  # the whole page, so the timer stops
-                st.session_state["conv.step"] += 1
-            if revealed and n > 1:
-                st.slider(t("conv.step"), 1, n, key="conv.step", help=t("conv.step.help"))
-            step = steps[st.session_state["conv.step"] - 1]
+            """The window walks over the padded input; the output fills in cell by cell.
+
+            Play chains fragment-only runs (the rest of the page stays put): each draws one cell, waits
+            PLAY_SECONDS and reruns the fragment on the next cell, until the last. A Pause click during
+            the wait joins that rerun, so the window stops where it is; any other control is a full run,
+            which stops the play. (A browser-side `run_every` timer stalled now and then; this cannot.)
+            """
+            playing = revealed and n > 1 and st.session_state["conv.playing"]
+            if revealed:
+
+                def toggle_play() -> None:
+                    """Play from the slider's cell (after the last, the first); Pause leaves it there."""
+                    if st.session_state["conv.playing"]:
+                        st.session_state["conv.step"] = st.session_state["conv.shown"]  # the cell on screen
+                    else:
+                        step_now = st.session_state["conv.step"]
+                        first = step_now if step_now < n else 1
+                        st.session_state["conv.pos"] = st.session_state["conv.shown"] = first
+                    st.session_state["conv.playing"] = not st.session_state["conv.playing"]
+
+                st.button(
+                    t("conv.pause") if playing else t("conv.play"),
+                    on_click=toggle_play,
+                    disabled=n < 2,
+                    icon=":material/pause:" if playing else ":material/play_arrow:",
+                    key="conv.play_button",
+                )
+            if not playing:
+                if revealed and n > 1:
+                    st.slider(t("conv.step"), 1, n, key="conv.step", help=t("conv.step.help"))
+                draw_step(st.session_state["conv.step"])
+                return
+            # The play position is not the slider's key: the browser sends the hidden slider's old value
+            # with a Pause click, which would win over a value set here.
+            done = min(st.session_state.get("conv.pos", 1), n)
+            st.progress(done / n, text=f"{t('conv.step')}: {done} / {n}")
+            draw_step(done)
+            st.session_state["conv.shown"] = done
+            time.sleep(PLAY_SECONDS)
+            if done >= n:
+                st.session_state["conv.playing"] = False  # stop on the last cell, the slider comes back
+                st.session_state["conv.step"] = n
+            else:
+                st.session_state["conv.pos"] = done + 1
+            st.rerun(scope="fragment")
+
+        def draw_step(done: int) -> None:
+            """The padded input and its window, the kernel, the output so far, and this cell's sum."""
+            step = steps[done - 1]
             window = [(r, c) for r in step.rows for c in step.cols]
             g1, g2, g3 = st.columns([3, 2, 3])
             with g1:
@@ -278,7 +307,6 @@ if mode == "grid":
                     )
             with g3:
                 if revealed:
-                    done = st.session_state["conv.step"]
                     hidden = [
                         (r, c)
                         for r in range(out_hw[0])
