@@ -19,7 +19,7 @@ for i, spec in enumerate(PAGES):
     with columns[i % 3].container(border=True):
         picture = ASSETS / f"{spec.url}.png"
         if picture.exists():
-            st.image(str(picture), use_container_width=True)
+            st.image(str(picture), width="stretch")
         st.page_link(spec.file, label=t(spec.title_key), icon=spec.icon)
         st.caption(t(spec.blurb_key))
 

@@ -171,8 +171,13 @@ def wait_idle(tab, timeout_ms: int = 60_000) -> None:
 
 
 def open_app(tab, url: str, path: str = "", query: str = "") -> None:
-    """Open a page of the app and wait for its first run to end."""
+    """Open a page of the app and wait for its first run to end.
+
+    Every page starts with its title: waiting for it first means the run has begun (a busy server can
+    report "not running" for a moment before the first run starts, and the page is still empty then).
+    """
     tab.goto(f"{url}/{path}" + (f"?{query}" if query else ""))
+    tab.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
     wait_idle(tab)
 
 

@@ -114,10 +114,11 @@ def test_browser_maps_and_scatter_in_both_languages(server, page):
         open_app(page, server, "features", f"lang={lang}&feat.source=quick&feat.quick=slides_cnn"
                                              "&feat.index=4&feat.layer=relu1&feat.n=500&feat.method=both")
         button = page.get_by_role("button", name=text["feat.quick.train"])
-        if button.count():
-            button.click()  # the first time: the quick model trains on the server (a progress bar shows)
+        caption = text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")
         try:
-            caption = text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")
+            button.or_(page.get_by_text(caption)).first.wait_for(timeout=60_000)
+            if button.is_visible():
+                button.click()  # the first time: the quick model trains on the server (a progress bar shows)
             page.get_by_text(caption).wait_for(timeout=300_000)
             wait_idle(page)
         except Exception:
