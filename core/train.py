@@ -5,7 +5,8 @@ Why it is fast (compare with pytorch/examples' mnist, see bench/train_mnist.py):
   the fly, batch by batch; no Dataset/DataLoader, no PIL, no per-sample Python work;
 - a batch is an index slice of one seeded `torch.randperm` per epoch;
 - losses and accuracies are summed on the device and read back every `log_every` steps, not per batch;
-- on CUDA: bf16/fp16 autocast, channels_last and cudnn.benchmark.
+- channels_last weights (oneDNN on the CPU, cuDNN on CUDA); on CUDA also bf16/fp16 autocast and
+  cudnn.benchmark.
 
     model = build_model("two_layer_cnn")
     history = fit(model, data.load("mnist"), TrainConfig(epochs=1), on_step=print)
@@ -176,9 +177,9 @@ def fit(
     # 2. Model, optimizer, schedule
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        model.to(device, memory_format=torch.channels_last)
-    else:
-        model.to(device)
+    # channels_last: cuDNN's fast path, and oneDNN's on the CPU too (two_layer_cnn trains ~35% faster
+    # on 2 cores). The model is handed back in the usual layout at the end.
+    model.to(device, memory_format=torch.channels_last)
     torch.manual_seed(config.seed)  # dropout masks (the batch order has its own generator below)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model, config)
@@ -275,6 +276,7 @@ def fit(
     if device.type == "cuda":
         torch.cuda.synchronize()
     history.wall = time.perf_counter() - start
+    model.to(memory_format=torch.contiguous_format)
     history.elapsed = history.wall - eval_seconds
     model.eval()
     return history
