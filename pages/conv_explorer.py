@@ -99,13 +99,14 @@ url_default("conv.kernel", conv.format_matrix(example["kernel"]))
 url_default("conv.op", example["op"], choices=["conv", "max", "avg"])
 url_default("conv.window", 2)
 url_default("conv.bias", 0.0)
-url_default("conv.axes", False)
+url_default("conv.axes", example["stride"][0] != example["stride"][1])
 url_default("conv.predict", True)
 url_default("conv.step", 1)
-for name in SIZES:
-    lo, hi, default = SLIDER[name]
-    url_default(f"conv.{name}", default, choices=list(range(lo, hi + 1)))
-    url_default(f"conv.{name}_w", default, choices=list(range(lo, hi + 1)))
+for name in SIZES:  # ... and its padding and stride
+    lo, hi, _ = SLIDER[name]
+    rows, cols = {"pad": (example["pad"], example["pad"]), "stride": example["stride"], "dil": (1, 1)}[name]
+    url_default(f"conv.{name}", rows, choices=list(range(lo, hi + 1)))
+    url_default(f"conv.{name}_w", cols, choices=list(range(lo, hi + 1)))
 url_default("conv.photo", "test_card", choices=[*conv.SAMPLES, "upload"])
 url_default("conv.kname", "edge", choices=[*conv.KERNELS, "custom"])
 url_default("conv.custom", conv.format_matrix(conv.KERNELS["sharpen"]))

@@ -127,6 +127,21 @@ def test_a_link_naming_an_example_shows_its_numbers():
     assert "(0×0 + 1×1 + 3×2 + 4×3) + (1×1 + 2×2 + 4×3 + 5×4) = 56" in markdown_text(at)
 
 
+def test_a_link_naming_an_example_gets_its_padding_and_stride():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.query_params.update({"conv.example": "slide_stride", "conv.predict": "0"})
+    at.run()
+    assert not at.exception
+    assert (at.slider(key="conv.pad").value, at.slider(key="conv.stride").value) == (1, 3)
+    assert at.slider(key="conv.stride_w").value == 2 and at.toggle(key="conv.axes").value
+    assert metric(at, "conv.out_size", "en") == "2 × 2"  # rows (3+2-2)//3+1, columns (3+2-2)//2+1
+
+
 def test_presenter_mode_hides_the_text_boxes():
     at = app_test(PAGE, "zh", present=True, **{"conv.predict": False})
     assert not at.exception
