@@ -252,7 +252,7 @@ if mode == "grid":
             # The play position is not the slider's key: the browser sends the hidden slider's old value
             # with a Pause click, which would win over a value set here.
             done = min(st.session_state.get("conv.pos", 1), n)
-            st.progress(done / n, text=f"{t('conv.step')}: {done} / {n}")
+            st.progress(done / n, text=t("conv.playing", done=done, n=n))
             draw_step(done)
             st.session_state["conv.shown"] = done
             time.sleep(PLAY_SECONDS)

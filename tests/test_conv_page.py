@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap_tall, wait_idle
+from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, snap_tall, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/conv_explorer.py"
@@ -227,7 +227,8 @@ def test_browser_presenter_and_predict_first(server, page):
     snap_tall(page, "conv_presenter_zh", height=1900)
     # Play: the sweep's fragment walks the window to the last of the 4 cells, then stops on it
     page.get_by_role("button", name=TABLES["zh"]["conv.play"]).click()
-    page.get_by_text(f"{TABLES['zh']['conv.step']}: 3 / 4").wait_for(timeout=30_000)
+    page.get_by_text(TABLES["zh"]["conv.playing"].format(done=3, n=4)).wait_for(timeout=30_000)
+    snap(page, "conv_playing_zh", full_page=False)
     step = range_input(page, TABLES["zh"]["conv.step"])
     expect(step).to_have_attribute("aria-valuetext", "4", timeout=60_000)
     expect(page.get_by_role("button", name=TABLES["zh"]["conv.play"])).to_be_visible(timeout=30_000)
@@ -235,7 +236,7 @@ def test_browser_presenter_and_predict_first(server, page):
     assert not exception_text(page)
     # Play again from the end starts at the first cell; Pause leaves the slider where the window was
     page.get_by_role("button", name=TABLES["zh"]["conv.play"]).click()
-    page.get_by_text(f"{TABLES['zh']['conv.step']}: 2 / 4").wait_for(timeout=30_000)
+    page.get_by_text(TABLES["zh"]["conv.playing"].format(done=2, n=4)).wait_for(timeout=30_000)
     page.get_by_role("button", name=TABLES["zh"]["conv.pause"]).click()
     expect(page.get_by_role("button", name=TABLES["zh"]["conv.play"])).to_be_visible(timeout=30_000)
     wait_idle(page)
