@@ -259,11 +259,13 @@ async def wave(browser, server: Server, sessions: int, cfg: LoadConfig) -> WaveR
         out.errors.append(f"{len(pending)} students unfinished after the {cfg.deadline_s:.0f} s deadline")
         await asyncio.gather(*pending, return_exceptions=True)
     out.wall_s = time.monotonic() - start
+    # Sessions are dropped disconnectedSessionTTL (2 s here) after their tab closed; give it time.
+    # The sampler keeps going meanwhile: work still finishing then counts towards the peak.
+    await asyncio.sleep(6)
     done.set()
     await sampler
-    # Sessions are dropped disconnectedSessionTTL (2 s here) after their tab closed; give it time.
-    await asyncio.sleep(6)
     out.rss_after_mb = server.rss_mb()
+    out.rss_peak_mb = max(out.rss_peak_mb, out.rss_after_mb)
     return out
 
 

@@ -31,7 +31,9 @@ def test_three_students_at_once_without_errors(tmp_path):
     assert counts["open home"] == counts["open conv"] == counts["open unet"] == 3
     assert counts["move slider"] == 3 * 2
     assert counts.get("train") == 1
-    assert wave["rss_peak_mb"] > 0 and wave["rss_after_mb"] <= wave["rss_peak_mb"]
+    # One server for three students stays well inside a laptop's memory (about 1.2-1.4 GiB here:
+    # torch, diffusers and MNIST on the device once per process, not once per session).
+    assert 0 < wave["rss_after_mb"] <= wave["rss_peak_mb"] < 3 * 1024, wave
 
 
 def run_in_own_loop(coroutine):
