@@ -28,7 +28,7 @@ EXAMPLES = {  # grid presets: the slides' worked examples
     ),
 }
 SIZES = ("pad", "stride", "dil")
-SLIDER = {"pad": (0, 3, 0), "stride": (1, 4, 1), "dil": (1, 3, 1)}  # min, max, default
+SLIDER = {"pad": (0, 3), "stride": (1, 4), "dil": (1, 3)}  # min, max (the defaults come from the example)
 PLAY_SECONDS = 1.0
 
 
@@ -103,7 +103,7 @@ url_default("conv.axes", example["stride"][0] != example["stride"][1])
 url_default("conv.predict", True)
 url_default("conv.step", 1)
 for name in SIZES:  # ... and its padding and stride
-    lo, hi, _ = SLIDER[name]
+    lo, hi = SLIDER[name]
     rows, cols = {"pad": (example["pad"], example["pad"]), "stride": example["stride"], "dil": (1, 1)}[name]
     url_default(f"conv.{name}", rows, choices=list(range(lo, hi + 1)))
     url_default(f"conv.{name}_w", cols, choices=list(range(lo, hi + 1)))
@@ -131,7 +131,7 @@ mode = (
 per_axis = st.session_state["conv.axes"]
 cols = st.columns(3)
 for col, name in zip(cols, SIZES, strict=True):
-    lo, hi, _ = SLIDER[name]
+    lo, hi = SLIDER[name]
     label = t(f"conv.{name}") + (t("conv.axis.h") if per_axis else "")
     col.slider(label, lo, hi, key=f"conv.{name}", help=t(f"conv.{name}.help"))
     if per_axis:
