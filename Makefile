@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-fast lint bench prepare system-deps clean
+.PHONY: setup run test test-fast lint bench prepare system-deps corpora clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,14 +18,23 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP)
 
-# Debian's Chromium (browser tests), CJK fonts (Chinese in screenshots), Fashion-MNIST files.
+# Debian's Chromium (browser tests), CJK fonts (Chinese in screenshots), Fashion-MNIST files,
+# the text corpora of the language-model page (唐诗三百首 in fortunes-zh, English in fortunes).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'cjk' \
-	   || [ ! -d /usr/share/datasets/fashion-mnist ]; then \
-	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk dataset-fashion-mnist; \
+	   || [ ! -d /usr/share/datasets/fashion-mnist ] || [ ! -f /usr/share/games/fortunes/tang300 ] \
+	   || [ ! -f /usr/share/games/fortunes/fortunes ]; then \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk dataset-fashion-mnist \
+	    fortunes-zh fortunes; \
 	fi
 
-run: setup
+# `make run` needs only the text corpora (the language-model page); the rest is optional at run time.
+corpora:
+	@[ -f /usr/share/games/fortunes/tang300 ] && [ -f /usr/share/games/fortunes/fortunes ] \
+	  || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q fortunes-zh fortunes) \
+	  || echo "fortunes-zh / fortunes not installed: the language-model page will say so"
+
+run: setup corpora
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: setup system-deps
@@ -36,6 +45,7 @@ test-fast: setup
 
 lint: setup
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
 bench: setup

@@ -12,5 +12,6 @@ sidebar()
 groups: dict[str, list] = {"": [st.Page(HOME, title=t("nav.home"), icon=":material/home:", default=True)]}
 for spec in PAGES:
     groups.setdefault(t(spec.group_key), []).append(
-        st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url))
+        st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url)
+    )
 st.navigation(groups).run()

@@ -60,12 +60,14 @@ def main() -> None:
     fit(model, mnist, config)
     model.eval()
     start = time.perf_counter()
-    feats = features.layer_features(model, mnist.test_x[:args.n], ["pool2"])["pool2"]
+    feats = features.layer_features(model, mnist.test_x[: args.n], ["pool2"])["pool2"]
     extract_s = time.perf_counter() - start
-    labels = mnist.test_y[:args.n].numpy()
+    labels = mnist.test_y[: args.n].numpy()
     cores = os.cpu_count() or 1
-    print(f"features: pool2 of slides_cnn, {feats.shape[0]} × {feats.shape[1]} in {extract_s:.2f} s; "
-          f"{cores} cores, {torch.get_num_threads()} torch threads; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"features: pool2 of slides_cnn, {feats.shape[0]} × {feats.shape[1]} in {extract_s:.2f} s; "
+        f"{cores} cores, {torch.get_num_threads()} torch threads; load average {os.getloadavg()[0]:.1f}"
+    )
 
     rows = []
     start = time.perf_counter()
@@ -87,8 +89,10 @@ def main() -> None:
         print(f"{name:44s} {seconds:8.2f} {acc:16.3f}")
     best = min(s for name, s, _ in rows if name.startswith("ours: t-SNE"))
     ref = rows[-1][1]
-    print(f"\nt-SNE of {args.n} points: {best:.1f} s (goal ≤ 10 s on an idle 2-core machine), "
-          f"{ref / best:.1f}× faster than the reference")
+    print(
+        f"\nt-SNE of {args.n} points: {best:.1f} s (goal ≤ 10 s on an idle 2-core machine), "
+        f"{ref / best:.1f}× faster than the reference"
+    )
 
 
 if __name__ == "__main__":

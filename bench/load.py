@@ -37,9 +37,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--no-first-run", "--disable-quic", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--renderer-process-limit=8"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--renderer-process-limit=8",
+]
 SERVER_ENV = {  # the hosting settings of docs/hosting.md, plus a short session TTL so closing is measurable
     "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2",
     "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "none",
@@ -82,6 +91,7 @@ def percentile(xs: list[float], q: float) -> float:
 
 # --- the server -------------------------------------------------------------------------------
 
+
 class Server:
     """`streamlit run app.py` on a free loopback port, with the hosting env; stops on exit."""
 
@@ -97,10 +107,24 @@ class Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env))
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env),
+        )
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -188,9 +212,11 @@ def train_target(lang: str) -> tuple[str, str, str] | None:
     from ui.i18n import TABLES
 
     table = TABLES[lang]
-    for path, key, query in (("trainer", "train.start", "train.epochs=1&train.subset=1000"),
-                             ("trainer", "train.button", "train.epochs=1&train.subset=1000"),
-                             ("vae", "vae.train.button", "vae.epochs=1&vae.subset=2000")):
+    for path, key, query in (
+        ("trainer", "train.start", "train.epochs=1&train.subset=1000"),
+        ("trainer", "train.button", "train.epochs=1&train.subset=1000"),
+        ("vae", "vae.train.button", "vae.epochs=1&vae.subset=2000"),
+    ):
         if key in table:
             return path, query, table[key]
     return None
@@ -198,8 +224,9 @@ def train_target(lang: str) -> tuple[str, str, str] | None:
 
 async def student(browser, url: str, index: int, cfg: LoadConfig, out: WaveResult) -> None:
     lang = "zh" if index % 2 == 0 else "en"
-    context = await browser.new_context(viewport={"width": 1280, "height": 800},
-                                        locale="zh-CN" if lang == "zh" else "en-US")
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="zh-CN" if lang == "zh" else "en-US"
+    )
     context.set_default_timeout(cfg.action_timeout_s * 1000)
     page = await context.new_page()
     page_errors: list[str] = []
@@ -287,41 +314,66 @@ async def run_load(cfg: LoadConfig, server: Server) -> dict:
     def summary(w: WaveResult) -> dict:
         lat = [x for action, xs in w.latencies.items() if action != "train" for x in xs]
         return {
-            "sessions": w.sessions, "errors": w.errors, "interactions": len(lat),
+            "sessions": w.sessions,
+            "errors": w.errors,
+            "interactions": len(lat),
             "median_s": round(statistics.median(lat), 3) if lat else None,
             "p95_s": round(percentile(lat, 0.95), 3),
-            "per_action": {a: {"n": len(xs), "median_s": round(statistics.median(xs), 3),
-                               "p95_s": round(percentile(xs, 0.95), 3)} for a, xs in w.latencies.items()},
-            "rss_peak_mb": round(w.rss_peak_mb, 1), "rss_after_mb": round(w.rss_after_mb, 1),
+            "per_action": {
+                a: {
+                    "n": len(xs),
+                    "median_s": round(statistics.median(xs), 3),
+                    "p95_s": round(percentile(xs, 0.95), 3),
+                }
+                for a, xs in w.latencies.items()
+            },
+            "rss_peak_mb": round(w.rss_peak_mb, 1),
+            "rss_after_mb": round(w.rss_after_mb, 1),
             "wall_s": round(w.wall_s, 1),
         }
 
     return {
-        "config": asdict(cfg), "rss_start_mb": round(rss_start, 1), "rss_baseline_mb": round(rss_baseline, 1),
-        "warm_up": summary(warm), "reference_one_student": summary(reference),
+        "config": asdict(cfg),
+        "rss_start_mb": round(rss_start, 1),
+        "rss_baseline_mb": round(rss_baseline, 1),
+        "warm_up": summary(warm),
+        "reference_one_student": summary(reference),
         "waves": [summary(w) for w in waves],
-        "errors": warm.errors + (reference.errors if cfg.reference else [])
+        "errors": warm.errors
+        + (reference.errors if cfg.reference else [])
         + [e for w in waves for e in w.errors],
     }
 
 
 def print_report(report: dict) -> None:
     ref = report["reference_one_student"]
-    print(f"server memory: {report['rss_start_mb']:.0f} MiB at start, {report['rss_baseline_mb']:.0f} MiB "
-          "after two single students (baseline)")
-    print(f"{'':22s}{'students':>9s}{'errors':>8s}{'median':>9s}{'p95':>9s}{'peak RSS':>11s}"
-          f"{'RSS after':>11s}{'wall':>8s}")
+    print(
+        f"server memory: {report['rss_start_mb']:.0f} MiB at start, {report['rss_baseline_mb']:.0f} MiB "
+        "after two single students (baseline)"
+    )
+    print(
+        f"{'':22s}{'students':>9s}{'errors':>8s}{'median':>9s}{'p95':>9s}{'peak RSS':>11s}"
+        f"{'RSS after':>11s}{'wall':>8s}"
+    )
     rows = [("reference (1 alone)", ref)] + [(f"wave {i + 1}", w) for i, w in enumerate(report["waves"])]
     for name, s in rows:
-        print(f"{name:22s}{s['sessions']:>9d}{len(s['errors']):>8d}{s['median_s']:>8.2f}s{s['p95_s']:>8.2f}s"
-              f"{s['rss_peak_mb']:>9.0f}Mi{s['rss_after_mb']:>9.0f}Mi{s['wall_s']:>7.0f}s")
+        print(
+            f"{name:22s}{s['sessions']:>9d}{len(s['errors']):>8d}{s['median_s']:>8.2f}s{s['p95_s']:>8.2f}s"
+            f"{s['rss_peak_mb']:>9.0f}Mi{s['rss_after_mb']:>9.0f}Mi{s['wall_s']:>7.0f}s"
+        )
     for name, s in rows[1:]:
-        print(f"  {name} per action: " + ", ".join(
-            f"{a} {v['median_s']:.2f}/{v['p95_s']:.2f}s (n={v['n']})" for a, v in s["per_action"].items()))
+        print(
+            f"  {name} per action: "
+            + ", ".join(
+                f"{a} {v['median_s']:.2f}/{v['p95_s']:.2f}s (n={v['n']})" for a, v in s["per_action"].items()
+            )
+        )
     if len(report["waves"]) >= 2:
         growth = report["waves"][-1]["rss_after_mb"] - report["waves"][0]["rss_after_mb"]
-        print(f"memory after the last wave minus after the first: {growth:+.0f} MiB "
-              "(near 0: closed sessions are released, nothing accumulates per class)")
+        print(
+            f"memory after the last wave minus after the first: {growth:+.0f} MiB "
+            "(near 0: closed sessions are released, nothing accumulates per class)"
+        )
     print(f"errors: {len(report['errors'])}")
     for err in report["errors"][:20]:
         print("  " + err)
@@ -335,14 +387,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deadline", type=float, default=LoadConfig.deadline_s, help="seconds per wave")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "load.json")
     args = parser.parse_args(argv)
-    cfg = LoadConfig(sessions=args.sessions, waves=args.waves, train_every=args.train_every,
-                     deadline_s=args.deadline)
+    cfg = LoadConfig(
+        sessions=args.sessions, waves=args.waves, train_every=args.train_every, deadline_s=args.deadline
+    )
     with Server() as server:
         report = asyncio.run(run_load(cfg, server))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"load test: {cfg.sessions} concurrent headless Chromium sessions, {cfg.waves} waves, "
-          f"loopback only ({os.cpu_count()} CPU cores)")
+    print(
+        f"load test: {cfg.sessions} concurrent headless Chromium sessions, {cfg.waves} waves, "
+        f"loopback only ({os.cpu_count()} CPU cores)"
+    )
     print_report(report)
     return 1 if report["errors"] else 0
 

@@ -61,8 +61,9 @@ def timed(label: str, device: torch.device, run, unet_steps: int, repeats: int) 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None,
-                        help="hub id, folder or .safetensors (default: SD_MODEL or SD-1.5)")
+    parser.add_argument(
+        "--model", default=None, help="hub id, folder or .safetensors (default: SD_MODEL or SD-1.5)"
+    )
     parser.add_argument("--tiny", action="store_true", help="use the tiny random test pipeline (no weights)")
     parser.add_argument("--cpu", action="store_true", help="allow running on the CPU (only to prove it runs)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the UNet of our pipeline")
@@ -75,8 +76,10 @@ def main() -> int:
     info = describe(device)
     print(f"device: {info.kind} ({info.name}); torch {torch.__version__}")
     if device.type != "cuda" and not args.cpu:
-        print("No CUDA GPU here: this benchmark measures GPU speed. Run it on a machine with a GPU, "
-              "or pass --cpu --tiny to check that it runs.")
+        print(
+            "No CUDA GPU here: this benchmark measures GPU speed. Run it on a machine with a GPU, "
+            "or pass --cpu --tiny to check that it runs."
+        )
         return 2
 
     tmp = None
@@ -94,15 +97,23 @@ def main() -> int:
     image = diffusion.make_mountain_sketch().resize((width, height))
     strength, guidance, seed = 0.75, 7.5, 0
     unet_steps = diffusion.steps_run(args.steps, strength, diffusion.make_scheduler())
-    print(f"settings: {width}×{height}, strength {strength}, guidance {guidance}, {args.steps} steps "
-          f"-> {unet_steps} UNet steps (×2 batch for guidance), seed {seed}")
+    print(
+        f"settings: {width}×{height}, strength {strength}, guidance {guidance}, {args.steps} steps "
+        f"-> {unet_steps} UNet steps (×2 batch for guidance), seed {seed}"
+    )
 
     # Reference: the plain diffusers pipeline with its defaults (fp32, default attention), same settings.
     plain = plain_pipeline(model, device)
 
     def run_plain():
-        return plain(prompt=diffusion.HOMEWORK_PROMPT, image=image, strength=strength, guidance_scale=guidance,
-                     num_inference_steps=args.steps, generator=torch.Generator().manual_seed(seed))
+        return plain(
+            prompt=diffusion.HOMEWORK_PROMPT,
+            image=image,
+            strength=strength,
+            guidance_scale=guidance,
+            num_inference_steps=args.steps,
+            generator=torch.Generator().manual_seed(seed),
+        )
 
     reference = timed("plain diffusers defaults (fp32)", device, run_plain, unet_steps, args.repeats)
     plain = None  # free its memory before ours loads
@@ -114,9 +125,21 @@ def main() -> int:
     if args.compile:
         ours.unet = torch.compile(ours.unet, mode="max-autotune", fullgraph=True)
         label += "+compile"
-    mine = timed(label, device, lambda: diffusion.run_img2img(
-        ours, image, diffusion.HOMEWORK_PROMPT, strength=strength, guidance_scale=guidance, steps=args.steps,
-        seed=seed), unet_steps, args.repeats)
+    mine = timed(
+        label,
+        device,
+        lambda: diffusion.run_img2img(
+            ours,
+            image,
+            diffusion.HOMEWORK_PROMPT,
+            strength=strength,
+            guidance_scale=guidance,
+            steps=args.steps,
+            seed=seed,
+        ),
+        unet_steps,
+        args.repeats,
+    )
 
     speedup = mine["steps_per_s"] / reference["steps_per_s"]
     print(f"speed-up: {speedup:.2f}× the plain pipeline's steps/s (goal ≥ 1.3× on a GPU)")

@@ -45,10 +45,14 @@ def main() -> None:
         with conftest.streamlit_server(app=str(hello)) as url:
             ref = first_render_times(browser, url)
         browser.close()
-    print(f"home page, first render (median of {RUNS} new sessions): {statistics.median(ours):.2f} s "
-          f"(max {max(ours):.2f} s; goal < 3 s)")
-    print(f"reference, hello-world Streamlit app:               {statistics.median(ref):.2f} s "
-          f"(max {max(ref):.2f} s)")
+    print(
+        f"home page, first render (median of {RUNS} new sessions): {statistics.median(ours):.2f} s "
+        f"(max {max(ours):.2f} s; goal < 3 s)"
+    )
+    print(
+        f"reference, hello-world Streamlit app:               {statistics.median(ref):.2f} s "
+        f"(max {max(ref):.2f} s)"
+    )
 
 
 if __name__ == "__main__":

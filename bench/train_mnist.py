@@ -52,8 +52,9 @@ def reference(ds: core_data.Dataset, device: torch.device, max_epochs: int, dry_
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
     train = PILMNIST(ds.train_x, ds.train_y, transform)
     test = PILMNIST(ds.test_x, ds.test_y, transform)
-    loader = torch.utils.data.DataLoader(train, batch_size=64, shuffle=True,
-                                         generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(
+        train, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     test_loader = torch.utils.data.DataLoader(test, batch_size=1000)
     model = build_seeded("two_layer_cnn", 0).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -103,8 +104,11 @@ def ours(ds: core_data.Dataset, device: torch.device, max_epochs: int, dry_run: 
     Its recipe is one epoch (OneCycle anneals over the run, so a longer run reaches 98.5% later);
     the reference keeps going up to --max-epochs until it gets there.
     """
-    config = TrainConfig(device=device.type, epochs=1 if dry_run else min(max_epochs, 1),
-                         train_subset=1280 if dry_run else 60_000)
+    config = TrainConfig(
+        device=device.type,
+        epochs=1 if dry_run else min(max_epochs, 1),
+        train_subset=1280 if dry_run else 60_000,
+    )
     steps_per_epoch = config.train_subset // config.batch_size
     config.eval_every = max(1, steps_per_epoch // 10)
     config.log_every = config.eval_every
@@ -112,8 +116,11 @@ def ours(ds: core_data.Dataset, device: torch.device, max_epochs: int, dry_run: 
     model = build_seeded("two_layer_cnn", 0)
     history = fit(model, ds, config)
     reached = next((r["time"] for r in history.steps if r.get("test_acc", 0) >= TARGET), None)
-    return {"images_per_s": history.images_per_second, "time_to_target": reached,
-            "last_acc": evaluate(model, ds)["acc"] if not dry_run else history.epochs[-1]["test_acc"]}
+    return {
+        "images_per_s": history.images_per_second,
+        "time_to_target": reached,
+        "last_acc": evaluate(model, ds)["acc"] if not dry_run else history.epochs[-1]["test_acc"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,13 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = fn(ds, device, args.max_epochs, args.dry_run)
         r = results[name]
         reached = f"{r['time_to_target']:.1f} s" if r["time_to_target"] is not None else "not reached"
-        print(f"{name:36s} {r['images_per_s']:8,.0f} images/s   time to {TARGET:.1%}: {reached:>12s}   "
-              f"final test accuracy {r['last_acc']:.2%}", flush=True)
+        print(
+            f"{name:36s} {r['images_per_s']:8,.0f} images/s   time to {TARGET:.1%}: {reached:>12s}   "
+            f"final test accuracy {r['last_acc']:.2%}",
+            flush=True,
+        )
     a, b = results["core.train"], results["reference (pytorch/examples style)"]
     print(f"throughput ratio (core.train / reference): {a['images_per_s'] / b['images_per_s']:.1f}x")
     if a["time_to_target"] and b["time_to_target"]:
-        print(f"time-to-{TARGET:.1%} ratio (reference / core.train): {b['time_to_target'] / a['time_to_target']:.1f}x"
-              f"  (goal: >= 3x on 2 CPU cores, >= 10x on a GPU)")
+        print(
+            f"time-to-{TARGET:.1%} ratio (reference / core.train): "
+            f"{b['time_to_target'] / a['time_to_target']:.1f}x"
+            f"  (goal: >= 3x on 2 CPU cores, >= 10x on a GPU)"
+        )
     if device.type != "cuda":
         print("GPU goal (two_layer_cnn to 99.0% in <= 0.5 s of training): not measured, no CUDA device here.")
     else:

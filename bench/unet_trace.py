@@ -31,7 +31,9 @@ imported = time.perf_counter() - t0
 rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 """
 
-OURS = PRELUDE + """
+OURS = (
+    PRELUDE
+    + """
 times, cpu = [], []
 for _ in range(3):
     t0, c0 = time.perf_counter(), time.process_time()
@@ -43,8 +45,11 @@ print(json.dumps(dict(import_s=imported, first_s=times[0], best_s=min(times), cp
                       rss_import_mb=rss_after_import,
                       peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 """
+)
 
-REFERENCE = PRELUDE + """
+REFERENCE = (
+    PRELUDE
+    + """
 t0, c0 = time.perf_counter(), time.process_time()
 model = unet.build_unet(unet.SD15, "cpu")  # real fp32 weights, randomly initialised
 built, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -53,11 +58,17 @@ print(json.dumps(dict(import_s=imported, first_s=built, best_s=built, cpu_s=cpu,
                       rss_import_mb=rss_after_import,
                       peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 """
+)
 
 
 def measure(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code.format(root=str(ROOT))], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code.format(root=str(ROOT))],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -65,15 +76,21 @@ def main() -> None:
     rows = [("meta trace (ours)", measure(OURS))]
     if "--no-reference" not in sys.argv:
         rows.append(("real fp32 UNet on CPU, build only (reference)", measure(REFERENCE)))
-    print(f"{'':48} {'import s':>9} {'first s':>8} {'best s':>7} {'CPU s':>6} "
-          f"{'RSS after import MB':>20} {'peak RSS MB':>12}")
+    print(
+        f"{'':48} {'import s':>9} {'first s':>8} {'best s':>7} {'CPU s':>6} "
+        f"{'RSS after import MB':>20} {'peak RSS MB':>12}"
+    )
     for name, r in rows:
-        print(f"{name:48} {r['import_s']:9.1f} {r['first_s']:8.2f} {r['best_s']:7.2f} {r['cpu_s']:6.2f} "
-              f"{r['rss_import_mb']:20.0f} {r['peak_mb']:12.0f}")
+        print(
+            f"{name:48} {r['import_s']:9.1f} {r['first_s']:8.2f} {r['best_s']:7.2f} {r['cpu_s']:6.2f} "
+            f"{r['rss_import_mb']:20.0f} {r['peak_mb']:12.0f}"
+        )
     ours = rows[0][1]
     print("(wall times rise with the machine's load; CPU s is the process's own CPU time)")
-    print(f"goal: trace <= 2 s -> {ours['best_s']:.2f} s; peak < 1024 MB -> {ours['peak_mb']:.0f} MB "
-          f"({ours['peak_mb'] - ours['rss_import_mb']:.0f} MB above torch+diffusers themselves)")
+    print(
+        f"goal: trace <= 2 s -> {ours['best_s']:.2f} s; peak < 1024 MB -> {ours['peak_mb']:.0f} MB "
+        f"({ours['peak_mb'] - ours['rss_import_mb']:.0f} MB above torch+diffusers themselves)"
+    )
 
 
 if __name__ == "__main__":

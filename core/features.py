@@ -29,6 +29,7 @@ PCA_DIMS_BEFORE_TSNE = 50  # t-SNE on 50 PCA dimensions: the usual speed-up (van
 
 # --- 1. activations of one batch ----------------------------------------------------------------
 
+
 def layer_names(model: nn.Module) -> list[str]:
     """Every named submodule (as in `named_modules()`, the root left out), in definition order."""
     return [name for name, _ in model.named_modules() if name]
@@ -36,12 +37,16 @@ def layer_names(model: nn.Module) -> list[str]:
 
 def leaf_layers(model: nn.Module) -> list[str]:
     """Names of the modules that compute something themselves (no children, not nn.Identity)."""
-    return [name for name, m in model.named_modules()
-            if name and not any(True for _ in m.children()) and not isinstance(m, nn.Identity)]
+    return [
+        name
+        for name, m in model.named_modules()
+        if name and not any(True for _ in m.children()) and not isinstance(m, nn.Identity)
+    ]
 
 
-def activations(model: nn.Module, x: torch.Tensor,
-                layers: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
+def activations(
+    model: nn.Module, x: torch.Tensor, layers: Iterable[str] | None = None
+) -> dict[str, torch.Tensor]:
     """Outputs of the model's submodules for input x (B, 1, 28, 28): {name: (B, ...)} in forward order.
 
     Names are `named_modules()` names (the "layer" column of `core.models.summarize`). With
@@ -58,7 +63,8 @@ def activations(model: nn.Module, x: torch.Tensor,
             raise UserError(
                 f"The model has no layer named {', '.join(unknown)}; "
                 f"its layers are: {', '.join(layer_names(model))}.",
-                f"模型中没有名为 {', '.join(unknown)} 的层；它的层有：{', '.join(layer_names(model))}。")
+                f"模型中没有名为 {', '.join(unknown)} 的层；它的层有：{', '.join(layer_names(model))}。",
+            )
     names = wanted if wanted is not None else leaf_layers(model)
     outputs: dict[str, torch.Tensor] = {}
     order: list[str] = []
@@ -70,6 +76,7 @@ def activations(model: nn.Module, x: torch.Tensor,
             if name not in outputs:
                 order.append(name)
             outputs[name] = output.detach()
+
         return hook
 
     handles = [modules[name].register_forward_hook(hook_for(name)) for name in names]
@@ -96,8 +103,10 @@ def model_input(images: torch.Tensor, device: torch.device | str = "cpu") -> tor
     if images.dim() == 2:
         images = images.unsqueeze(0)
     if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
-        raise UserError(f"Expected 28×28 images, got shape {tuple(images.shape)}.",
-                        f"需要 28×28 的图像，实际形状为 {tuple(images.shape)}。")
+        raise UserError(
+            f"Expected 28×28 images, got shape {tuple(images.shape)}.",
+            f"需要 28×28 的图像，实际形状为 {tuple(images.shape)}。",
+        )
     return normalize(images).to(device)
 
 
@@ -113,10 +122,12 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
 
 # Anchor colours of two standard colour maps, interpolated linearly (no matplotlib needed):
 # viridis for values >= 0 (after a ReLU), RdBu reversed for signed values, white at zero.
-VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]],
-                   dtype=np.float64)
-DIVERGING = np.array([[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]],
-                     dtype=np.float64)
+VIRIDIS = np.array(
+    [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64
+)
+DIVERGING = np.array(
+    [[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]], dtype=np.float64
+)
 
 
 def colorize(values: np.ndarray, lo: float, hi: float, diverging: bool) -> np.ndarray:
@@ -148,8 +159,13 @@ def color_limits(maps: np.ndarray, shared: bool) -> tuple[np.ndarray, np.ndarray
     return lo, hi, False
 
 
-def map_grid(maps: torch.Tensor | np.ndarray, shared_scale: bool = True, columns: int | None = None,
-             cell: int = 56, gap: int = 2) -> np.ndarray:
+def map_grid(
+    maps: torch.Tensor | np.ndarray,
+    shared_scale: bool = True,
+    columns: int | None = None,
+    cell: int = 56,
+    gap: int = 2,
+) -> np.ndarray:
     """Channel maps (C, H, W) -> one RGB picture (rows·(cell+gap), cols·(cell+gap), 3) uint8.
 
     Each map is scaled up (nearest neighbour, so pixels stay visible) to about `cell` pixels.
@@ -169,7 +185,7 @@ def map_grid(maps: torch.Tensor | np.ndarray, shared_scale: bool = True, columns
     for k in range(c):
         rgb = colorize(maps[k], lo[k], hi[k], diverging).repeat(scale, 0).repeat(scale, 1)
         r, q = divmod(k, columns)
-        grid[r * ch:r * ch + h * scale, q * cw:q * cw + w * scale] = rgb
+        grid[r * ch : r * ch + h * scale, q * cw : q * cw + w * scale] = rgb
     return grid
 
 
@@ -193,22 +209,35 @@ def png_data_url(image: np.ndarray) -> str:
 
 # --- 3. whole layers over many images, and their 2-D maps ---------------------------------------
 
-def layer_features(model: nn.Module, images: torch.Tensor, layers: list[str], batch_size: int = 500,
-                   device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
+
+def layer_features(
+    model: nn.Module,
+    images: torch.Tensor,
+    layers: list[str],
+    batch_size: int = 500,
+    device: torch.device | str = "cpu",
+) -> dict[str, np.ndarray]:
     """uint8 images (N, 28, 28) -> {layer: flattened outputs (N, D) float32}, computed in batches."""
     if not layers:
         raise UserError("Choose at least one layer.", "请至少选择一层。")
     parts: dict[str, list[np.ndarray]] = {name: [] for name in layers}
     for start in range(0, len(images), batch_size):
-        x = model_input(images[start:start + batch_size], device)
+        x = model_input(images[start : start + batch_size], device)
         acts = activations(model, x, layers)
         for name in layers:
             parts[name].append(acts[name].flatten(1).float().cpu().numpy())
     return {name: np.concatenate(chunks) for name, chunks in parts.items()}
 
 
-def embed(features: np.ndarray | torch.Tensor, method: str = "pca", seed: int = 0, perplexity: float = 30.0,
-          pca_dims: int = PCA_DIMS_BEFORE_TSNE, max_iter: int = 500, threads: int = 1) -> np.ndarray:
+def embed(
+    features: np.ndarray | torch.Tensor,
+    method: str = "pca",
+    seed: int = 0,
+    perplexity: float = 30.0,
+    pca_dims: int = PCA_DIMS_BEFORE_TSNE,
+    max_iter: int = 500,
+    threads: int = 1,
+) -> np.ndarray:
     """Features (N, D) -> 2-D coordinates (N, 2) float32 by PCA or t-SNE; the same seed gives the same map.
 
     PCA keeps the two directions of largest variance (a linear projection). t-SNE keeps each
@@ -223,8 +252,10 @@ def embed(features: np.ndarray | torch.Tensor, method: str = "pca", seed: int = 
     x = x.reshape(len(x), -1).astype(np.float32)
     n, d = x.shape
     if method not in METHODS:
-        raise UserError(f"Unknown method '{method}'; choose one of {', '.join(METHODS)}.",
-                        f"未知的降维方法“{method}”；可选：{', '.join(METHODS)}。")
+        raise UserError(
+            f"Unknown method '{method}'; choose one of {', '.join(METHODS)}.",
+            f"未知的降维方法“{method}”；可选：{', '.join(METHODS)}。",
+        )
     if n < 3:
         raise UserError("An embedding needs at least 3 points.", "降维至少需要 3 个点。")
     if method == "pca":
@@ -235,15 +266,22 @@ def embed(features: np.ndarray | torch.Tensor, method: str = "pca", seed: int = 
         raise UserError(
             f"The perplexity (about how many neighbours each point keeps) must be between 1 and the number "
             f"of points minus one ({n - 1}); it is {perplexity:g}.",
-            f"困惑度（每个点大约保留多少个近邻）必须在 1 到点数减一（{n - 1}）之间；当前为 {perplexity:g}。")
+            f"困惑度（每个点大约保留多少个近邻）必须在 1 到点数减一（{n - 1}）之间；当前为 {perplexity:g}。",
+        )
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(threads):
         if d > pca_dims:
             x = PCA(n_components=min(pca_dims, n), random_state=seed).fit_transform(x)
-        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=max_iter,
-                    learning_rate="auto")
+        tsne = TSNE(
+            n_components=2,
+            perplexity=perplexity,
+            init="pca",
+            random_state=seed,
+            max_iter=max_iter,
+            learning_rate="auto",
+        )
         return tsne.fit_transform(x).astype(np.float32)
 
 

@@ -17,7 +17,9 @@ def _datasets() -> str:
     lines = []
     for name in data.NAMES:
         ds = data.load(name)
-        lines.append(f"{name}: {tuple(ds.train_x.shape)} train, {tuple(ds.test_x.shape)} test, from {ds.source}")
+        lines.append(
+            f"{name}: {tuple(ds.train_x.shape)} train, {tuple(ds.test_x.shape)} test, from {ds.source}"
+        )
     return "; ".join(lines) + f" (cache: {data.data_dir()})"
 
 

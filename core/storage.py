@@ -31,5 +31,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 def cache_dir(*parts: str) -> Path:
     """A folder under the app's cache (MODEL_DIR, else ~/.cache/dl-teaching-app/<parts>)."""
     base = os.environ.get("MODEL_DIR")
-    root = Path(base).expanduser() if base else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dl-teaching-app"
+    root = (
+        Path(base).expanduser()
+        if base
+        else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dl-teaching-app"
+    )
     return root.joinpath(*parts)

@@ -45,7 +45,9 @@ Callback = Callable[[dict[str, float]], None]
 
 @dataclass
 class TrainConfig:
-    model: str = "two_layer_cnn"  # a name from core.models.MODEL_NAMES (fit itself trains the model passed in)
+    model: str = (
+        "two_layer_cnn"  # a name from core.models.MODEL_NAMES (fit itself trains the model passed in)
+    )
     optimizer: str = "adam"  # sgd | sgd_momentum | adam | adamw
     lr: float = 3e-3  # the peak learning rate when schedule="onecycle"
     momentum: float = 0.9  # used by sgd_momentum only
@@ -80,8 +82,9 @@ class History:
         return self.images / self.elapsed if self.elapsed > 0 else 0.0
 
 
-def classification_objective(model: nn.Module, x: torch.Tensor, y: torch.Tensor
-                             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def classification_objective(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Cross-entropy on x uint8 (B, 28, 28) normalized with MNIST's mean/std; metrics {"acc"} (scalar)."""
     logits = model(normalize(x))  # (B, 10)
     loss = F.cross_entropy(logits.float(), y)
@@ -95,45 +98,63 @@ _device_data: dict[tuple[int, str], tuple[torch.Tensor, ...]] = {}
 _device_lock = threading.Lock()
 
 
-def on_device(data: Dataset, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def on_device(
+    data: Dataset, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(train_x, train_y, test_x, test_y) of `data` on `device`, copied once per process and shared."""
     if device.type == "cpu":
         return data.train_x, data.train_y, data.test_x, data.test_y
     key = (id(data.train_x), str(device))
     with _device_lock:
         if key not in _device_data:
-            _device_data[key] = tuple(t.to(device, non_blocking=False) for t in
-                                      (data.train_x, data.train_y, data.test_x, data.test_y))
+            _device_data[key] = tuple(
+                t.to(device, non_blocking=False)
+                for t in (data.train_x, data.train_y, data.test_x, data.test_y)
+            )
         return _device_data[key]  # type: ignore[return-value]
 
 
 # --- training -------------------------------------------------------------------------------------
 
+
 def check_config(config: TrainConfig) -> None:
     """Raise UserError for settings a student can get wrong (and LIMITS a host has set)."""
+
     def bad(en: str, zh: str) -> None:
         raise UserError(en, zh)
 
     if config.optimizer not in OPTIMIZERS:
-        bad(f"Unknown optimizer '{config.optimizer}'; choose one of {', '.join(OPTIMIZERS)}.",
-            f"未知的优化器“{config.optimizer}”；可选：{'、'.join(OPTIMIZERS)}。")
+        bad(
+            f"Unknown optimizer '{config.optimizer}'; choose one of {', '.join(OPTIMIZERS)}.",
+            f"未知的优化器“{config.optimizer}”；可选：{'、'.join(OPTIMIZERS)}。",
+        )
     if config.schedule not in SCHEDULES:
-        bad(f"Unknown learning-rate schedule '{config.schedule}'; choose one of {', '.join(SCHEDULES)}.",
-            f"未知的学习率调度“{config.schedule}”；可选：{'、'.join(SCHEDULES)}。")
+        bad(
+            f"Unknown learning-rate schedule '{config.schedule}'; choose one of {', '.join(SCHEDULES)}.",
+            f"未知的学习率调度“{config.schedule}”；可选：{'、'.join(SCHEDULES)}。",
+        )
     if not (config.lr > 0 and math.isfinite(config.lr)):
-        bad(f"The learning rate must be a positive number; got {config.lr}.",
-            f"学习率必须是正数，现在是 {config.lr}。")
+        bad(
+            f"The learning rate must be a positive number; got {config.lr}.",
+            f"学习率必须是正数，现在是 {config.lr}。",
+        )
     if config.batch_size < 2:
-        bad("The batch size must be at least 2 (batch norm needs two images to compute a variance).",
-            "批大小至少为 2（批归一化需要至少两张图片来计算方差）。")
+        bad(
+            "The batch size must be at least 2 (batch norm needs two images to compute a variance).",
+            "批大小至少为 2（批归一化需要至少两张图片来计算方差）。",
+        )
     if not 1 <= config.epochs <= LIMITS.max_epochs:
-        bad(f"Epochs must be between 1 and {LIMITS.max_epochs} on this server; got {config.epochs}.",
-            f"本服务器的训练轮数必须在 1 到 {LIMITS.max_epochs} 之间，现在是 {config.epochs}。")
+        bad(
+            f"Epochs must be between 1 and {LIMITS.max_epochs} on this server; got {config.epochs}.",
+            f"本服务器的训练轮数必须在 1 到 {LIMITS.max_epochs} 之间，现在是 {config.epochs}。",
+        )
     if not config.batch_size <= config.train_subset <= LIMITS.max_train_subset:
-        bad(f"The training subset must hold between one batch ({config.batch_size}) and "
+        bad(
+            f"The training subset must hold between one batch ({config.batch_size}) and "
             f"{LIMITS.max_train_subset} images; got {config.train_subset}.",
             f"训练子集的图片数必须在一个批次（{config.batch_size}）与 {LIMITS.max_train_subset} 之间，"
-            f"现在是 {config.train_subset}。")
+            f"现在是 {config.train_subset}。",
+        )
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -142,7 +163,9 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "sgd_momentum":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -188,7 +211,9 @@ def fit(
     scheduler = None
     if config.schedule == "onecycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
+    scaler = torch.amp.GradScaler(
+        "cuda", enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported()
+    )
 
     history = History(config=asdict(config), device=str(device))
     start = time.perf_counter()
@@ -202,11 +227,16 @@ def fit(
     def evaluate_now(epoch_progress: float) -> dict[str, float]:
         nonlocal eval_seconds
         t0 = time.perf_counter()
-        metrics = _evaluate_tensors(model, test_x[:config.eval_subset], test_y[:config.eval_subset],
-                                    objective, device)
+        metrics = _evaluate_tensors(
+            model, test_x[: config.eval_subset], test_y[: config.eval_subset], objective, device
+        )
         model.train()
         eval_seconds += time.perf_counter() - t0
-        record = {"step": float(step), "epoch": epoch_progress, **{f"test_{k}": v for k, v in metrics.items()}}
+        record = {
+            "step": float(step),
+            "epoch": epoch_progress,
+            **{f"test_{k}": v for k, v in metrics.items()},
+        }
         history.evals.append(record)
         return record
 
@@ -219,7 +249,7 @@ def fit(
             if should_stop is not None and should_stop():
                 history.stopped = True
                 break
-            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+            idx = order[i * config.batch_size : (i + 1) * config.batch_size]
             x, y = train_x[idx], train_y[idx]  # (B, 28, 28) uint8, (B,)
             with _autocast(device):
                 loss, metrics = objective(model, x, y)
@@ -241,15 +271,19 @@ def fit(
             if step % config.log_every == 0 or last:
                 names = list(window)
                 values = torch.stack([window[k] for k in names]).div(window_steps).tolist()  # one sync
-                record = {"step": float(step), "epoch": epoch + (i + 1) / steps_per_epoch,
-                          **dict(zip(names, values)),
-                          "lr": float(optimizer.param_groups[0]["lr"]),
-                          "time": time.perf_counter() - start - eval_seconds,
-                          "progress": step / total_steps}
+                record = {
+                    "step": float(step),
+                    "epoch": epoch + (i + 1) / steps_per_epoch,
+                    **dict(zip(names, values, strict=False)),
+                    "lr": float(optimizer.param_groups[0]["lr"]),
+                    "time": time.perf_counter() - start - eval_seconds,
+                    "progress": step / total_steps,
+                }
                 window, window_steps = {}, 0
                 if config.eval_every and step % config.eval_every == 0 and not last:
-                    record.update({k: v for k, v in evaluate_now(record["epoch"]).items()
-                                   if k.startswith("test_")})
+                    record.update(
+                        {k: v for k, v in evaluate_now(record["epoch"]).items() if k.startswith("test_")}
+                    )
                 history.steps.append(record)
                 if on_step is not None:
                     on_step(record)
@@ -262,9 +296,12 @@ def fit(
         values = torch.stack([epoch_sums[k] for k in names]).div(seen).tolist()
         progress = epoch + seen / steps_per_epoch
         test = evaluate_now(progress)
-        record = {"epoch": progress, **dict(zip(names, values)),
-                  **{k: v for k, v in test.items() if k.startswith("test_")},
-                  "time": time.perf_counter() - start - eval_seconds}
+        record = {
+            "epoch": progress,
+            **dict(zip(names, values, strict=False)),
+            **{k: v for k, v in test.items() if k.startswith("test_")},
+            "time": time.perf_counter() - start - eval_seconds,
+        }
         history.epochs.append(record)
         if history.steps and history.steps[-1]["step"] == step:  # the last step also gets the test point
             history.steps[-1].update({k: v for k, v in test.items() if k.startswith("test_")})
@@ -284,14 +321,21 @@ def fit(
 
 # --- evaluation -----------------------------------------------------------------------------------
 
+
 @torch.no_grad()
-def _evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objective: Objective,
-                      device: torch.device, batch_size: int = 1000) -> dict[str, float]:
+def _evaluate_tensors(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    objective: Objective,
+    device: torch.device,
+    batch_size: int = 1000,
+) -> dict[str, float]:
     """Mean loss and metrics over x (N, 28, 28) uint8 on `device`, weighted by batch size."""
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
         with _autocast(device):
             loss, metrics = objective(model, xb, yb)
         for k, v in (("loss", loss), *metrics.items()):
@@ -299,14 +343,23 @@ def _evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, object
             sums[k] = sums[k] + v if k in sums else v
     names = list(sums)
     values = torch.stack([sums[k] for k in names]).div(len(x)).tolist()
-    return dict(zip(names, values))
+    return dict(zip(names, values, strict=False))
 
 
-def evaluate(model: nn.Module, data: Dataset, objective: Objective | None = None, split: str = "test",
-             limit: int | None = None, device: str | torch.device | None = None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module,
+    data: Dataset,
+    objective: Objective | None = None,
+    split: str = "test",
+    limit: int | None = None,
+    device: str | torch.device | None = None,
+) -> dict[str, float]:
     """Mean loss and metrics (e.g. {"loss", "acc"}) of `model` on the `split` ("test"|"train") images."""
     if split not in ("test", "train"):
-        raise UserError(f"Unknown split '{split}'; use 'test' or 'train'.", f"未知的数据划分“{split}”；请用 test 或 train。")
+        raise UserError(
+            f"Unknown split '{split}'; use 'test' or 'train'.",
+            f"未知的数据划分“{split}”；请用 test 或 train。",
+        )
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     train_x, train_y, test_x, test_y = on_device(data, dev)
     x, y = (test_x, test_y) if split == "test" else (train_x, train_y)
@@ -329,8 +382,10 @@ def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> 
     was_training = model.training
     model.eval()
     try:
-        out = [F.softmax(model(normalize(x[i:i + batch_size].to(dev))).float(), dim=1).cpu()
-               for i in range(0, len(x), batch_size)]
+        out = [
+            F.softmax(model(normalize(x[i : i + batch_size].to(dev))).float(), dim=1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
     finally:
         model.train(was_training)
     return torch.cat(out)
@@ -352,11 +407,14 @@ def misclassified(probs: torch.Tensor, y_true: torch.Tensor, k: int = 24) -> lis
     conf, pred = probs.max(dim=1)
     wrong = (pred != y_true).nonzero().flatten()
     top = wrong[conf[wrong].argsort(descending=True)][:k]
-    return [{"index": int(i), "true": int(y_true[i]), "predicted": int(pred[i]), "confidence": float(conf[i])}
-            for i in top]
+    return [
+        {"index": int(i), "true": int(y_true[i]), "predicted": int(pred[i]), "confidence": float(conf[i])}
+        for i in top
+    ]
 
 
 # --- a run in a background thread, for a UI that must stay responsive ------------------------------
+
 
 class BackgroundRun:
     """`fit` in a daemon thread, inside the process-wide device queue; progress is read with `snapshot()`.
@@ -366,8 +424,14 @@ class BackgroundRun:
     is freed. The trained model stays in `self.model`, also after a stop.
     """
 
-    def __init__(self, model: nn.Module, data: Dataset, config: TrainConfig,
-                 objective: Objective | None = None, alive: Callable[[], bool] | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Dataset,
+        config: TrainConfig,
+        objective: Objective | None = None,
+        alive: Callable[[], bool] | None = None,
+    ):
         self.model, self.data, self.config, self.objective = model, data, config, objective
         self.alive = alive or (lambda: True)
         self._lock = threading.Lock()
@@ -401,15 +465,23 @@ class BackgroundRun:
         self._thread.join(timeout)
 
     def snapshot(self) -> dict[str, Any]:
-        """A consistent copy: status, queue place, step/epoch records, progress (0..1), elapsed and ETA (s)."""
+        """A consistent copy: status, queue place, step/epoch records, progress (0..1), elapsed, ETA (s)."""
         with self._lock:
             steps, epochs = list(self.steps), list(self.epochs)
             status, place = self.status, self.queue_place
         progress = steps[-1]["progress"] if steps else 0.0
         elapsed = steps[-1]["time"] if steps else 0.0
         eta = elapsed * (1 - progress) / progress if progress > 0 else None
-        return {"status": status, "queue_place": place, "steps": steps, "epochs": epochs,
-                "progress": progress, "elapsed": elapsed, "eta": eta, "error": self.error}
+        return {
+            "status": status,
+            "queue_place": place,
+            "steps": steps,
+            "epochs": epochs,
+            "progress": progress,
+            "elapsed": elapsed,
+            "eta": eta,
+            "error": self.error,
+        }
 
     def _on_step(self, record: dict[str, float]) -> None:
         with self._lock:
@@ -432,8 +504,15 @@ class BackgroundRun:
                 with self._lock:
                     self.status, self.queue_place = "running", 0
                 self.running_since = time.monotonic()
-                history = fit(self.model, self.data, self.config, on_step=self._on_step,
-                              on_epoch=self._on_epoch, should_stop=self.should_stop, objective=self.objective)
+                history = fit(
+                    self.model,
+                    self.data,
+                    self.config,
+                    on_step=self._on_step,
+                    on_epoch=self._on_epoch,
+                    should_stop=self.should_stop,
+                    objective=self.objective,
+                )
             with self._lock:
                 self.history = history
                 self.status = "stopped" if history.stopped else "done"

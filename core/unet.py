@@ -29,44 +29,52 @@ from core.errors import UserError
 # SD-1.5's unet/config.json (stable-diffusion-v1-5), written out so no download is needed.
 # Note the historic quirk: `attention_head_dim: 8` is really the number of heads (8 heads of
 # 40, 80 and 160 channels), kept here exactly as the released config says it.
-SD15: Mapping[str, Any] = MappingProxyType({
-    "sample_size": 64,  # latent side for the 512 px training images (512 / 8)
-    "in_channels": 4,  # the VAE's latent channels
-    "out_channels": 4,  # predicted noise, same shape as the latent
-    "center_input_sample": False,
-    "flip_sin_to_cos": True,
-    "freq_shift": 0,
-    "down_block_types": ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
-                         "DownBlock2D"),
-    "mid_block_type": "UNetMidBlock2DCrossAttn",
-    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-    "only_cross_attention": False,
-    "block_out_channels": (320, 640, 1280, 1280),
-    "layers_per_block": 2,  # ResNets per down block (up blocks have one more)
-    "downsample_padding": 1,
-    "mid_block_scale_factor": 1,
-    "act_fn": "silu",
-    "norm_num_groups": 32,
-    "norm_eps": 1e-5,
-    "cross_attention_dim": 768,  # CLIP ViT-L/14 text embedding width
-    "attention_head_dim": 8,  # (really: number of heads, see above)
-})
+SD15: Mapping[str, Any] = MappingProxyType(
+    {
+        "sample_size": 64,  # latent side for the 512 px training images (512 / 8)
+        "in_channels": 4,  # the VAE's latent channels
+        "out_channels": 4,  # predicted noise, same shape as the latent
+        "center_input_sample": False,
+        "flip_sin_to_cos": True,
+        "freq_shift": 0,
+        "down_block_types": (
+            "CrossAttnDownBlock2D",
+            "CrossAttnDownBlock2D",
+            "CrossAttnDownBlock2D",
+            "DownBlock2D",
+        ),
+        "mid_block_type": "UNetMidBlock2DCrossAttn",
+        "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+        "only_cross_attention": False,
+        "block_out_channels": (320, 640, 1280, 1280),
+        "layers_per_block": 2,  # ResNets per down block (up blocks have one more)
+        "downsample_padding": 1,
+        "mid_block_scale_factor": 1,
+        "act_fn": "silu",
+        "norm_num_groups": 32,
+        "norm_eps": 1e-5,
+        "cross_attention_dim": 768,  # CLIP ViT-L/14 text embedding width
+        "attention_head_dim": 8,  # (really: number of heads, see above)
+    }
+)
 SD15_PARAMETERS = 859_520_964  # sum(p.numel() for p in unet.parameters()) of the released model
 
 # A tiny UNet of the same shape, in the spirit of diffusers' own tests (block_out_channels=(32, 64)).
-TINY: Mapping[str, Any] = MappingProxyType({
-    "sample_size": 8,
-    "in_channels": 4,
-    "out_channels": 4,
-    "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
-    "mid_block_type": "UNetMidBlock2DCrossAttn",
-    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
-    "block_out_channels": (32, 64),
-    "layers_per_block": 2,
-    "norm_num_groups": 32,
-    "cross_attention_dim": 32,
-    "attention_head_dim": 4,
-})
+TINY: Mapping[str, Any] = MappingProxyType(
+    {
+        "sample_size": 8,
+        "in_channels": 4,
+        "out_channels": 4,
+        "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+        "mid_block_type": "UNetMidBlock2DCrossAttn",
+        "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+        "block_out_channels": (32, 64),
+        "layers_per_block": 2,
+        "norm_num_groups": 32,
+        "cross_attention_dim": 32,
+        "attention_head_dim": 4,
+    }
+)
 
 LATENT_FACTOR = 8  # SD's VAE halves the image three times: latent side = image side / 8
 TEXT_TOKENS = 77  # CLIP's tokenizer pads every prompt to 77 tokens
@@ -75,6 +83,7 @@ MAX_BATCH = 64
 
 
 # --- what the trace returns -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Part:
@@ -141,6 +150,7 @@ class BlockRow:
 
 # --- building the model -------------------------------------------------------------------------
 
+
 def build_unet(config: Mapping[str, Any] = SD15, device: str | torch.device = "meta") -> torch.nn.Module:
     """A `UNet2DConditionModel` from a config; on `meta` it has every parameter's shape and no memory."""
     from diffusers import UNet2DConditionModel
@@ -163,11 +173,13 @@ def latent_size(height: int, width: int, factor: int = LATENT_FACTOR) -> tuple[i
                 f"{MAX_SIDE} pixels (got {side}): the VAE turns every {factor}×{factor} pixels into "
                 f"one latent position.",
                 f"图像{label_zh}必须是 {factor} 的倍数，且在 {factor * 8} 到 {MAX_SIDE} 像素之间"
-                f"（现在是 {side}）：VAE 把每 {factor}×{factor} 个像素变成一个潜变量位置。")
+                f"（现在是 {side}）：VAE 把每 {factor}×{factor} 个像素变成一个潜变量位置。",
+            )
     return height // factor, width // factor
 
 
 # --- the trace ----------------------------------------------------------------------------------
+
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
     if isinstance(value, torch.Tensor):
@@ -199,9 +211,10 @@ def _heads(module: torch.nn.Module) -> tuple[int | None, int | None]:
 
 def _top_level(unet: torch.nn.Module) -> list[tuple[str, str, list[tuple[str, torch.nn.Module]]]]:
     """(row name, kind, [(part name, module)]) for each row of the table, in forward order."""
-    rows = [("conv_in", "in", [("conv_in", unet.conv_in)]),
-            ("time_embedding", "time", [("time_proj", unet.time_proj),
-                                        ("time_embedding", unet.time_embedding)])]
+    rows = [
+        ("conv_in", "in", [("conv_in", unet.conv_in)]),
+        ("time_embedding", "time", [("time_proj", unet.time_proj), ("time_embedding", unet.time_embedding)]),
+    ]
     rows += [(f"down_blocks.{i}", "down", _children_in_order(b)) for i, b in enumerate(unet.down_blocks)]
     rows.append(("mid_block", "mid", _children_in_order(unet.mid_block)))
     rows += [(f"up_blocks.{i}", "up", _children_in_order(b)) for i, b in enumerate(unet.up_blocks)]
@@ -211,8 +224,9 @@ def _top_level(unet: torch.nn.Module) -> list[tuple[str, str, list[tuple[str, to
     return rows
 
 
-def trace_unet(unet: torch.nn.Module, latent: tuple[int, int], batch: int,
-               text_tokens: int = TEXT_TOKENS) -> list[BlockRow]:
+def trace_unet(
+    unet: torch.nn.Module, latent: tuple[int, int], batch: int, text_tokens: int = TEXT_TOKENS
+) -> list[BlockRow]:
     """Run one forward pass of `unet` on (batch, C, h, w) zeros on the unet's device; one row per block.
 
     On the meta device nothing is computed: only shapes flow. Rows follow the forward order.
@@ -233,6 +247,7 @@ def trace_unet(unet: torch.nn.Module, latent: tuple[int, int], batch: int,
         def hook(module, args, kwargs, output):
             outputs[path] = output
             order.append(path)
+
         return hook
 
     def keep_input(path: str):
@@ -242,6 +257,7 @@ def trace_unet(unet: torch.nn.Module, latent: tuple[int, int], batch: int,
                 inputs[path] = tuple(x.shape)
             if "res_hidden_states_tuple" in kwargs:
                 up_inputs[path] = tuple(kwargs["res_hidden_states_tuple"])
+
         return hook
 
     def keep_cross(path: str):
@@ -250,6 +266,7 @@ def trace_unet(unet: torch.nn.Module, latent: tuple[int, int], batch: int,
             text = kwargs.get("encoder_hidden_states")
             if text is not None:
                 cross[path] = (tuple(x.shape), tuple(text.shape), module)
+
         return hook
 
     try:
@@ -305,8 +322,16 @@ def trace_unet(unet: torch.nn.Module, latent: tuple[int, int], batch: int,
         for part_name, module in parts:
             t = _first_tensor(outputs.get(prefix + part_name))
             heads, head_dim = _heads(module)
-            part_rows.append(Part(part_name, type(module).__name__, tuple(t.shape) if t is not None else (),
-                                  count_parameters(module), heads, head_dim))
+            part_rows.append(
+                Part(
+                    part_name,
+                    type(module).__name__,
+                    tuple(t.shape) if t is not None else (),
+                    count_parameters(module),
+                    heads,
+                    head_dim,
+                )
+            )
         if prefix:
             cls = type(unet.get_submodule(row_name)).__name__
             out, in_shape = _first_tensor(outputs[row_name]), inputs[row_name]
@@ -318,29 +343,57 @@ def trace_unet(unet: torch.nn.Module, latent: tuple[int, int], batch: int,
         level = 0 if kind == "time" else round(math.log2(h / in_shape[2]))
         part_rows.sort(key=lambda p: first_call.get(prefix + p.name, len(order)))
         attention = tuple(
-            CrossAttention(where=path.rsplit(".transformer_blocks", 1)[0], query_tokens=q[1], key_tokens=k[1],
-                           query_dim=q[2], key_dim=k[2], heads=m.heads, head_dim=m.inner_dim // m.heads,
-                           batch=q[0])
-            for path, (q, k, m) in cross.items() if path.startswith(prefix or "-"))
-        rows.append(BlockRow(
-            name=row_name, kind=kind, cls=cls, in_shape=tuple(in_shape), out_shape=tuple(out.shape),
-            params=sum(p.params for p in part_rows), parts=tuple(part_rows), level=level,
-            skips_out=tuple(s for s in skips if s.source == row_name or s.source.startswith(prefix or "-")),
-            skips_in=tuple(s for s in skips if s.target.startswith(row_name + ".")),
-            cross_attention=attention))
+            CrossAttention(
+                where=path.rsplit(".transformer_blocks", 1)[0],
+                query_tokens=q[1],
+                key_tokens=k[1],
+                query_dim=q[2],
+                key_dim=k[2],
+                heads=m.heads,
+                head_dim=m.inner_dim // m.heads,
+                batch=q[0],
+            )
+            for path, (q, k, m) in cross.items()
+            if path.startswith(prefix or "-")
+        )
+        rows.append(
+            BlockRow(
+                name=row_name,
+                kind=kind,
+                cls=cls,
+                in_shape=tuple(in_shape),
+                out_shape=tuple(out.shape),
+                params=sum(p.params for p in part_rows),
+                parts=tuple(part_rows),
+                level=level,
+                skips_out=tuple(
+                    s for s in skips if s.source == row_name or s.source.startswith(prefix or "-")
+                ),
+                skips_in=tuple(s for s in skips if s.target.startswith(row_name + ".")),
+                cross_attention=attention,
+            )
+        )
     return rows
 
 
-def inspect_unet(config: Mapping[str, Any] | torch.nn.Module = SD15, height: int = 512, width: int = 512,
-                 batch: int = 1, guidance: bool = True, text_tokens: int = TEXT_TOKENS) -> list[BlockRow]:
+def inspect_unet(
+    config: Mapping[str, Any] | torch.nn.Module = SD15,
+    height: int = 512,
+    width: int = 512,
+    batch: int = 1,
+    guidance: bool = True,
+    text_tokens: int = TEXT_TOKENS,
+) -> list[BlockRow]:
     """One row per block for images of (height, width) px: latent (h, w) = size / 8, batch x2 with guidance.
 
     `config` is a UNet config (SD15, TINY, ...) or a loaded UNet2DConditionModel; either way the trace
     runs on a meta-device twin built from its config, so it costs no memory and no compute.
     """
     if not 1 <= batch <= MAX_BATCH:
-        raise UserError(f"The batch size must be between 1 and {MAX_BATCH} (got {batch}).",
-                        f"批大小必须在 1 到 {MAX_BATCH} 之间（现在是 {batch}）。")
+        raise UserError(
+            f"The batch size must be between 1 and {MAX_BATCH} (got {batch}).",
+            f"批大小必须在 1 到 {MAX_BATCH} 之间（现在是 {batch}）。",
+        )
     latent = latent_size(height, width)
     if isinstance(config, torch.nn.Module):
         config = dict(config.config)
@@ -370,6 +423,7 @@ def parameters_by_type(rows: list[BlockRow]) -> dict[str, int]:
 
 # --- with real weights: activations and cross-attention maps for a prompt -----------------------
 
+
 @dataclass(frozen=True)
 class ActivationStats:
     """Summary of one block's output for one forward pass."""
@@ -385,8 +439,13 @@ class ActivationStats:
 def encode_prompt(pipe: Any, prompt: str) -> tuple[torch.Tensor, list[str]]:
     """Prompt -> (CLIP text embeddings (1, 77, D), its 77 tokens as strings), with the pipeline's parts."""
     tokenizer = pipe.tokenizer
-    ids = tokenizer(prompt, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
-                    return_tensors="pt").input_ids  # (1, 77)
+    ids = tokenizer(
+        prompt,
+        padding="max_length",
+        max_length=tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    ).input_ids  # (1, 77)
     with torch.no_grad():
         embeddings = pipe.text_encoder(ids.to(pipe.text_encoder.device))[0]  # (1, 77, D)
     return embeddings.to(pipe.unet.dtype), tokenizer.convert_ids_to_tokens(ids[0].tolist())
@@ -407,8 +466,14 @@ def _noisy_latent(unet: torch.nn.Module, latent: tuple[int, int], seed: int) -> 
     return noise.to(unet.device, unet.dtype)
 
 
-def activation_stats(unet: torch.nn.Module, text_embeddings: torch.Tensor, height: int = 512,
-                     width: int = 512, timestep: int = 999, seed: int = 0) -> list[ActivationStats]:
+def activation_stats(
+    unet: torch.nn.Module,
+    text_embeddings: torch.Tensor,
+    height: int = 512,
+    width: int = 512,
+    timestep: int = 999,
+    seed: int = 0,
+) -> list[ActivationStats]:
     """One forward pass on noise (1, 4, h, w) with `text_embeddings` (1, 77, D); each block's output stats."""
     latent = latent_size(height, width)
     names = ["conv_in"] + [f"down_blocks.{i}" for i in range(len(unet.down_blocks))] + ["mid_block"]
@@ -418,8 +483,12 @@ def activation_stats(unet: torch.nn.Module, text_embeddings: torch.Tensor, heigh
     def keep(name: str):
         def hook(module, args, output):
             x = _first_tensor(output).detach().float()
-            stats.append(ActivationStats(name, tuple(x.shape), x.mean().item(), x.std().item(),
-                                         x.min().item(), x.max().item()))
+            stats.append(
+                ActivationStats(
+                    name, tuple(x.shape), x.mean().item(), x.std().item(), x.min().item(), x.max().item()
+                )
+            )
+
         return hook
 
     handles = [unet.get_submodule(n).register_forward_hook(keep(n)) for n in names]
@@ -442,10 +511,16 @@ class CrossAttentionRecorder:
         self.where = where
         self.maps = maps
 
-    def __call__(self, attn: Any, hidden_states: torch.Tensor,
-                 encoder_hidden_states: torch.Tensor | None = None,
-                 attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None,
-                 *args: Any, **kwargs: Any) -> torch.Tensor:
+    def __call__(
+        self,
+        attn: Any,
+        hidden_states: torch.Tensor,
+        encoder_hidden_states: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        temb: torch.Tensor | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> torch.Tensor:
         """hidden_states (B, h*w, C) attend to encoder_hidden_states (B, 77, D) -> (B, h*w, C)."""
         batch, query_tokens, _ = hidden_states.shape
         text = hidden_states if encoder_hidden_states is None else encoder_hidden_states
@@ -474,22 +549,32 @@ class AttentionMaps:
     output: torch.Tensor  # the UNet's prediction (1, 4, h, w), identical to a run without recording
 
 
-def cross_attention_maps(unet: torch.nn.Module, text_embeddings: torch.Tensor, tokens: list[str],
-                         height: int = 512, width: int = 512, timestep: int = 999,
-                         seed: int = 0) -> AttentionMaps:
+def cross_attention_maps(
+    unet: torch.nn.Module,
+    text_embeddings: torch.Tensor,
+    tokens: list[str],
+    height: int = 512,
+    width: int = 512,
+    timestep: int = 999,
+    seed: int = 0,
+) -> AttentionMaps:
     """Where each of the 77 tokens is looked at, for noise (1, 4, h, w): maps (77, h, w), summing to 1."""
     h, w = latent_size(height, width)
     raw: dict[str, torch.Tensor] = {}
-    attn2 = {name.rsplit(".transformer_blocks", 1)[0]: m for name, m in unet.named_modules()
-             if name.endswith(".attn2")}
+    attn2 = {
+        name.rsplit(".transformer_blocks", 1)[0]: m
+        for name, m in unet.named_modules()
+        if name.endswith(".attn2")
+    }
     before = {where: m.processor for where, m in attn2.items()}
     for where, module in attn2.items():
         module.set_processor(CrossAttentionRecorder(where, raw))
     try:
         with torch.no_grad():
             t = torch.tensor([timestep], device=unet.device)
-            output = unet(_noisy_latent(unet, (h, w), seed), t, encoder_hidden_states=text_embeddings,
-                          return_dict=False)[0]
+            output = unet(
+                _noisy_latent(unet, (h, w), seed), t, encoder_hidden_states=text_embeddings, return_dict=False
+            )[0]
     finally:
         for where, module in attn2.items():
             module.set_processor(before[where])
@@ -498,8 +583,10 @@ def cross_attention_maps(unet: torch.nn.Module, text_embeddings: torch.Tensor, t
         scale = math.sqrt(h * w / probs.shape[1])
         hl, wl = round(h / scale), round(w / scale)
         per_layer[where] = probs[0].T.reshape(-1, hl, wl).cpu()
-    resized = [torch.nn.functional.interpolate(m[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-               for m in per_layer.values()]
+    resized = [
+        torch.nn.functional.interpolate(m[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        for m in per_layer.values()
+    ]
     return AttentionMaps(tokens, per_layer, torch.stack(resized).mean(0), output.detach().float().cpu())
 
 
@@ -507,10 +594,16 @@ def diffusers_class(name: str) -> type:
     """The class behind a part or block name ("ResnetBlock2D", "UNetMidBlock2DCrossAttn", "Conv2d", ...)."""
     import importlib
 
-    for module in ("diffusers.models.unets.unet_2d_blocks", "diffusers.models.resnet",
-                   "diffusers.models.downsampling", "diffusers.models.upsampling",
-                   "diffusers.models.transformers.transformer_2d", "diffusers.models.embeddings",
-                   "diffusers.models.unets.unet_2d_condition", "torch.nn"):
+    for module in (
+        "diffusers.models.unets.unet_2d_blocks",
+        "diffusers.models.resnet",
+        "diffusers.models.downsampling",
+        "diffusers.models.upsampling",
+        "diffusers.models.transformers.transformer_2d",
+        "diffusers.models.embeddings",
+        "diffusers.models.unets.unet_2d_condition",
+        "torch.nn",
+    ):
         cls = getattr(importlib.import_module(module), name, None)
         if isinstance(cls, type):
             return cls

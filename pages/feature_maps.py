@@ -34,6 +34,7 @@ EMBED_MIN = 500
 
 # --- cached per process: every student of the class shares these ---------------------------------
 
+
 @st.cache_resource(show_spinner=False)
 def quick_models() -> dict[tuple[str, int], torch.nn.Module]:
     """Quick default models trained in this process, by (architecture, seed)."""
@@ -48,16 +49,26 @@ def uploaded_model(raw: bytes) -> tuple[torch.nn.Module, dict]:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def layer_maps(fingerprint: str, _model: torch.nn.Module, layers: tuple[str, ...], n: int, method: str,
-               perplexity: float, seed_: int) -> pd.DataFrame:
+def layer_maps(
+    fingerprint: str,
+    _model: torch.nn.Module,
+    layers: tuple[str, ...],
+    n: int,
+    method: str,
+    perplexity: float,
+    seed_: int,
+) -> pd.DataFrame:
     """Embeddings of `layers` for the first n test images, one row per image (cached per model, settings)."""
     mnist = data.load("mnist")
     images = mnist.test_x[:n]
     feats = features.layer_features(_model, images, list(layers))
-    table = {"index": np.arange(n), "digit": [str(int(d)) for d in mnist.test_y[:n]],
-             "image": [features.png_data_url(img) for img in images.numpy()]}
+    table = {
+        "index": np.arange(n),
+        "digit": [str(int(d)) for d in mnist.test_y[:n]],
+        "image": [features.png_data_url(img) for img in images.numpy()],
+    }
     for i, layer in enumerate(layers):
-        for m in (("pca", "tsne") if method == "both" else (method,)):
+        for m in ("pca", "tsne") if method == "both" else (method,):
             xy = features.embed(feats[layer], m, seed=seed_, perplexity=perplexity)
             table[f"x{i}_{m}"], table[f"y{i}_{m}"] = xy[:, 0], xy[:, 1]
     return pd.DataFrame(table)
@@ -67,8 +78,17 @@ def train_quick(name: str, seed_: int, bar) -> torch.nn.Module:
     from core.train import TrainConfig, fit
 
     model = build_seeded(name, seed_)
-    config = TrainConfig(model=name, epochs=1, train_subset=QUICK_SUBSET, batch_size=64, lr=3e-3, seed=seed_,
-                         device=str(current_device().type), log_every=5)
+    config = TrainConfig(
+        model=name,
+        epochs=1,
+        train_subset=QUICK_SUBSET,
+        batch_size=64,
+        lr=3e-3,
+        seed=seed_,
+        device=str(current_device().type),
+        log_every=5,
+    )
+
     def on_step(r: dict[str, float]) -> None:
         text = t("feat.quick.progress", loss=r["loss"], acc=r["acc"] * 100)
         bar.progress(min(1.0, r["progress"]), text=text)
@@ -81,12 +101,14 @@ def train_quick(name: str, seed_: int, bar) -> torch.nn.Module:
 
 # --- 1. the model ---------------------------------------------------------------------------------
 
+
 def choose_model() -> tuple[torch.nn.Module | None, str]:
     session_model = st.session_state.get("train.model")
     url_default("feat.source", "session" if session_model is not None else "quick", choices=SOURCES)
     url_default("feat.quick", "slides_cnn", choices=QUICK_MODELS)
-    st.segmented_control(t("feat.source"), SOURCES, key="feat.source",
-                         format_func=lambda s: t(f"feat.source.{s}"))
+    st.segmented_control(
+        t("feat.source"), SOURCES, key="feat.source", format_func=lambda s: t(f"feat.source.{s}")
+    )
     source = st.session_state.get("feat.source") or "quick"
     if source == "session":
         if session_model is None:
@@ -94,8 +116,11 @@ def choose_model() -> tuple[torch.nn.Module | None, str]:
             return None, ""
         meta = st.session_state.get("train.model_meta", {}) or {}
         acc = meta.get("test_acc")
-        return session_model.cpu().eval(), t("feat.session.caption", name=meta.get("name", "?"),
-                                             acc=100 * float(acc if acc is not None else float("nan")))
+        return session_model.cpu().eval(), t(
+            "feat.session.caption",
+            name=meta.get("name", "?"),
+            acc=100 * float(acc if acc is not None else float("nan")),
+        )
     if source == "upload":
         upload = st.file_uploader(t("feat.upload"), type=["safetensors"], key="feat.upload_file")
         if upload is None:
@@ -131,13 +156,15 @@ def choose_model() -> tuple[torch.nn.Module | None, str]:
 
 # --- 2. the input ---------------------------------------------------------------------------------
 
+
 def choose_input(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
     url_default("feat.input", "index", choices=INPUTS)
     url_default("feat.index", 0)
     url_default("feat.digit", 7, choices=list(range(10)))
     url_default("feat.nth", 0)
-    st.segmented_control(t("feat.input"), INPUTS, key="feat.input",
-                         format_func=lambda s: t(f"feat.input.{s}"))
+    st.segmented_control(
+        t("feat.input"), INPUTS, key="feat.input", format_func=lambda s: t(f"feat.input.{s}")
+    )
     how = st.session_state.get("feat.input") or "index"
     if how == "index":
         st.number_input(t("feat.index"), 0, len(mnist.test_x) - 1, step=1, key="feat.index")
@@ -147,8 +174,9 @@ def choose_input(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
         st.selectbox(t("feat.digit"), list(range(10)), key="feat.digit")
         if not presenter():
             st.number_input(t("feat.nth"), 0, 500, step=1, key="feat.nth")
-        i = features.pick_by_class(mnist.test_y, int(st.session_state["feat.digit"]),
-                                   int(st.session_state["feat.nth"]))
+        i = features.pick_by_class(
+            mnist.test_y, int(st.session_state["feat.digit"]), int(st.session_state["feat.nth"])
+        )
         return mnist.test_x[i].numpy(), t("feat.input.label", index=i, digit=int(mnist.test_y[i]))
     try:
         from ui.canvas import draw_digit
@@ -195,18 +223,30 @@ if model is not None and image is not None:
         guess = int(probs.argmax())
         st.markdown(t("feat.prediction", digit=guess, p=100 * float(probs[guess])))
         bars = pd.DataFrame({"digit": [str(d) for d in range(10)], "p": probs.numpy()})
-        st.altair_chart(alt.Chart(bars).mark_bar().encode(
-            x=alt.X("digit:N", title=t("feat.axis.digit"), axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("p:Q", title=t("feat.axis.prob"), scale=alt.Scale(domain=[0, 1])),
-            color=alt.condition(alt.datum.digit == str(guess), alt.value("#d62728"), alt.value("#9bb5d6")),
-            tooltip=["digit", alt.Tooltip("p:Q", format=".3f")],
-        ).properties(height=chart_height(160)), width="stretch")
+        st.altair_chart(
+            alt.Chart(bars)
+            .mark_bar()
+            .encode(
+                x=alt.X("digit:N", title=t("feat.axis.digit"), axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("p:Q", title=t("feat.axis.prob"), scale=alt.Scale(domain=[0, 1])),
+                color=alt.condition(
+                    alt.datum.digit == str(guess), alt.value("#d62728"), alt.value("#9bb5d6")
+                ),
+                tooltip=["digit", alt.Tooltip("p:Q", format=".3f")],
+            )
+            .properties(height=chart_height(160)),
+            width="stretch",
+        )
 
     # 4. Layer by layer
     st.subheader(t("feat.layers.title"))
-    walk = pd.DataFrame({t("feat.col.layer"): names,
-                         t("feat.col.type"): [type(dict(model.named_modules())[n]).__name__ for n in names],
-                         t("feat.col.shape"): [" × ".join(str(s) for s in acts[n].shape[1:]) for n in names]})
+    walk = pd.DataFrame(
+        {
+            t("feat.col.layer"): names,
+            t("feat.col.type"): [type(dict(model.named_modules())[n]).__name__ for n in names],
+            t("feat.col.shape"): [" × ".join(str(s) for s in acts[n].shape[1:]) for n in names],
+        }
+    )
     with st.expander(t("feat.walk"), expanded=not presenter()):
         st.dataframe(walk, hide_index=True, width="stretch")
     first_maps = next((n for n in names if acts[n].dim() == 4 and n.startswith(("relu", "conv"))), names[0])
@@ -216,8 +256,12 @@ if model is not None and image is not None:
     url_default("feat.shared", True)
     c1, c2, c3 = st.columns([2, 1, 1])
     with c1:
-        st.selectbox(t("feat.layer"), names, key="feat.layer",
-                     format_func=lambda n: f"{n} · {' × '.join(str(s) for s in acts[n].shape[1:])}")
+        st.selectbox(
+            t("feat.layer"),
+            names,
+            key="feat.layer",
+            format_func=lambda n: f"{n} · {' × '.join(str(s) for s in acts[n].shape[1:])}",
+        )
     layer = st.session_state["feat.layer"]
     act = acts[layer][0]  # (C, H, W) or (D,)
     maps = act if act.dim() == 3 else features.vector_as_maps(act)
@@ -229,41 +273,69 @@ if model is not None and image is not None:
     if st.session_state["feat.channel"] >= channels:
         st.session_state["feat.channel"] = 0
     with c3:
-        st.number_input(t("feat.channel"), 0, channels - 1, step=1, key="feat.channel",
-                        disabled=channels == 1)
+        st.number_input(
+            t("feat.channel"), 0, channels - 1, step=1, key="feat.channel", disabled=channels == 1
+        )
     signed = bool(maps.min() < 0)
     st.caption(t("feat.scale.signed") if signed else t("feat.scale.positive"))
     grid_col, big_col = st.columns([3, 2])
     with grid_col:
         columns = int(np.ceil(np.sqrt(channels)))
         cell = int(np.clip((640 if presenter() else 520) // columns, 24, 112))  # the grid fills its column
-        st.image(features.map_grid(maps, shared_scale=bool(st.session_state["feat.shared"]), cell=cell),
-                 caption=t("feat.grid.caption", layer=layer, c=channels,
-                           shape=" × ".join(map(str, act.shape))))
+        st.image(
+            features.map_grid(maps, shared_scale=bool(st.session_state["feat.shared"]), cell=cell),
+            caption=t("feat.grid.caption", layer=layer, c=channels, shape=" × ".join(map(str, act.shape))),
+        )
     with big_col:
         k = int(st.session_state["feat.channel"])
         one = maps[k].numpy()
         rows, cols = one.shape
-        heat = pd.DataFrame({"row": np.repeat(np.arange(rows), cols), "col": np.tile(np.arange(cols), rows),
-                             "value": one.reshape(-1)})
+        heat = pd.DataFrame(
+            {
+                "row": np.repeat(np.arange(rows), cols),
+                "col": np.tile(np.arange(cols), rows),
+                "value": one.reshape(-1),
+            }
+        )
         lim = float(np.abs(one).max()) or 1.0
-        scale = (alt.Scale(scheme="redblue", domain=[lim, -lim]) if signed else alt.Scale(scheme="viridis"))
-        st.altair_chart(alt.Chart(heat).mark_rect().encode(
-            x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
-            color=alt.Color("value:Q", scale=scale, title=t("feat.value")),
-            tooltip=["row", "col", alt.Tooltip("value:Q", format=".3f")],
-        ).properties(title=t("feat.channel.title", layer=layer, k=k), width=chart_height(300),
-                     height=chart_height(300) * rows // max(cols, 1)), width="content")
+        scale = alt.Scale(scheme="redblue", domain=[lim, -lim]) if signed else alt.Scale(scheme="viridis")
+        st.altair_chart(
+            alt.Chart(heat)
+            .mark_rect()
+            .encode(
+                x=alt.X("col:O", axis=None),
+                y=alt.Y("row:O", axis=None),
+                color=alt.Color("value:Q", scale=scale, title=t("feat.value")),
+                tooltip=["row", "col", alt.Tooltip("value:Q", format=".3f")],
+            )
+            .properties(
+                title=t("feat.channel.title", layer=layer, k=k),
+                width=chart_height(300),
+                height=chart_height(300) * rows // max(cols, 1),
+            ),
+            width="content",
+        )
 
     conv = features.first_conv(model)
     if conv is not None:
         conv_name, conv_module = conv
         weight = conv_module.weight.detach()[:, 0]  # (C_out, k, k): the kernels on the first input channel
         st.subheader(t("feat.kernels.title", layer=conv_name))
-        st.image(features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight))),
-                 caption=t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1]))
-    sync_url("feat.source", "feat.quick", "feat.input", "feat.index", "feat.digit", "feat.nth", "feat.layer",
-             "feat.shared", "feat.channel")
+        st.image(
+            features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight))),
+            caption=t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1]),
+        )
+    sync_url(
+        "feat.source",
+        "feat.quick",
+        "feat.input",
+        "feat.index",
+        "feat.digit",
+        "feat.nth",
+        "feat.layer",
+        "feat.shared",
+        "feat.channel",
+    )
 else:
     sync_url("feat.source", "feat.quick", "feat.input", "feat.index", "feat.digit", "feat.nth")
 
@@ -295,15 +367,22 @@ if model is not None:
     with e2:
         st.slider(t("feat.n"), min(EMBED_MIN, top), top, step=100 if top > EMBED_MIN else 1, key="feat.n")
     with e3:
-        st.segmented_control(t("feat.method"), METHODS, key="feat.method",
-                             format_func=lambda m: t(f"feat.method.{m}"))
+        st.segmented_control(
+            t("feat.method"), METHODS, key="feat.method", format_func=lambda m: t(f"feat.method.{m}")
+        )
     with e4:
         if not presenter():
             st.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
     chosen = tuple(st.session_state["feat.elayers"])
     method = st.session_state.get("feat.method") or "both"
-    settings = (features.model_fingerprint(model), chosen, int(st.session_state["feat.n"]), method,
-                float(st.session_state["feat.perplexity"]), seed())
+    settings = (
+        features.model_fingerprint(model),
+        chosen,
+        int(st.session_state["feat.n"]),
+        method,
+        float(st.session_state["feat.perplexity"]),
+        seed(),
+    )
     if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not chosen):
         with explained_errors():
             with st.spinner(t("feat.embed.running", n=settings[2])):
@@ -319,13 +398,26 @@ if model is not None:
         width = min(340, 840 // max(1, len(layers_done)) - 20)  # panels and legend fit a laptop screen
         rows = []
         for m in methods:
-            charts = [alt.Chart().mark_circle(size=18 if n_done > 2000 else 28, opacity=0.75).encode(
-                x=alt.X(f"x{i}_{m}:Q", axis=None), y=alt.Y(f"y{i}_{m}:Q", axis=None),
-                color=alt.Color("digit:N", scale=alt.Scale(scheme="category10"), title=t("feat.axis.digit")),
-                tooltip=[alt.Tooltip("digit:N", title=t("feat.axis.digit")),
-                         alt.Tooltip("index:Q", title=t("feat.index")), "image"],
-            ).properties(title=f"{layer} · " + t(f"feat.method.{m}"), width=width, height=chart_height(width))
-                for i, layer in enumerate(layers_done)]
+            charts = [
+                alt.Chart()
+                .mark_circle(size=18 if n_done > 2000 else 28, opacity=0.75)
+                .encode(
+                    x=alt.X(f"x{i}_{m}:Q", axis=None),
+                    y=alt.Y(f"y{i}_{m}:Q", axis=None),
+                    color=alt.Color(
+                        "digit:N", scale=alt.Scale(scheme="category10"), title=t("feat.axis.digit")
+                    ),
+                    tooltip=[
+                        alt.Tooltip("digit:N", title=t("feat.axis.digit")),
+                        alt.Tooltip("index:Q", title=t("feat.index")),
+                        "image",
+                    ],
+                )
+                .properties(
+                    title=f"{layer} · " + t(f"feat.method.{m}"), width=width, height=chart_height(width)
+                )
+                for i, layer in enumerate(layers_done)
+            ]
             rows.append(alt.hconcat(*charts))
         chart = alt.vconcat(*rows, data=table).configure_title(fontSize=18 if presenter() else 14)
         st.altair_chart(chart, width="content")

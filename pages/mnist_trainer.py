@@ -46,8 +46,19 @@ BATCHES = [16, 32, 64, 128, 256, 512]
 SUBSETS = [n for n in (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000) if n <= LIMITS.max_train_subset]
 WEIGHT_DECAYS = [0.0, 1e-4, 5e-4, 1e-3, 1e-2]
 MAX_RUNS = 4
-URL_KEYS = ("train.arch", "train.optimizer", "train.lr", "train.batch", "train.epochs", "train.subset",
-            "train.schedule", "train.wd", "train.dropout", "train.bn", "train.same_init")
+URL_KEYS = (
+    "train.arch",
+    "train.optimizer",
+    "train.lr",
+    "train.batch",
+    "train.epochs",
+    "train.subset",
+    "train.schedule",
+    "train.wd",
+    "train.dropout",
+    "train.bn",
+    "train.same_init",
+)
 
 
 def mnist() -> core_data.Dataset:
@@ -81,23 +92,38 @@ def chosen_config() -> TrainConfig:
     device = current_device()
     n, batch = int(s["train.subset"]), int(s["train.batch"])
     steps = max(1, n // batch) * int(s["train.epochs"])
-    return TrainConfig(model=s["train.arch"], optimizer=s["train.optimizer"], lr=float(s["train.lr"]),
-                       weight_decay=float(s["train.wd"]), batch_size=batch, epochs=int(s["train.epochs"]),
-                       train_subset=n, schedule=s["train.schedule"], seed=seed(), device=device.type,
-                       log_every=max(1, min(20, steps // 100)),
-                       # test points for the live curve: a few per epoch, on a test subset that costs
-                       # a small fraction of the training (the final accuracy uses all 10,000)
-                       eval_every=max(1, steps // ((5 if n >= 10_000 else 2) * int(s["train.epochs"]))),
-                       eval_subset=10_000 if device.type == "cuda" else min(2_000, max(500, n // 10)))
+    return TrainConfig(
+        model=s["train.arch"],
+        optimizer=s["train.optimizer"],
+        lr=float(s["train.lr"]),
+        weight_decay=float(s["train.wd"]),
+        batch_size=batch,
+        epochs=int(s["train.epochs"]),
+        train_subset=n,
+        schedule=s["train.schedule"],
+        seed=seed(),
+        device=device.type,
+        log_every=max(1, min(20, steps // 100)),
+        # test points for the live curve: a few per epoch, on a test subset that costs
+        # a small fraction of the training (the final accuracy uses all 10,000)
+        eval_every=max(1, steps // ((5 if n >= 10_000 else 2) * int(s["train.epochs"]))),
+        eval_subset=10_000 if device.type == "cuda" else min(2_000, max(500, n // 10)),
+    )
 
 
 @st.cache_data(show_spinner=False)
 def summary_table(arch: str, options: tuple, language: str) -> tuple[pd.DataFrame, int]:
     """The layer table; `language` is part of the cache key, so each language gets its own headers."""
     model = build_model(arch, **dict(options))
-    rows = [{t("train.col.layer", language): r["layer"], t("train.col.type", language): r["type"],
-             t("train.col.shape", language): "×".join(str(d) for d in r["output_shape"]),
-             t("train.col.params", language): r["params"]} for r in summarize(model, (1, 28, 28))]
+    rows = [
+        {
+            t("train.col.layer", language): r["layer"],
+            t("train.col.type", language): r["type"],
+            t("train.col.shape", language): "×".join(str(d) for d in r["output_shape"]),
+            t("train.col.params", language): r["params"],
+        }
+        for r in summarize(model, (1, 28, 28))
+    ]
     return pd.DataFrame(rows), count_parameters(model)
 
 
@@ -120,8 +146,11 @@ def start_run() -> None:
     st.session_state["train.counter"] = run_id = st.session_state.get("train.counter", 0) + 1
     init_seed = seed() if st.session_state["train.same_init"] else seed() + 1000 * run_id
     model = build_seeded(config.model, init_seed, **options)
-    st.session_state["train.job"] = {"id": run_id, "options": options,
-                                     "run": BackgroundRun(model, mnist(), config, alive=session_alive()).start()}
+    st.session_state["train.job"] = {
+        "id": run_id,
+        "options": options,
+        "run": BackgroundRun(model, mnist(), config, alive=session_alive()).start(),
+    }
 
 
 def curve_frame(runs: list[tuple[str, list[dict]]]) -> pd.DataFrame:
@@ -142,16 +171,37 @@ def show_curves(runs: list[tuple[str, list[dict]]]) -> None:
     if df.empty:
         return
     cols = st.columns(2)
-    for col, metric, title in ((cols[0], "loss", t("train.axis.loss")), (cols[1], "acc", t("train.axis.acc"))):
+    for col, metric, title in (
+        (cols[0], "loss", t("train.axis.loss")),
+        (cols[1], "acc", t("train.axis.acc")),
+    ):
         part = df[df.metric == metric]
-        y = alt.Y("value:Q", title=title, scale=alt.Scale(type="log") if metric == "loss" else alt.Scale(
-            domain=[max(0.0, float(part.value.min()) - 0.02), 1.0]))
-        chart = alt.Chart(part).mark_line(point=alt.OverlayMarkDef(size=20), strokeWidth=2.5).encode(
-            x=alt.X("epoch:Q", title=t("train.axis.epoch")), y=y,
-            color=alt.Color("run:N", title=t("train.col.run"), legend=alt.Legend(orient="bottom", columns=1)),
-            strokeDash=alt.StrokeDash("split:N", title=None),
-            tooltip=["run", "split", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q", format=".4f")],
-        ).properties(height=chart_height(300))
+        y = alt.Y(
+            "value:Q",
+            title=title,
+            scale=alt.Scale(type="log")
+            if metric == "loss"
+            else alt.Scale(domain=[max(0.0, float(part.value.min()) - 0.02), 1.0]),
+        )
+        chart = (
+            alt.Chart(part)
+            .mark_line(point=alt.OverlayMarkDef(size=20), strokeWidth=2.5)
+            .encode(
+                x=alt.X("epoch:Q", title=t("train.axis.epoch")),
+                y=y,
+                color=alt.Color(
+                    "run:N", title=t("train.col.run"), legend=alt.Legend(orient="bottom", columns=1)
+                ),
+                strokeDash=alt.StrokeDash("split:N", title=None),
+                tooltip=[
+                    "run",
+                    "split",
+                    alt.Tooltip("epoch:Q", format=".2f"),
+                    alt.Tooltip("value:Q", format=".4f"),
+                ],
+            )
+            .properties(height=chart_height(300))
+        )
         col.altair_chart(chart, width="stretch")
 
 
@@ -168,9 +218,19 @@ def harvest(job: dict) -> None:
     h = run.history
     last = st.session_state["train.runs"][-1]
     st.session_state["train.message"] = (
-        ("warning", t("train.stopped", epoch=h.steps[-1]["epoch"])) if h.stopped else
-        ("success", t("train.done", acc=last["test_acc"], time=h.elapsed, ips=h.images_per_second,
-                      device=h.device.upper())))
+        ("warning", t("train.stopped", epoch=h.steps[-1]["epoch"]))
+        if h.stopped
+        else (
+            "success",
+            t(
+                "train.done",
+                acc=last["test_acc"],
+                time=h.elapsed,
+                ips=h.images_per_second,
+                device=h.device.upper(),
+            ),
+        )
+    )
 
 
 def add_run(run_id: int, model: torch.nn.Module, options: dict, config: dict, history) -> None:
@@ -180,8 +240,18 @@ def add_run(run_id: int, model: torch.nn.Module, options: dict, config: dict, hi
     acc = float((probs.argmax(1) == data.test_y).float().mean())
     label = f"#{run_id} {config['model']} · {config['optimizer']} · lr {config['lr']:g}"
     runs = st.session_state.setdefault("train.runs", [])
-    runs.append({"id": run_id, "label": label, "model": model, "options": options, "config": config,
-                 "history": history, "probs": probs, "test_acc": acc})
+    runs.append(
+        {
+            "id": run_id,
+            "label": label,
+            "model": model,
+            "options": options,
+            "config": config,
+            "history": history,
+            "probs": probs,
+            "test_acc": acc,
+        }
+    )
     del runs[:-MAX_RUNS]
     st.session_state["train.inspect"] = run_id
     st.session_state["train.model"] = model  # shared with the feature-map viewer
@@ -199,12 +269,29 @@ def draw_live(job: dict) -> None:
         st.progress(0.0, text=t("train.preparing"))
         return
     last = snap["steps"][-1]
-    st.progress(min(1.0, snap["progress"]), text=t(
-        "train.progress", epoch=last["epoch"], epochs=run.config.epochs,
-        images=int(last["step"]) * run.config.batch_size, elapsed=snap["elapsed"], eta=snap["eta"] or 0.0))
-    previous = [(r["label"], r["history"].steps) for r in st.session_state.get("train.runs", []) if r["history"]]
-    show_curves(previous + [(f"#{job['id']} {run.config.model} · {run.config.optimizer} · lr {run.config.lr:g}",
-                             snap["steps"])])
+    st.progress(
+        min(1.0, snap["progress"]),
+        text=t(
+            "train.progress",
+            epoch=last["epoch"],
+            epochs=run.config.epochs,
+            images=int(last["step"]) * run.config.batch_size,
+            elapsed=snap["elapsed"],
+            eta=snap["eta"] or 0.0,
+        ),
+    )
+    previous = [
+        (r["label"], r["history"].steps) for r in st.session_state.get("train.runs", []) if r["history"]
+    ]
+    show_curves(
+        previous
+        + [
+            (
+                f"#{job['id']} {run.config.model} · {run.config.optimizer} · lr {run.config.lr:g}",
+                snap["steps"],
+            )
+        ]
+    )
 
 
 def watch(panel, job: dict) -> None:
@@ -253,27 +340,51 @@ busy = job is not None
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader(t("train.settings"))
-    st.selectbox(t("train.arch"), MODEL_NAMES, key="train.arch", format_func=lambda n: t(f"train.arch.{n}", LANG),
-                 on_change=reset_options, disabled=busy)
+    st.selectbox(
+        t("train.arch"),
+        MODEL_NAMES,
+        key="train.arch",
+        format_func=lambda n: t(f"train.arch.{n}", LANG),
+        on_change=reset_options,
+        disabled=busy,
+    )
     opts = model_options(st.session_state["train.arch"])
     c1, c2 = st.columns(2)
-    c1.selectbox(t("train.optimizer"), ["sgd", "sgd_momentum", "adam", "adamw"], key="train.optimizer",
-                 format_func=lambda o: t(f"train.opt.{o}", LANG), disabled=busy)
+    c1.selectbox(
+        t("train.optimizer"),
+        ["sgd", "sgd_momentum", "adam", "adamw"],
+        key="train.optimizer",
+        format_func=lambda o: t(f"train.opt.{o}", LANG),
+        disabled=busy,
+    )
     c2.select_slider(t("train.lr"), LRS, key="train.lr", format_func=lambda v: f"{v:g}", disabled=busy)
     c1.select_slider(t("train.batch"), BATCHES, key="train.batch", disabled=busy)
     c2.number_input(t("train.epochs"), 1, LIMITS.max_epochs, step=1, key="train.epochs", disabled=busy)
     if not presenter():
-        c1.select_slider(t("train.subset"), SUBSETS, key="train.subset", format_func=lambda v: f"{v:,}",
-                         disabled=busy)
-        c2.selectbox(t("train.schedule"), ["onecycle", "constant"], key="train.schedule",
-                     format_func=lambda s: t(f"train.sched.{s}", LANG), disabled=busy)
+        c1.select_slider(
+            t("train.subset"), SUBSETS, key="train.subset", format_func=lambda v: f"{v:,}", disabled=busy
+        )
+        c2.selectbox(
+            t("train.schedule"),
+            ["onecycle", "constant"],
+            key="train.schedule",
+            format_func=lambda s: t(f"train.sched.{s}", LANG),
+            disabled=busy,
+        )
         if "dropout" in opts:
             c1.slider(t("train.dropout"), 0.0, 0.8, step=0.05, key="train.dropout", disabled=busy)
-        c2.select_slider(t("train.weight_decay"), WEIGHT_DECAYS, key="train.wd", format_func=lambda v: f"{v:g}",
-                         disabled=busy)
+        c2.select_slider(
+            t("train.weight_decay"),
+            WEIGHT_DECAYS,
+            key="train.wd",
+            format_func=lambda v: f"{v:g}",
+            disabled=busy,
+        )
         if "batch_norm" in opts:
             st.checkbox(t("train.bn"), key="train.bn", disabled=busy)
-        st.checkbox(t("train.same_init"), key="train.same_init", help=t("train.same_init.help"), disabled=busy)
+        st.checkbox(
+            t("train.same_init"), key="train.same_init", help=t("train.same_init.help"), disabled=busy
+        )
     if st.button(t("train.start"), type="primary", disabled=busy, key="train.start_btn", width="stretch"):
         with explained_errors():
             start_run()
@@ -281,30 +392,45 @@ with left:
 
 with right:
     with explained_errors():
-        table, n_params = summary_table(st.session_state["train.arch"],
-                                        tuple(sorted(chosen_options().items())), lang())
+        table, n_params = summary_table(
+            st.session_state["train.arch"], tuple(sorted(chosen_options().items())), lang()
+        )
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
-        st.dataframe(table, hide_index=True, width="stretch",
-                     height=min(36 * (len(table) + 1) + 4, 420 if not presenter() else 560))
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            height=min(36 * (len(table) + 1) + 4, 420 if not presenter() else 560),
+        )
     if not presenter():
         data = mnist()
-        st.image(zoom(data.train_x[0].numpy(), 4), caption=t("train.first_image", label=int(data.train_y[0])),
-                 width=112)
+        st.image(
+            zoom(data.train_x[0].numpy(), 4),
+            caption=t("train.first_image", label=int(data.train_y[0])),
+            width=112,
+        )
 
 message = st.session_state.pop("train.message", None)
 if message is not None:
     kind, payload = message
     if kind == "error":
-        show_error(payload) if isinstance(payload, UserError) else st.error(t("train.failed", msg=str(payload)))
+        show_error(payload) if isinstance(payload, UserError) else st.error(
+            t("train.failed", msg=str(payload))
+        )
     else:
         getattr(st, kind)(payload)
 
 st.subheader(t("train.curves"))
 live = st.container()
 if busy:
-    live.button(t("train.stop"), on_click=st.session_state["train.job"]["run"].stop, help=t("train.stop.help"),
-                key="train.stop_btn", type="primary")
+    live.button(
+        t("train.stop"),
+        on_click=st.session_state["train.job"]["run"].stop,
+        help=t("train.stop.help"),
+        key="train.stop_btn",
+        type="primary",
+    )
 runs = st.session_state.get("train.runs", [])
 if not runs and not busy:
     st.info(t("train.runs.empty"))
@@ -313,13 +439,22 @@ if runs and not busy:
 
 if runs:
     st.subheader(t("train.runs"))
-    table = pd.DataFrame([{
-        t("train.col.run"): r["label"], t("train.col.model"): t(f"train.arch.{r['config']['model']}"),
-        t("train.col.optimizer"): t(f"train.opt.{r['config']['optimizer']}"), t("train.col.lr"): r["config"]["lr"],
-        t("train.col.batch"): r["config"]["batch_size"], t("train.col.epochs"): r["config"]["epochs"],
-        t("train.col.images"): r["history"].images if r["history"] else None,
-        t("train.col.test_acc"): f"{r['test_acc']:.2%}",
-        t("train.col.time"): round(r["history"].elapsed, 1) if r["history"] else None} for r in runs])
+    table = pd.DataFrame(
+        [
+            {
+                t("train.col.run"): r["label"],
+                t("train.col.model"): t(f"train.arch.{r['config']['model']}"),
+                t("train.col.optimizer"): t(f"train.opt.{r['config']['optimizer']}"),
+                t("train.col.lr"): r["config"]["lr"],
+                t("train.col.batch"): r["config"]["batch_size"],
+                t("train.col.epochs"): r["config"]["epochs"],
+                t("train.col.images"): r["history"].images if r["history"] else None,
+                t("train.col.test_acc"): f"{r['test_acc']:.2%}",
+                t("train.col.time"): round(r["history"].elapsed, 1) if r["history"] else None,
+            }
+            for r in runs
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     if st.button(t("train.clear"), disabled=busy):
         st.session_state["train.runs"] = []
@@ -336,27 +471,40 @@ if runs:
     data = mnist()
     predicted = chosen["probs"].argmax(1)
     matrix = confusion_matrix(data.test_y, predicted)
-    cm = pd.DataFrame([(i, j, int(matrix[i, j])) for i in range(10) for j in range(10)],
-                      columns=["true", "pred", "count"])
+    cm = pd.DataFrame(
+        [(i, j, int(matrix[i, j])) for i in range(10) for j in range(10)], columns=["true", "pred", "count"]
+    )
     c1, c2 = st.columns(2)
     with c1:
         st.markdown(f"**{t('train.confusion')}**")
-        base = alt.Chart(cm).encode(x=alt.X("pred:O", title=t("train.axis.pred")),
-                                    y=alt.Y("true:O", title=t("train.axis.true")))
-        heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"),
-                                                       legend=None),
-                                       tooltip=["true", "pred", "count"])
+        base = alt.Chart(cm).encode(
+            x=alt.X("pred:O", title=t("train.axis.pred")), y=alt.Y("true:O", title=t("train.axis.true"))
+        )
+        heat = base.mark_rect().encode(
+            color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
+            tooltip=["true", "pred", "count"],
+        )
         text = base.mark_text(fontSize=13 if not presenter() else 17).encode(
-            text="count:Q", color=alt.condition(alt.datum.count > 300, alt.value("white"), alt.value("black")))
+            text="count:Q", color=alt.condition(alt.datum.count > 300, alt.value("white"), alt.value("black"))
+        )
         st.altair_chart((heat + text).properties(height=chart_height(360)), width="stretch")
     with c2:
         st.markdown(f"**{t('train.per_class')}**")
         per_class = pd.DataFrame({"digit": list(range(10)), "acc": per_class_accuracy(matrix).tolist()})
-        bars = alt.Chart(per_class).mark_bar().encode(
-            x=alt.X("digit:O", title=t("train.axis.digit")),
-            y=alt.Y("acc:Q", title=t("train.axis.acc"), scale=alt.Scale(domain=[
-                max(0.0, float(per_class.acc.min()) - 0.05), 1.0]), axis=alt.Axis(format="%")),
-            tooltip=["digit", alt.Tooltip("acc:Q", format=".2%")])
+        bars = (
+            alt.Chart(per_class)
+            .mark_bar()
+            .encode(
+                x=alt.X("digit:O", title=t("train.axis.digit")),
+                y=alt.Y(
+                    "acc:Q",
+                    title=t("train.axis.acc"),
+                    scale=alt.Scale(domain=[max(0.0, float(per_class.acc.min()) - 0.05), 1.0]),
+                    axis=alt.Axis(format="%"),
+                ),
+                tooltip=["digit", alt.Tooltip("acc:Q", format=".2%")],
+            )
+        )
         st.altair_chart(bars.properties(height=chart_height(360)), width="stretch")
 
     st.markdown(f"**{t('train.gallery')}**")
@@ -366,19 +514,30 @@ if runs:
     per_row = 8
     for start in range(0, len(wrong), per_row):
         cols = st.columns(per_row)
-        for col, w in zip(cols, wrong[start:start + per_row]):
-            col.image(zoom(data.test_x[w["index"]].numpy(), 3), width="stretch",
-                      caption=t("train.gallery.caption", true=w["true"], pred=w["predicted"], conf=w["confidence"]))
+        for col, w in zip(cols, wrong[start : start + per_row], strict=False):
+            col.image(
+                zoom(data.test_x[w["index"]].numpy(), 3),
+                width="stretch",
+                caption=t("train.gallery.caption", true=w["true"], pred=w["predicted"], conf=w["confidence"]),
+            )
 
 # --- weights: download and upload ---
 with st.expander(t("train.weights"), expanded=False):
     if runs:
         chosen = next(r for r in runs if r["id"] == st.session_state["train.inspect"])
         blob = save_checkpoint(chosen["model"], {"test_acc": chosen["test_acc"], "config": chosen["config"]})
-        st.download_button(t("train.download"), blob, file_name=f"{chosen['config']['model']}.safetensors",
-                           mime="application/octet-stream")
-    upload = st.file_uploader(t("train.upload"), type=["safetensors", "pt", "pth", "bin"],
-                              help=t("train.upload.help"), key="train.upload")
+        st.download_button(
+            t("train.download"),
+            blob,
+            file_name=f"{chosen['config']['model']}.safetensors",
+            mime="application/octet-stream",
+        )
+    upload = st.file_uploader(
+        t("train.upload"),
+        type=["safetensors", "pt", "pth", "bin"],
+        help=t("train.upload.help"),
+        key="train.upload",
+    )
     if upload is not None and st.session_state.get("train.upload_seen") != upload.file_id:
         st.session_state["train.upload_seen"] = upload.file_id
         with explained_errors():
@@ -386,7 +545,9 @@ with st.expander(t("train.weights"), expanded=False):
             config = meta.get("config") or asdict(TrainConfig(model=meta["model"]))
             st.session_state["train.counter"] = run_id = st.session_state.get("train.counter", 0) + 1
             add_run(run_id, model, meta.get("options", {}), config, None)
-            st.success(t("train.uploaded", model=meta["model"], acc=st.session_state["train.runs"][-1]["test_acc"]))
+            st.success(
+                t("train.uploaded", model=meta["model"], acc=st.session_state["train.runs"][-1]["test_acc"])
+            )
             st.rerun()
 
 # --- draw a digit ---
@@ -403,12 +564,20 @@ with c2:
         side = 150 if presenter() else 120  # small fixed sizes: a tall thin crop must not fill the screen
         cols[0].image(steps.ink, caption=t("train.step.ink"), width=side)
         h, w = steps.cropped.shape  # shown padded to a square, so a thin "1" keeps a readable caption
-        square = np.pad(steps.cropped, (((max(h, w) - h) // 2, (max(h, w) - h + 1) // 2),
-                                        ((max(h, w) - w) // 2, (max(h, w) - w + 1) // 2)), constant_values=40)
+        square = np.pad(
+            steps.cropped,
+            (
+                ((max(h, w) - h) // 2, (max(h, w) - h + 1) // 2),
+                ((max(h, w) - w) // 2, (max(h, w) - w + 1) // 2),
+            ),
+            constant_values=40,
+        )
         cols[1].image(square, caption=t("train.step.crop"), width=side)
         cols[2].image(zoom(steps.scaled, 6), caption=t("train.step.scaled"), width=side)
         cols[3].image(zoom(steps.digit, 4), caption=t("train.step.centred"), width=side)
-        st.caption(t("train.step.normalized", lo=float(steps.normalized.min()), hi=float(steps.normalized.max())))
+        st.caption(
+            t("train.step.normalized", lo=float(steps.normalized.min()), hi=float(steps.normalized.max()))
+        )
         if model is None:
             st.info(t("train.draw.need_model"))
         else:
@@ -416,11 +585,17 @@ with c2:
             best = int(probs.argmax())
             st.markdown(f"### {t('train.prediction', digit=best, p=float(probs[best]))}")
             frame = pd.DataFrame({"digit": list(range(10)), "p": probs.tolist()})
-            st.altair_chart(alt.Chart(frame).mark_bar().encode(
-                x=alt.X("digit:O", title=t("train.axis.digit")),
-                y=alt.Y("p:Q", title=t("train.axis.prob"), scale=alt.Scale(domain=[0, 1])),
-                color=alt.condition(alt.datum.digit == best, alt.value("#d62728"), alt.value("#4c78a8")),
-            ).properties(height=chart_height(220)), width="stretch")
+            st.altair_chart(
+                alt.Chart(frame)
+                .mark_bar()
+                .encode(
+                    x=alt.X("digit:O", title=t("train.axis.digit")),
+                    y=alt.Y("p:Q", title=t("train.axis.prob"), scale=alt.Scale(domain=[0, 1])),
+                    color=alt.condition(alt.datum.digit == best, alt.value("#d62728"), alt.value("#4c78a8")),
+                )
+                .properties(height=chart_height(220)),
+                width="stretch",
+            )
     elif model is None:
         st.info(t("train.draw.need_model"))
 

@@ -53,8 +53,9 @@ with left:
     st.radio(t("sd.source"), list(sources), key="sd.source", horizontal=True, format_func=sources.get)
     image = bundled_sketch()
     if st.session_state["sd.source"] == "upload":
-        upload = st.file_uploader(t("sd.upload"), type=["png", "jpg", "jpeg", "webp", "gif", "bmp"],
-                                  key="sd.upload")
+        upload = st.file_uploader(
+            t("sd.upload"), type=["png", "jpg", "jpeg", "webp", "gif", "bmp"], key="sd.upload"
+        )
         if upload is None:
             st.caption(t("sd.upload.none"))
         else:
@@ -70,8 +71,12 @@ with right:
     st.slider(t("sd.steps"), 1, LIMITS.max_sd_steps, key="sd.steps")
     st.select_slider(t("sd.side"), sides, key="sd.side")
     if not presenter():
-        st.selectbox(t("sd.scheduler"), list(diffusion.SCHEDULERS), key="sd.scheduler",
-                     format_func=lambda s: diffusion.SCHEDULERS[s])
+        st.selectbox(
+            t("sd.scheduler"),
+            list(diffusion.SCHEDULERS),
+            key="sd.scheduler",
+            format_func=lambda s: diffusion.SCHEDULERS[s],
+        )
         st.text_input(t("sd.model"), key="sd.model", help=t("sd.model.help"))
 
 prompt, negative = st.session_state["sd.prompt"], st.session_state.get("sd.negative", "")
@@ -91,38 +96,57 @@ with explained_errors():
 if timesteps:
     t0 = timesteps[0]
     alpha = float(diffusion.noise_schedule(scheduler)[t0])
-    st.markdown(t("sd.arith.text", scheduler=diffusion.SCHEDULERS[scheduler_name], steps=steps,
-                  strength=strength, kept=min(int(steps * strength), steps)))
+    st.markdown(
+        t(
+            "sd.arith.text",
+            scheduler=diffusion.SCHEDULERS[scheduler_name],
+            steps=steps,
+            strength=strength,
+            kept=min(int(steps * strength), steps),
+        )
+    )
     if scheduler_name == "pndm":
         st.caption(t("sd.arith.pndm"))
     m1, m2, m3 = st.columns(3)
     m1.metric(t("sd.steps_run"), len(timesteps))
     m2.metric(t("sd.start_t"), t0)
-    m3.metric(t("sd.signal_left"), f"{alpha ** 0.5:.2f}")
+    m3.metric(t("sd.signal_left"), f"{alpha**0.5:.2f}")
 
     st.header(t("sd.noisy.title"))
     c1, c2 = st.columns(2)
     c1.image(sized, caption=t("sd.noisy.input"), width="stretch")
-    c2.image(diffusion.forward_noise(sized, t0, scheduler, seed=seed()), caption=t("sd.noisy.start", t=t0),
-             width="stretch")
+    c2.image(
+        diffusion.forward_noise(sized, t0, scheduler, seed=seed()),
+        caption=t("sd.noisy.start", t=t0),
+        width="stretch",
+    )
     st.caption(t("sd.noisy.caption", t=t0))
 
     st.subheader(t("sd.schedule.title"))
     alphas = diffusion.noise_schedule(scheduler).numpy()
     signal, noise = t("sd.schedule.signal"), t("sd.schedule.noise")
-    curve = pd.DataFrame({"t": list(range(len(alphas))) * 2,
-                          "value": list(alphas) + list(1 - alphas),
-                          "curve": [signal] * len(alphas) + [noise] * len(alphas)})
+    curve = pd.DataFrame(
+        {
+            "t": list(range(len(alphas))) * 2,
+            "value": list(alphas) + list(1 - alphas),
+            "curve": [signal] * len(alphas) + [noise] * len(alphas),
+        }
+    )
     ran = pd.DataFrame({"t": timesteps, "value": [float(alphas[s]) for s in timesteps]})
     x = alt.X("t:Q", title=t("sd.schedule.t"))
     colours = alt.Scale(domain=[signal, noise], range=["#1565c0", "#ef6c00"])  # same in both languages
-    chart = (alt.Chart(curve).mark_line(strokeWidth=3).encode(
-                 x, alt.Y("value:Q", title=t("sd.schedule.value")),
-                 alt.Color("curve:N", title=None, scale=colours))
-             + alt.Chart(ran).mark_circle(size=40, color="#444").encode(x, y="value:Q")
-             + alt.Chart(pd.DataFrame({"t": [t0]})).mark_rule(strokeDash=[6, 4], size=2).encode(x))
-    st.altair_chart(chart.properties(height=chart_height(280)).configure_legend(orient="top"),
-                    width="stretch")
+    chart = (
+        alt.Chart(curve)
+        .mark_line(strokeWidth=3)
+        .encode(
+            x, alt.Y("value:Q", title=t("sd.schedule.value")), alt.Color("curve:N", title=None, scale=colours)
+        )
+        + alt.Chart(ran).mark_circle(size=40, color="#444").encode(x, y="value:Q")
+        + alt.Chart(pd.DataFrame({"t": [t0]})).mark_rule(strokeDash=[6, 4], size=2).encode(x)
+    )
+    st.altair_chart(
+        chart.properties(height=chart_height(280)).configure_legend(orient="top"), width="stretch"
+    )
     st.caption(t("sd.schedule.caption"))
 
 # --- 3. generate: through the GPU queue -----------------------------------------------------------
@@ -146,8 +170,18 @@ def generate() -> diffusion.Img2ImgResult:
 
     try:
         pipe = img2img_pipeline(model, str(device))
-        return diffusion.run_img2img(pipe, sized, prompt, negative, strength, guidance, steps, seed(),
-                                     on_step=on_step, scheduler=scheduler_name)
+        return diffusion.run_img2img(
+            pipe,
+            sized,
+            prompt,
+            negative,
+            strength,
+            guidance,
+            steps,
+            seed(),
+            on_step=on_step,
+            scheduler=scheduler_name,
+        )
     finally:  # also when loading fails: the sentence replaces the progress bar
         progress.empty()
         strip.empty()
@@ -161,8 +195,9 @@ if st.button(t("sd.generate"), type="primary", disabled=not timesteps, key="sd.g
 
 if "sd.result" in st.session_state:
     result, shown_input, ran_on = st.session_state["sd.result"]
-    st.success(t("sd.done", n=len(result.timesteps), t=result.timesteps[0], seconds=result.seconds,
-                 device=ran_on))
+    st.success(
+        t("sd.done", n=len(result.timesteps), t=result.timesteps[0], seconds=result.seconds, device=ran_on)
+    )
     if result.prompt_tokens > diffusion.CLIP_MAX_TOKENS:
         st.info(t("sd.tokens", n=result.prompt_tokens))
     c1, c2 = st.columns(2)
@@ -171,11 +206,21 @@ if "sd.result" in st.session_state:
     st.caption(t("sd.previews"))
     show = 6 if presenter() else 10
     picks = sorted({round(k * (len(result.previews) - 1) / max(1, show - 1)) for k in range(show)})
-    st.image([result.previews[k].resize((result.previews[k].width * 2, result.previews[k].height * 2))
-              for k in picks], caption=[f"t = {result.timesteps[k]}" for k in picks],
-             width=200 if presenter() else 120)
-    st.download_button(t("sd.download"), diffusion.png_with_settings(result.image, result.settings),
-                       file_name="fantasy_landscape.png", mime="image/png", key="sd.download")
+    st.image(
+        [
+            result.previews[k].resize((result.previews[k].width * 2, result.previews[k].height * 2))
+            for k in picks
+        ],
+        caption=[f"t = {result.timesteps[k]}" for k in picks],
+        width=200 if presenter() else 120,
+    )
+    st.download_button(
+        t("sd.download"),
+        diffusion.png_with_settings(result.image, result.settings),
+        file_name="fantasy_landscape.png",
+        mime="image/png",
+        key="sd.download",
+    )
     if not presenter():
         with st.expander(t("sd.settings")):
             st.json(result.settings)
@@ -205,8 +250,9 @@ def make_sheet():
 
     try:
         pipe = img2img_pipeline(model, str(device))
-        return diffusion.contact_sheet(pipe, sized, prompt, rows, cols, sheet_steps, seed(), negative,
-                                       on_cell)
+        return diffusion.contact_sheet(
+            pipe, sized, prompt, rows, cols, sheet_steps, seed(), negative, on_cell
+        )
     finally:
         progress.empty()
 
@@ -224,11 +270,20 @@ if "sd.sheet" in st.session_state:
     sheet, sheet_rows, sheet_cols = st.session_state["sd.sheet"]
     for r, strength_r in enumerate(sheet_rows):
         for c, column in enumerate(st.columns(len(sheet_cols))):
-            column.image(sheet[r][c], caption=t("sd.sheet.cell", s=strength_r, g=sheet_cols[c]),
-                         width="stretch")
+            column.image(
+                sheet[r][c], caption=t("sd.sheet.cell", s=strength_r, g=sheet_cols[c]), width="stretch"
+            )
 
-sync_url("sd.source", "sd.negative", "sd.strength", "sd.guidance", "sd.steps", "sd.side", "sd.scheduler",
-         "sd.model")
+sync_url(
+    "sd.source",
+    "sd.negative",
+    "sd.strength",
+    "sd.guidance",
+    "sd.steps",
+    "sd.side",
+    "sd.scheduler",
+    "sd.model",
+)
 if len(prompt) <= 300:  # a 10,000-character prompt stays out of the address bar
     sync_url("sd.prompt")
 elif "sd.prompt" in st.query_params:

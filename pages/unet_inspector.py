@@ -42,11 +42,25 @@ def diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
     widest = max(r.channels for r in blocks)
     x = {r.name: i for i, r in enumerate(blocks)}
     level = {r.name: r.level for r in blocks}
-    boxes = pd.DataFrame([dict(
-        name=r.name, cls=r.cls, label=label(r), shape=f"{r.in_shape[2]}×{r.in_shape[3]} · {r.channels}",
-        params=f"{r.params:,}", x=x[r.name] - 0.2 - 0.26 * r.channels / widest,
-        x2=x[r.name] + 0.2 + 0.26 * r.channels / widest, xc=x[r.name],
-        y=r.level - 0.32, y2=r.level + 0.32, yc=r.level, picked=r.name == picked) for r in blocks])
+    boxes = pd.DataFrame(
+        [
+            dict(
+                name=r.name,
+                cls=r.cls,
+                label=label(r),
+                shape=f"{r.in_shape[2]}×{r.in_shape[3]} · {r.channels}",
+                params=f"{r.params:,}",
+                x=x[r.name] - 0.2 - 0.26 * r.channels / widest,
+                x2=x[r.name] + 0.2 + 0.26 * r.channels / widest,
+                xc=x[r.name],
+                y=r.level - 0.32,
+                y2=r.level + 0.32,
+                yc=r.level,
+                picked=r.name == picked,
+            )
+            for r in blocks
+        ]
+    )
     pairs: dict[tuple[str, str], int] = {}
     for s in unet.skip_pairs(rows):
         src = s.source if s.source == "conv_in" else ".".join(s.source.split(".")[:2])
@@ -55,28 +69,56 @@ def diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
     arcs = []
     for k, ((src, dst), count) in enumerate(sorted(pairs.items(), key=lambda kv: x[kv[0][0]])):
         top = min(level[src], level[dst]) - 0.42 - 0.07 * (k % 3)
-        for order, (px, py) in enumerate([(x[src], level[src] - 0.32), (x[src], top), (x[dst], top),
-                                          (x[dst], level[dst] - 0.32)]):
+        for order, (px, py) in enumerate(
+            [(x[src], level[src] - 0.32), (x[src], top), (x[dst], top), (x[dst], level[dst] - 0.32)]
+        ):
             arcs.append(dict(pair=f"{src}→{dst}", order=order, x=px, y=py, count=count))
     deepest = max(level.values())
     xs = alt.Scale(domain=[-0.6, len(blocks) - 0.4], nice=False)
     ys = alt.Scale(domain=[-0.75, deepest + 0.45], reverse=True, nice=False)
     pick = alt.selection_point(fields=["name"], name="pick", on="click")
-    lines = alt.Chart(pd.DataFrame(arcs)).mark_line(color="#9aa0a6", strokeDash=[5, 3]).encode(
-        x=alt.X("x:Q", scale=xs, axis=None), y=alt.Y("y:Q", scale=ys, axis=None), detail="pair:N",
-        order="order:O", strokeWidth=alt.StrokeWidth("count:Q", scale=alt.Scale(range=[1.5, 4]), legend=None))
-    rects = alt.Chart(boxes).mark_rect(cornerRadius=6, stroke="#333").encode(
-        x=alt.X("x:Q", scale=xs, axis=None), x2="x2:Q", y=alt.Y("y:Q", scale=ys, axis=None), y2="y2:Q",
-        color=alt.Color("cls:N", scale=alt.Scale(scheme="pastel1"), legend=alt.Legend(
-            title=None, orient="bottom", columns=4,
-                                                   labelFontSize=15 if presenter() else 12)),
-        strokeWidth=alt.condition("datum.picked", alt.value(4), alt.value(0.5)),
-        tooltip=["name:N", "cls:N", "shape:N", "params:N"]).add_params(pick)
+    lines = (
+        alt.Chart(pd.DataFrame(arcs))
+        .mark_line(color="#9aa0a6", strokeDash=[5, 3])
+        .encode(
+            x=alt.X("x:Q", scale=xs, axis=None),
+            y=alt.Y("y:Q", scale=ys, axis=None),
+            detail="pair:N",
+            order="order:O",
+            strokeWidth=alt.StrokeWidth("count:Q", scale=alt.Scale(range=[1.5, 4]), legend=None),
+        )
+    )
+    rects = (
+        alt.Chart(boxes)
+        .mark_rect(cornerRadius=6, stroke="#333")
+        .encode(
+            x=alt.X("x:Q", scale=xs, axis=None),
+            x2="x2:Q",
+            y=alt.Y("y:Q", scale=ys, axis=None),
+            y2="y2:Q",
+            color=alt.Color(
+                "cls:N",
+                scale=alt.Scale(scheme="pastel1"),
+                legend=alt.Legend(
+                    title=None, orient="bottom", columns=4, labelFontSize=15 if presenter() else 12
+                ),
+            ),
+            strokeWidth=alt.condition("datum.picked", alt.value(4), alt.value(0.5)),
+            tooltip=["name:N", "cls:N", "shape:N", "params:N"],
+        )
+        .add_params(pick)
+    )
     size = 18 if presenter() else 13
-    names = alt.Chart(boxes).mark_text(fontWeight="bold", fontSize=size, dy=-size * 0.6).encode(
-        x="xc:Q", y="yc:Q", text="label:N")
-    shapes = alt.Chart(boxes).mark_text(fontSize=size - 2, dy=size * 0.7).encode(
-        x="xc:Q", y="yc:Q", text="shape:N")
+    names = (
+        alt.Chart(boxes)
+        .mark_text(fontWeight="bold", fontSize=size, dy=-size * 0.6)
+        .encode(x="xc:Q", y="yc:Q", text="label:N")
+    )
+    shapes = (
+        alt.Chart(boxes)
+        .mark_text(fontSize=size - 2, dy=size * 0.7)
+        .encode(x="xc:Q", y="yc:Q", text="shape:N")
+    )
     return alt.layer(lines, rects, names, shapes).properties(height=chart_height(380))
 
 
@@ -99,15 +141,21 @@ pipe_key = st.session_state.get("unet.pipe_key")
 pipe = img2img_pipeline(*pipe_key) if pipe_key else None
 
 cols = st.columns([2, 1, 1, 2] if pipe is not None else [2, 1, 1])
-cols[0].selectbox(t("unet.size"), SIZES, key="unet.size", help=t("unet.size.help"),
-                  format_func=lambda s: s.replace("x", " × "))
+cols[0].selectbox(
+    t("unet.size"),
+    SIZES,
+    key="unet.size",
+    help=t("unet.size.help"),
+    format_func=lambda s: s.replace("x", " × "),
+)
 if not presenter():
     cols[1].number_input(t("unet.batch"), min_value=1, max_value=8, step=1, key="unet.batch")
 cols[2].toggle(t("unet.cfg"), key="unet.cfg", help=t("unet.cfg.help"))
 if pipe is not None:
     sources = {s: t(f"unet.source.{s}") for s in ("sd15", "loaded")}  # resolved now, in this run's language
-    cols[3].radio(t("unet.source"), list(sources), key="unet.source", horizontal=True,
-                  format_func=sources.get)
+    cols[3].radio(
+        t("unet.source"), list(sources), key="unet.source", horizontal=True, format_func=sources.get
+    )
 width, height = map(int, st.session_state["unet.size"].split("x"))
 batch = int(st.session_state["unet.batch"])
 config = unet.SD15
@@ -116,8 +164,13 @@ if pipe is not None and st.session_state["unet.source"] == "loaded":
 
 rows = None
 with explained_errors():
-    rows = trace(tuple(sorted((k, v) for k, v in dict(config).items() if not k.startswith("_"))),
-                 height, width, batch, bool(st.session_state["unet.cfg"]))
+    rows = trace(
+        tuple(sorted((k, v) for k, v in dict(config).items() if not k.startswith("_"))),
+        height,
+        width,
+        batch,
+        bool(st.session_state["unet.cfg"]),
+    )
 if rows is not None:
     by_name = {r.name: r for r in rows}
     if st.session_state["unet.block"] not in by_name:
@@ -133,12 +186,18 @@ if rows is not None:
         m[3].metric(t("unet.m.tokens"), f"{attention[0].key_tokens} × {attention[0].key_dim}")
 
     st.subheader(t("unet.diagram"))
-    st.altair_chart(diagram(rows, st.session_state["unet.block"]), key="unet.diagram", on_select=on_pick,
-                    selection_mode="pick", width="stretch")
+    st.altair_chart(
+        diagram(rows, st.session_state["unet.block"]),
+        key="unet.diagram",
+        on_select=on_pick,
+        selection_mode="pick",
+        width="stretch",
+    )
     st.caption(t("unet.diagram.caption"))
 
-    st.selectbox(t("unet.block"), list(by_name), key="unet.block",
-                 format_func=lambda n: f"{n} · {by_name[n].cls}")
+    st.selectbox(
+        t("unet.block"), list(by_name), key="unet.block", format_func=lambda n: f"{n} · {by_name[n].cls}"
+    )
     row = by_name[st.session_state["unet.block"]]
     st.subheader(t("unet.details", name=row.name, cls=row.cls))
     d = st.columns(4)
@@ -150,28 +209,62 @@ if rows is not None:
     explain_key = f"unet.explain.{key}"
     st.markdown(t(explain_key) if explain_key in TABLES["en"] else row.cls)
     st.markdown(f"**{t('unet.parts')}**")
-    st.dataframe(pd.DataFrame([{
-        t("unet.col.part"): p.name, t("unet.col.class"): p.cls, t("unet.col.out"): fmt(p.out_shape),
-        t("unet.col.params"): p.params,
-        t("unet.col.heads"): f"{p.heads} × {p.head_dim}" if p.heads else ""} for p in row.parts]),
-        hide_index=True, width="stretch", column_config=number_columns(t("unet.col.params")))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    t("unet.col.part"): p.name,
+                    t("unet.col.class"): p.cls,
+                    t("unet.col.out"): fmt(p.out_shape),
+                    t("unet.col.params"): p.params,
+                    t("unet.col.heads"): f"{p.heads} × {p.head_dim}" if p.heads else "",
+                }
+                for p in row.parts
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config=number_columns(t("unet.col.params")),
+    )
     if any(p.cls in ("ResnetBlock2D", "Transformer2DModel") for p in row.parts):
         st.markdown(t("unet.parts.explain"))
     if row.cross_attention:
         st.markdown(f"**{t('unet.cross')}**")
-        st.dataframe(pd.DataFrame([{
-            t("unet.col.where"): a.where, t("unet.col.query"): a.query_tokens,
-            t("unet.col.keys"): a.key_tokens, t("unet.col.dims"): f"{a.query_dim} → {a.key_dim}",
-            t("unet.col.heads"): f"{a.heads} × {a.head_dim}",
-            t("unet.col.scores"): fmt(a.scores_shape)} for a in row.cross_attention]),
-            hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("unet.col.where"): a.where,
+                        t("unet.col.query"): a.query_tokens,
+                        t("unet.col.keys"): a.key_tokens,
+                        t("unet.col.dims"): f"{a.query_dim} → {a.key_dim}",
+                        t("unet.col.heads"): f"{a.heads} × {a.head_dim}",
+                        t("unet.col.scores"): fmt(a.scores_shape),
+                    }
+                    for a in row.cross_attention
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     for title, skips in ((t("unet.skips.out"), row.skips_out), (t("unet.skips.in"), row.skips_in)):
         if skips:
             st.markdown(f"**{title}**")
-            st.dataframe(pd.DataFrame([{
-                t("unet.col.index"): s.index, t("unet.col.source"): s.source, t("unet.col.target"): s.target,
-                t("unet.col.shape"): fmt(s.shape)} for s in sorted(skips, key=lambda s: s.index)]),
-                hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            t("unet.col.index"): s.index,
+                            t("unet.col.source"): s.source,
+                            t("unet.col.target"): s.target,
+                            t("unet.col.shape"): fmt(s.shape),
+                        }
+                        for s in sorted(skips, key=lambda s: s.index)
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
     with st.expander(t("unet.source_of", cls=row.cls)):
         st.code(inspect.getsource(unet.diffusers_class(row.cls)), language="python")
 
@@ -185,25 +278,56 @@ if rows is not None:
     with tabs[0]:
         lh, lw = first.in_shape[2], first.in_shape[3]
         st.caption(t("unet.table.caption", w=width, h=height, lh=lh, lw=lw, b=first.in_shape[0]))
-        st.dataframe(pd.DataFrame([{
-            t("unet.col.block"): r.name, t("unet.col.class"): r.cls, t("unet.col.in"): fmt(r.in_shape),
-            t("unet.col.out"): fmt(r.out_shape), t("unet.col.params"): r.params, t("unet.col.level"): r.level,
-            t("unet.col.skips"): f"{len(r.skips_out)} / {len(r.skips_in)}"} for r in rows]),
-            hide_index=True, width="stretch", column_config=number_columns(t("unet.col.params")))
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("unet.col.block"): r.name,
+                        t("unet.col.class"): r.cls,
+                        t("unet.col.in"): fmt(r.in_shape),
+                        t("unet.col.out"): fmt(r.out_shape),
+                        t("unet.col.params"): r.params,
+                        t("unet.col.level"): r.level,
+                        t("unet.col.skips"): f"{len(r.skips_out)} / {len(r.skips_in)}",
+                    }
+                    for r in rows
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config=number_columns(t("unet.col.params")),
+        )
     with tabs[1]:
         by_type = unet.parameters_by_type(rows)
         types = pd.DataFrame([{"type": k, "params": v} for k, v in by_type.items() if v])
-        st.altair_chart(alt.Chart(types).mark_bar().encode(
-            x=alt.X("params:Q", title=t("unet.col.params")),
-            y=alt.Y("type:N", sort="-x", title=t("unet.col.type")),
-            tooltip=["type:N", alt.Tooltip("params:Q", format=",")]).properties(height=chart_height(260)),
-            width="stretch")
+        st.altair_chart(
+            alt.Chart(types)
+            .mark_bar()
+            .encode(
+                x=alt.X("params:Q", title=t("unet.col.params")),
+                y=alt.Y("type:N", sort="-x", title=t("unet.col.type")),
+                tooltip=["type:N", alt.Tooltip("params:Q", format=",")],
+            )
+            .properties(height=chart_height(260)),
+            width="stretch",
+        )
         st.caption(t("unet.types.caption"))
     with tabs[2]:
-        st.dataframe(pd.DataFrame([{
-            t("unet.col.index"): s.index, t("unet.col.source"): s.source, t("unet.col.target"): s.target,
-            t("unet.col.shape"): fmt(s.shape)} for s in unet.skip_pairs(rows)]),
-            hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("unet.col.index"): s.index,
+                        t("unet.col.source"): s.source,
+                        t("unet.col.target"): s.target,
+                        t("unet.col.shape"): fmt(s.shape),
+                    }
+                    for s in unet.skip_pairs(rows)
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     with tabs[3]:
         st.markdown(t("unet.live.intro"))
         device = current_device()
@@ -234,8 +358,11 @@ if rows is not None:
             if on_cpu and n_params > 100_000_000:
                 st.warning(t("unet.live.slow"))
             if st.button(t("unet.live.run"), key="unet.run", type="primary"):
-                side, step, prompt = int(st.session_state["unet.side"]), int(st.session_state["unet.t"]), \
-                    st.session_state["unet.prompt"]
+                side, step, prompt = (
+                    int(st.session_state["unet.side"]),
+                    int(st.session_state["unet.t"]),
+                    st.session_state["unet.prompt"],
+                )
 
                 def analyse():
                     embeddings, tokens = unet.encode_prompt(pipe, prompt)
@@ -249,12 +376,30 @@ if rows is not None:
             if live:
                 stats, maps = live
                 st.markdown(f"**{t('unet.live.stats')}**")
-                frame = pd.DataFrame([{"block": s.name, "mean": s.mean, "std": s.std, "min": s.min,
-                                       "max": s.max,
-                                       "shape": fmt(s.shape)} for s in stats])
-                st.altair_chart(alt.Chart(frame).mark_bar().encode(
-                    x=alt.X("block:N", sort=None, title=t("unet.col.block")), y=alt.Y("std:Q"),
-                    tooltip=list(frame.columns)).properties(height=chart_height(240)), width="stretch")
+                frame = pd.DataFrame(
+                    [
+                        {
+                            "block": s.name,
+                            "mean": s.mean,
+                            "std": s.std,
+                            "min": s.min,
+                            "max": s.max,
+                            "shape": fmt(s.shape),
+                        }
+                        for s in stats
+                    ]
+                )
+                st.altair_chart(
+                    alt.Chart(frame)
+                    .mark_bar()
+                    .encode(
+                        x=alt.X("block:N", sort=None, title=t("unet.col.block")),
+                        y=alt.Y("std:Q"),
+                        tooltip=list(frame.columns),
+                    )
+                    .properties(height=chart_height(240)),
+                    width="stretch",
+                )
                 st.dataframe(frame, hide_index=True, width="stretch")
                 st.markdown(f"**{t('unet.live.maps')}**")
                 n = unet.prompt_length(maps.tokens)
@@ -262,8 +407,12 @@ if rows is not None:
                 for i in range(n):
                     m_i = maps.mean[i].numpy()
                     img = (255 * (m_i - m_i.min()) / (np.ptp(m_i) + 1e-8)).astype(np.uint8)
-                    grid[i % len(grid)].image(np.kron(img, np.ones((8, 8), np.uint8)), caption=maps.tokens[i],
-                                              clamp=True, width="stretch")
+                    grid[i % len(grid)].image(
+                        np.kron(img, np.ones((8, 8), np.uint8)),
+                        caption=maps.tokens[i],
+                        clamp=True,
+                        width="stretch",
+                    )
                 st.caption(t("unet.live.maps.caption"))
         sync_url("unet.model")
 

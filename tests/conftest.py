@@ -17,8 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENS = ARTIFACTS / "screens"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--no-first-run", "--disable-quic", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 sys.path.insert(0, str(ROOT))
 # Tests (and the app servers they start) keep models in their own cache, never the user's.
@@ -44,6 +52,7 @@ def mnist():
 
 # --- AppTest ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(params=["zh", "en"])
 def lang(request) -> str:
     return request.param
@@ -62,6 +71,7 @@ def app_test(page_file: str, lang: str = "zh", timeout: float = 60, **state):
 
 # --- real browser -----------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,9 +86,24 @@ def streamlit_server(extra_env: dict[str, str] | None = None, app: str = "app.py
     log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
     env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            app,
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -123,8 +148,9 @@ def _warm_up(url: str) -> None:
     Tests open deep links, so a separate headless Chromium loads the home page once first.
     """
     try:
-        subprocess.run([sys.executable, "-c", _WARM_UP, url, CHROMIUM, *CHROMIUM_ARGS],
-                       capture_output=True, timeout=150)
+        subprocess.run(
+            [sys.executable, "-c", _WARM_UP, url, CHROMIUM, *CHROMIUM_ARGS], capture_output=True, timeout=150
+        )
     except (OSError, subprocess.TimeoutExpired):
         pass  # best effort: the tests still run, a deep-link test may see the dialog
 
@@ -166,7 +192,8 @@ def wait_idle(tab, timeout_ms: int = 60_000) -> None:
         "() => { const a = document.querySelector('[data-test-script-state]');"
         " return a && a.getAttribute('data-test-script-state') !== 'running'"
         " && a.getAttribute('data-test-script-state') !== 'initial'; }",
-        timeout=timeout_ms)
+        timeout=timeout_ms,
+    )
     tab.wait_for_timeout(150)
 
 

@@ -42,6 +42,7 @@ class Case:
 
 # --- building blocks --------------------------------------------------------------------------
 
+
 def encode(image: Image.Image, fmt: str = "PNG", **kw) -> bytes:
     """PIL image -> file bytes in `fmt`."""
     buf = io.BytesIO()
@@ -59,8 +60,9 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def png_by_hand(width: int, height: int, bit_depth: int, color_type: int,
-                rows: Callable[[int], bytes]) -> bytes:
+def png_by_hand(
+    width: int, height: int, bit_depth: int, color_type: int, rows: Callable[[int], bytes]
+) -> bytes:
     """A PNG written chunk by chunk (PIL cannot write 16-bit RGB or stream a 20000² bomb).
 
     `rows(y)` returns the raw bytes of row y (without the filter byte); they are deflated as a stream,
@@ -77,6 +79,7 @@ def png_by_hand(width: int, height: int, bit_depth: int, color_type: int,
 
 
 # --- the image corpus -------------------------------------------------------------------------
+
 
 @functools.cache
 def image_cases(limit_mb: int | None = None) -> tuple[Case, ...]:
@@ -106,38 +109,108 @@ def image_cases(limit_mb: int | None = None) -> tuple[Case, ...]:
     too_big = encode(noise(side, side, seed=1), compress_level=0)
     assert len(too_big) > limit
 
-    svg = (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" '
-           b'height="64"><circle cx="32" cy="32" r="30" fill="red"/></svg>\n')
+    svg = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" '
+        b'height="64"><circle cx="32" cy="32" r="30" fill="red"/></svg>\n'
+    )
     return (
         Case("empty", "empty.png", b"", "refuse", "empty", mime="image/png"),
-        Case("truncated_png", "truncated.png", png[: len(png) // 2], "refuse", "damaged|truncated",
-             mime="image/png"),
-        Case("truncated_jpeg", "truncated.jpg", jpeg[: len(jpeg) // 2], "refuse", "damaged|truncated",
-             mime="image/jpeg"),
-        Case("text_as_png", "notes.png", "These are my lecture notes, not a picture. 笔记\n".encode() * 20,
-             "refuse", "not an image", mime="image/png"),
+        Case(
+            "truncated_png",
+            "truncated.png",
+            png[: len(png) // 2],
+            "refuse",
+            "damaged|truncated",
+            mime="image/png",
+        ),
+        Case(
+            "truncated_jpeg",
+            "truncated.jpg",
+            jpeg[: len(jpeg) // 2],
+            "refuse",
+            "damaged|truncated",
+            mime="image/jpeg",
+        ),
+        Case(
+            "text_as_png",
+            "notes.png",
+            "These are my lecture notes, not a picture. 笔记\n".encode() * 20,
+            "refuse",
+            "not an image",
+            mime="image/png",
+        ),
         Case("svg", "drawing.svg", svg, "refuse", "SVG", mime="image/svg+xml"),
         Case("svg_as_png", "drawing.png", svg, "refuse", "SVG", mime="image/png"),
         Case("bomb", "bomb.png", bomb, "refuse", "too large", mime="image/png"),
         Case("over_limit", "huge.png", too_big, "refuse", "limit", mime="image/png"),
-        Case("png16_grey", "deep16.png", encode(grey16), "ok", size=(32, 24), pixel=(255, 255, 255),
-             mime="image/png"),
-        Case("png16_rgb", "deep16rgb.png", rgb16, "ok", size=(16, 8), pixel=(255, 255, 255),
-             mime="image/png"),
-        Case("cmyk_jpeg", "print.jpg", encode(Image.new("CMYK", (32, 24), (0, 0, 0, 0)), "JPEG"), "ok",
-             size=(32, 24), pixel=(255, 255, 255), mime="image/jpeg"),
-        Case("rgba", "transparent.png", encode(rgba), "ok", size=(32, 24), pixel=(255, 255, 255),
-             mime="image/png"),
-        Case("palette", "palette.png", encode(palette), "ok", size=(32, 24), pixel=(0, 128, 255),
-             mime="image/png"),
-        Case("animated_gif", "anim.gif", gif.getvalue(), "ok", size=(32, 24), pixel=(255, 0, 0),
-             mime="image/gif"),
-        Case("exif_rotated", "phone.jpg", encode(landscape, "JPEG", exif=exif, quality=95), "ok",
-             size=(20, 40), mime="image/jpeg"),
-        Case("jpeg_as_png", "photo.png", encode(noise(30, 20), "JPEG"), "ok", size=(30, 20),
-             mime="image/png"),
-        Case("tiny", "one_pixel.png", encode(Image.new("L", (1, 1), 0)), "ok", size=(1, 1), pixel=(0, 0, 0),
-             mime="image/png"),
+        Case(
+            "png16_grey",
+            "deep16.png",
+            encode(grey16),
+            "ok",
+            size=(32, 24),
+            pixel=(255, 255, 255),
+            mime="image/png",
+        ),
+        Case(
+            "png16_rgb", "deep16rgb.png", rgb16, "ok", size=(16, 8), pixel=(255, 255, 255), mime="image/png"
+        ),
+        Case(
+            "cmyk_jpeg",
+            "print.jpg",
+            encode(Image.new("CMYK", (32, 24), (0, 0, 0, 0)), "JPEG"),
+            "ok",
+            size=(32, 24),
+            pixel=(255, 255, 255),
+            mime="image/jpeg",
+        ),
+        Case(
+            "rgba",
+            "transparent.png",
+            encode(rgba),
+            "ok",
+            size=(32, 24),
+            pixel=(255, 255, 255),
+            mime="image/png",
+        ),
+        Case(
+            "palette",
+            "palette.png",
+            encode(palette),
+            "ok",
+            size=(32, 24),
+            pixel=(0, 128, 255),
+            mime="image/png",
+        ),
+        Case(
+            "animated_gif",
+            "anim.gif",
+            gif.getvalue(),
+            "ok",
+            size=(32, 24),
+            pixel=(255, 0, 0),
+            mime="image/gif",
+        ),
+        Case(
+            "exif_rotated",
+            "phone.jpg",
+            encode(landscape, "JPEG", exif=exif, quality=95),
+            "ok",
+            size=(20, 40),
+            mime="image/jpeg",
+        ),
+        Case(
+            "jpeg_as_png", "photo.png", encode(noise(30, 20), "JPEG"), "ok", size=(30, 20), mime="image/png"
+        ),
+        Case(
+            "tiny",
+            "one_pixel.png",
+            encode(Image.new("L", (1, 1), 0)),
+            "ok",
+            size=(1, 1),
+            pixel=(0, 0, 0),
+            mime="image/png",
+        ),
     )
 
 
@@ -159,6 +232,7 @@ PROMPTS: dict[str, str] = {
 
 
 # --- checkpoints ------------------------------------------------------------------------------
+
 
 class _RunsCode:
     """Unpickling this object runs `open(marker, 'w').write(...)`: the classic malicious checkpoint."""
@@ -185,8 +259,9 @@ def checkpoint_cases(folder: Path, good_state: dict | None = None) -> dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / "PWNED_marker.txt"
     if good_state is None:
-        good_state = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                                         torch.nn.Linear(32 * 26 * 26, 10)).state_dict()
+        good_state = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(32 * 26 * 26, 10)
+        ).state_dict()
     wrong = torch.nn.Sequential(torch.nn.Linear(7, 5), torch.nn.Linear(5, 3)).state_dict()  # not a CNN
 
     def write(name: str, data: bytes) -> Path:
@@ -215,6 +290,7 @@ def checkpoint_cases(folder: Path, good_state: dict | None = None) -> dict[str, 
 
 
 # --- on disk ----------------------------------------------------------------------------------
+
 
 def write_corpus(folder: Path, limit_mb: int | None = None) -> dict[str, Path]:
     """Write every image case to `folder` under its own file name; returns {case name: path}."""

@@ -35,8 +35,10 @@ FORK = mp.get_context("fork")
 
 def _weights(version: int, size_mb: int) -> dict[str, np.ndarray]:
     n = size_mb * 2**20 // 4
-    return {"conv.weight": np.full(n // 2, version, np.float32),
-            "fc.weight": np.full(n - n // 2, version, np.float32)}
+    return {
+        "conv.weight": np.full(n // 2, version, np.float32),
+        "fc.weight": np.full(n - n // 2, version, np.float32),
+    }
 
 
 def _writer(path: str, mode: str, pause: float, size_mb: int, conn, model) -> None:
@@ -54,7 +56,7 @@ def _writer(path: str, mode: str, pause: float, size_mb: int, conn, model) -> No
             f.flush()
             conn.send(("IN_WRITE", version))
             time.sleep(pause)
-            f.write(data[len(data) // 2:])
+            f.write(data[len(data) // 2 :])
 
     if pause > 0 and mode != "naive":
         os.fsync = fsync_then_pause
@@ -70,8 +72,10 @@ def _writer(path: str, mode: str, pause: float, size_mb: int, conn, model) -> No
             save_checkpoint_file(path, model, {"version": version})
         elif mode == "cache":
             side = size_mb * 2**20 // 784
-            save_npz_atomic(Path(path), {"train_x": np.full((side, 28, 28), version % 256, np.uint8),
-                                         "version": np.array(version)})
+            save_npz_atomic(
+                Path(path),
+                {"train_x": np.full((side, 28, 28), version % 256, np.uint8), "version": np.array(version)},
+            )
         else:
             naive_write(path, save(_weights(version, size_mb)))
         conn.send(("WROTE", version))
@@ -81,8 +85,9 @@ class Child:
     def __init__(self, path: Path, mode: str, pause: float = 0.0, size_mb: int = 16):
         self.conn, theirs = FORK.Pipe(duplex=False)
         model = build_model("convnet3") if mode == "model" else None  # built here: fork copies it
-        self.proc = FORK.Process(target=_writer, args=(str(path), mode, pause, size_mb, theirs, model),
-                                 daemon=True)
+        self.proc = FORK.Process(
+            target=_writer, args=(str(path), mode, pause, size_mb, theirs, model), daemon=True
+        )
         self.proc.start()
 
     def wait_for(self, word: str, deadline_s: float = 60) -> int:

@@ -1,4 +1,4 @@
-"""Checkpoints: safetensors round trip; truncated, pickled, foreign and mismatched files are refused with a sentence."""
+"""Checkpoints: safetensors round trip; truncated, pickled, foreign, mismatched files get a sentence."""
 
 from __future__ import annotations
 
@@ -77,8 +77,10 @@ def test_foreign_and_mismatched_files_are_refused():
     _refused(st_save({"w": torch.zeros(3)}), "does not say")  # a safetensors file from elsewhere
     wrong = st_save(build_model("mlp").state_dict(), metadata={"model": '"two_layer_cnn"', "options": "{}"})
     _refused(wrong, "do not fit")
-    mismatched = st_save(build_model("two_layer_cnn").state_dict(),
-                         metadata={"model": '"two_layer_cnn"', "options": '{"batch_norm": true}'})
+    mismatched = st_save(
+        build_model("two_layer_cnn").state_dict(),
+        metadata={"model": '"two_layer_cnn"', "options": '{"batch_norm": true}'},
+    )
     _refused(mismatched, "do not fit")
 
 

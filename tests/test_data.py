@@ -19,8 +19,18 @@ def test_mnist_is_the_standard_split(mnist):
     # Every digit appears; class counts of the standard training set (LeCun et al.).
     counts = torch.bincount(mnist.train_y, minlength=10).tolist()
     assert counts == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
-    assert torch.bincount(mnist.test_y, minlength=10).tolist() == [980, 1135, 1032, 1010, 982, 892, 958,
-                                                                   1028, 974, 1009]
+    assert torch.bincount(mnist.test_y, minlength=10).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
     # Pixels are real bytes: full range, and the well-known mean of MNIST (0.1307 after /255).
     assert int(mnist.train_x.max()) == 255 and int(mnist.train_x.min()) == 0
     assert abs(mnist.train_x.float().mean().item() / 255 - 0.1307) < 5e-4
@@ -84,7 +94,9 @@ def test_read_idx_parses_the_format():
         data.read_idx(b"\x00\x00\x0d\x01")
 
 
-@pytest.mark.skipif(not data.DEBIAN_FASHION_DIR.exists(), reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not data.DEBIAN_FASHION_DIR.exists(), reason="Debian's dataset-fashion-mnist not installed"
+)
 def test_fashion_mnist_from_debian(tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.setenv("OFFLINE", "1")

@@ -46,6 +46,7 @@ def sketch() -> Image.Image:
 
 # --- step arithmetic, against the numbers in the issue and against the pipeline's get_timesteps ----
 
+
 def test_homework_settings_run_38_pndm_steps_from_741_and_37_ddim_steps_from_721():
     pndm, ddim = sd.make_scheduler("pndm"), sd.make_scheduler("ddim")
     assert sd.steps_run(50, 0.75, pndm) == 38 and sd.timesteps_run(50, 0.75, pndm)[0] == 741
@@ -85,6 +86,7 @@ def test_strength_outside_0_1_is_explained():
 
 # --- the real pipeline: steps really run, callbacks, size, determinism ------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["pndm", "ddim"])
 def test_callback_count_of_the_real_pipeline_equals_steps_run(tiny_folder, sketch, name):
@@ -96,8 +98,15 @@ def test_callback_count_of_the_real_pipeline_equals_steps_run(tiny_folder, sketc
         seen.append(int(t))
         return kwargs
 
-    p(prompt="a lake", image=sketch, num_inference_steps=4, strength=0.5, guidance_scale=1.0,
-      callback_on_step_end=count, generator=torch.Generator().manual_seed(0))
+    p(
+        prompt="a lake",
+        image=sketch,
+        num_inference_steps=4,
+        strength=0.5,
+        guidance_scale=1.0,
+        callback_on_step_end=count,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert len(seen) == sd.steps_run(4, 0.5, p.scheduler) == (3 if name == "pndm" else 2)
     assert seen == sd.timesteps_run(4, 0.5, p.scheduler)
 
@@ -105,10 +114,24 @@ def test_callback_count_of_the_real_pipeline_equals_steps_run(tiny_folder, sketc
 @pytest.mark.slow
 def test_run_img2img_gives_the_pipelines_image_with_previews_each_step(pipe, sketch):
     calls: list[tuple[int, int, int]] = []
-    result = sd.run_img2img(pipe, sketch, sd.HOMEWORK_PROMPT, strength=0.75, guidance_scale=7.5, steps=4,
-                            seed=3, on_step=lambda i, n, t, preview: calls.append((i, n, t)))
-    reference = pipe(prompt=sd.HOMEWORK_PROMPT, image=sketch, strength=0.75, guidance_scale=7.5,
-                     num_inference_steps=4, generator=torch.Generator().manual_seed(3)).images[0]
+    result = sd.run_img2img(
+        pipe,
+        sketch,
+        sd.HOMEWORK_PROMPT,
+        strength=0.75,
+        guidance_scale=7.5,
+        steps=4,
+        seed=3,
+        on_step=lambda i, n, t, preview: calls.append((i, n, t)),
+    )
+    reference = pipe(
+        prompt=sd.HOMEWORK_PROMPT,
+        image=sketch,
+        strength=0.75,
+        guidance_scale=7.5,
+        num_inference_steps=4,
+        generator=torch.Generator().manual_seed(3),
+    ).images[0]
     diff = np.abs(np.asarray(result.image, dtype=int) - np.asarray(reference, dtype=int)).max()
     assert diff <= 1, f"our recipe differs from StableDiffusionImg2ImgPipeline by {diff} grey levels"
     n = sd.steps_run(4, 0.75, pipe.scheduler)
@@ -122,8 +145,9 @@ def test_run_img2img_gives_the_pipelines_image_with_previews_each_step(pipe, ske
 @pytest.mark.slow
 def test_same_seed_same_image_other_seed_other_image(pipe, sketch):
     def run(seed: int) -> np.ndarray:
-        return np.asarray(sd.run_img2img(pipe, sketch, "snow", steps=2, strength=0.5, guidance_scale=1.0,
-                                         seed=seed).image)
+        return np.asarray(
+            sd.run_img2img(pipe, sketch, "snow", steps=2, strength=0.5, guidance_scale=1.0, seed=seed).image
+        )
 
     first = run(5)
     assert np.array_equal(first, run(5))
@@ -149,8 +173,9 @@ def test_size_is_rounded_down_to_multiples_of_8(pipe):
 @pytest.mark.slow
 @pytest.mark.parametrize("prompt", ["", "奇幻风景，雪山和湖泊", "🏔️🌋✨ fantasy 🐉", "mountain " * 1200])
 def test_any_prompt_runs_and_long_ones_are_counted(pipe, sketch, prompt):
-    result = sd.run_img2img(pipe, sketch, prompt, negative_prompt="blurry", steps=1, strength=1.0,
-                            guidance_scale=2.0)
+    result = sd.run_img2img(
+        pipe, sketch, prompt, negative_prompt="blurry", steps=1, strength=1.0, guidance_scale=2.0
+    )
     assert result.image.size == sketch.size
     assert (result.prompt_tokens > sd.CLIP_MAX_TOKENS) == (len(prompt) > 1000)
 
@@ -158,14 +183,23 @@ def test_any_prompt_runs_and_long_ones_are_counted(pipe, sketch, prompt):
 def test_contact_sheet_is_strength_by_guidance(pipe, sketch):
     small = sketch.resize((16, 16))
     cells: list[tuple[int, int]] = []
-    sheet = sd.contact_sheet(pipe, small, "lake", [0.5, 1.0], [1.0, 3.0, 7.5], steps=2, seed=1,
-                             on_cell=lambda r, c, img: cells.append((r, c)))
+    sheet = sd.contact_sheet(
+        pipe,
+        small,
+        "lake",
+        [0.5, 1.0],
+        [1.0, 3.0, 7.5],
+        steps=2,
+        seed=1,
+        on_cell=lambda r, c, img: cells.append((r, c)),
+    )
     assert len(sheet) == 2 and all(len(row) == 3 for row in sheet)
     assert cells == [(r, c) for r in range(2) for c in range(3)]
     assert sheet[0][0].size == (16, 16)
 
 
 # --- no weights: fast, one clear sentence with the command ---------------------------------------
+
 
 def test_missing_hub_weights_fail_in_seconds_with_the_command(monkeypatch):
     import diffusers  # noqa: F401 - imported before timing: we time the refusal, not the import
@@ -210,6 +244,7 @@ def test_weights_status_and_default_model(tiny_folder, monkeypatch):
 
 # --- teaching pieces without weights -------------------------------------------------------------
 
+
 def test_forward_noise_is_the_closed_form():
     scheduler = sd.make_scheduler()
     image = sd.make_mountain_sketch(64, 40)
@@ -218,7 +253,7 @@ def test_forward_noise_is_the_closed_form():
     a = float(scheduler.alphas_cumprod[t])
     x0 = sd.image_to_tensor(image)
     eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(11))
-    expected = ((a ** 0.5 * x0 + (1 - a) ** 0.5 * eps) / 2 + 0.5).clamp(0, 1) * 255
+    expected = ((a**0.5 * x0 + (1 - a) ** 0.5 * eps) / 2 + 0.5).clamp(0, 1) * 255
     expected = expected[0].permute(1, 2, 0).double().numpy()
     assert np.abs(noisy - expected).max() <= 1.0
     assert 0.0 < a < 0.2  # at t=741 less than a fifth of the signal variance is left
@@ -226,7 +261,7 @@ def test_forward_noise_is_the_closed_form():
 
 def test_noise_schedule_is_sd15s_scaled_linear():
     alphas = sd.noise_schedule(sd.make_scheduler())
-    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+    betas = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
     assert alphas.shape == (1000,)
     assert torch.allclose(alphas.double(), torch.cumprod(1 - betas, 0), atol=1e-6)
 

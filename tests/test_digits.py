@@ -13,7 +13,9 @@ from core.errors import UserError
 
 def canvas_from(image28: np.ndarray, side: int = 280) -> np.ndarray:
     """A 28×28 uint8 digit blown up to a white-on-black RGBA canvas, as the browser would send it."""
-    big = F.interpolate(torch.from_numpy(image28).float()[None, None], size=(side, side), mode="bilinear")[0, 0]
+    big = F.interpolate(torch.from_numpy(image28).float()[None, None], size=(side, side), mode="bilinear")[
+        0, 0
+    ]
     gray = big.clamp(0, 255).round().byte().numpy()
     return np.dstack([gray, gray, gray, np.full_like(gray, 255)])
 
@@ -52,8 +54,11 @@ def test_real_mnist_digits_survive_the_round_trip(mnist):
         original = mnist.test_x[i].numpy().astype(float)
         again = preprocess(canvas_from(mnist.test_x[i].numpy())).digit.astype(float)
         # rounding the centre of mass may move a digit by one pixel: compare at the best such shift
-        best = max(np.corrcoef(np.roll(again, (dy, dx), axis=(0, 1)).ravel(), original.ravel())[0, 1]
-                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        best = max(
+            np.corrcoef(np.roll(again, (dy, dx), axis=(0, 1)).ravel(), original.ravel())[0, 1]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+        )
         plain = np.corrcoef(again.ravel(), original.ravel())[0, 1]
         assert best > 0.85, (i, best)  # two different digits correlate ~0.3–0.5
         assert plain > 0.75, (i, plain)

@@ -15,7 +15,8 @@ from core import features
 from core.errors import UserError
 
 HAS_ZOO = importlib.util.find_spec("core.models") is not None and hasattr(
-    importlib.import_module("core.models"), "build_model")
+    importlib.import_module("core.models"), "build_model"
+)
 
 
 class SlidesCNN(nn.Module):
@@ -96,8 +97,12 @@ def test_chosen_layers_and_unknown_layer():
 
 
 def test_default_is_every_leaf_but_identity_and_a_block_can_be_asked_for():
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Identity(), Block(4),
-                          nn.Sequential(nn.Flatten(), nn.Linear(4 * 784, 10)))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.Identity(),
+        Block(4),
+        nn.Sequential(nn.Flatten(), nn.Linear(4 * 784, 10)),
+    )
     x = torch.randn(2, 1, 28, 28)
     acts = features.activations(model, x)
     assert list(acts) == ["0", "2.conv1", "2.relu", "2.conv2", "3.0", "3.1"]
@@ -161,6 +166,7 @@ def test_two_layer_cnn_shape_walk_28_26_13_11_5():
 
 # --- embeddings ---------------------------------------------------------------------------------
 
+
 def _clusters(n=300, d=40, seed=0):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, n)
@@ -221,6 +227,7 @@ def test_fingerprint_changes_with_the_weights():
 
 
 # --- pictures -----------------------------------------------------------------------------------
+
 
 def test_map_grid_layout_and_colour_scales():
     maps = torch.zeros(5, 4, 4)

@@ -39,8 +39,12 @@ def _chart_data(at, index):
 
 def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     model, meta = session_model
-    at = app_test(PAGE, lang, timeout=180, **{"train.model": model, "train.model_meta": meta,
-                                             "feat.method": "pca", "feat.n": 500})
+    at = app_test(
+        PAGE,
+        lang,
+        timeout=180,
+        **{"train.model": model, "train.model_meta": meta, "feat.method": "pca", "feat.n": 500},
+    )
     assert not at.exception, [e.value for e in at.exception]
     text = TABLES[lang]
     assert at.title[0].value == text["nav.features"]
@@ -58,8 +62,11 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     captions = [img.proto.imgs[0].caption for img in _images(at)]
     assert text["feat.grid.caption"].format(layer="pool2", c=32, shape="32 × 7 × 7") in captions
     at.number_input(key="feat.channel").set_value(31).run()
-    assert any(s.get("title", {}) == {"text": text["feat.channel.title"].format(layer="pool2", k=31)} or
-               s.get("title") == text["feat.channel.title"].format(layer="pool2", k=31) for s in _charts(at))
+    assert any(
+        s.get("title", {}) == {"text": text["feat.channel.title"].format(layer="pool2", k=31)}
+        or s.get("title") == text["feat.channel.title"].format(layer="pool2", k=31)
+        for s in _charts(at)
+    )
     at.selectbox(key="feat.layer").set_value("flatten").run()
     captions = [img.proto.imgs[0].caption for img in _images(at)]
     assert text["feat.grid.caption"].format(layer="flatten", c=1, shape="1568") in captions
@@ -83,8 +90,9 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
 
 
 def test_by_class_input_and_missing_session_model(lang):
-    at = app_test(PAGE, lang, timeout=120,
-                  **{"feat.source": "session", "feat.input": "class", "feat.digit": 3})
+    at = app_test(
+        PAGE, lang, timeout=120, **{"feat.source": "session", "feat.input": "class", "feat.digit": 3}
+    )
     assert not at.exception, [e.value for e in at.exception]
     assert any(i.value == TABLES[lang]["feat.session.none"] for i in at.info)
     captions = [img.proto.imgs[0].caption for img in _images(at)]
@@ -111,8 +119,13 @@ def test_browser_maps_and_scatter_in_both_languages(server, page):
     open_app(page, server)
     for lang in ("zh", "en"):
         text = TABLES[lang]
-        open_app(page, server, "features", f"lang={lang}&feat.source=quick&feat.quick=slides_cnn"
-                                             "&feat.index=4&feat.layer=relu1&feat.n=500&feat.method=both")
+        open_app(
+            page,
+            server,
+            "features",
+            f"lang={lang}&feat.source=quick&feat.quick=slides_cnn"
+            "&feat.index=4&feat.layer=relu1&feat.n=500&feat.method=both",
+        )
         button = page.get_by_role("button", name=text["feat.quick.train"])
         caption = text["feat.grid.caption"].format(layer="relu1", c=16, shape="16 × 28 × 28")
         try:
@@ -142,7 +155,9 @@ def test_browser_maps_and_scatter_in_both_languages(server, page):
 
 def test_presenter_mode_hides_advanced_controls(session_model):
     model, meta = session_model
-    at = app_test(PAGE, "zh", timeout=120, **{"present": True, "train.model": model, "train.model_meta": meta})
+    at = app_test(
+        PAGE, "zh", timeout=120, **{"present": True, "train.model": model, "train.model_meta": meta}
+    )
     assert not at.exception, [e.value for e in at.exception]
     keys = {w.key for w in at.slider} | {w.key for w in at.toggle}
     assert "feat.perplexity" not in keys and "feat.shared" not in keys  # fewer controls on a projector

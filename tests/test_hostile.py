@@ -34,8 +34,21 @@ def assert_teaching_sentence(err: UserError, pattern: str = "") -> None:
 
 def test_corpus_covers_every_case_of_the_issue():
     names = {c.name for c in CASES}
-    assert {"empty", "truncated_png", "truncated_jpeg", "text_as_png", "svg", "png16_grey", "cmyk_jpeg",
-            "rgba", "palette", "animated_gif", "exif_rotated", "bomb", "over_limit"} <= names
+    assert {
+        "empty",
+        "truncated_png",
+        "truncated_jpeg",
+        "text_as_png",
+        "svg",
+        "png16_grey",
+        "cmyk_jpeg",
+        "rgba",
+        "palette",
+        "animated_gif",
+        "exif_rotated",
+        "bomb",
+        "over_limit",
+    } <= names
     assert {"empty", "long_10000", "emoji", "chinese"} <= set(PROMPTS)
     assert len(PROMPTS["long_10000"]) == 10_000
 
@@ -74,6 +87,7 @@ def test_nobody_switched_on_loading_truncated_images():
 
 # --- core.data: a damaged or hostile cache file never breaks loading, never runs code ---------
 
+
 def _npz_cases(folder, marker):
     import io
     import pickle
@@ -81,18 +95,34 @@ def _npz_cases(folder, marker):
     from tests.hostile_corpus import _RunsCode
 
     good = io.BytesIO()
-    np.savez(good, train_x=np.zeros((60000, 28, 28), np.uint8), train_y=np.zeros(60000, np.int64),
-             test_x=np.zeros((10000, 28, 28), np.uint8), test_y=np.zeros(10000, np.int64))
+    np.savez(
+        good,
+        train_x=np.zeros((60000, 28, 28), np.uint8),
+        train_y=np.zeros(60000, np.int64),
+        test_x=np.zeros((10000, 28, 28), np.uint8),
+        test_y=np.zeros(10000, np.int64),
+    )
     good = good.getvalue()
     evil = io.BytesIO()
-    np.savez(evil, train_x=np.array([_RunsCode(marker)], dtype=object), train_y=np.zeros(1),
-             test_x=np.zeros(1), test_y=np.zeros(1))
+    np.savez(
+        evil,
+        train_x=np.array([_RunsCode(marker)], dtype=object),
+        train_y=np.zeros(1),
+        test_x=np.zeros(1),
+        test_y=np.zeros(1),
+    )
     wrong = io.BytesIO()
-    np.savez(wrong, train_x=np.zeros((5, 5), np.uint8), train_y=np.zeros(5), test_x=np.zeros(5),
-             test_y=np.zeros(5))
-    return {"empty": b"", "truncated": good[: len(good) // 3], "text": b"not an npz\n" * 50,
-            "object_pickle": evil.getvalue(), "wrong_shapes": wrong.getvalue(),
-            "raw_pickle": pickle.dumps(_RunsCode(marker))}
+    np.savez(
+        wrong, train_x=np.zeros((5, 5), np.uint8), train_y=np.zeros(5), test_x=np.zeros(5), test_y=np.zeros(5)
+    )
+    return {
+        "empty": b"",
+        "truncated": good[: len(good) // 3],
+        "text": b"not an npz\n" * 50,
+        "object_pickle": evil.getvalue(),
+        "wrong_shapes": wrong.getvalue(),
+        "raw_pickle": pickle.dumps(_RunsCode(marker)),
+    }
 
 
 def test_hostile_dataset_cache_files_are_rejected_without_running_code(tmp_path):
@@ -132,6 +162,7 @@ def test_read_idx_refuses_garbage_with_valueerror(blob):
 
 # --- checkpoints: the loader every upload point uses -------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def ckpts(tmp_path_factory):
     return checkpoint_cases(tmp_path_factory.mktemp("ckpt"))
@@ -150,6 +181,7 @@ def test_torch_weights_only_refuses_the_code_running_pickle(ckpts):
 
 
 # --- core.checkpoint: the trainer's upload point -----------------------------------------------
+
 
 def test_every_hostile_checkpoint_is_refused_with_a_sentence_and_runs_no_code(ckpts):
     from core.checkpoint import load_checkpoint
@@ -230,6 +262,7 @@ def test_a_header_claiming_gigabytes_is_refused_without_allocating():
 
 # --- prompts: the corpus through the real img2img code on a tiny offline pipeline ----------------
 
+
 @pytest.fixture(scope="module")
 def tiny_pipe(tmp_path_factory):
     import torch
@@ -246,8 +279,16 @@ def test_every_hostile_prompt_generates_or_explains(tiny_pipe, name):
     from core import diffusion
 
     sketch = diffusion.make_mountain_sketch().resize((32, 32))
-    result = diffusion.run_img2img(tiny_pipe, sketch, PROMPTS[name], negative_prompt=PROMPTS[name], steps=1,
-                                   strength=1.0, guidance_scale=7.5, seed=0)
+    result = diffusion.run_img2img(
+        tiny_pipe,
+        sketch,
+        PROMPTS[name],
+        negative_prompt=PROMPTS[name],
+        steps=1,
+        strength=1.0,
+        guidance_scale=7.5,
+        seed=0,
+    )
     assert result.image.size == (32, 32)
     assert np.isfinite(np.asarray(result.image, dtype=np.float32)).all()
     assert (result.prompt_tokens > diffusion.CLIP_MAX_TOKENS) == (name == "long_10000")
@@ -257,6 +298,7 @@ def test_every_hostile_prompt_generates_or_explains(tiny_pipe, name):
 # A representative subset per upload point (the full corpus runs at the core level above): each bad
 # file must end in the page's sentence, no exception box, and the settings made before the upload
 # must still be there (in the widgets and in the URL).
+
 
 def _expected_sentence(data: bytes, lang: str, loader) -> str:
     try:
@@ -301,7 +343,8 @@ def _upload(page, path, expect: str | None = None) -> None:
             # The whole sentence: two refusals can share their first words, and the previous file's
             # alert is still on screen until the rerun for this one replaces it.
             page.locator("[data-testid='stAlert'], [data-testid='stException']").filter(
-                has_text=expect).first.wait_for(timeout=120_000)
+                has_text=expect
+            ).first.wait_for(timeout=120_000)
         except Exception:
             from tests.conftest import snap
 
@@ -325,8 +368,13 @@ def test_conv_photo_upload_survives_the_corpus(server, page, lang, tmp_path):
     from tests.conftest import exception_text, snap
 
     files = write_corpus_subset(tmp_path, ["bomb", "text_as_png", "truncated_jpeg", "exif_rotated"])
-    _open(page, server, "conv", f"lang={lang}&conv.mode=photo&conv.photo=upload&conv.pad=2&conv.stride=3",
-          "[data-testid='stFileUploader']")
+    _open(
+        page,
+        server,
+        "conv",
+        f"lang={lang}&conv.mode=photo&conv.photo=upload&conv.pad=2&conv.stride=3",
+        "[data-testid='stFileUploader']",
+    )
     assert _slider_values(page)[:2] == ["2", "3"]
     for name in ("bomb", "text_as_png", "truncated_jpeg"):
         sentence = _expected_sentence(files[name].read_bytes(), lang, open_image)
@@ -352,8 +400,13 @@ def test_sd_image_upload_survives_the_corpus(server, page, lang, tmp_path):
     from tests.conftest import exception_text, snap
 
     files = write_corpus_subset(tmp_path, ["svg_as_png", "empty", "cmyk_jpeg"])
-    _open(page, server, "fantasy", f"lang={lang}&sd.source=upload&sd.strength=0.5",
-          "[data-testid='stFileUploader']")
+    _open(
+        page,
+        server,
+        "fantasy",
+        f"lang={lang}&sd.source=upload&sd.strength=0.5",
+        "[data-testid='stFileUploader']",
+    )
     before = _slider_values(page)
     assert "0.5" in before
     for name in ("svg_as_png", "empty"):
@@ -377,8 +430,13 @@ def test_trainer_checkpoint_upload_refuses_code_and_broken_files(server, page, l
     from ui.i18n import TABLES
 
     cases = checkpoint_cases(tmp_path)
-    _open(page, server, "trainer", f"lang={lang}&train.arch=mlp&train.optimizer=sgd",
-          "[data-testid='stExpander']")
+    _open(
+        page,
+        server,
+        "trainer",
+        f"lang={lang}&train.arch=mlp&train.optimizer=sgd",
+        "[data-testid='stExpander']",
+    )
     page.get_by_text(TABLES[lang]["train.weights"], exact=True).click()
     wait_idle(page)
     for name in ("pickle_code", "truncated_safetensors", "wrong_arch_pt"):

@@ -16,12 +16,15 @@ def _png(image: Image.Image, fmt: str = "PNG", **kw) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("data, pattern", [
-    (b"", "empty"),
-    (b"hello, this is text renamed to .png", "not an image"),
-    (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
-    (b"x" * (MAX_UPLOAD_BYTES + 1), "limit"),
-])
+@pytest.mark.parametrize(
+    "data, pattern",
+    [
+        (b"", "empty"),
+        (b"hello, this is text renamed to .png", "not an image"),
+        (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
+        (b"x" * (MAX_UPLOAD_BYTES + 1), "limit"),
+    ],
+)
 def test_bad_files_are_sentences(data, pattern):
     with pytest.raises(UserError, match=pattern):
         open_image(data)

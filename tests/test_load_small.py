@@ -19,8 +19,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
 
 def test_three_students_at_once_without_errors(tmp_path):
-    cfg = LoadConfig(sessions=3, waves=1, slider_moves=2, train_every=3, deadline_s=240,
-                     action_timeout_s=150, reference=False)
+    cfg = LoadConfig(
+        sessions=3,
+        waves=1,
+        slider_moves=2,
+        train_every=3,
+        deadline_s=240,
+        action_timeout_s=150,
+        reference=False,
+    )
     with Server(log_path=tmp_path / "server.log") as server:
         report = run_in_own_loop(run_load(cfg, server))
     print_report(report)
@@ -62,8 +69,13 @@ def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path, 
     en = TABLES["en"]
     queued = en["train.queued"].split("{")[0]  # "Waiting for the "
     # A long run for A (all 60,000 images, several epochs), so it is surely still running when B asks.
-    env = {"MAX_EPOCHS": "5", "MAX_TRAIN_SUBSET": "60000", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2",
-           "CPU_SLOTS": "1", "GPU_SLOTS": "1"}
+    env = {
+        "MAX_EPOCHS": "5",
+        "MAX_TRAIN_SUBSET": "60000",
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2",
+        "CPU_SLOTS": "1",
+        "GPU_SLOTS": "1",
+    }
     query = "lang=en&train.arch=mlp&train.epochs=5&train.subset=60000&device=cpu"
     with Server(extra_env=env, log_path=tmp_path / "server.log") as server:
         students = []

@@ -57,8 +57,9 @@ def test_summary_rows_name_every_hookable_step(name):
     rows = summarize(model)
     modules = dict(model.named_modules())
     assert all(r["layer"] in modules for r in rows)
-    leaves = [n for n, m in model.named_modules()
-              if n and not list(m.children()) and not isinstance(m, nn.Identity)]
+    leaves = [
+        n for n, m in model.named_modules() if n and not list(m.children()) and not isinstance(m, nn.Identity)
+    ]
     assert sorted(r["layer"] for r in rows) == sorted(leaves)  # forward calls every layer exactly once
     assert rows[-1]["output_shape"] == (10,)
     assert model.training  # summarize restores the mode

@@ -69,9 +69,19 @@ def test_presenter_mode_hides_the_advanced_controls(lang):
 
 @pytest.mark.slow
 def test_a_run_on_the_tiny_pipeline(lang, tiny_folder):
-    at = app_test(PAGE, lang, timeout=180, **{"sd.model": str(tiny_folder), "sd.side": 128,
-                                              "sd.steps": 4, "sd.strength": 0.5, "sd.guidance": 2.0,
-                                              "sd.prompt": LONG_PROMPT})
+    at = app_test(
+        PAGE,
+        lang,
+        timeout=180,
+        **{
+            "sd.model": str(tiny_folder),
+            "sd.side": 128,
+            "sd.steps": 4,
+            "sd.strength": 0.5,
+            "sd.guidance": 2.0,
+            "sd.prompt": LONG_PROMPT,
+        },
+    )
     found = t("sd.weights.here", lang, model=str(tiny_folder), where=t("sd.where.folder", lang))
     assert found in texts(at.caption)
     at.button(key="sd.go").click().run()
@@ -86,9 +96,18 @@ def test_a_run_on_the_tiny_pipeline(lang, tiny_folder):
 
 @pytest.mark.slow
 def test_contact_sheet_on_the_tiny_pipeline(tiny_folder):
-    at = app_test(PAGE, "en", timeout=180, **{"sd.model": str(tiny_folder), "sd.side": 128,
-                                              "sd.sheet.strengths": [0.5, 1.0], "sd.sheet.guidances": [1.0],
-                                              "sd.sheet.steps": 2})
+    at = app_test(
+        PAGE,
+        "en",
+        timeout=180,
+        **{
+            "sd.model": str(tiny_folder),
+            "sd.side": 128,
+            "sd.sheet.strengths": [0.5, 1.0],
+            "sd.sheet.guidances": [1.0],
+            "sd.sheet.steps": 2,
+        },
+    )
     at.button(key="sd.sheet.go").click().run()
     assert not at.exception, at.exception
     sheet, rows, cols = at.session_state["sd.sheet"]
@@ -96,6 +115,7 @@ def test_contact_sheet_on_the_tiny_pipeline(tiny_folder):
 
 
 # --- the real browser ------------------------------------------------------------------------------
+
 
 def tall_snap(page, name: str) -> None:
     """Streamlit scrolls inside its own container: grow the window to the page to capture all of it."""
@@ -133,8 +153,11 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
         assert exception_text(page) == ""
         tall_snap(page, f"sd_no_weights_{lang}")
 
-        open_sd(page, server, f"lang={lang}&sd.model={quote(str(tiny_folder), safe='')}"
-                              "&sd.side=128&sd.steps=6&sd.strength=0.5")
+        open_sd(
+            page,
+            server,
+            f"lang={lang}&sd.model={quote(str(tiny_folder), safe='')}&sd.side=128&sd.steps=6&sd.strength=0.5",
+        )
         page.get_by_role("button", name=t("sd.generate", lang), exact=True).click()
         wait_idle(page, 240_000)
         assert exception_text(page) == ""

@@ -22,8 +22,10 @@ def test_core_never_imports_streamlit():
 
 def test_importing_core_and_the_shell_stays_light():
     """The home page must not pay for diffusers/transformers: check what the shell imports."""
-    code = ("import sys, core.data, core.device, ui.shell, ui.i18n, ui.pages; "
-            "print(','.join(m for m in ('diffusers', 'transformers', 'sklearn') if m in sys.modules))")
+    code = (
+        "import sys, core.data, core.device, ui.shell, ui.i18n, ui.pages; "
+        "print(','.join(m for m in ('diffusers', 'transformers', 'sklearn') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"heavy modules imported by the shell: {out.stdout}"
 

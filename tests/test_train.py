@@ -29,8 +29,13 @@ def test_a_short_real_run_learns(mnist):
     model = build_seeded("two_layer_cnn", 0)
     before = evaluate(model, mnist, limit=2000)["acc"]
     epochs, steps = [], []
-    history = fit(model, mnist, TrainConfig(train_subset=4000, batch_size=64, lr=3e-3, eval_subset=2000),
-                  on_step=steps.append, on_epoch=epochs.append)
+    history = fit(
+        model,
+        mnist,
+        TrainConfig(train_subset=4000, batch_size=64, lr=3e-3, eval_subset=2000),
+        on_step=steps.append,
+        on_epoch=epochs.append,
+    )
     after = evaluate(model, mnist, limit=2000)["acc"]
     assert before < 0.3
     assert after >= 0.90, after  # 4,000 real images, one epoch
@@ -47,7 +52,8 @@ def test_same_seed_same_result(mnist):
     a, b = build_seeded("two_layer_cnn", 1), build_seeded("two_layer_cnn", 1)
     ha, hb = fit(a, mnist, cfg), fit(b, mnist, cfg)
     assert [r["loss"] for r in ha.steps] == [r["loss"] for r in hb.steps]
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    pairs = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    assert all(torch.equal(p, q) for p, q in pairs)
     c = build_seeded("two_layer_cnn", 1)
     hc = fit(c, mnist, TrainConfig(**{**cfg.__dict__, "seed": 6}))  # another batch order
     assert [r["loss"] for r in hc.steps] != [r["loss"] for r in ha.steps]
@@ -62,7 +68,9 @@ def test_stop_keeps_what_was_learned(mnist):
         calls.append(1)
         return len(calls) > 5  # five steps, then stop
 
-    cfg = TrainConfig(model="slides_cnn", train_subset=6400, batch_size=64, epochs=2, eval_subset=500, log_every=1)
+    cfg = TrainConfig(
+        model="slides_cnn", train_subset=6400, batch_size=64, epochs=2, eval_subset=500, log_every=1
+    )
     history = fit(model, mnist, cfg, should_stop=should_stop)
     assert history.stopped
     assert history.images == 5 * 64 and len(history.steps) == 5
@@ -79,13 +87,18 @@ def test_onecycle_warms_up_then_anneals(mnist):
     peak = max(range(len(lrs)), key=lrs.__getitem__)
     assert 0 < peak < len(lrs) - 1 and lrs[peak] == pytest.approx(0.01, rel=0.05)
     assert lrs[0] < 0.01 / 5 and lrs[-1] < 0.01 / 100
-    constant = fit(build_seeded("mlp", 0), mnist, TrainConfig(**{**cfg.__dict__, "schedule": "constant",
-                                                                 "optimizer": "sgd_momentum"}))
+    constant = fit(
+        build_seeded("mlp", 0),
+        mnist,
+        TrainConfig(**{**cfg.__dict__, "schedule": "constant", "optimizer": "sgd_momentum"}),
+    )
     assert {r["lr"] for r in constant.steps} == {0.01}
 
 
 def test_eval_every_adds_test_points_during_the_epoch(mnist):
-    cfg = TrainConfig(model="mlp", train_subset=1280, batch_size=64, eval_every=5, eval_subset=300, log_every=5)
+    cfg = TrainConfig(
+        model="mlp", train_subset=1280, batch_size=64, eval_every=5, eval_subset=300, log_every=5
+    )
     history = fit(build_seeded("mlp", 0), mnist, cfg)
     assert [r["step"] for r in history.evals] == [5.0, 10.0, 15.0, 20.0]
     assert sum("test_acc" in r for r in history.steps) == 4
@@ -93,14 +106,16 @@ def test_eval_every_adds_test_points_during_the_epoch(mnist):
 
 def test_a_custom_objective_is_used_for_training_and_evaluation(mnist):
     """The VAE page's pattern: its own loss on x/255 and its own metric names."""
+
     def reconstruction(model, x, y):
         target = x.float().div(255).flatten(1)  # (B, 784)
         out = torch.sigmoid(model(x.float().div(255).unsqueeze(1)))  # (B, 784)
         bce = F.binary_cross_entropy(out, target)
         return bce, {"bce": bce, "mean_out": out.mean()}
 
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(),
-                                torch.nn.Linear(32, 784))
+    model = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 784)
+    )
     cfg = TrainConfig(train_subset=1024, batch_size=64, lr=1e-2, eval_subset=500, log_every=4)
     history = fit(model, mnist, cfg, objective=reconstruction)
     assert set(history.epochs[0]) >= {"loss", "bce", "mean_out", "test_loss", "test_bce"}
@@ -133,7 +148,9 @@ def test_confusion_matrix_and_per_class_accuracy_match_sklearn():
     assert m.tolist() == sk_confusion(y_true.numpy(), y_pred.numpy(), labels=list(range(10))).tolist()
     acc = per_class_accuracy(m)
     for c in range(10):
-        assert acc[c].item() == pytest.approx(((y_pred == c) & (y_true == c)).sum().item() / (y_true == c).sum().item())
+        assert acc[c].item() == pytest.approx(
+            ((y_pred == c) & (y_true == c)).sum().item() / (y_true == c).sum().item()
+        )
 
 
 def test_misclassified_lists_the_most_confident_mistakes_first():
@@ -144,11 +161,18 @@ def test_misclassified_lists_the_most_confident_mistakes_first():
     assert wrong[0] == {"index": 1, "true": 0, "predicted": 1, "confidence": pytest.approx(0.8)}
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"optimizer": "rmsprop"}, "optimizer"), ({"lr": 0.0}, "learning rate"), ({"lr": math.nan}, "learning rate"),
-    ({"schedule": "cosine"}, "schedule"), ({"batch_size": 1}, "batch size"),
-    ({"epochs": LIMITS.max_epochs + 1}, "Epochs"), ({"train_subset": 10}, "subset"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"lr": 0.0}, "learning rate"),
+        ({"lr": math.nan}, "learning rate"),
+        ({"schedule": "cosine"}, "schedule"),
+        ({"batch_size": 1}, "batch size"),
+        ({"epochs": LIMITS.max_epochs + 1}, "Epochs"),
+        ({"train_subset": 10}, "subset"),
+    ],
+)
 def test_mistakes_in_the_config_become_sentences(mnist, change, match):
     with pytest.raises(UserError, match=match) as err:
         fit(build_model("mlp"), mnist, TrainConfig(**change))

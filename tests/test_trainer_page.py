@@ -88,6 +88,7 @@ def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
 
 # --- real browser ---------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("lang_code", ["en", "zh"])
@@ -114,7 +115,9 @@ def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, 
     wait_idle(page)
     assert not exception_text(page), exception_text(page)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4  # curves, confusion, per class
-    page.get_by_text({"en": "Loss and accuracy", "zh": "损失与准确率"}[lang_code]).scroll_into_view_if_needed()
+    page.get_by_text(
+        {"en": "Loss and accuracy", "zh": "损失与准确率"}[lang_code]
+    ).scroll_into_view_if_needed()
     snap(page, f"trainer_curves_{lang_code}", full_page=False)
     page.locator("[data-testid='stVegaLiteChart']").nth(2).scroll_into_view_if_needed()
     snap(page, f"trainer_results_{lang_code}", full_page=False)
@@ -132,5 +135,7 @@ def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, 
     page.get_by_text({"en": "The network reads:", "zh": "网络认为是："}[lang_code]).wait_for(timeout=120_000)
     wait_idle(page)
     assert not exception_text(page), exception_text(page)
-    page.get_by_text({"en": "The network reads:", "zh": "网络认为是："}[lang_code]).scroll_into_view_if_needed()
+    page.get_by_text(
+        {"en": "The network reads:", "zh": "网络认为是："}[lang_code]
+    ).scroll_into_view_if_needed()
     snap(page, f"trainer_draw_{lang_code}", full_page=False)

@@ -38,18 +38,26 @@ def by_name(rows):
 @pytest.mark.slow
 def test_sd15_blocks_are_the_homeworks_classes(sd15_512):
     assert [(r.name, r.cls) for r in sd15_512] == [
-        ("conv_in", "Conv2d"), ("time_embedding", "TimestepEmbedding"),
-        ("down_blocks.0", "CrossAttnDownBlock2D"), ("down_blocks.1", "CrossAttnDownBlock2D"),
-        ("down_blocks.2", "CrossAttnDownBlock2D"), ("down_blocks.3", "DownBlock2D"),
+        ("conv_in", "Conv2d"),
+        ("time_embedding", "TimestepEmbedding"),
+        ("down_blocks.0", "CrossAttnDownBlock2D"),
+        ("down_blocks.1", "CrossAttnDownBlock2D"),
+        ("down_blocks.2", "CrossAttnDownBlock2D"),
+        ("down_blocks.3", "DownBlock2D"),
         ("mid_block", "UNetMidBlock2DCrossAttn"),
-        ("up_blocks.0", "UpBlock2D"), ("up_blocks.1", "CrossAttnUpBlock2D"),
-        ("up_blocks.2", "CrossAttnUpBlock2D"), ("up_blocks.3", "CrossAttnUpBlock2D"),
-        ("conv_out", "Conv2d")]
+        ("up_blocks.0", "UpBlock2D"),
+        ("up_blocks.1", "CrossAttnUpBlock2D"),
+        ("up_blocks.2", "CrossAttnUpBlock2D"),
+        ("up_blocks.3", "CrossAttnUpBlock2D"),
+        ("conv_out", "Conv2d"),
+    ]
     mid = by_name(sd15_512)["mid_block"]
     # The homework's question: the mid block is ResNet -> Transformer -> ResNet, in that order.
     assert [(p.name, p.cls) for p in mid.parts] == [
-        ("resnets.0", "ResnetBlock2D"), ("attentions.0", "Transformer2DModel"),
-        ("resnets.1", "ResnetBlock2D")]
+        ("resnets.0", "ResnetBlock2D"),
+        ("attentions.0", "Transformer2DModel"),
+        ("resnets.1", "ResnetBlock2D"),
+    ]
     down0 = by_name(sd15_512)["down_blocks.0"]
     assert [p.cls for p in down0.parts] == ["ResnetBlock2D", "Transformer2DModel"] * 2 + ["Downsample2D"]
     up3 = by_name(sd15_512)["up_blocks.3"]
@@ -74,10 +82,18 @@ def test_sd15_shapes_at_512_with_guidance(sd15_512):
     assert rows["conv_in"].out_shape == (2, 320, 64, 64)
     assert rows["time_embedding"].out_shape == (2, 1280)
     assert [rows[f"down_blocks.{i}"].out_shape for i in range(4)] == [
-        (2, 320, 32, 32), (2, 640, 16, 16), (2, 1280, 8, 8), (2, 1280, 8, 8)]
+        (2, 320, 32, 32),
+        (2, 640, 16, 16),
+        (2, 1280, 8, 8),
+        (2, 1280, 8, 8),
+    ]
     assert rows["mid_block"].out_shape == (2, 1280, 8, 8)
     assert [rows[f"up_blocks.{i}"].out_shape for i in range(4)] == [
-        (2, 1280, 16, 16), (2, 1280, 32, 32), (2, 640, 64, 64), (2, 320, 64, 64)]
+        (2, 1280, 16, 16),
+        (2, 1280, 32, 32),
+        (2, 640, 64, 64),
+        (2, 320, 64, 64),
+    ]
     assert rows["conv_out"].out_shape == (2, 4, 64, 64)
     assert [r.level for r in sd15_512 if r.kind != "time"] == [0, 0, 1, 2, 3, 3, 3, 2, 1, 0, 0]
     heads = [(p.heads, p.head_dim) for r in sd15_512 for p in r.parts if p.cls == "Transformer2DModel"]
@@ -133,6 +149,7 @@ def test_tiny_config_meta_trace_matches_a_real_forward():
     torch.manual_seed(0)
     real = unet.build_unet(unet.TINY, "cpu")  # real weights: the reference for shapes and counts
     real_rows = unet.trace_unet(real, (8, 16), batch=3)
+
     def summary(rs):
         return [(r.name, r.out_shape, r.params) for r in rs]
 
@@ -142,8 +159,13 @@ def test_tiny_config_meta_trace_matches_a_real_forward():
     out = real(torch.zeros(3, 4, 8, 16), torch.tensor([1, 1, 1]), encoder_hidden_states=text).sample
     assert by_name(rows)["conv_out"].out_shape == tuple(out.shape)
     assert [s.source for s in unet.skip_pairs(rows)] == [
-        "conv_in", "down_blocks.0.attentions.0", "down_blocks.0.attentions.1", "down_blocks.0.downsamplers.0",
-        "down_blocks.1.resnets.0", "down_blocks.1.resnets.1"]
+        "conv_in",
+        "down_blocks.0.attentions.0",
+        "down_blocks.0.attentions.1",
+        "down_blocks.0.downsamplers.0",
+        "down_blocks.1.resnets.0",
+        "down_blocks.1.resnets.1",
+    ]
 
 
 def test_guidance_doubles_the_batch():
@@ -163,7 +185,11 @@ def test_a_loaded_unet_is_inspected_through_its_config(tiny_pipe):
     rows = unet.inspect_unet(tiny_pipe.unet, 64, 64, batch=1, guidance=True)
     assert unet.total_parameters(rows) == unet.count_parameters(tiny_pipe.unet)
     assert [r.cls for r in rows if r.kind in ("down", "up")] == [
-        "DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"]
+        "DownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnUpBlock2D",
+        "UpBlock2D",
+    ]
     assert tiny_pipe.unet.device.type == "cpu"  # untouched: the trace ran on a meta twin
 
 
@@ -178,6 +204,7 @@ def test_cross_attention_maps_leave_the_output_unchanged(tiny_pipe):
     model = tiny_pipe.unet
     processors = dict(model.attn_processors)
     maps = unet.cross_attention_maps(model, embeddings, tokens, 64, 64, timestep=500, seed=1)
+
     def kinds(procs):
         return {k: type(v) for k, v in procs.items()}
 
@@ -194,11 +221,21 @@ def test_cross_attention_maps_leave_the_output_unchanged(tiny_pipe):
 def test_activation_stats_match_a_direct_forward(tiny_pipe):
     embeddings, _ = unet.encode_prompt(tiny_pipe, "snow")
     stats = unet.activation_stats(tiny_pipe.unet, embeddings, 64, 64, timestep=999, seed=3)
-    assert [s.name for s in stats] == ["conv_in", "down_blocks.0", "down_blocks.1", "mid_block",
-                                       "up_blocks.0", "up_blocks.1", "conv_out"]
+    assert [s.name for s in stats] == [
+        "conv_in",
+        "down_blocks.0",
+        "down_blocks.1",
+        "mid_block",
+        "up_blocks.0",
+        "up_blocks.1",
+        "conv_out",
+    ]
     with torch.no_grad():
-        out = tiny_pipe.unet(unet._noisy_latent(tiny_pipe.unet, (8, 8), 3), torch.tensor([999]),
-                             encoder_hidden_states=embeddings).sample
+        out = tiny_pipe.unet(
+            unet._noisy_latent(tiny_pipe.unet, (8, 8), 3),
+            torch.tensor([999]),
+            encoder_hidden_states=embeddings,
+        ).sample
     last = stats[-1]
     assert last.shape == tuple(out.shape)
     assert last.mean == pytest.approx(out.mean().item(), abs=1e-6)

@@ -84,8 +84,9 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     wait_idle(page, timeout_ms=240_000)
     if page.get_by_role("dialog").count():
         page.keyboard.press("Escape")
-    page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg",
-                           timeout=120_000)
+    page.wait_for_selector(
+        "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg", timeout=120_000
+    )
     tr = TABLES[ui_lang]
     mid_heading = tr["unet.details"].format(name="mid_block", cls="UNetMidBlock2DCrossAttn")
     assert page.get_by_text(mid_heading).is_visible()

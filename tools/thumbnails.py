@@ -30,8 +30,10 @@ HOME = ROOT / "assets" / "home"
 SHOTS = ROOT / "docs" / "screenshots"
 
 
-VISUALS = ("[data-testid='stVegaLiteChart'], [data-testid='stImage'] img, "
-           "[data-testid='stMarkdownContainer'] table, [data-testid='stHtml']")
+VISUALS = (
+    "[data-testid='stVegaLiteChart'], [data-testid='stImage'] img, "
+    "[data-testid='stMarkdownContainer'] table, [data-testid='stHtml']"
+)
 CARD = (480, 300)
 
 
@@ -68,7 +70,8 @@ def main() -> None:
                 png = tab.screenshot()
                 name = spec.url if spec else "home"
                 Image.open(io.BytesIO(png)).convert("RGB").resize((960, 600), Image.Resampling.LANCZOS).save(
-                    SHOTS / f"{name}_{lang}.png", optimize=True)
+                    SHOTS / f"{name}_{lang}.png", optimize=True
+                )
                 if spec is not None and lang == "zh":
                     card_picture(tab, png).save(HOME / f"{spec.url}.png", optimize=True)
                 print("saved", name, lang)

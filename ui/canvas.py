@@ -1,4 +1,4 @@
-"""A drawing canvas for digits (streamlit-drawable-canvas), shared by the trainer, feature-map and VAE pages."""
+"""A drawing canvas for digits (streamlit-drawable-canvas), shared by the trainer, feature and VAE pages."""
 
 from __future__ import annotations
 
@@ -15,9 +15,16 @@ def canvas_rgba(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
     """Show a black canvas with white ink; return what is drawn as (side, side, 4) uint8, None if blank."""
     from streamlit_drawable_canvas import st_canvas  # imported here: it registers a component
 
-    result = st_canvas(stroke_width=STROKE_WIDTH * side // CANVAS_SIDE, stroke_color="#FFFFFF",
-                       background_color="#000000", height=side, width=side, drawing_mode="freedraw",
-                       return_image_data=True, key=key)
+    result = st_canvas(
+        stroke_width=STROKE_WIDTH * side // CANVAS_SIDE,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=side,
+        width=side,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=key,
+    )
     rgba = result.image_data
     if rgba is None:
         return None

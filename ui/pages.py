@@ -16,14 +16,38 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("pages/conv_explorer.py", "conv", "nav.conv", "nav.group.conv", "home.conv", ":material/grid_on:"),
-    PageSpec("pages/mnist_trainer.py", "trainer", "nav.trainer", "nav.group.training", "home.trainer",
-             ":material/model_training:"),
-    PageSpec("pages/feature_maps.py", "features", "nav.features", "nav.group.training", "home.features",
-             ":material/layers:"),
-    PageSpec("pages/vae_sampler.py", "vae", "nav.vae", "nav.group.generative", "home.vae", ":material/blur_on:"),
-    PageSpec("pages/sd_fantasy.py", "fantasy", "nav.sd", "nav.group.generative", "home.sd", ":material/landscape:"),
-    PageSpec("pages/unet_inspector.py", "unet", "nav.unet", "nav.group.generative", "home.unet",
-             ":material/account_tree:"),
+    PageSpec(
+        "pages/conv_explorer.py", "conv", "nav.conv", "nav.group.conv", "home.conv", ":material/grid_on:"
+    ),
+    PageSpec(
+        "pages/mnist_trainer.py",
+        "trainer",
+        "nav.trainer",
+        "nav.group.training",
+        "home.trainer",
+        ":material/model_training:",
+    ),
+    PageSpec(
+        "pages/feature_maps.py",
+        "features",
+        "nav.features",
+        "nav.group.training",
+        "home.features",
+        ":material/layers:",
+    ),
+    PageSpec(
+        "pages/vae_sampler.py", "vae", "nav.vae", "nav.group.generative", "home.vae", ":material/blur_on:"
+    ),
+    PageSpec(
+        "pages/sd_fantasy.py", "fantasy", "nav.sd", "nav.group.generative", "home.sd", ":material/landscape:"
+    ),
+    PageSpec(
+        "pages/unet_inspector.py",
+        "unet",
+        "nav.unet",
+        "nav.group.generative",
+        "home.unet",
+        ":material/account_tree:",
+    ),
 )
 HOME = "pages/home.py"

@@ -41,16 +41,22 @@ def sidebar() -> None:
         st.session_state["lang"] = st.session_state.get("_lang_last", default_lang())
     st.session_state["_lang_last"] = st.session_state["lang"]
     with st.sidebar:
-        st.segmented_control(t("side.language"), LANGS, key="lang", format_func=LANG_LABELS.get,
-                             selection_mode="single")
+        st.segmented_control(
+            t("side.language"), LANGS, key="lang", format_func=LANG_LABELS.get, selection_mode="single"
+        )
         options = ["auto", *core_device.available_devices()]
-        st.selectbox(t("side.device"), options, key="device",
-                     format_func=lambda d: t("side.device.auto") if d == "auto" else d.upper())
+        st.selectbox(
+            t("side.device"),
+            options,
+            key="device",
+            format_func=lambda d: t("side.device.auto") if d == "auto" else d.upper(),
+        )
         st.caption(device_caption(current_device()))
         st.toggle(t("side.presenter"), key="present", help=t("side.presenter.help"))
         if not presenter():
-            st.number_input(t("side.seed"), min_value=0, max_value=2**31 - 1, step=1, key="seed",
-                            help=t("side.seed.help"))
+            st.number_input(
+                t("side.seed"), min_value=0, max_value=2**31 - 1, step=1, key="seed", help=t("side.seed.help")
+            )
         st.caption(t("side.share"))
     if presenter():
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
@@ -109,7 +115,9 @@ def explained_errors() -> Iterator[None]:
         show_error(err)
 
 
-def run_job(fn: Callable[[], T], device: torch.device, should_cancel: Callable[[], bool] | None = None) -> T | None:
+def run_job(
+    fn: Callable[[], T], device: torch.device, should_cancel: Callable[[], bool] | None = None
+) -> T | None:
     """Run a heavy job in the process-wide queue, showing the queue place; OOM becomes advice.
 
     Returns None (after telling the user why) when the job was cancelled or ran out of memory.

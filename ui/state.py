@@ -4,7 +4,7 @@ Usage in a page (widgets take their value from session state, so pass `key=` and
 
     url_default("conv.stride", 1)            # seed from ?conv.stride=2, else remembered, else 1
     st.slider(label, 1, 4, key="conv.stride")
-    sync_url("conv.stride", ...)             # write the current values back to the address bar
+    sync_url("conv.")                        # end of page: every declared conv.* key back to the address bar
 
 Values also survive switching to another page and back (Streamlit forgets the widget state of pages
 that are not shown; we keep a copy).
@@ -32,8 +32,10 @@ def _parse(raw: str, default: Any) -> Any:
         items = json.loads(raw)
         if not isinstance(items, list) or len(items) != len(default):
             raise ValueError("length differs")
-        return type(default)(_parse(json.dumps(i) if not isinstance(i, str) else i, d)
-                             for i, d in zip(items, default))
+        return type(default)(
+            _parse(json.dumps(i) if not isinstance(i, str) else i, d)
+            for i, d in zip(items, default, strict=True)
+        )
     return raw
 
 
@@ -67,9 +69,18 @@ def url_default(key: str, default: Any, choices: list | tuple | None = None) -> 
 
 
 def sync_url(*keys: str) -> None:
-    """Mirror the current values of `keys` into the URL (defaults are left out to keep links short)."""
+    """Mirror the current values of `keys` into the URL (defaults are left out to keep links short).
+
+    A key ending in "." names a page's area: `sync_url("conv.")` mirrors every key declared with
+    `url_default("conv....")`, so each page lists its URL keys once, where it declares them.
+    """
     keep = st.session_state.setdefault(_KEEP, {})
     defaults = st.session_state.get(_DEFAULTS, {})
+    keys = tuple(
+        k
+        for key in keys
+        for k in ([d for d in defaults if d.startswith(key)] if key.endswith(".") else [key])
+    )
     for key in keys:
         if key not in st.session_state:
             continue

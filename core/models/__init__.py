@@ -81,7 +81,7 @@ class TwoLayerCNN(nn.Module):
 
 
 class ConvNet3(nn.Module):
-    """Lab 001's ConvNet: 3 × [conv 3×3 pad 1, ReLU, max-pool 2] with 32/64/128 channels, fc 1152 → 256 → 10."""
+    """Lab 001's ConvNet: 3 × [conv 3×3 pad 1, ReLU, max-pool 2], 32/64/128 channels, fc 1152 → 256 → 10."""
 
     def __init__(self, dropout: float = 0.5, batch_norm: bool = False):
         super().__init__()
@@ -309,23 +309,28 @@ def model_options(name: str) -> dict[str, Any]:
 
 def _model_class(name: str) -> type[nn.Module]:
     if name not in _ZOO:
-        raise UserError(f"Unknown model '{name}'; choose one of: {', '.join(MODEL_NAMES)}.",
-                        f"未知的模型“{name}”；可选：{'、'.join(MODEL_NAMES)}。")
+        raise UserError(
+            f"Unknown model '{name}'; choose one of: {', '.join(MODEL_NAMES)}.",
+            f"未知的模型“{name}”；可选：{'、'.join(MODEL_NAMES)}。",
+        )
     return _ZOO[name]
 
 
 def build_model(name: str, **options: Any) -> nn.Module:
-    """A fresh model `name` (input (B, 1, 28, 28), output logits (B, 10)); options e.g. dropout, batch_norm."""
+    """A fresh model `name` (input (B, 1, 28, 28), logits (B, 10)); options e.g. dropout, batch_norm."""
     cls = _model_class(name)
     allowed = model_options(name)
     for key, value in options.items():
         if key not in allowed:
             raise UserError(
                 f"The model '{name}' has no option '{key}'; its options are: {', '.join(allowed) or 'none'}.",
-                f"模型“{name}”没有选项“{key}”；它的选项有：{'、'.join(allowed) or '无'}。")
+                f"模型“{name}”没有选项“{key}”；它的选项有：{'、'.join(allowed) or '无'}。",
+            )
         if key == "dropout" and not (isinstance(value, (int, float)) and 0.0 <= float(value) < 1.0):
-            raise UserError(f"Dropout p must be in [0, 1); got {value}.",
-                            f"Dropout 的概率 p 必须在 [0, 1) 之间，现在是 {value}。")
+            raise UserError(
+                f"Dropout p must be in [0, 1); got {value}.",
+                f"Dropout 的概率 p 必须在 [0, 1) 之间，现在是 {value}。",
+            )
     model = cls(**options)
     model.name = name  # type: ignore[assignment]  # lets checkpoints and pages say what they hold
     model.options = {**allowed, **options}  # type: ignore[assignment]
@@ -348,18 +353,21 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def summarize(model: nn.Module, input_shape: tuple[int, ...] = (1, 28, 28)) -> list[dict[str, Any]]:
-    """torchsummary-like rows for every leaf layer, in call order: layer, type, output_shape (no batch), params."""
+    """torchsummary-like rows per leaf layer, in call order: layer, type, output_shape (no batch), params."""
     rows: list[dict[str, Any]] = []
     handles = []
 
     def hook_for(layer: str):
         def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-            rows.append({
-                "layer": layer,
-                "type": type(module).__name__,
-                "output_shape": tuple(output.shape[1:]),
-                "params": sum(p.numel() for p in module.parameters(recurse=False)),
-            })
+            rows.append(
+                {
+                    "layer": layer,
+                    "type": type(module).__name__,
+                    "output_shape": tuple(output.shape[1:]),
+                    "params": sum(p.numel() for p in module.parameters(recurse=False)),
+                }
+            )
+
         return hook
 
     for name, module in model.named_modules():

@@ -52,6 +52,16 @@ def default_lang() -> str:
     return "en" if locale and not locale.startswith("zh") else "zh"
 
 
+def labeller(prefix: str, lang: str | None = None):
+    """A widget's `format_func` for options named by i18n keys `prefix + option`, bound to the language now.
+
+    Streamlit may call `format_func` after the script run has ended (and AppTest always does), when
+    the session's language can no longer be read: so the language is taken here, once.
+    """
+    bound = lang or current_lang()
+    return lambda option: t(f"{prefix}{option}", bound)
+
+
 def t(key: str, lang: str | None = None, **fields: object) -> str:
     """The string for `key` in the session's language, with `{fields}` filled in."""
     text = TABLES[lang or current_lang()][key]  # a missing key is a bug: fail loudly (a test checks)

@@ -2,9 +2,9 @@
 
 EN = {
     "sd.intro": "The homework passed a photo to the **text-to-image** pipeline, which ignores it. "
-                "**Image-to-image** starts from the photo instead of pure noise: it adds the noise of one "
-                "timestep, chosen by the **strength**, and denoises only from there. The less strength, the "
-                "more of the picture survives.",
+    "**Image-to-image** starts from the photo instead of pure noise: it adds the noise of one "
+    "timestep, chosen by the **strength**, and denoises only from there. The less strength, the "
+    "more of the picture survives.",
     "sd.input": "Input image",
     "sd.source": "Start from",
     "sd.source.sketch": "the bundled mountain sketch",
@@ -24,37 +24,37 @@ EN = {
     "sd.model.help": "Default: the SD_MODEL environment variable, else stable-diffusion-v1-5 from the Hub.",
     "sd.arith.title": "1 · What strength does: the step arithmetic",
     "sd.arith.text": "The {scheduler} schedule of **{steps}** steps is made; img2img keeps its last "
-                     "int({steps} × {strength}) = **{kept}** steps and skips the rest.",
+    "int({steps} × {strength}) = **{kept}** steps and skips the rest.",
     "sd.arith.pndm": "PNDM, SD-1.5's default scheduler, repeats one timestep of its schedule, so the UNet "
-                     "runs once more than that.",
+    "runs once more than that.",
     "sd.steps_run": "UNet steps that will run",
     "sd.start_t": "Start timestep t",
     "sd.signal_left": "Signal left √ᾱ_t",
     "sd.noisy.title": "2 · The noisy starting point",
     "sd.noisy.caption": "Your image with the noise of t = {t} added by the real scheduler "
-                        "(`scheduler.add_noise`). Shown in pixel space for the eye; the pipeline adds the same "
-                        "noise to the VAE latent (4 × H/8 × W/8).",
+    "(`scheduler.add_noise`). Shown in pixel space for the eye; the pipeline adds the same "
+    "noise to the VAE latent (4 × H/8 × W/8).",
     "sd.noisy.input": "Input x₀",
     "sd.noisy.start": "Starting point x_t, t = {t}",
     "sd.schedule.title": "The noise schedule",
     "sd.schedule.caption": "ᾱ_t: the share of the image's signal (variance) left at timestep t. The dashed "
-                           "line is where this strength starts; the dots are the timesteps that run.",
+    "line is where this strength starts; the dots are the timesteps that run.",
     "sd.schedule.signal": "signal ᾱ_t",
     "sd.schedule.noise": "noise 1 − ᾱ_t",
     "sd.schedule.t": "timestep t",
     "sd.schedule.value": "share of variance",
     "sd.gen.title": "3 · Generate",
     "sd.weights.missing": "No weights for `{model}` on this computer. Generate will try to download them "
-                          "(about 4 GB) if huggingface.co can be reached; otherwise run `make prepare` while "
-                          "online, or set the model to a local folder or .safetensors file. Parts 1 and 2 "
-                          "above work without them.",
+    "(about 4 GB) if huggingface.co can be reached; otherwise run `make prepare` while "
+    "online, or set the model to a local folder or .safetensors file. Parts 1 and 2 "
+    "above work without them.",
     "sd.weights.here": "Weights found: `{model}` ({where}).",
     "sd.where.folder": "local folder",
     "sd.where.file": "single file",
     "sd.where.cached": "Hugging Face cache",
     "sd.cpu_warning": "You are on the CPU. With the real SD-1.5 weights each step takes seconds to tens of "
-                      "seconds and a run several minutes; the size is capped at {cap} px here. A GPU does "
-                      "a step in a fraction of a second.",
+    "seconds and a run several minutes; the size is capped at {cap} px here. A GPU does "
+    "a step in a fraction of a second.",
     "sd.generate": "Generate",
     "sd.loading": "Loading the pipeline {model} onto {device}…",
     "sd.progress": "Step {i} of {n} (t = {t})",
@@ -66,7 +66,7 @@ EN = {
     "sd.settings": "Settings of this image",
     "sd.sheet.title": "4 · Contact sheet: strength × guidance at one seed",
     "sd.sheet.caption": "Each cell is one run with the same seed and prompt: rows change the strength, "
-                        "columns the guidance scale.",
+    "columns the guidance scale.",
     "sd.sheet.strengths": "Strengths (rows)",
     "sd.sheet.guidances": "Guidance scales (columns)",
     "sd.sheet.steps": "Steps per cell",
@@ -79,8 +79,8 @@ EN = {
 
 ZH = {
     "sd.intro": "作业里把照片传给了**文生图**管线，而它会忽略这张图。**图生图**从照片出发而不是从纯噪声出发："
-                "按**强度**（strength）选定一个时间步，加上该时间步的噪声，再只从那里开始去噪。强度越小，"
-                "原图保留得越多。",
+    "按**强度**（strength）选定一个时间步，加上该时间步的噪声，再只从那里开始去噪。强度越小，"
+    "原图保留得越多。",
     "sd.input": "输入图像",
     "sd.source": "起点",
     "sd.source.sketch": "自带的雪山草图",
@@ -100,14 +100,14 @@ ZH = {
     "sd.model.help": "默认：环境变量 SD_MODEL，否则为 Hub 上的 stable-diffusion-v1-5。",
     "sd.arith.title": "1 · 强度做了什么：步数的算术",
     "sd.arith.text": "先生成 **{steps}** 步的 {scheduler} 调度；图生图保留其最后 "
-                     "int({steps} × {strength}) = **{kept}** 步，跳过其余的步。",
+    "int({steps} × {strength}) = **{kept}** 步，跳过其余的步。",
     "sd.arith.pndm": "PNDM 是 SD-1.5 的默认调度器，它的调度中有一个时间步重复一次，所以 UNet 会多运行一次。",
     "sd.steps_run": "实际运行的 UNet 步数",
     "sd.start_t": "起始时间步 t",
     "sd.signal_left": "保留的信号 √ᾱ_t",
     "sd.noisy.title": "2 · 加噪后的起点",
     "sd.noisy.caption": "用真实的调度器（`scheduler.add_noise`）给你的图像加上 t = {t} 的噪声。为便于观察，"
-                        "这里在像素空间中展示；管线实际把同样的噪声加在 VAE 潜变量（4 × H/8 × W/8）上。",
+    "这里在像素空间中展示；管线实际把同样的噪声加在 VAE 潜变量（4 × H/8 × W/8）上。",
     "sd.noisy.input": "输入 x₀",
     "sd.noisy.start": "起点 x_t，t = {t}",
     "sd.schedule.title": "噪声调度",
@@ -118,14 +118,14 @@ ZH = {
     "sd.schedule.value": "方差占比",
     "sd.gen.title": "3 · 生成",
     "sd.weights.missing": "本机没有 `{model}` 的权重。若能连接 huggingface.co，点击“生成”会尝试下载（约 4 GB）；"
-                          "否则请在联网时运行 `make prepare`，或把模型设为本地文件夹或 .safetensors 文件。"
-                          "上面的第 1、2 部分无需权重。",
+    "否则请在联网时运行 `make prepare`，或把模型设为本地文件夹或 .safetensors 文件。"
+    "上面的第 1、2 部分无需权重。",
     "sd.weights.here": "已找到权重：`{model}`（{where}）。",
     "sd.where.folder": "本地文件夹",
     "sd.where.file": "单个文件",
     "sd.where.cached": "Hugging Face 缓存",
     "sd.cpu_warning": "当前在 CPU 上运行。使用真实的 SD-1.5 权重时每一步需要几秒到几十秒，一次生成需要几分钟；"
-                      "这里的尺寸上限为 {cap} 像素。GPU 每一步只需不到一秒。",
+    "这里的尺寸上限为 {cap} 像素。GPU 每一步只需不到一秒。",
     "sd.generate": "生成",
     "sd.loading": "正在把管线 {model} 加载到 {device}…",
     "sd.progress": "第 {i} / {n} 步（t = {t}）",

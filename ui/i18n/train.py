@@ -2,7 +2,7 @@
 
 EN = {
     "train.intro": "Train the course's networks on real MNIST (60,000 training and 10,000 test digits), "
-                   "watch the loss fall, compare runs, then look at what the network gets wrong.",
+    "watch the loss fall, compare runs, then look at what the network gets wrong.",
     "train.settings": "Model and training settings",
     "train.arch": "Model",
     "train.arch.mlp": "MLP 784→256→10 (slides 002)",
@@ -29,7 +29,7 @@ EN = {
     "train.weight_decay": "Weight decay",
     "train.same_init": "Same initial weights for every run",
     "train.same_init.help": "Weights are drawn from the sidebar's random seed, so two runs that differ only in "
-                            "the optimizer (or batch norm) start from the same point: a fair comparison.",
+    "the optimizer (or batch norm) start from the same point: a fair comparison.",
     "train.summary": "Layers and shapes (before training)",
     "train.params": "Trainable parameters: {n:,}",
     "train.col.layer": "layer",
@@ -79,7 +79,7 @@ EN = {
     "train.download": "Download weights",
     "train.upload": "Load weights saved by this page",
     "train.upload.help": "Only .safetensors files: they hold numbers, never code (a pickled .pt file could run "
-                         "any program when loaded).",
+    "any program when loaded).",
     "train.uploaded": "Loaded {model}: test accuracy {acc:.2%}.",
     "train.draw": "Draw a digit",
     "train.draw.hint": "Draw one digit, white on black, filling most of the square.",
@@ -97,7 +97,7 @@ EN = {
 
 ZH = {
     "train.intro": "在真实的 MNIST（60,000 张训练图、10,000 张测试图）上训练课程中的网络，看损失下降，"
-                   "比较多次训练，再看看网络把哪些数字认错了。",
+    "比较多次训练，再看看网络把哪些数字认错了。",
     "train.settings": "模型与训练设置",
     "train.arch": "模型",
     "train.arch.mlp": "多层感知机 784→256→10（课件 002）",
@@ -124,7 +124,7 @@ ZH = {
     "train.weight_decay": "权重衰减",
     "train.same_init": "每次训练使用相同的初始权重",
     "train.same_init.help": "初始权重由侧边栏的随机种子生成，因此只改变优化器（或批归一化）的两次训练从同一起点出发，"
-                            "比较才公平。",
+    "比较才公平。",
     "train.summary": "各层与形状（训练前）",
     "train.params": "可训练参数：{n:,}",
     "train.col.layer": "层",

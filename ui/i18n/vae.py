@@ -2,9 +2,9 @@
 
 EN = {
     "vae.intro": "A variational autoencoder (the project report's convolutional VAE): the encoder maps a "
-                 "digit to a Gaussian over the latent variable z (mean μ, log-variance log σ²), the "
-                 "decoder maps z back to an image. Train it, then sample new digits, interpolate between "
-                 "two, and walk the latent space.",
+    "digit to a Gaussian over the latent variable z (mean μ, log-variance log σ²), the "
+    "decoder maps z back to an image. Train it, then sample new digits, interpolate between "
+    "two, and walk the latent space.",
     "vae.settings": "Model",
     "vae.dataset": "Dataset",
     "vae.dataset.mnist": "MNIST digits",
@@ -13,27 +13,27 @@ EN = {
     "vae.z.help": "z = 2 lets you draw the whole latent space as a plane; z = 20 reconstructs sharper.",
     "vae.beta": "β (weight of the KL term)",
     "vae.beta.help": "Loss = reconstruction + β·KL. A small β gives sharp reconstructions but a patchy "
-                     "latent space (samples from N(0, I) look worse); a large β gives a smooth latent "
-                     "space but blurry digits. β = 0 is a plain autoencoder.",
+    "latent space (samples from N(0, I) look worse); a large β gives a smooth latent "
+    "space but blurry digits. β = 0 is a plain autoencoder.",
     "vae.loss": "Per image: loss = reconstruction (BCE summed over the 784 pixels) + β·KL(q(z|x) ‖ N(0, "
-                "I)), in nats.",
+    "I)), in nats.",
     "vae.model.cached": "Using the cached checkpoint (epochs: {epochs}, test loss {loss:.1f} nats = "
-                        "reconstruction {recon:.1f} + KL {kl:.1f}).",
+    "reconstruction {recon:.1f} + KL {kl:.1f}).",
     "vae.model.session": "Using the VAE you trained in this session (epochs: {epochs}, test loss "
-                         "{loss:.1f} nats = reconstruction {recon:.1f} + KL {kl:.1f}).",
+    "{loss:.1f} nats = reconstruction {recon:.1f} + KL {kl:.1f}).",
     "vae.none": "There is no trained VAE for {dataset}, z = {z}, β = {beta} yet. Train one below (`make "
-                "prepare` caches MNIST with z = 2 and z = 20, β = 1, before class).",
+    "prepare` caches MNIST with z = 2 and z = 20, β = 1, before class).",
     "vae.train.header": "Train a VAE with these settings",
     "vae.train.again": "Train again (more epochs, another β)",
     "vae.train.epochs": "Epochs",
     "vae.train.subset": "Training images",
     "vae.train.button": "Train",
     "vae.train.progress": "Epoch {epoch:.2f}: loss {loss:.1f} nats = reconstruction {recon:.1f} + β·KL "
-                          "({kl:.1f})",
+    "({kl:.1f})",
     "vae.train.recon": "Reconstruction (BCE, nats per image)",
     "vae.train.kl": "KL divergence (nats per image)",
     "vae.train.done": "Trained in {seconds:.0f} s: test loss {loss:.1f} nats = reconstruction {recon:.1f} "
-                      "+ KL {kl:.1f}.",
+    "+ KL {kl:.1f}.",
     "vae.train.step": "step",
     "vae.train.value": "nats",
     "vae.train.split": "data",
@@ -44,13 +44,13 @@ EN = {
     "vae.tab.latent": "Latent space",
     "vae.tab.recon": "Reconstructions",
     "vae.sample.explain": "Each image is decode(z) for a z drawn from the prior N(0, I): new digits the "
-                          "model never saw. The same seed gives the same grid.",
+    "model never saw. The same seed gives the same grid.",
     "vae.sample.n": "Number of samples",
     "vae.sample.seed": "Sample seed",
     "vae.sample.new": "New samples",
     "vae.interp.explain": "Both images are encoded to their means μ; the strip decodes the points on the "
-                          "path from one to the other. The first and last images are the two "
-                          "reconstructions.",
+    "path from one to the other. The first and last images are the two "
+    "reconstructions.",
     "vae.interp.source": "Endpoints",
     "vae.interp.source.test": "from the test set",
     "vae.interp.source.draw": "draw them",
@@ -65,17 +65,17 @@ EN = {
     "vae.interp.slerp": "spherical (slerp)",
     "vae.interp.both": "both, to compare",
     "vae.interp.method.help": "Linear: (1−t)·z₀ + t·z₁. Slerp follows the great circle between the two "
-                              "directions, so the points keep a typical length under N(0, I) instead of "
-                              "dipping towards the centre.",
+    "directions, so the points keep a typical length under N(0, I) instead of "
+    "dipping towards the centre.",
     "vae.interp.steps": "Steps",
     "vae.interp.gif": "Download the animation (GIF)",
     "vae.latent.explain2": "With z = 2 the whole latent space is a plane. Left: decode(z) over a grid of z "
-                           "(Gaussian quantiles 5%…95%, z₂ upwards). Right: where the encoder puts the "
-                           "test images (μ), coloured by class.",
+    "(Gaussian quantiles 5%…95%, z₂ upwards). Right: where the encoder puts the "
+    "test images (μ), coloured by class.",
     "vae.latent.manifold": "Decoded manifold",
     "vae.latent.scatter": "Test images in latent space ({n} points)",
     "vae.latent.explainN": "With z = {z} we cannot draw the space; move one latent dimension at a time and "
-                           "watch the decoded image change.",
+    "watch the decoded image change.",
     "vae.latent.start": "Start from",
     "vae.latent.start.zero": "the centre, z = 0",
     "vae.latent.start.digit": "the start image of the Interpolate tab (its μ)",
@@ -83,7 +83,7 @@ EN = {
     "vae.latent.decoded": "decode(z)",
     "vae.latent.class": "class",
     "vae.recon.explain": "Top: test images. Bottom: decode(μ(x)), what comes back through the {z}-number "
-                         "bottleneck.",
+    "bottleneck.",
     "vae.recon.inputs": "Inputs",
     "vae.recon.outputs": "Reconstructions",
     "vae.recon.shuffle": "Other images",
@@ -91,8 +91,8 @@ EN = {
 
 ZH = {
     "vae.intro": "变分自编码器（项目报告中的卷积 VAE）：编码器把一个数字映射为潜变量 z 上的高斯分布（均值 μ"
-                 "、对数方差 log σ²），解码器再把 z 映射回图像。先训练，再采样新数字、在两个数字之间插值、"
-                 "漫游潜变量空间。",
+    "、对数方差 log σ²），解码器再把 z 映射回图像。先训练，再采样新数字、在两个数字之间插值、"
+    "漫游潜变量空间。",
     "vae.settings": "模型",
     "vae.dataset": "数据集",
     "vae.dataset.mnist": "MNIST 手写数字",
@@ -101,14 +101,14 @@ ZH = {
     "vae.z.help": "z = 2 时整个潜变量空间可以画成一个平面；z = 20 时重构更清晰。",
     "vae.beta": "β（KL 项的权重）",
     "vae.beta.help": "损失 = 重构误差 + β·KL。β 小：重构清晰，但潜变量空间不连续（从 N(0, I) 采样效果变差）"
-                     "；β 大：潜变量空间平滑，但数字变模糊。β = 0 就是普通自编码器。",
+    "；β 大：潜变量空间平滑，但数字变模糊。β = 0 就是普通自编码器。",
     "vae.loss": "每张图像：损失 = 重构误差（784 个像素的 BCE 之和）+ β·KL(q(z|x) ‖ N(0, I))，单位为 nats。",
     "vae.model.cached": "正在使用缓存的检查点（{epochs} 个轮次，测试损失 {loss:.1f} nats = 重构 {recon:.1f}"
-                        " + KL {kl:.1f}）。",
+    " + KL {kl:.1f}）。",
     "vae.model.session": "正在使用你在本会话中训练的 VAE（{epochs} 个轮次，测试损失 {loss:.1f} nats = 重构 "
-                         "{recon:.1f} + KL {kl:.1f}）。",
+    "{recon:.1f} + KL {kl:.1f}）。",
     "vae.none": "还没有 {dataset}、z = {z}、β = {beta} 的已训练 VAE。请在下面训练一个（课前运行 `make prepa"
-                "re` 会缓存 MNIST 上 z = 2 和 z = 20、β = 1 的模型）。",
+    "re` 会缓存 MNIST 上 z = 2 和 z = 20、β = 1 的模型）。",
     "vae.train.header": "用这些设置训练一个 VAE",
     "vae.train.again": "重新训练（更多轮次、换一个 β）",
     "vae.train.epochs": "轮次",
@@ -118,7 +118,7 @@ ZH = {
     "vae.train.recon": "重构误差（BCE，每张图像的 nats）",
     "vae.train.kl": "KL 散度（每张图像的 nats）",
     "vae.train.done": "训练用时 {seconds:.0f} 秒：测试损失 {loss:.1f} nats = 重构 {recon:.1f} + KL {kl:.1f}"
-                      "。",
+    "。",
     "vae.train.step": "步数",
     "vae.train.value": "nats",
     "vae.train.split": "数据",
@@ -129,12 +129,12 @@ ZH = {
     "vae.tab.latent": "潜变量空间",
     "vae.tab.recon": "重构",
     "vae.sample.explain": "每张图像都是 decode(z)，其中 z 从先验 N(0, I) 中采样：这些是模型从未见过的新数字"
-                          "。相同的种子给出相同的网格。",
+    "。相同的种子给出相同的网格。",
     "vae.sample.n": "采样数量",
     "vae.sample.seed": "采样种子",
     "vae.sample.new": "重新采样",
     "vae.interp.explain": "两张图像先被编码为各自的均值 μ；下面一行把两点之间路径上的点逐个解码。第一张和最"
-                          "后一张就是两张图像的重构。",
+    "后一张就是两张图像的重构。",
     "vae.interp.source": "端点",
     "vae.interp.source.test": "来自测试集",
     "vae.interp.source.draw": "自己画",
@@ -149,11 +149,11 @@ ZH = {
     "vae.interp.slerp": "球面（slerp）",
     "vae.interp.both": "两种都显示，便于比较",
     "vae.interp.method.help": "线性：(1−t)·z₀ + t·z₁。球面插值沿两个方向之间的大圆走，路径上的点在 N(0, I) "
-                              "下保持典型的长度，而不会向中心塌缩。",
+    "下保持典型的长度，而不会向中心塌缩。",
     "vae.interp.steps": "步数",
     "vae.interp.gif": "下载动画（GIF）",
     "vae.latent.explain2": "z = 2 时整个潜变量空间是一个平面。左：在 z 的网格上解码（高斯分位数 5%…95%，z₂ "
-                           "向上）。右：编码器把测试图像放在哪里（μ），按类别着色。",
+    "向上）。右：编码器把测试图像放在哪里（μ），按类别着色。",
     "vae.latent.manifold": "解码流形",
     "vae.latent.scatter": "测试图像在潜变量空间中的位置（{n} 个点）",
     "vae.latent.explainN": "z = {z} 时无法画出整个空间；每次拖动一个潜变量维度，观察解码图像的变化。",
