@@ -12,7 +12,8 @@ The work functions follow `core.jobs.Work`: `fn(report, should_stop)` after bind
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -27,6 +28,20 @@ StopFlag = Callable[[], bool]
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 digits
 DEPTHS = (10, 20, 30, 40)
 NORMS = ("bn", "ln", "none")
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run tiny models on one intra-op thread (for this thread only: OpenMP's setting is per thread).
+
+    On a busy shared CPU, two threads synchronising over 64×64 matrices spin-wait: measured 10× slower.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def mnist_subset(ds: Dataset, n: int, pool: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,10 +114,28 @@ def residual_experiment(
         torch.manual_seed(config.seed)  # the same initial weights for both: only the skips differ
         models[name] = DeepMLP(config.depth, config.width, residual=name == "residual")
     probe = slice(0, 256)
-    result = ResidualResult(config, {n: layer_grad_norms(m, x[probe], y[probe]) for n, m in models.items()})
     opts = {n: torch.optim.SGD(m.parameters(), lr=config.lr, momentum=0.9) for n, m in models.items()}
+    with one_thread():
+        result = ResidualResult(
+            config, {n: layer_grad_norms(m, x[probe], y[probe]) for n, m in models.items()}
+        )
+        _train_side_by_side(models, opts, x, y, config, result.curves, report, should_stop)
+    return result
+
+
+def _train_side_by_side(
+    models: dict[str, nn.Module],
+    opts: dict[str, torch.optim.Optimizer],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: ResidualConfig | NormConfig,
+    curves: list[dict],
+    report: Report,
+    should_stop: StopFlag,
+) -> None:
+    """SGD steps on the same seeded batches for every model; the mean loss per `log_every` steps reported."""
     g = torch.Generator().manual_seed(config.seed + 1)
-    window = {n: [] for n in models}
+    window: dict[str, list[float]] = {n: [] for n in models}
     for step in range(1, config.steps + 1):
         if should_stop():
             break
@@ -116,9 +149,8 @@ def residual_experiment(
         if step % config.log_every == 0 or step == config.steps:
             row = {"step": step, **{n: sum(v) / len(v) for n, v in window.items()}}
             window = {n: [] for n in models}
-            result.curves.append(row)
+            curves.append(row)
             report({"progress": step / config.steps, **row})
-    return result
 
 
 # --- 2. BN / LN / none on a small CNN ------------------------------------------------------------------
@@ -178,25 +210,10 @@ def norm_experiment(ds: Dataset, config: NormConfig, report: Report, should_stop
         models[kind] = SmallCNN(kind)
         opts[kind] = torch.optim.SGD(models[kind].parameters(), lr=config.lr)
     result = NormResult(config)
-    g = torch.Generator().manual_seed(config.seed + 1)
-    window = {k: [] for k in NORMS}
-    for step in range(1, config.steps + 1):
-        if should_stop():
-            break
-        batch = torch.randint(0, len(x), (config.batch_size,), generator=g)
-        for kind, model in models.items():
-            loss = F.cross_entropy(model(x[batch]), y[batch])
-            opts[kind].zero_grad()
-            loss.backward()
-            opts[kind].step()
-            window[kind].append(loss.item())
-        if step % config.log_every == 0 or step == config.steps:
-            row = {"step": step, **{k: sum(v) / len(v) for k, v in window.items()}}
-            window = {k: [] for k in NORMS}
-            result.curves.append(row)
-            report({"progress": step / config.steps, **row})
+    with one_thread():
+        _train_side_by_side(models, opts, x, y, config, result.curves, report, should_stop)
     tx = normalize(ds.test_x[: config.test_subset])  # (n, 1, 28, 28)
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         for kind, model in models.items():
             pred = model.eval()(tx).argmax(1)  # BN uses its running statistics here
             result.test_accuracy[kind] = float((pred == ds.test_y[: config.test_subset]).float().mean())
