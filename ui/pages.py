@@ -49,5 +49,24 @@ PAGES = (
         "home.unet",
         ":material/account_tree:",
     ),
+    PageSpec(
+        "pages/residual.py",
+        "residual",
+        "nav.residual",
+        "nav.group.blocks",
+        "home.residual",
+        ":material/call_split:",
+    ),
+    PageSpec(
+        "pages/attention.py",
+        "attention",
+        "nav.attention",
+        "nav.group.blocks",
+        "home.attention",
+        ":material/center_focus_strong:",
+    ),
+    PageSpec(
+        "pages/normalization.py", "norm", "nav.norm", "nav.group.blocks", "home.norm", ":material/tune:"
+    ),
 )
 HOME = "pages/home.py"

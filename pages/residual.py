@@ -1,0 +1,204 @@
+"""Residual connections: seed 001's BasicBlock completed and drawn, ResNet-18 stage by stage (torchinfo),
+seed 004's 64×64 sizes explained, and a live experiment: a deep plain net against the same net with skips."""
+
+import inspect
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from core import data as core_data
+from core.blocks import experiments, resnet
+from ui import charts, jobs
+from ui.i18n import labeller, t
+from ui.shell import explained_errors, presenter, seed, show_source
+from ui.state import sync_url, url_default
+
+JOB = "res.job"
+url_default("res.stride", 1, choices=[1, 2])
+url_default("res.skip", True)
+url_default("res.size", 64, choices=list(resnet.INPUT_SIZES))
+url_default("res.classes", 1000, choices=list(resnet.CLASSES))
+url_default("res.stem", 2, choices=[2, 1])
+url_default("res.depth", 30, choices=list(experiments.DEPTHS))
+
+
+@st.cache_data(show_spinner=False)
+def stage_table(size: int, classes: int, stem: int) -> resnet.StageTable:
+    return resnet.stage_table(size, classes, stem)
+
+
+@st.cache_data(show_spinner=False)
+def seed_004() -> list[dict]:
+    return resnet.seed_004_comparison()
+
+
+@st.cache_data(show_spinner=False)
+def torchvision_params(classes: int) -> int:
+    import torchvision  # the reference, counted live
+
+    return sum(p.numel() for p in torchvision.models.resnet18(num_classes=classes).parameters())
+
+
+def shape(s: tuple[int, ...]) -> str:
+    return " × ".join(str(v) for v in s)
+
+
+def flow_dot(flow: resnet.BlockFlow) -> str:
+    """Graphviz DOT of the block: main path, shortcut, add, ReLU, each edge labelled with its shape."""
+    lines = [
+        'digraph { rankdir=TB; node [shape=box, style="rounded,filled", fillcolor="#eef3fa", fontsize=12];'
+    ]
+    lines.append(f'x [label="x  {shape(flow.input_shape)}", fillcolor="#ffffff"];')
+    prev, short_prev = "x", "x"
+    for i, step in enumerate(flow.steps):
+        node = f"n{i}"
+        color = {"main": "#eef3fa", "shortcut": "#fdeede", "merge": "#e8f4e6"}[step.path]
+        label = "+" if step.name == "add" else step.name
+        lines.append(f'{node} [label="{label}", fillcolor="{color}"];')
+        src = short_prev if step.path == "shortcut" else prev
+        if step.name == "add":
+            lines.append(
+                f'{short_prev} -> {node} [label=" {t("res.flow.skip")}", color="#f58518", penwidth=2];'
+            )
+        lines.append(f'{src} -> {node} [label=" {shape(step.shape)}"];')
+        if step.path == "shortcut":
+            short_prev = node
+        else:
+            prev = node
+    lines.append(f'out [label="{t("res.flow.out")}  {shape(flow.output_shape)}", fillcolor="#ffffff"];')
+    lines.append(f"{prev} -> out; }}")
+    return "\n".join(lines)
+
+
+@st.fragment
+def block_ui() -> None:
+    st.subheader(t("res.block.header"))
+    c1, c2 = st.columns(2)
+    c1.segmented_control(t("res.block.stride"), [1, 2], key="res.stride", required=True)
+    c2.toggle(t("res.block.skip"), key="res.skip", help=t("res.block.skip.help"))
+    stride, skip = st.session_state["res.stride"], st.session_state["res.skip"]
+    with explained_errors():
+        flow = resnet.block_flow(64, 64 if stride == 1 else 128, stride, 32, skip, seed())
+        left, right = st.columns([3, 2])
+        left.graphviz_chart(flow_dot(flow), width="stretch")
+        with right:
+            st.metric(t("res.block.out"), shape(flow.output_shape))
+            st.metric(t("res.block.params"), f"{flow.params:,}")
+            st.metric(t("res.block.grad"), f"{flow.input_grad_norm:.1f}", help=t("res.block.grad.help"))
+            st.caption(t("res.block.on" if skip else "res.block.off"))
+        if not presenter():
+            st.code(inspect.getsource(resnet.BasicBlock.forward), language="python")
+    sync_url("res.")
+
+
+@st.fragment
+def table_ui() -> None:
+    st.subheader(t("res.table.header"))
+    c1, c2, c3 = st.columns(3)
+    c1.segmented_control(t("res.table.size"), list(resnet.INPUT_SIZES), key="res.size", required=True)
+    c2.segmented_control(t("res.table.classes"), list(resnet.CLASSES), key="res.classes", required=True)
+    c3.segmented_control(
+        t("res.table.stem"), [2, 1], key="res.stem", required=True, format_func=labeller("res.stem.")
+    )
+    size, classes, stem = (st.session_state[k] for k in ("res.size", "res.classes", "res.stem"))
+    with explained_errors():
+        table = stage_table(size, classes, stem)
+        rows = [
+            {t("res.col.layer"): r.name, t("res.col.kind"): r.kind, t("res.col.shape"): shape(r.shape),
+             t("res.col.params"): f"{r.params:,}"}
+            for r in table.rows
+        ]  # fmt: skip
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        m1, m2 = st.columns(2)
+        m1.metric(t("res.table.total"), f"{table.total_params:,}")
+        m2.metric(t("res.table.torchvision", classes=classes), f"{torchvision_params(classes):,}")
+        if stem == 1:
+            st.caption(t("res.table.stem1_note"))
+    sync_url("res.")
+
+
+def seed_ui() -> None:
+    st.subheader(t("res.seed.header"))
+    st.markdown(t("res.seed.explain"))
+    with explained_errors():
+        rows = [
+            {t("res.col.layer"): r["layer"], t("res.seed.report"): shape(r["report"]),
+             t("res.seed.stride2"): shape(r["stride2"]) + (" ✓" if r["stride2"] == r["report"] else " ✗"),
+             t("res.seed.stride1"): shape(r["stride1"]) + (" ✓" if r["stride1"] == r["report"] else " ✗")}
+            for r in seed_004()
+        ]  # fmt: skip
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.code(
+        "model.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=1, padding=3, bias=False)", language="python"
+    )
+
+
+def draw_curves(curves: list[dict]) -> None:
+    long = pd.DataFrame(curves).melt("step", var_name="net", value_name="loss")
+    long["net"] = long["net"].map(labeller("res.net."))
+    charts.curves(long, "step", "loss", "net", x_title=t("res.exp.step"), y_title=t("res.exp.loss"))
+
+
+def draw_progress(snap: dict) -> None:
+    last = snap["records"][-1]
+    jobs.progress_bar(
+        snap, t("res.exp.progress", step=last["step"], plain=last["plain"], res=last["residual"])
+    )
+    draw_curves(snap["records"])
+
+
+def experiment_ui() -> st.delta_generator.DeltaGenerator:
+    st.subheader(t("res.exp.header"))
+    st.caption(t("res.exp.explain"))
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    c1.select_slider(t("res.exp.depth"), list(experiments.DEPTHS), key="res.depth")
+    config = experiments.ResidualConfig(depth=st.session_state["res.depth"], seed=seed())
+    if c2.button(
+        t("res.exp.run"), type="primary", disabled=jobs.busy(), key="res.run", icon=":material/play_arrow:"
+    ):
+        jobs.start(
+            JOB,
+            lambda report, stop: experiments.residual_experiment(
+                core_data.load("mnist"), config, report, stop
+            ),
+            torch.device("cpu"),
+        )
+    live = st.container()  # the progress and the Stop button while the job runs
+    jobs.show_outcome(JOB)
+    result: experiments.ResidualResult | None = st.session_state.get("res.result")
+    if result is not None and jobs.running(JOB) is None:
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**{t('res.exp.grads')}**")
+            grads = pd.DataFrame(
+                [{"layer": i + 1, "norm": max(v, 1e-30), "net": t(f"res.net.{n}")}
+                 for n, vs in result.grad_norms.items() for i, v in enumerate(vs)]
+            )  # fmt: skip
+            charts.curves(
+                grads, "layer", "norm", "net", log_y=True, x_title=t("res.exp.layer"), y_title="‖∂L/∂W‖"
+            )
+        with right:
+            st.markdown(f"**{t('res.exp.curves')}**")
+            draw_curves(result.curves)
+    return live
+
+
+job = jobs.harvest(JOB)
+if job is not None and job.result is not None:
+    st.session_state["res.result"] = job.result
+    last = job.result.curves[-1] if job.result.curves else {"plain": float("nan"), "residual": float("nan")}
+    jobs.outcome(JOB, "success", "res.exp.done", plain=last["plain"], res=last["residual"])
+
+st.title(t("nav.residual"))
+if not presenter():
+    st.caption(t("res.intro"))
+block_ui()
+table_ui()
+seed_ui()
+live = experiment_ui()
+sync_url("res.")
+show_source(
+    resnet.BasicBlock, resnet.ResNet, resnet.stage_table, experiments.DeepMLP, experiments.residual_experiment
+)
+jobs.watch(JOB, live, draw_progress)
