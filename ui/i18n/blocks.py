@@ -113,6 +113,85 @@ EN = {
     "attn.scaling.setting": "scores",
     "attn.scaling.True": "QKᵀ/√d",
     "attn.scaling.False": "QKᵀ",
+    # normalization
+    "norm.tab.shared": "Which numbers share statistics",
+    "norm.tab.running": "Train vs eval",
+    "norm.tab.bnln": "BN or LN?",
+    "norm.tab.dropout": "Dropout",
+    "norm.shared.explain": "All four layers compute y = (x − mean) / √(var + ε); they differ only in which "
+    "elements of an (N, C, H, W) batch share one mean and variance (Wu & He 2018, figure 2). Here N samples "
+    "of 6 channels sit side by side; pick an element.",
+    "norm.kind": "Normalization",
+    "norm.kind.batch": "BatchNorm2d",
+    "norm.kind.layer": "LayerNorm",
+    "norm.kind.instance": "InstanceNorm2d",
+    "norm.kind.group": "GroupNorm",
+    "norm.groups": "Groups",
+    "norm.el_n": "Element: sample n",
+    "norm.el_c": "Element: channel c",
+    "norm.channel": "channel",
+    "norm.sample_pos": "sample n · position (h, w)",
+    "norm.legend": "Darkest: the chosen element (at h = w = 0). Orange: the {count} elements whose mean and "
+    "variance normalize it. Pale: normalized with other statistics.",
+    "norm.mean": "mean",
+    "norm.var": "variance (biased)",
+    "norm.by_hand": "by hand",
+    "norm.by_torch": "torch.nn output",
+    "norm.running.explain": "In training mode BatchNorm normalizes with the batch's own mean and variance "
+    "and updates running estimates: running ← (1 − momentum) · running + momentum · batch value. In eval "
+    "mode it uses the running estimates instead, so one image's output no longer depends on its batch. "
+    "Below, 20 batches of a feature with true mean 3 and standard deviation 2 go through nn.BatchNorm1d.",
+    "norm.momentum": "Momentum",
+    "norm.batch": "Batch size",
+    "norm.step": "step",
+    "norm.series.batch": "this batch's mean",
+    "norm.series.running": "running_mean",
+    "norm.running_mean": "running_mean after 20 batches",
+    "norm.running_var": "running_var after 20 batches",
+    "norm.train_out": "last batch, train mode",
+    "norm.eval_out": "same batch, eval mode",
+    "norm.answer": "**Seed 001: why is BN suited to images and LN to text?** BatchNorm averages one channel "
+    "over the batch and every pixel: for images that is many comparable numbers (the same feature at every "
+    "position of every image), and a fixed size makes the batch well defined. Text has sentences of different "
+    "lengths, padded to one length: BN's statistics then mix padding with words, depend on which sentences "
+    "share the batch, and break for a batch of one token at generation time. LayerNorm normalizes each token "
+    "over its own features, so none of that can reach it. Both experiments below.",
+    "norm.exp.header": "The same small CNN on MNIST with BN, LN and none",
+    "norm.exp.explain": "conv 1→8, conv 8→16 (3×3, each followed by the normalization, ReLU and 2×2 pooling), "
+    "a linear layer; the same initial weights and batches of 32, plain SGD (lr 0.02), 150 steps on the CPU. "
+    "LN here is GroupNorm(1, C): LayerNorm over (C, H, W).",
+    "norm.exp.run": "Run the experiment",
+    "norm.exp.loss": "training loss",
+    "norm.exp.kind.bn": "BatchNorm",
+    "norm.exp.kind.ln": "LayerNorm",
+    "norm.exp.kind.none": "no normalization",
+    "norm.exp.progress": "Step {step}: BN {bn:.3f}, LN {ln:.3f}, none {none:.3f}",
+    "norm.exp.done": "Done. Test accuracy on 1,000 images: BN {bn:.1%}, LN {ln:.1%}, none {none:.1%}.",
+    "norm.pad.header": "A batch of padded sentences: BN's statistics see the padding, LN's do not",
+    "norm.pad.sentences": "Sentences (one per line; one token per character)",
+    "norm.pad.position": "position (green: a real token, white: padding 0)",
+    "norm.pad.explain": "{tokens} real tokens and {pads} padding zeros. Each token is 8 seeded features "
+    "(mean 2, std 1.5). BatchNorm1d averages each feature over all positions, padding included; LayerNorm "
+    "averages each token over its own 8 features.",
+    "norm.pad.bn_shift": "BN: sentence 1 changed by the padding (max |Δ|)",
+    "norm.pad.ln_shift": "LN: sentence 1 in the batch vs alone (max |Δ|)",
+    "norm.pad.mean_all": "BN mean, padded batch",
+    "norm.pad.mean_real": "BN mean, real tokens only",
+    "norm.pad.var_all": "BN variance, padded batch",
+    "norm.pad.var_real": "BN variance, real tokens only",
+    "norm.drop.explain": "Seed 002's slide: in training mode nn.Dropout(p) zeroes each element with "
+    "probability p and multiplies the others by 1/(1 − p), so the expected value is unchanged; in eval "
+    "mode it is the identity. By hand with the same random numbers, against nn.Dropout:",
+    "norm.drop.new": "New mask",
+    "norm.drop.mask": "mask (1 = kept)",
+    "norm.drop.by_hand": "x · mask / (1 − {p})",
+    "norm.drop.by_torch": "nn.Dropout, train()",
+    "norm.drop.eval": "nn.Dropout, eval()",
+    "norm.drop.scale": "1 / (1 − p)",
+    "norm.drop.kept": "kept share (100,000 ones)",
+    "norm.drop.kept.help": "Should be close to 1 − p.",
+    "norm.drop.mean": "mean after dropout (100,000 ones)",
+    "norm.drop.mean.help": "Close to 1: the scaling keeps the expectation, so eval mode needs no change.",
 }
 
 ZH = {
@@ -216,4 +295,75 @@ ZH = {
     "attn.scaling.setting": "分数",
     "attn.scaling.True": "QKᵀ/√d",
     "attn.scaling.False": "QKᵀ",
+    # normalization
+    "norm.tab.shared": "哪些数共享统计量",
+    "norm.tab.running": "训练与评估模式",
+    "norm.tab.bnln": "BN 还是 LN？",
+    "norm.tab.dropout": "丢弃法",
+    "norm.shared.explain": "四种层都计算 y = (x − 均值) / √(方差 + ε)，区别只在于 (N, C, H, W) 批数据中哪些元素共享同一个均值和方差"
+    "（Wu & He 2018，图 2）。下图把 N 个样本、每个 6 个通道并排画出；选一个元素。",
+    "norm.kind": "归一化",
+    "norm.kind.batch": "BatchNorm2d",
+    "norm.kind.layer": "LayerNorm",
+    "norm.kind.instance": "InstanceNorm2d",
+    "norm.kind.group": "GroupNorm",
+    "norm.groups": "组数",
+    "norm.el_n": "元素：样本 n",
+    "norm.el_c": "元素：通道 c",
+    "norm.channel": "通道",
+    "norm.sample_pos": "样本 n · 位置 (h, w)",
+    "norm.legend": "最深色：所选元素（h = w = 0 处）。橙色：用来归一化它的 {count} 个元素（共享均值和方差）。浅色：用其他统计量归一化。",
+    "norm.mean": "均值",
+    "norm.var": "方差（有偏）",
+    "norm.by_hand": "手算",
+    "norm.by_torch": "torch.nn 输出",
+    "norm.running.explain": "训练模式下，BatchNorm 用本批的均值和方差做归一化，并更新滑动估计："
+    "running ← (1 − momentum) · running + momentum · 本批的值。评估模式下改用滑动估计，"
+    "因此一张图的输出不再依赖同批的其他图。下面让 20 批真实均值为 3、标准差为 2 的特征通过 nn.BatchNorm1d。",
+    "norm.momentum": "动量（momentum）",
+    "norm.batch": "批大小",
+    "norm.step": "步",
+    "norm.series.batch": "本批均值",
+    "norm.series.running": "running_mean",
+    "norm.running_mean": "20 批后的 running_mean",
+    "norm.running_var": "20 批后的 running_var",
+    "norm.train_out": "最后一批，训练模式",
+    "norm.eval_out": "同一批，评估模式",
+    "norm.answer": "**种子 001：为什么 BN 更适合图像、LN 更适合文本？** BatchNorm 对一个通道在整批、所有像素上求平均："
+    "对图像而言，这是大量可比的数（同一特征在每张图每个位置上的取值），而且图像尺寸固定，批的含义明确。"
+    "文本的句子长短不一，要补齐到同一长度：BN 的统计量会把填充和词混在一起，还取决于哪些句子恰好同批，"
+    "生成时一批只有一个词元更无法计算。LayerNorm 对每个词元在它自己的特征上归一化，这些问题都影响不到它。两个实验见下。",
+    "norm.exp.header": "同一个小 CNN 在 MNIST 上：BN、LN、不归一化",
+    "norm.exp.explain": "卷积 1→8、卷积 8→16（3×3，每层后接归一化、ReLU 和 2×2 池化），再接一个全连接层；"
+    "初始权重相同，批大小 32 且批次相同，普通 SGD（学习率 0.02），在 CPU 上训练 150 步。这里的 LN 是 GroupNorm(1, C)，即在 (C, H, W) 上的 LayerNorm。",
+    "norm.exp.run": "运行实验",
+    "norm.exp.loss": "训练损失",
+    "norm.exp.kind.bn": "BatchNorm",
+    "norm.exp.kind.ln": "LayerNorm",
+    "norm.exp.kind.none": "不归一化",
+    "norm.exp.progress": "第 {step} 步：BN {bn:.3f}，LN {ln:.3f}，不归一化 {none:.3f}",
+    "norm.exp.done": "完成。1000 张测试图像上的准确率：BN {bn:.1%}，LN {ln:.1%}，不归一化 {none:.1%}。",
+    "norm.pad.header": "一批补齐的句子：BN 的统计量看到了填充，LN 看不到",
+    "norm.pad.sentences": "句子（每行一句；每个字符一个词元）",
+    "norm.pad.position": "位置（绿色：真实词元，白色：填充的 0）",
+    "norm.pad.explain": "{tokens} 个真实词元，{pads} 个填充的 0。每个词元是 8 个由种子确定的特征（均值 2，标准差 1.5）。"
+    "BatchNorm1d 对每个特征在所有位置（包括填充）上求平均；LayerNorm 对每个词元在它自己的 8 个特征上求平均。",
+    "norm.pad.bn_shift": "BN：填充使第 1 句改变了多少（max |Δ|）",
+    "norm.pad.ln_shift": "LN：第 1 句在批中与单独计算之差（max |Δ|）",
+    "norm.pad.mean_all": "BN 均值，含填充",
+    "norm.pad.mean_real": "BN 均值，仅真实词元",
+    "norm.pad.var_all": "BN 方差，含填充",
+    "norm.pad.var_real": "BN 方差，仅真实词元",
+    "norm.drop.explain": "种子 002 的幻灯片：训练模式下，nn.Dropout(p) 以概率 p 把每个元素置零，其余乘以 1/(1 − p)，"
+    "因此期望不变；评估模式下它是恒等映射。用相同的随机数手算，并与 nn.Dropout 对照：",
+    "norm.drop.new": "换一个掩码",
+    "norm.drop.mask": "掩码（1 = 保留）",
+    "norm.drop.by_hand": "x · mask / (1 − {p})",
+    "norm.drop.by_torch": "nn.Dropout，train()",
+    "norm.drop.eval": "nn.Dropout，eval()",
+    "norm.drop.scale": "1 / (1 − p)",
+    "norm.drop.kept": "保留比例（100,000 个 1）",
+    "norm.drop.kept.help": "应接近 1 − p。",
+    "norm.drop.mean": "丢弃后的均值（100,000 个 1）",
+    "norm.drop.mean.help": "接近 1：缩放保持了期望，所以评估模式无需任何改动。",
 }
