@@ -165,7 +165,7 @@ def experiment_ui() -> st.delta_generator.DeltaGenerator:
 
 
 def draw_curves(curves: list[dict]) -> None:
-    long = pd.DataFrame(curves).melt("step", var_name="norm", value_name="loss")
+    long = pd.DataFrame(curves)[["step", *experiments.NORMS]].melt("step", var_name="norm", value_name="loss")
     long["norm"] = long["norm"].map(labeller("norm.exp.kind."))
     charts.curves(
         long, "step", "loss", "norm", x_title=t("norm.step"), y_title=t("norm.exp.loss"), height=260
