@@ -35,11 +35,12 @@ def scaling_effect(seed: int) -> list[dict]:
 
 def settings_ui() -> None:
     st.text_input(t("attn.text"), key="attn.text", max_chars=2000, help=t("attn.text.help"))
-    c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
+    c1, c2 = st.columns(2)
     c1.segmented_control(
         t("attn.mode"), ["char", "word"], key="attn.mode", required=True, format_func=labeller("attn.mode.")
     )
     c2.segmented_control(t("attn.heads"), list(attention.HEADS), key="attn.heads", required=True)
+    c3, c4 = st.columns(2)
     c3.toggle(t("attn.causal"), key="attn.causal", help=t("attn.causal.help"))
     c4.toggle(t("attn.scaled"), key="attn.scaled", help=t("attn.scaled.help"))
     if not presenter():
@@ -58,7 +59,16 @@ def single_ui(r: attention.Run, scaled: bool) -> None:
     cq, ck, cv = st.columns(3)
     for col, name, m in ((cq, "Q = x·W_Q", s.Q), (ck, "K = x·W_K", s.K), (cv, "V = x·W_V", s.V)):
         with col:
-            grid(m[0], tok, dims, name, scheme="redblue", fmt=".1f", col_title=t("attn.dims"))
+            grid(
+                m[0],
+                tok,
+                dims,
+                name,
+                scheme="redblue",
+                fmt=".1f",
+                col_title=t("attn.dims"),
+                text=not presenter(),
+            )
     left, right = st.columns(2)
     scores = s.scores[0].numpy().copy()
     scores[np.isinf(scores)] = np.nan  # masked (−∞) cells are left blank
@@ -115,7 +125,7 @@ def scaling_ui() -> None:
 
 def check_ui(r: attention.Run) -> None:
     st.subheader(t("attn.check.header"))
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = [st.container()] * 3 if presenter() else st.columns(3)  # long labels: stacked
     c1.metric(t("attn.check.sdpa"), f"{r.sdpa_max_diff:.1e}")
     c2.metric(t("attn.check.mha1"), f"{r.mha_max_diff:.1e}")
     c3.metric(t("attn.check.mhan", heads=r.multi.heads), f"{r.multi_mha_max_diff:.1e}")

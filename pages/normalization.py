@@ -34,10 +34,10 @@ C = 6  # channels of the example batch
 @st.fragment
 def shared_ui() -> None:
     st.caption(t("norm.shared.explain"))
-    c1, c2, c3, c4 = st.columns([4, 2, 2, 2])
-    c1.segmented_control(
+    st.segmented_control(
         t("norm.kind"), list(norm.KINDS), key="norm.kind", required=True, format_func=labeller("norm.kind.")
     )
+    c2, c3, c4 = st.columns(3)
     if not presenter():  # the lecture's batch: 4 samples of 6 channels, 2×2
         c2.segmented_control("N", [1, 2, 3, 4], key="norm.n", required=True)
         c3.segmented_control("H = W", [1, 2], key="norm.hw", required=True)
@@ -69,12 +69,13 @@ def shared_ui() -> None:
             height=250,
         )
         st.caption(t("norm.legend", count=r.count))
-        m = st.columns(5)
+        m = st.columns(3) + st.columns(3)
         m[0].metric("x", f"{r.value:.2f}")
         m[1].metric(t("norm.mean"), f"{r.mean:.4f}")
         m[2].metric(t("norm.var"), f"{r.var:.4f}")
         m[3].metric(t("norm.by_hand"), f"{r.by_hand:.4f}")
         m[4].metric(t("norm.by_torch"), f"{r.by_torch:.4f}")
+        m[5].metric(t("norm.count"), r.count)
         st.latex(
             rf"\frac{{{r.value:.2f} - {r.mean:.4f}}}{{\sqrt{{{r.var:.4f} + 10^{{-5}}}}}} = {r.by_hand:.4f}"
         )
@@ -131,8 +132,8 @@ def padding_ui() -> None:
         )
         st.caption(t("norm.pad.explain", pads=int(padmask.size - padmask.sum()), tokens=int(padmask.sum())))
         m1, m2 = st.columns(2)
-        m1.metric(t("norm.pad.bn_shift"), f"{r.bn_shift:.3f}")
-        m2.metric(t("norm.pad.ln_shift"), f"{r.ln_shift:.1e}")
+        m1.metric(t("norm.pad.bn_shift"), f"{r.bn_shift:.3f}", help=t("norm.pad.shift.help"))
+        m2.metric(t("norm.pad.ln_shift"), f"{r.ln_shift:.1e}", help=t("norm.pad.shift.help"))
         stats = pd.DataFrame(
             {
                 t("norm.pad.mean_all"): r.bn_mean_padded.numpy().round(3),

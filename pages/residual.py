@@ -47,7 +47,7 @@ def shape(s: tuple[int, ...]) -> str:
 def flow_dot(flow: resnet.BlockFlow) -> str:
     """Graphviz DOT of the block: main path, shortcut, add, ReLU, each edge labelled with its shape."""
     lines = [
-        'digraph { rankdir=TB; node [shape=box, style="rounded,filled", fillcolor="#eef3fa", fontsize=12];'
+        'digraph { rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#eef3fa", fontsize=12];'
     ]
     lines.append(f'x [label="x  {shape(flow.input_shape)}", fillcolor="#ffffff"];')
     prev, short_prev = "x", "x"
@@ -80,13 +80,12 @@ def block_ui() -> None:
     stride, skip = st.session_state["res.stride"], st.session_state["res.skip"]
     with explained_errors():
         flow = resnet.block_flow(64, 64 if stride == 1 else 128, stride, 32, skip, seed())
-        left, right = st.columns([3, 2])
-        left.graphviz_chart(flow_dot(flow), width="stretch")
-        with right:
-            st.metric(t("res.block.out"), shape(flow.output_shape))
-            st.metric(t("res.block.params"), f"{flow.params:,}")
-            st.metric(t("res.block.grad"), f"{flow.input_grad_norm:.1f}", help=t("res.block.grad.help"))
-            st.caption(t("res.block.on" if skip else "res.block.off"))
+        st.graphviz_chart(flow_dot(flow), width="stretch")
+        m = st.columns(3)
+        m[0].metric(t("res.block.out"), shape(flow.output_shape))
+        m[1].metric(t("res.block.params"), f"{flow.params:,}")
+        m[2].metric(t("res.block.grad"), f"{flow.input_grad_norm:.1f}", help=t("res.block.grad.help"))
+        st.caption(t("res.block.on" if skip else "res.block.off"))
         if not presenter():
             st.code(inspect.getsource(resnet.BasicBlock.forward), language="python")
     sync_url("res.")
@@ -95,10 +94,10 @@ def block_ui() -> None:
 @st.fragment
 def table_ui() -> None:
     st.subheader(t("res.table.header"))
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     c1.segmented_control(t("res.table.size"), list(resnet.INPUT_SIZES), key="res.size", required=True)
     c2.segmented_control(t("res.table.classes"), list(resnet.CLASSES), key="res.classes", required=True)
-    c3.segmented_control(
+    st.segmented_control(
         t("res.table.stem"), [2, 1], key="res.stem", required=True, format_func=labeller("res.stem.")
     )
     size, classes, stem = (st.session_state[k] for k in ("res.size", "res.classes", "res.stem"))
@@ -110,7 +109,7 @@ def table_ui() -> None:
             for r in table.rows
         ]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        m1, m2 = st.columns(2)
+        m1, m2 = (st.container(), st.container()) if presenter() else st.columns(2)  # long labels: stacked
         m1.metric(t("res.table.total"), f"{table.total_params:,}")
         m2.metric(t("res.table.torchvision", classes=classes), f"{torchvision_params(classes):,}")
         if stem == 1:

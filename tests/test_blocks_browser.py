@@ -11,8 +11,12 @@ pytestmark = pytest.mark.browser
 
 OVERFLOW = """() => {
   const main = document.querySelector("[data-testid='stMain']");
-  const cut = [...document.querySelectorAll("[data-testid='stMetricValue'], [data-testid='stMetricLabel']")]
-    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText);
+  const boxes = "[data-testid='stMetricValue'], [data-testid='stMetricLabel'], [data-testid='stButtonGroup'], "
+    + "[data-testid='stWidgetLabel'], [data-testid='stTab']";
+  const cut = [...document.querySelectorAll(boxes)]
+    .flatMap(e => [e, ...e.querySelectorAll('*')])
+    .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.innerText.slice(0, 60));
   const body = document.documentElement.scrollWidth - window.innerWidth;
   return {page: main.scrollWidth - main.clientWidth, body, cut};
 }"""

@@ -2,6 +2,8 @@
 
 Every number checked here is recomputed from PyTorch / torchvision in the test itself."""
 
+import re
+
 import pytest
 import torch
 import torchvision
@@ -64,8 +66,8 @@ def test_residual_experiment_runs_as_a_job_and_shows_the_gap():
     assert not at.exception
     done = [s.value for s in at.success]
     assert done and done[0].startswith("Done: final loss plain")
-    plain, res = (float(w.rstrip(",")) for w in done[0].split() if w.rstrip(",.").replace(".", "").isdigit())
-    assert plain > 2.2 and res < 1.0  # plain stays at chance (2.303), residual learns
+    plain, chance, res = (float(v) for v in re.findall(r"\d+\.\d+", done[0]))
+    assert chance == 2.303 and plain > 2.2 and res < 1.0  # plain stays at chance, residual learns
     assert len(at.get("arrow_vega_lite_chart")) >= 2  # gradient norms and loss curves
 
 

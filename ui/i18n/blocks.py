@@ -38,7 +38,7 @@ EN = {
     "res.col.shape": "output (C × H × W)",
     "res.col.params": "parameters",
     "res.table.total": "Total parameters (ours)",
-    "res.table.torchvision": "torchvision.models.resnet18(num_classes={classes})",
+    "res.table.torchvision": "torchvision resnet18(num_classes={classes})",
     "res.table.stem1_note": "The stride-1 stem changes no parameter count, only the sizes: every map is "
     "twice as wide and high.",
     "res.seed.header": "3. Seed 004's sizes at 64×64",
@@ -98,9 +98,9 @@ EN = {
     "attn.width": "width",
     "attn.head.weights": "head {h}: softmax weights",
     "attn.check.header": "3. The same numbers from PyTorch",
-    "attn.check.sdpa": "max |ours − F.scaled_dot_product_attention|",
-    "attn.check.mha1": "max |ours − nn.MultiheadAttention(1 head)|",
-    "attn.check.mhan": "max |ours − nn.MultiheadAttention({heads} heads)|",
+    "attn.check.sdpa": "|ours − F.scaled_dot_product_attention|",
+    "attn.check.mha1": "|ours − nn.MultiheadAttention, 1 head|",
+    "attn.check.mhan": "|ours − nn.MultiheadAttention, {heads} heads|",
     "attn.check.ok": "Equal to within 1e-6 (float32 rounding). The same weights in PyTorch's own modules:",
     "attn.check.bad": "The outputs differ by more than 1e-6: this is a bug, please report it.",
     "attn.scaling.header": "4. Why divide by √d",
@@ -137,6 +137,7 @@ EN = {
     "norm.var": "variance (biased)",
     "norm.by_hand": "by hand",
     "norm.by_torch": "torch.nn output",
+    "norm.count": "elements sharing",
     "norm.running.explain": "In training mode BatchNorm normalizes with the batch's own mean and variance "
     "and updates running estimates: running ← (1 − momentum) · running + momentum · batch value. In eval "
     "mode it uses the running estimates instead, so one image's output no longer depends on its batch. "
@@ -173,8 +174,9 @@ EN = {
     "norm.pad.explain": "{tokens} real tokens and {pads} padding zeros. Each token is 8 seeded features "
     "(mean 2, std 1.5). BatchNorm1d averages each feature over all positions, padding included; LayerNorm "
     "averages each token over its own 8 features.",
-    "norm.pad.bn_shift": "BN: sentence 1 changed by the padding (max |Δ|)",
-    "norm.pad.ln_shift": "LN: sentence 1 in the batch vs alone (max |Δ|)",
+    "norm.pad.bn_shift": "BN: change from padding",
+    "norm.pad.shift.help": "Largest change of sentence 1's normalized features caused by the padding (BN: padded batch vs real tokens only; LN: in the batch vs alone).",
+    "norm.pad.ln_shift": "LN: change from padding",
     "norm.pad.mean_all": "BN mean, padded batch",
     "norm.pad.mean_real": "BN mean, real tokens only",
     "norm.pad.var_all": "BN variance, padded batch",
@@ -188,10 +190,10 @@ EN = {
     "norm.drop.by_torch": "nn.Dropout, train()",
     "norm.drop.eval": "nn.Dropout, eval()",
     "norm.drop.scale": "1 / (1 − p)",
-    "norm.drop.kept": "kept share (100,000 ones)",
-    "norm.drop.kept.help": "Should be close to 1 − p.",
-    "norm.drop.mean": "mean after dropout (100,000 ones)",
-    "norm.drop.mean.help": "Close to 1: the scaling keeps the expectation, so eval mode needs no change.",
+    "norm.drop.kept": "kept share",
+    "norm.drop.kept.help": "Over 100,000 ones; close to 1 − p.",
+    "norm.drop.mean": "mean after dropout",
+    "norm.drop.mean.help": "Over 100,000 ones; close to 1: the scaling keeps the expectation, so eval mode needs no change.",
 }
 
 ZH = {
@@ -226,7 +228,7 @@ ZH = {
     "res.col.shape": "输出（C × H × W）",
     "res.col.params": "参数量",
     "res.table.total": "总参数量（本页实现）",
-    "res.table.torchvision": "torchvision.models.resnet18(num_classes={classes})",
+    "res.table.torchvision": "torchvision resnet18(num_classes={classes})",
     "res.table.stem1_note": "步幅为 1 的 stem 不改变参数量，只改变尺寸：每张特征图的宽和高都翻倍。",
     "res.seed.header": "3. 种子 004 在 64×64 输入下的尺寸",
     "res.seed.explain": "实验报告对 3×64×64 的输入列出：conv1 64×64×64，池化 64×32×32 … 残差块 4 512×4×4。"
@@ -317,6 +319,7 @@ ZH = {
     "norm.var": "方差（有偏）",
     "norm.by_hand": "手算",
     "norm.by_torch": "torch.nn 输出",
+    "norm.count": "共享的元素数",
     "norm.running.explain": "训练模式下，BatchNorm 用本批的均值和方差做归一化，并更新滑动估计："
     "running ← (1 − momentum) · running + momentum · 本批的值。评估模式下改用滑动估计，"
     "因此一张图的输出不再依赖同批的其他图。下面让 20 批真实均值为 3、标准差为 2 的特征通过 nn.BatchNorm1d。",
@@ -348,8 +351,9 @@ ZH = {
     "norm.pad.position": "位置（绿色：真实词元，白色：填充的 0）",
     "norm.pad.explain": "{tokens} 个真实词元，{pads} 个填充的 0。每个词元是 8 个由种子确定的特征（均值 2，标准差 1.5）。"
     "BatchNorm1d 对每个特征在所有位置（包括填充）上求平均；LayerNorm 对每个词元在它自己的 8 个特征上求平均。",
-    "norm.pad.bn_shift": "BN：填充使第 1 句改变了多少（max |Δ|）",
-    "norm.pad.ln_shift": "LN：第 1 句在批中与单独计算之差（max |Δ|）",
+    "norm.pad.bn_shift": "BN：填充带来的变化",
+    "norm.pad.shift.help": "填充使第 1 句归一化后的特征最多改变多少（BN：含填充的批 vs 仅真实词元；LN：在批中 vs 单独计算）。",
+    "norm.pad.ln_shift": "LN：填充带来的变化",
     "norm.pad.mean_all": "BN 均值，含填充",
     "norm.pad.mean_real": "BN 均值，仅真实词元",
     "norm.pad.var_all": "BN 方差，含填充",
@@ -362,8 +366,8 @@ ZH = {
     "norm.drop.by_torch": "nn.Dropout，train()",
     "norm.drop.eval": "nn.Dropout，eval()",
     "norm.drop.scale": "1 / (1 − p)",
-    "norm.drop.kept": "保留比例（100,000 个 1）",
-    "norm.drop.kept.help": "应接近 1 − p。",
-    "norm.drop.mean": "丢弃后的均值（100,000 个 1）",
-    "norm.drop.mean.help": "接近 1：缩放保持了期望，所以评估模式无需任何改动。",
+    "norm.drop.kept": "保留比例",
+    "norm.drop.kept.help": "对 100,000 个 1 统计；应接近 1 − p。",
+    "norm.drop.mean": "丢弃后的均值",
+    "norm.drop.mean.help": "对 100,000 个 1 统计；接近 1：缩放保持了期望，所以评估模式无需任何改动。",
 }
