@@ -35,7 +35,7 @@ def scaling_effect(seed: int) -> list[dict]:
 
 def settings_ui() -> None:
     st.text_input(t("attn.text"), key="attn.text", max_chars=2000, help=t("attn.text.help"))
-    c1, c2 = st.columns(2)
+    c1, c2 = st.columns([3, 2])
     c1.segmented_control(
         t("attn.mode"), ["char", "word"], key="attn.mode", required=True, format_func=labeller("attn.mode.")
     )

@@ -44,31 +44,40 @@ def shape(s: tuple[int, ...]) -> str:
     return " × ".join(str(v) for v in s)
 
 
-def flow_dot(flow: resnet.BlockFlow) -> str:
-    """Graphviz DOT of the block: main path, shortcut, add, ReLU, each edge labelled with its shape."""
-    lines = [
-        'digraph { rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#eef3fa", fontsize=12];'
+def flow_dot(flow: resnet.BlockFlow, stride: int) -> str:
+    """Graphviz DOT of the block, left to right: the main path on top, the shortcut below, then the add.
+
+    Consecutive steps of a path share one box (conv, BN, ReLU); each edge carries the shape after it.
+    """
+    main = [s for s in flow.steps if s.path == "main"]
+    short = [s for s in flow.steps if s.path == "shortcut"]
+    add = [s for s in flow.steps if s.name == "add"]
+    conv1 = f"conv1 3×3, stride {stride}\\nbn1 · relu"
+    nodes = [
+        'x [label="x", fillcolor="#ffffff"];',
+        f'a [label="{conv1}"];',
+        'b [label="conv2 3×3\\nbn2"];',
+        f'o [label="{t("res.flow.out")}", fillcolor="#ffffff"];',
+        'r [label="relu", fillcolor="#e8f4e6"];',
     ]
-    lines.append(f'x [label="x  {shape(flow.input_shape)}", fillcolor="#ffffff"];')
-    prev, short_prev = "x", "x"
-    for i, step in enumerate(flow.steps):
-        node = f"n{i}"
-        color = {"main": "#eef3fa", "shortcut": "#fdeede", "merge": "#e8f4e6"}[step.path]
-        label = "+" if step.name == "add" else step.name
-        lines.append(f'{node} [label="{label}", fillcolor="{color}"];')
-        src = short_prev if step.path == "shortcut" else prev
-        if step.name == "add":
-            lines.append(
-                f'{short_prev} -> {node} [label=" {t("res.flow.skip")}", color="#f58518", penwidth=2];'
-            )
-        lines.append(f'{src} -> {node} [label=" {shape(step.shape)}"];')
-        if step.path == "shortcut":
-            short_prev = node
-        else:
-            prev = node
-    lines.append(f'out [label="{t("res.flow.out")}  {shape(flow.output_shape)}", fillcolor="#ffffff"];')
-    lines.append(f"{prev} -> out; }}")
-    return "\n".join(lines)
+    edges = [
+        f'x -> a [label="{shape(flow.input_shape)}"];',
+        f'a -> b [label="{shape(main[2].shape)}"];',
+        f'r -> o [label="{shape(flow.output_shape)}"];',
+    ]
+    if add:
+        label = "identity" if short[0].name == "identity" else f"downsample\\n1×1 conv, stride {stride} · BN"
+        nodes += [f's [label="{label}", fillcolor="#fdeede"];', 'p [label="+", fillcolor="#e8f4e6"];']
+        edges += [
+            f'b -> p [label="F(x) {shape(main[-1].shape)}"];',
+            'x -> s [color="#f58518", penwidth=2];',
+            f's -> p [label="{t("res.flow.skip")} {shape(short[-1].shape)}", color="#f58518", penwidth=2];',
+            f'p -> r [label="{shape(add[0].shape)}"];',
+        ]
+    else:
+        edges.append(f'b -> r [label="F(x) {shape(main[-1].shape)}"];')
+    head = 'digraph { rankdir=LR; nodesep=0.3; node [shape=box, style="rounded,filled", fillcolor="#eef3fa"];'
+    return "\n".join([head, *nodes, *edges, "}"])
 
 
 @st.fragment
@@ -80,7 +89,7 @@ def block_ui() -> None:
     stride, skip = st.session_state["res.stride"], st.session_state["res.skip"]
     with explained_errors():
         flow = resnet.block_flow(64, 64 if stride == 1 else 128, stride, 32, skip, seed())
-        st.graphviz_chart(flow_dot(flow), width="stretch")
+        st.graphviz_chart(flow_dot(flow, stride), width="stretch")
         m = st.columns(3)
         m[0].metric(t("res.block.out"), shape(flow.output_shape))
         m[1].metric(t("res.block.params"), f"{flow.params:,}")

@@ -68,7 +68,10 @@ def test_residual_experiment_runs_as_a_job_and_shows_the_gap():
     assert done and done[0].startswith("Done: final loss plain")
     plain, chance, res = (float(v) for v in re.findall(r"\d+\.\d+", done[0]))
     assert chance == 2.303 and plain > 2.2 and res < 1.0  # plain stays at chance, residual learns
-    assert len(at.get("arrow_vega_lite_chart")) >= 2  # gradient norms and loss curves
+    shown = [m.value for m in at.markdown]
+    assert (
+        f"**{TABLES['en']['res.exp.grads']}**" in shown and f"**{TABLES['en']['res.exp.curves']}**" in shown
+    )
 
 
 def test_attention_default_sentence_equals_pytorch(lang):
