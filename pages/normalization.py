@@ -56,8 +56,12 @@ def shared_ui() -> None:
         )
         member = r.mask.float()  # 1: shares the statistics, 2: the chosen element, 0: normalized apart
         member[element] = 2.0
-        matrix = member.permute(1, 0, 2, 3).reshape(C, -1).numpy()  # (C, N·H·W): samples side by side
-        cols = [f"n{i}·{j}" for i in range(n) for j in range(hw * hw)]
+        per_sample = member.permute(1, 0, 2, 3).reshape(C, n, hw * hw)  # (C, N, H·W): samples side by side
+        gap = torch.full((C, n, 1), float("nan"))  # an empty column between samples (NaN cells are not drawn)
+        matrix = torch.cat([per_sample, gap], dim=2).reshape(C, -1)[:, :-1].numpy()
+        cols = [f"n{i}·{j}" if j < hw * hw else " " * (i + 1) for i in range(n) for j in range(hw * hw + 1)][
+            :-1
+        ]
         charts.heatmap(
             matrix,
             [f"c{c}" for c in range(C)],
@@ -76,9 +80,8 @@ def shared_ui() -> None:
         m[3].metric(t("norm.by_hand"), f"{r.by_hand:.4f}")
         m[4].metric(t("norm.by_torch"), f"{r.by_torch:.4f}")
         m[5].metric(t("norm.count"), r.count)
-        st.latex(
-            rf"\frac{{{r.value:.2f} - {r.mean:.4f}}}{{\sqrt{{{r.var:.4f} + 10^{{-5}}}}}} = {r.by_hand:.4f}"
-        )
+        mean = f"({r.mean:.4f})" if r.mean < 0 else f"{r.mean:.4f}"
+        st.latex(rf"\frac{{{r.value:.2f} - {mean}}}{{\sqrt{{{r.var:.4f} + 10^{{-5}}}}}} = {r.by_hand:.4f}")
     sync_url("norm.")
 
 
@@ -166,6 +169,8 @@ def experiment_ui() -> st.delta_generator.DeltaGenerator:
 
 
 def draw_curves(curves: list[dict]) -> None:
+    if not curves:  # stopped before the first report
+        return
     long = pd.DataFrame(curves)[["step", *experiments.NORMS]].melt("step", var_name="norm", value_name="loss")
     long["norm"] = long["norm"].map(labeller("norm.exp.kind."))
     charts.curves(

@@ -143,6 +143,8 @@ def seed_ui() -> None:
 
 
 def draw_curves(curves: list[dict]) -> None:
+    if not curves:  # stopped before the first report
+        return
     long = pd.DataFrame(curves)[["step", "plain", "residual"]].melt("step", var_name="net", value_name="loss")
     long["net"] = long["net"].map(labeller("res.net."))
     charts.curves(long, "step", "loss", "net", x_title=t("res.exp.step"), y_title=t("res.exp.loss"))
