@@ -197,8 +197,11 @@ def experiment_ui() -> st.delta_generator.DeltaGenerator:
 job = jobs.harvest(JOB)
 if job is not None and job.result is not None:
     st.session_state["res.result"] = job.result
-    last = job.result.curves[-1] if job.result.curves else {"plain": float("nan"), "residual": float("nan")}
-    jobs.outcome(JOB, "success", "res.exp.done", plain=last["plain"], res=last["residual"])
+    if job.result.curves:  # (stopped before the first report: nothing to say beyond "Stopped")
+        last = job.result.curves[-1]
+        jobs.outcome(JOB, "success", "res.exp.done", plain=last["plain"], res=last["residual"])
+    else:
+        jobs.outcome(JOB, "info", "common.cancelled")
 
 st.title(t("nav.residual"))
 if not presenter():

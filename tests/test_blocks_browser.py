@@ -1,6 +1,8 @@
 """The building-block pages in a real browser: presenter mode at 1280×720 (no horizontal overflow, no cut
 metric), the laptop view at 1440×900, typing a sentence, and the live experiment's progress and Stop."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -11,8 +13,8 @@ pytestmark = pytest.mark.browser
 
 OVERFLOW = """() => {
   const main = document.querySelector("[data-testid='stMain']");
-  const boxes = "[data-testid='stMetricValue'], [data-testid='stMetricLabel'], [data-testid='stButtonGroup'], "
-    + "[data-testid='stWidgetLabel'], [data-testid='stTab']";
+  const boxes = ["stMetricValue", "stMetricLabel", "stButtonGroup", "stWidgetLabel", "stTab"]
+    .map(id => `[data-testid='${id}']`).join(", ");
   const cut = [...document.querySelectorAll(boxes)]
     .flatMap(e => [e, ...e.querySelectorAll('*')])
     .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
@@ -71,7 +73,7 @@ def test_residual_experiment_shows_progress_and_stops(server, page):
     open_app(page, server, "residual", "lang=en")
     expect(page.locator("[data-testid='stGraphVizChart'] svg")).to_be_visible()
     page.get_by_role("button", name=TABLES["en"]["res.exp.run"]).click()
-    expect(page.get_by_text("Step ", exact=False).first).to_be_visible(timeout=120_000)  # live progress
+    expect(page.get_by_text(re.compile(r"Step \d+: plain \d")).first).to_be_visible(timeout=120_000)  # live
     snap(page, "blocks_residual_running", full_page=False)
     page.get_by_role("button", name=TABLES["en"]["common.stop"]).click()
     expect(page.get_by_text("Done: final loss plain", exact=False)).to_be_visible(timeout=120_000)
