@@ -51,7 +51,7 @@ def test_presenter_mode_fits_a_projector(server, browser, path):
 
 def test_laptop_views_and_a_typed_sentence(server, page):
     open_app(page, server, "attention", "lang=en")
-    box = page.get_by_label(TABLES["en"]["attn.text"])
+    box = page.get_by_role("textbox", name=TABLES["en"]["attn.text"])
     box.fill("The cat sat on the mat")
     box.press("Enter")
     page.locator("[data-testid='stMain']").get_by_text(TABLES["en"]["attn.mode.word"], exact=True).click()
