@@ -47,13 +47,23 @@ def settings_ui() -> None:
         st.select_slider(t("attn.dim"), list(attention.EMBED_DIMS), key="attn.dim", help=t("attn.dim.help"))
 
 
+def labels(tokens: list[str]) -> list[str]:
+    """Heatmap axis labels: a repeated token gets zero-width spaces (invisible) to keep its own row."""
+    seen: dict[str, int] = {}
+    out = []
+    for tok in tokens:
+        seen[tok] = seen.get(tok, 0) + 1
+        out.append(tok + "\u200b" * (seen[tok] - 1))
+    return out
+
+
 def grid(matrix, rows: list[str], cols: list[str], title: str, **kw) -> None:
     st.markdown(f"**{title}**")
     charts.heatmap(np.asarray(matrix), rows, cols, **kw)
 
 
 def single_ui(r: attention.Run, scaled: bool) -> None:
-    s, tok, d = r.single, r.tokens, r.x.shape[-1]
+    s, tok, d = r.single, labels(r.tokens), r.x.shape[-1]
     dims = [str(i) for i in range(d)]
     st.subheader(t("attn.single.header"))
     cq, ck, cv = st.columns(3)
@@ -83,7 +93,7 @@ def single_ui(r: attention.Run, scaled: bool) -> None:
 
 
 def multi_ui(r: attention.Run) -> None:
-    m, tok = r.multi, r.tokens
+    m, tok = r.multi, labels(r.tokens)
     st.subheader(t("attn.multi.header", heads=m.heads))
     split = [
         {t("attn.head"): h + 1, t("attn.columns"): f"{h * m.head_dim} … {(h + 1) * m.head_dim - 1}",
@@ -110,17 +120,16 @@ def scaling_ui() -> None:
         [{"log2d": math.log2(r["dim"]), "max": r["max_weight"], "setting": t(f"attn.scaling.{r['scaled']}")}
          for r in rows]
     )  # fmt: skip
-    left, right = st.columns([3, 2])
-    with left:
-        charts.curves(df, "log2d", "max", "setting", x_title="log₂ d", y_title=t("attn.scaling.y"),
-                      y_domain=(0, 1), height=260)  # fmt: skip
-    with right:
+    charts.curves(
+        df, "log2d", "max", "setting", x_title="log₂ d", y_title=t("attn.scaling.y"), y_domain=(0, 1)
+    )
+    if not presenter():
         table = pd.DataFrame(
             [{"d": r["dim"], t("attn.scaling.setting"): t(f"attn.scaling.{r['scaled']}"),
               t("attn.scaling.std"): f"{r['score_std']:.2f}", t("attn.scaling.max"): f"{r['max_weight']:.3f}"}
              for r in rows]
         )  # fmt: skip
-        st.dataframe(table, hide_index=True, height=260)
+        st.dataframe(table, hide_index=True)
 
 
 def check_ui(r: attention.Run) -> None:

@@ -54,7 +54,7 @@ def flow_dot(flow: resnet.BlockFlow, stride: int) -> str:
     add = [s for s in flow.steps if s.name == "add"]
     conv1 = f"conv1 3×3, stride {stride}\\nbn1 · relu"
     nodes = [
-        'x [label="x", fillcolor="#ffffff"];',
+        'node [fillcolor="#eef3fa"]; x [label="x", fillcolor="#ffffff"];',
         f'a [label="{conv1}"];',
         'b [label="conv2 3×3\\nbn2"];',
         f'o [label="{t("res.flow.out")}", fillcolor="#ffffff"];',
@@ -76,7 +76,7 @@ def flow_dot(flow: resnet.BlockFlow, stride: int) -> str:
         ]
     else:
         edges.append(f'b -> r [label="F(x) {shape(main[-1].shape)}"];')
-    head = 'digraph { rankdir=LR; nodesep=0.3; node [shape=box, style="rounded,filled", fillcolor="#eef3fa"];'
+    head = 'digraph { rankdir=LR; ranksep=0.2; nodesep=0.25; node [shape=box, style="rounded,filled"];'
     return "\n".join([head, *nodes, *edges, "}"])
 
 

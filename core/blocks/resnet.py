@@ -217,10 +217,11 @@ def block_flow(
         for n, m in block.named_modules()
         if n and n != "downsample" and n != "relu"
     ]
-    out = block(x)
-    for h in hooks:
-        h.remove()
-    out.sum().backward()
+    with torch.enable_grad():  # the input gradient is part of the answer, even under a caller's no_grad
+        out = block(x)
+        for h in hooks:
+            h.remove()
+        out.sum().backward()
     params = {n: sum(p.numel() for p in m.parameters(recurse=False)) for n, m in block.named_modules()}
     out_shape = tuple(out.shape[1:])
     steps = [FlowStep("main", n, shapes[n], params[n]) for n in ("conv1", "bn1")]
