@@ -69,6 +69,28 @@ def test_laptop_views_and_a_typed_sentence(server, page):
         snap_tall(page, f"blocks_{path}_zh", height=3000)
 
 
+def test_normalization_tabs_and_the_bn_ln_experiment(server, page):
+    open_app(page, server, "norm", "lang=en")
+    tabs = page.locator("[data-testid='stTab']")
+    tabs.nth(1).click()
+    expect(page.get_by_text(TABLES["en"]["norm.running_mean"])).to_be_visible()
+    snap_tall(page, "blocks_norm_running_en", height=1800)
+    tabs.nth(3).click()
+    expect(page.get_by_text(TABLES["en"]["norm.drop.kept"])).to_be_visible()
+    assert_fits(page)
+    snap_tall(page, "blocks_norm_dropout_en", height=1600)
+    tabs.nth(2).click()
+    page.get_by_role("button", name=TABLES["en"]["norm.exp.run"]).click()
+    expect(page.get_by_text("Done. Test accuracy on 1,000 images", exact=False)).to_be_visible(
+        timeout=240_000
+    )
+    wait_idle(page)
+    assert not exception_text(page)
+    page.locator("[data-testid='stTab']").nth(2).click()
+    assert_fits(page)
+    snap_tall(page, "blocks_norm_bnln_en", height=3000)
+
+
 def test_residual_experiment_shows_progress_and_stops(server, page):
     open_app(page, server, "residual", "lang=en")
     expect(page.locator("[data-testid='stGraphVizChart'] svg")).to_be_visible()

@@ -102,6 +102,8 @@ def test_attention_odd_input_gets_sentences(lang):
     assert at.error[0].value.startswith(empty[lang])
     at.text_input(key="attn.text").set_value("字 " * 500).run()  # 500 tokens, one per character
     assert "500" in at.error[0].value
+    at.text_input(key="attn.text").set_value("the cat saw the dog").run()  # "the" twice: two rows
+    assert not at.error and not at.exception
     at.text_input(key="attn.text").set_value("Hi").run()  # one token attends to itself with weight 1
     assert not at.error and float(metric(at, "attn.check.sdpa", lang)) <= 1e-6
     at.select_slider(key="attn.dim").set_value(12).run()
