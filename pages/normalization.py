@@ -114,6 +114,7 @@ def running_ui() -> None:
     sync_url("norm.")
 
 
+@st.fragment
 def padding_ui() -> None:
     st.markdown(f"**{t('norm.pad.header')}**")
     st.text_area(t("norm.pad.sentences"), key="norm.sentences", height=100, max_chars=1000)
@@ -146,6 +147,7 @@ def padding_ui() -> None:
             }
         )
         st.dataframe(stats.T, width="stretch")
+    sync_url("norm.")
 
 
 def experiment_ui() -> st.delta_generator.DeltaGenerator:

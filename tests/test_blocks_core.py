@@ -225,6 +225,13 @@ def test_padding_pollutes_batch_norm_not_layer_norm():
     assert int(mask.sum()) == 16 and x.shape == (3, 9, 8) and float(x[0, 2:].abs().max()) == 0.0
 
 
+def test_too_many_or_empty_sentences_are_a_sentence():
+    with pytest.raises(UserError):
+        norm.padding_effect(tuple([3] * 13))
+    with pytest.raises(UserError):
+        norm.padding_effect((3, 0))
+
+
 def test_group_norm_with_one_group_is_layer_norm_over_chw():
     x = torch.randn(3, 6, 4, 4)
     torch.testing.assert_close(nn.GroupNorm(1, 6)(x), F.layer_norm(x, (6, 4, 4)))

@@ -21,6 +21,7 @@ from core.errors import UserError
 
 KINDS = ("batch", "layer", "instance", "group")
 EPS = 1e-5  # torch.nn's default ε for all four
+MAX_SENTENCES = 12  # one heatmap row each
 
 
 def check_groups(channels: int, groups: int) -> None:
@@ -187,6 +188,11 @@ def sentence_batch(
     """Seeded token features of sentences of `lengths`, zero-padded: x (B, T, D), mask (B, T) True = real."""
     if not lengths or min(lengths) < 1:
         raise UserError("Every sentence needs at least one token.", "每个句子至少要有一个词元。")
+    if len(lengths) > MAX_SENTENCES:
+        raise UserError(
+            f"{len(lengths)} sentences are more than this example draws; use at most {MAX_SENTENCES}.",
+            f"{len(lengths)} 个句子超出了本例能画的数量；最多用 {MAX_SENTENCES} 个。",
+        )
     g = torch.Generator().manual_seed(seed)
     B, T = len(lengths), max(lengths)
     x = torch.zeros(B, T, dim)
