@@ -28,16 +28,16 @@ def stage_table(size: int, classes: int, stem: int) -> resnet.StageTable:
     return resnet.stage_table(size, classes, stem)
 
 
-@st.cache_data(show_spinner=False)
 def seed_004() -> list[dict]:
-    return resnet.seed_004_comparison()
+    return resnet.seed_004_comparison({s: stage_table(64, 1000, s) for s in (2, 1)})  # the cached tables
 
 
 @st.cache_data(show_spinner=False)
 def torchvision_params(classes: int) -> int:
     import torchvision  # the reference, counted live
 
-    return sum(p.numel() for p in torchvision.models.resnet18(num_classes=classes).parameters())
+    with torch.device("meta"):  # shapes only: no memory, no weight initialization
+        return sum(p.numel() for p in torchvision.models.resnet18(num_classes=classes).parameters())
 
 
 def shape(s: tuple[int, ...]) -> str:

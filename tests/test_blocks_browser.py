@@ -37,7 +37,9 @@ def test_presenter_mode_fits_a_projector(server, browser, path):
     page.set_default_timeout(60_000)
     try:
         for lang in ("zh", "en"):
-            open_app(page, server, path, f"present=1&lang={lang}")
+            page.goto(f"{server}/{path}?present=1&lang={lang}")
+            page.wait_for_selector("[data-testid='stMain'] h1", timeout=180_000)
+            wait_idle(page, timeout_ms=240_000)  # a fresh server builds ResNet-18 three times for this page
             title = {"residual": "nav.residual", "attention": "nav.attention", "norm": "nav.norm"}[path]
             expect(page.locator("h1").first).to_have_text(TABLES[lang][title])
             page.wait_for_selector("[data-testid='stMetricValue']")

@@ -163,12 +163,16 @@ def stage_table(input_size: int = 224, num_classes: int = 1000, stem_stride: int
     return StageTable(rows, int(summary.total_params), input_size, num_classes, stem_stride)
 
 
-def seed_004_comparison() -> list[dict[str, object]]:
-    """Seed 004's sizes beside ResNet-18 at 3×64×64 with torchvision's stride-2 stem and a stride-1 stem."""
-    tables = {s: {r.name: r.shape for r in stage_table(64, 1000, s).rows} for s in (2, 1)}
+def seed_004_comparison(tables: dict[int, StageTable] | None = None) -> list[dict[str, object]]:
+    """Seed 004's sizes beside ResNet-18 at 3×64×64 with torchvision's stride-2 stem and a stride-1 stem.
+
+    `tables` maps stem stride -> stage_table(64, ., stride) when the caller has them already (a cache).
+    """
+    tables = tables or {s: stage_table(64, 1000, s) for s in (2, 1)}
+    shapes = {s: {r.name: r.shape for r in tables[s].rows} for s in (2, 1)}
     rows = []
     for name, reported in SEED_004:
-        by_stride = {s: (3, 64, 64) if name == "input" else tables[s][name] for s in (2, 1)}
+        by_stride = {s: (3, 64, 64) if name == "input" else shapes[s][name] for s in (2, 1)}
         rows.append({"layer": name, "report": reported, "stride2": by_stride[2], "stride1": by_stride[1]})
     return rows
 
