@@ -121,7 +121,14 @@ def scaling_ui() -> None:
          for r in rows]
     )  # fmt: skip
     charts.curves(
-        df, "log2d", "max", "setting", x_title="log₂ d", y_title=t("attn.scaling.y"), y_domain=(0, 1)
+        df,
+        "log2d",
+        "max",
+        "setting",
+        x_title="log₂ d",
+        y_title=t("attn.scaling.y"),
+        y_domain=(0, 1),
+        height=380,
     )
     if not presenter():
         table = pd.DataFrame(

@@ -99,7 +99,7 @@ def running_ui() -> None:
         long = df.melt("step", var_name="series", value_name="mean")
         long["series"] = long["series"].map(labeller("norm.series."))
         charts.curves(
-            long, "step", "mean", "series", x_title=t("norm.step"), y_title=t("norm.mean"), height=240
+            long, "step", "mean", "series", x_title=t("norm.step"), y_title=t("norm.mean"), height=380
         )
         m1, m2 = st.columns(2)
         m1.metric(t("norm.running_mean"), f"{r.running_means[-1]:.3f}")
@@ -176,7 +176,7 @@ def draw_curves(curves: list[dict]) -> None:
     long = pd.DataFrame(curves)[["step", *experiments.NORMS]].melt("step", var_name="norm", value_name="loss")
     long["norm"] = long["norm"].map(labeller("norm.exp.kind."))
     charts.curves(
-        long, "step", "loss", "norm", x_title=t("norm.step"), y_title=t("norm.exp.loss"), height=260
+        long, "step", "loss", "norm", x_title=t("norm.step"), y_title=t("norm.exp.loss"), height=420
     )
 
 

@@ -147,7 +147,9 @@ def draw_curves(curves: list[dict]) -> None:
         return
     long = pd.DataFrame(curves)[["step", "plain", "residual"]].melt("step", var_name="net", value_name="loss")
     long["net"] = long["net"].map(labeller("res.net."))
-    charts.curves(long, "step", "loss", "net", x_title=t("res.exp.step"), y_title=t("res.exp.loss"))
+    charts.curves(
+        long, "step", "loss", "net", x_title=t("res.exp.step"), y_title=t("res.exp.loss"), height=380
+    )
 
 
 def draw_progress(snap: dict) -> None:
@@ -186,7 +188,14 @@ def experiment_ui() -> st.delta_generator.DeltaGenerator:
                  for n, vs in result.grad_norms.items() for i, v in enumerate(vs)]
             )  # fmt: skip
             charts.curves(
-                grads, "layer", "norm", "net", log_y=True, x_title=t("res.exp.layer"), y_title="‖∂L/∂W‖"
+                grads,
+                "layer",
+                "norm",
+                "net",
+                log_y=True,
+                x_title=t("res.exp.layer"),
+                y_title="‖∂L/∂W‖",
+                height=380,
             )
         with right:
             st.markdown(f"**{t('res.exp.curves')}**")

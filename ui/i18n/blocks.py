@@ -170,7 +170,7 @@ EN = {
     "norm.exp.done": "Done. Test accuracy on 1,000 images: BN {bn:.1%}, LN {ln:.1%}, none {none:.1%}.",
     "norm.pad.header": "A batch of padded sentences: BN's statistics see the padding, LN's do not",
     "norm.pad.sentences": "Sentences (one per line; one token per character)",
-    "norm.pad.position": "position (green: a real token, white: padding 0)",
+    "norm.pad.position": "position (dark green: a real token, pale: padding 0)",
     "norm.pad.explain": "{tokens} real tokens and {pads} padding zeros. Each token is 8 seeded features "
     "(mean 2, std 1.5). BatchNorm1d averages each feature over all positions, padding included; LayerNorm "
     "averages each token over its own 8 features.",
@@ -348,7 +348,7 @@ ZH = {
     "norm.exp.done": "完成。1000 张测试图像上的准确率：BN {bn:.1%}，LN {ln:.1%}，不归一化 {none:.1%}。",
     "norm.pad.header": "一批补齐的句子：BN 的统计量看到了填充，LN 看不到",
     "norm.pad.sentences": "句子（每行一句；每个字符一个词元）",
-    "norm.pad.position": "位置（绿色：真实词元，白色：填充的 0）",
+    "norm.pad.position": "位置（深绿：真实词元，浅色：填充的 0）",
     "norm.pad.explain": "{tokens} 个真实词元，{pads} 个填充的 0。每个词元是 8 个由种子确定的特征（均值 2，标准差 1.5）。"
     "BatchNorm1d 对每个特征在所有位置（包括填充）上求平均；LayerNorm 对每个词元在它自己的 8 个特征上求平均。",
     "norm.pad.bn_shift": "BN：填充带来的变化",
