@@ -69,4 +69,14 @@ PAGES = (
         "pages/normalization.py", "norm", "nav.norm", "nav.group.blocks", "home.norm", ":material/tune:"
     ),
 )
+PAGES += (
+    PageSpec(
+        "pages/leaderboard.py",
+        "leaderboard",
+        "nav.board",
+        "nav.group.training",
+        "home.board",
+        ":material/leaderboard:",
+    ),
+)
 HOME = "pages/home.py"
