@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import exception_text, open_app, snap, snap_tall, wait_idle
+from tests.conftest import exception_text, layout_problems, open_app, snap, snap_tall, wait_idle
 from ui.i18n import TABLES
 
 pytestmark = pytest.mark.browser
@@ -28,6 +28,7 @@ def assert_fits(page) -> None:
     fit = page.evaluate(OVERFLOW)
     assert fit["page"] <= 1 and fit["body"] <= 1, fit
     assert not fit["cut"], f"truncated metrics: {fit['cut']}"
+    assert not layout_problems(page), layout_problems(page)  # the project's floor for every page
 
 
 @pytest.mark.parametrize("path", ["residual", "attention", "norm"])
