@@ -15,7 +15,7 @@ OVERFLOW = """() => {
   const main = document.querySelector("[data-testid='stMain']");
   const boxes = ["stMetricValue", "stMetricLabel", "stButtonGroup", "stWidgetLabel", "stTab"]
     .map(id => `[data-testid='${id}']`).join(", ");
-  const cut = [...document.querySelectorAll(boxes)]
+  const cut = [...main.querySelectorAll(boxes)]
     .flatMap(e => [e, ...e.querySelectorAll('*')])
     .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
     .map(e => e.innerText.slice(0, 60));
@@ -58,12 +58,12 @@ def test_laptop_views_and_a_typed_sentence(server, page):
     box.fill("The cat sat on the mat")
     box.press("Enter")
     page.locator("[data-testid='stMain']").get_by_text(TABLES["en"]["attn.mode.word"], exact=True).click()
-    expect(page.get_by_text("6 tokens: The | cat | sat | on | the | mat")).to_be_visible()
+    expect(page.get_by_text("6 tokens: The | cat | sat | on | the | mat")).to_be_visible(timeout=120_000)
     assert_fits(page)
     snap_tall(page, "blocks_attention_en", height=3200)
     box.fill("")
     box.press("Enter")
-    expect(page.get_by_text("Type a sentence first", exact=False)).to_be_visible()
+    expect(page.get_by_text("Type a sentence first", exact=False)).to_be_visible(timeout=120_000)
     for path in ("residual", "norm"):
         open_app(page, server, path, "lang=zh")
         page.wait_for_selector("[data-testid='stMetricValue']")
@@ -96,7 +96,7 @@ def test_normalization_tabs_and_the_bn_ln_experiment(server, page):
 
 def test_residual_experiment_shows_progress_and_stops(server, page):
     open_app(page, server, "residual", "lang=en")
-    expect(page.locator("[data-testid='stGraphVizChart'] svg")).to_be_visible()
+    expect(page.locator("[data-testid='stGraphVizChart'] svg")).to_be_visible(timeout=120_000)
     page.get_by_role("button", name=TABLES["en"]["res.exp.run"]).click()
     expect(page.get_by_text(re.compile(r"Step \d+: plain \d")).first).to_be_visible(timeout=120_000)  # live
     snap(page, "blocks_residual_running", full_page=False)
