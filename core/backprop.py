@@ -50,6 +50,51 @@ NAMES = ("W1", "b1", "W2", "b2")
 Params = dict[str, Tensor]
 Report = Callable[[dict[str, Any]], None]
 
+SEED_CODE = """torch.manual_seed(1)  # reproducible
+x = torch.unsqueeze(torch.linspace(-1, 1, 100), dim=1)  # (100, 1)
+y = x.pow(2) + 0.2 * torch.rand(x.size())               # (100, 1)
+net = Net(n_feature=1, n_hidden={hidden}, n_output=1)     # hidden -> sigmoid -> predict"""
+
+# The homework's forward pass, then the chain rule backwards, one step a line (G is N×O, ⊙ elementwise).
+DERIVATION = r"""\begin{aligned}
+h &= XW_1 + b_1, \quad h_{\text{sigmoid}} = \sigma(h), \quad
+Y_{\text{pred}} = h_{\text{sigmoid}}W_2 + b_2, \quad f = \lVert Y - Y_{\text{pred}} \rVert_F^2 \\
+G := \frac{\partial f}{\partial Y_{\text{pred}}} &= -2\,(Y - Y_{\text{pred}}) = 2\,(Y_{\text{pred}} - Y) \\
+\frac{\partial f}{\partial W_2} &= h_{\text{sigmoid}}^{\top}\, G \\
+\frac{\partial f}{\partial b_2} &= \mathbf{1}^{\top} G \quad \text{(sum over the N rows)} \\
+\frac{\partial f}{\partial h_{\text{sigmoid}}} &= G\, W_2^{\top} \\
+\frac{\partial f}{\partial h} &= \frac{\partial f}{\partial h_{\text{sigmoid}}} \odot \sigma'(h)
+  = (G W_2^{\top}) \odot \sigma(h) \odot (1 - \sigma(h)) \\
+\frac{\partial f}{\partial W_1} &= X^{\top} \frac{\partial f}{\partial h}
+  = X^{\top} \big[(G W_2^{\top}) \odot \sigma(h) \odot (1 - \sigma(h))\big] \\
+\frac{\partial f}{\partial b_1} &= \mathbf{1}^{\top} \frac{\partial f}{\partial h}
+\end{aligned}"""
+
+
+def derivation(reduction: str = "sum") -> str:
+    """The LaTeX of DERIVATION for the sum (the homework's f) or for the mean over the N·O entries."""
+    if reduction == "sum":
+        return DERIVATION
+    return DERIVATION.replace(r"f = \lVert", r"f = \tfrac{1}{N}\lVert").replace(
+        r"&= -2\,(Y - Y_{\text{pred}}) = 2\,(Y_{\text{pred}} - Y)",
+        r"&= -\tfrac{2}{N}\,(Y - Y_{\text{pred}}) = \tfrac{2}{N}\,(Y_{\text{pred}} - Y)",
+    )
+
+
+MINIBATCH_FORMULA = (
+    r"\nabla f_{\mathcal{B}}(\boldsymbol{x}) = \frac{1}{|\mathcal{B}|} \sum_{i \in \mathcal{B}} "
+    r"\nabla f_i(\boldsymbol{x}), \qquad \boldsymbol{x} \leftarrow \boldsymbol{x} - \eta\, "
+    r"\nabla f_{\mathcal{B}}(\boldsymbol{x})"
+)
+
+SAVE_CODE = """torch.save(net, 'net_all.pkl')                   # 1. the whole net: a pickle of the object
+torch.save(net.state_dict(), 'net_params.pkl')   # 2. only the parameters (still a pickle file)
+# here: the parameters as safetensors: raw numbers plus a JSON header, nothing to execute
+from safetensors.torch import save_file, load_file
+save_file(net.state_dict(), 'net_params.safetensors')
+net3 = Net(n_feature=1, n_hidden=10, n_output=1)
+net3.load_state_dict(load_file('net_params.safetensors'))"""
+
 
 # --- 1. the data and the net (the seed's code) ---------------------------------------------------
 
@@ -181,6 +226,48 @@ def max_stable_lr(p: Params, x: Tensor, y: Tensor, reduction: str = "sum") -> fl
     return float(2 / torch.linalg.eigvalsh(hessian).max())
 
 
+@dataclass
+class GradientCheck:
+    hand: Params
+    autograd: Params
+    max_diff: float  # the largest |hand − autograd| over all elements
+    loss: float  # f at these weights (sum or mean)
+    sum_over_mean: float  # ‖∂f_sum‖ / ‖∂f_mean‖: N·O, the factor a mean divides every gradient by
+    table: list[dict[str, Any]]  # one row per element: parameter, index, hand, autograd, |difference|
+
+
+def check_gradients(p: Params, x: Tensor, y: Tensor, reduction: str = "sum") -> GradientCheck:
+    """Hand-written gradients beside autograd's, with the sum/mean factor, for the page's table."""
+    hand, auto = gradients(p, x, y, reduction), autograd_gradients(p, x, y, reduction)
+    g_sum, g_mean = gradients(p, x, y, "sum"), gradients(p, x, y, "mean")
+    ratio = float(torch.cat([g_sum[k].reshape(-1) for k in NAMES]).norm())
+    ratio /= float(torch.cat([g_mean[k].reshape(-1) for k in NAMES]).norm())
+    table = [
+        {"θ": k, "#": i, "hand": float(a), "autograd": float(b), "|Δ|": float((a - b).abs())}
+        for k in NAMES
+        for i, (a, b) in enumerate(zip(hand[k].reshape(-1), auto[k].reshape(-1), strict=True))
+    ]
+    return GradientCheck(
+        hand, auto, max_difference(hand, auto), float(loss(p, x, y, reduction)), ratio, table
+    )
+
+
+@dataclass
+class ElementCheck:
+    name: str
+    index: int
+    hand: float  # ∂f/∂θ[index] from `gradients`
+    numeric: float  # the central finite difference
+
+
+def check_element(
+    p: Params, x: Tensor, y: Tensor, name: str, index: int, eps: float = 1e-6, reduction: str = "sum"
+) -> ElementCheck:
+    """One element's hand-written gradient beside its central finite difference."""
+    numeric = finite_difference(p, x, y, name, index, eps, reduction)
+    return ElementCheck(name, index, float(gradients(p, x, y, reduction)[name].reshape(-1)[index]), numeric)
+
+
 # --- 3. gradient descent: by hand, beside torch.optim.SGD + autograd ------------------------------
 
 
@@ -261,10 +348,11 @@ class BatchRun:
     records: list[dict[str, float]]  # epoch (fractional), loss of the mini-batch (mean), full loss (mean)
     seconds_per_epoch: float
     params: Params
+    diverged: bool = False  # the loss blew up (the run stopped before any NaN)
 
 
 def minibatch_sgd(
-    start: Params, x: Tensor, y: Tensor, batch_size: int, lr: float = 0.2, epochs: int = 20, seed: int = SEED
+    start: Params, x: Tensor, y: Tensor, batch_size: int, lr: float = 0.2, epochs: int = 50, seed: int = SEED
 ) -> BatchRun:
     """The slides' mini-batch SGD: shuffle, θ ← θ − η·(1/|B|)Σ_B ∇f_i per batch (mean loss)."""
     n = len(x)
@@ -284,6 +372,8 @@ def minibatch_sgd(
             p = gd_step(p, bx, by, lr, "mean")
         seconds += time.perf_counter() - t0
         full = float(loss(p, x, y, "mean"))
+        if not all(math.isfinite(v) and v < 1e6 for v in [*batch_losses, full]):
+            return BatchRun(batch_size, records, seconds / (epoch + 1), p, diverged=True)
         for b, value in enumerate(batch_losses):
             records.append({"epoch": epoch + (b + 1) / per_epoch, "batch_loss": value, "full_loss": full})
     return BatchRun(batch_size, records, seconds / epochs, p)
@@ -325,8 +415,14 @@ def _measure_in_this_process(config: BigConfig, emit: Callable[[dict[str, Any]],
     t0 = time.perf_counter()
     x, y = make_data(config.n)  # (N, 1) each
     start = params_of(seed_net(config.n_hidden), torch.float32)
-    emit({"stage": "data", "seconds": time.perf_counter() - t0, "data_bytes": x.nbytes + y.nbytes,
-          "peak_bytes": _peak_rss_bytes() - base})  # fmt: skip
+    emit(
+        {
+            "stage": "data",
+            "seconds": time.perf_counter() - t0,
+            "data_bytes": x.nbytes + y.nbytes,
+            "peak_bytes": _peak_rss_bytes() - base,
+        }
+    )
     gen = torch.Generator().manual_seed(SEED)
     for batch_size in sorted(config.batch_sizes):  # small first: the peak of the process only grows
         per_epoch = config.n // batch_size
@@ -341,11 +437,20 @@ def _measure_in_this_process(config: BigConfig, emit: Callable[[dict[str, Any]],
             p = gd_step(p, bx, by, config.lr, "mean")
             done += 1
         seconds = time.perf_counter() - t0
-        emit({"stage": "batch", "batch_size": batch_size, "batches": done, "batches_per_epoch": per_epoch,
-              "seconds": seconds, "seconds_per_epoch": seconds / done * per_epoch,
-              "peak_bytes": _peak_rss_bytes() - base,
-              "loss": float(loss(p, x[:: max(1, config.n // 100_000)], y[:: max(1, config.n // 100_000)],
-                                 "mean"))})  # fmt: skip
+        emit(
+            {
+                "stage": "batch",
+                "batch_size": batch_size,
+                "batches": done,
+                "batches_per_epoch": per_epoch,
+                "seconds": seconds,
+                "seconds_per_epoch": seconds / done * per_epoch,
+                "peak_bytes": _peak_rss_bytes() - base,
+                "loss": float(
+                    loss(p, x[:: max(1, config.n // 100_000)], y[:: max(1, config.n // 100_000)], "mean")
+                ),
+            }
+        )
 
 
 def measure_big_data(config: BigConfig, report: Report, should_stop: Callable[[], bool]) -> list[dict]:
@@ -443,9 +548,15 @@ def load_net(data: bytes) -> Net:
         ) from err
     if not (all(1 <= v <= 4096 for v in sizes.values())):
         raise _refuse("the net's sizes in it are out of range", "其中网络的尺寸超出范围")
-    net = Net(**sizes)
+    dtype = state.get("hidden.weight", torch.zeros(0)).dtype
+    if dtype not in (torch.float32, torch.float64):
+        raise _refuse(
+            f"its weights are {dtype}, not float32 or float64",
+            f"其中权重的类型是 {dtype}，不是 float32 或 float64",
+        )
+    net = Net(**sizes).to(dtype)
     try:
-        net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        net.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError) as err:
         raise _refuse(
             f"its tensors do not have the names and shapes of Net({sizes['n_feature']}, "
@@ -454,6 +565,28 @@ def load_net(data: bytes) -> Net:
             f"{sizes['n_output']}) 不符",
         ) from err
     return net.eval()
+
+
+@dataclass
+class ReloadCheck:
+    n_hidden: int
+    pred: list[float]  # the reloaded net's prediction at every x
+    max_diff: float  # the largest |prediction before − after| (inf when the sizes differ)
+
+    @property
+    def equal(self) -> bool:
+        return self.max_diff == 0.0
+
+
+def check_reload(data: bytes, net: Net, x: Tensor) -> ReloadCheck:
+    """Load uploaded safetensors bytes (never unpickled) and compare its predictions with `net`'s."""
+    loaded = load_net(data)
+    with torch.no_grad():
+        after = loaded(x.to(loaded.hidden.weight.dtype))  # (N, O)
+        before = net(x.to(net.hidden.weight.dtype))  # (N, O)
+    same = after.shape == before.shape and loaded.hidden.out_features == net.hidden.out_features
+    diff = float((after.double() - before.double()).abs().max()) if same else math.inf
+    return ReloadCheck(loaded.hidden.out_features, after[:, 0].tolist(), diff)
 
 
 UNPICKLED: set[str] = set()  # tokens of the demonstration pickles that ran code while loading

@@ -49,5 +49,13 @@ PAGES = (
         "home.unet",
         ":material/account_tree:",
     ),
+    PageSpec(
+        "pages/backprop.py",
+        "backprop",
+        "nav.backprop",
+        "nav.group.training",
+        "home.backprop",
+        ":material/functions:",
+    ),
 )
 HOME = "pages/home.py"
