@@ -112,7 +112,7 @@ def net_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
 
 @st.fragment
 def grads_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
-        st.radio(
+    st.radio(
         t("bp.reduction"),
         ["sum", "mean"],
         key="bp.reduction",
