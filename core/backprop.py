@@ -286,6 +286,7 @@ class Run:
     hand: Params  # weights after gradient descent with `gradients`
     sgd: Params  # weights after torch.optim.SGD with autograd, from the same start
     records: list[dict[str, float]] = field(default_factory=list)  # step, loss_hand, loss_sgd, diff
+    lr: float = 0.0
     diverged_at: int | None = None  # the step at which the loss blew up (weights kept from before it)
     max_diff: float = 0.0  # the largest |θ_hand − θ_sgd| over the trajectory
     seconds: float = 0.0
@@ -309,7 +310,7 @@ def train(
     hand = {k: v.clone() for k, v in start.items()}
     net = net_of(start)
     opt = torch.optim.SGD(net.parameters(), lr=config.lr)
-    run = Run(hand=hand, sgd=params_of(net, start["W1"].dtype))
+    run = Run(hand=hand, sgd=params_of(net, start["W1"].dtype), lr=config.lr)
     first = None
     t0 = time.perf_counter()
     for step in range(1, config.steps + 1):

@@ -180,7 +180,9 @@ def train_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
         run = backprop.train(config, kept["params"], x, y)  # one step of each, then redraw
         kept["params"] = run.hand
         kept["records"] += [{**r, "step": r["step"] + done} for r in run.records]
-        kept["diverged"] = run.diverged_at
+        kept["diverged"] = None if run.diverged_at is None else (done + run.diverged_at, lr)
+    if jobs.running("bp.job") is not None:
+        return  # the live view at the top of the page shows the run
     m1, m2, m3 = st.columns(3)
     m1.metric(t("bp.train.stable"), f"{stable_lr(hidden, 'sum'):.4f}", help=t("bp.train.stable.help"))
     m2.metric(t("bp.train.maxdiff"), f"{max((r['diff'] for r in kept['records']), default=0.0):.1e}")
@@ -189,8 +191,8 @@ def train_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
         st.warning(
             t(
                 "bp.train.diverged",
-                lr=f"{lr:g}",
-                step=kept["diverged"],
+                lr=f"{kept['diverged'][1]:g}",
+                step=kept["diverged"][0],
                 n=len(x),
                 bound=f"{1 / len(x):g}",
                 stable=f"{stable_lr(hidden, 'sum'):.4f}",
@@ -341,7 +343,8 @@ for key in ("bp.job", "bp.big"):
     if job is not None and job.result is not None and key == "bp.job":
         kept = weights(st.session_state["bp.hidden"])
         done, run = len(kept["records"]), job.result
-        kept["params"], kept["diverged"] = run.hand, run.diverged_at
+        kept["params"] = run.hand
+        kept["diverged"] = None if run.diverged_at is None else (done + run.diverged_at, run.lr)
         kept["records"] += [{**r, "step": r["step"] + done} for r in run.records]
         f = f"{run.records[-1]['loss_hand']:.4f}" if run.records else "–"
         jobs.outcome(
