@@ -4,6 +4,8 @@ Longer than the usual 250 lines because it is one whole lecture (five sections: 
 training, mini-batches, saving); each section is one small function and one core call.
 """
 
+import time
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -158,6 +160,7 @@ def grads_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
 
 @st.fragment
 def train_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
+    wall, cpu = time.perf_counter(), time.thread_time()  # this block's server time, shown at its end
     kept = weights(hidden)
     c1, c2 = st.columns(2)
     c1.select_slider(t("bp.lr"), LRS, key="bp.lr", format_func=lambda v: f"{v:g}", help=t("bp.lr.help"))
@@ -200,6 +203,10 @@ def train_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
         )
     draw_training(x, y, kept["params"], kept["records"])
     sync_url("bp.")
+    took = ((time.perf_counter() - wall) * 1e3, (time.thread_time() - cpu) * 1e3)
+    st.session_state["bp._took_ms"] = took  # read by bench/backprop.py
+    if not presenter():
+        st.caption(t("bp.train.took", ms=f"{took[0]:.0f}"))
 
 
 def draw_training(x: torch.Tensor, y: torch.Tensor, params: dict, records: list[dict]) -> None:
@@ -387,14 +394,15 @@ else:
     save_ui(hidden, x, y)
 
 sync_url("bp.")
-show_source(
+show_source(  # functions only: inspect.getsource of a class re-parses the whole module on every run
     backprop.forward,
     backprop.gradients,
     backprop.train,
     backprop.minibatch_sgd,
     backprop.save_net,
     backprop.load_net,
-    backprop.Surprise,
+    backprop.note_unpickling,
+    backprop.Surprise.__reduce__,
     backprop.pickle_demo,
 )
 for key in ("bp.job", "bp.big"):
