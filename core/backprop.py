@@ -57,16 +57,15 @@ net = Net(n_feature=1, n_hidden={hidden}, n_output=1)     # hidden -> sigmoid ->
 
 # The homework's forward pass, then the chain rule backwards, one step a line (G is N×O, ⊙ elementwise).
 DERIVATION = r"""\begin{aligned}
-h &= XW_1 + b_1, \quad h_{\text{sigmoid}} = \sigma(h), \quad
-Y_{\text{pred}} = h_{\text{sigmoid}}W_2 + b_2, \quad f = \lVert Y - Y_{\text{pred}} \rVert_F^2 \\
+h &= XW_1 + b_1, \qquad h_{\text{sigmoid}} = \sigma(h) \\
+Y_{\text{pred}} &= h_{\text{sigmoid}}W_2 + b_2, \qquad f = \lVert Y - Y_{\text{pred}} \rVert_F^2 \\
 G := \frac{\partial f}{\partial Y_{\text{pred}}} &= -2\,(Y - Y_{\text{pred}}) = 2\,(Y_{\text{pred}} - Y) \\
 \frac{\partial f}{\partial W_2} &= h_{\text{sigmoid}}^{\top}\, G \\
 \frac{\partial f}{\partial b_2} &= \mathbf{1}^{\top} G \quad \text{(sum over the N rows)} \\
 \frac{\partial f}{\partial h_{\text{sigmoid}}} &= G\, W_2^{\top} \\
 \frac{\partial f}{\partial h} &= \frac{\partial f}{\partial h_{\text{sigmoid}}} \odot \sigma'(h)
   = (G W_2^{\top}) \odot \sigma(h) \odot (1 - \sigma(h)) \\
-\frac{\partial f}{\partial W_1} &= X^{\top} \frac{\partial f}{\partial h}
-  = X^{\top} \big[(G W_2^{\top}) \odot \sigma(h) \odot (1 - \sigma(h))\big] \\
+\frac{\partial f}{\partial W_1} &= X^{\top} \frac{\partial f}{\partial h} \\
 \frac{\partial f}{\partial b_1} &= \mathbf{1}^{\top} \frac{\partial f}{\partial h}
 \end{aligned}"""
 

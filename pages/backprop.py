@@ -101,6 +101,9 @@ def loss_chart(records: list[dict]) -> None:
 
 
 def net_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
+    c1, _ = st.columns([1, 2])
+    c1.slider(t("bp.hidden"), 1, 64, key="bp.hidden", disabled=jobs.busy(), help=t("bp.hidden.help"))
+    hidden = st.session_state["bp.hidden"]
     st.code(backprop.SEED_CODE.format(hidden=hidden), language="python")
     params = weights(hidden)["params"]
     _, pred = backprop.forward(params, x)
@@ -127,8 +130,13 @@ def grads_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
     with explained_errors():
         check = backprop.check_gradients(params, x, y, reduction)  # ONE core call: hand vs autograd
         c1, c2, c3 = st.columns(3)
-        c1.metric(t("bp.grads.maxdiff"), f"{check.max_diff:.1e}", help=t("bp.grads.maxdiff.help"))
-        c2.metric(t("bp.grads.ratio"), f"{check.sum_over_mean:.0f}", help=t("bp.grads.ratio.help"))
+        big = presenter()  # no help icons on a projector: the labels get their width
+        c1.metric(
+            t("bp.grads.maxdiff"), f"{check.max_diff:.1e}", help=None if big else t("bp.grads.maxdiff.help")
+        )
+        c2.metric(
+            t("bp.grads.ratio"), f"{check.sum_over_mean:.0f}", help=None if big else t("bp.grads.ratio.help")
+        )
         c3.metric(t("bp.grads.f"), f"{check.loss:.4f}")
         st.caption(t(f"bp.grads.{reduction}_note", n=len(x)))
         if not presenter():
@@ -151,8 +159,9 @@ def grads_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
             reduction,
         )
         c1, c2, c3 = st.columns(3)
-        c1.metric(t("bp.fd.hand"), f"{fd.hand:.8f}")
-        c2.metric(t("bp.fd.numeric"), f"{fd.numeric:.8f}")
+        digits = 6 if presenter() else 8  # a projector's big type: fewer digits, the difference says the rest
+        c1.metric(t("bp.fd.hand"), f"{fd.hand:.{digits}f}")
+        c2.metric(t("bp.fd.numeric"), f"{fd.numeric:.{digits}f}")
         c3.metric(t("bp.fd.diff"), f"{abs(fd.hand - fd.numeric):.1e}")
         st.caption(t("bp.fd.note"))
     sync_url("bp.")
@@ -161,6 +170,7 @@ def grads_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
 @st.fragment
 def train_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
     wall, cpu = time.perf_counter(), time.thread_time()  # this block's server time, shown at its end
+    jobs.show_outcome("bp.job")
     kept = weights(hidden)
     c1, c2 = st.columns(2)
     c1.select_slider(t("bp.lr"), LRS, key="bp.lr", format_func=lambda v: f"{v:g}", help=t("bp.lr.help"))
@@ -296,6 +306,7 @@ def big_table(rows: list[dict]) -> None:
 
 def big_ui() -> None:
     st.subheader(t("bp.big.title"))
+    jobs.show_outcome("bp.big")
     st.caption(t("bp.big.explain"))
     if st.button(t("bp.big.go"), disabled=jobs.busy(), icon=":material/timer:"):
         config = backprop.BigConfig()
@@ -370,17 +381,15 @@ for key in ("bp.job", "bp.big"):
 st.title(t("nav.backprop"))
 if not presenter():
     st.caption(t("bp.intro"))
-c1, c2 = st.columns([3, 1])
-c1.segmented_control(t("bp.section"), SECTIONS, key="bp.section", format_func=labeller("bp.section."))
 if st.session_state.get("bp.section") not in SECTIONS:  # a segmented control can be clicked off
     st.session_state["bp.section"] = "net"
-c2.slider(t("bp.hidden"), 1, 64, key="bp.hidden", disabled=jobs.busy(), help=t("bp.hidden.help"))
+st.segmented_control(t("bp.section"), SECTIONS, key="bp.section", format_func=labeller("bp.section."))
 hidden, section = st.session_state["bp.hidden"], st.session_state["bp.section"]
 x, y = seed_data()
 live = st.container()
-for key in ("bp.job", "bp.big"):
-    jobs.show_outcome(key)
 
+if section != "net":
+    st.caption(t("bp.net.which", h=hidden))
 if section == "net":
     net_ui(hidden, x, y)
 elif section == "grads":

@@ -121,3 +121,115 @@ def test_big_data_job_in_the_page(monkeypatch, lang):
     rows = at.session_state["bp.big_rows"]
     assert [r["batch_size"] for r in rows if r["stage"] == "batch"] == [100, 200_000]
     assert at.success[0].value == TABLES[lang]["bp.big.done"]
+
+
+# --- a real browser ---------------------------------------------------------------------------------
+
+OVERFLOW_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const right = main.getBoundingClientRect().right;
+  const watched = '[data-testid="stMetric"] *, .katex-display, [data-testid="stButtonGroup"], '
+    + '[data-testid="stButtonGroup"] *, [data-testid="stMarkdownContainer"]';
+  const clipped = [...main.querySelectorAll(watched)].filter(e => {
+    if (e.closest('[data-testid="stExpander"]')) return false;
+    const style = getComputedStyle(e);
+    const clips = ['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)
+      || style.textOverflow === 'ellipsis';
+    return clips && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 3;
+  }).map(e => (e.innerText || e.className.toString()).slice(0, 60));
+  const outside = [...main.querySelectorAll('button, [data-testid="stMetric"], .katex-display')]
+    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > right + 1; })
+    .map(e => (e.innerText || e.tagName).slice(0, 60));
+  return {page: document.documentElement.scrollWidth - window.innerWidth,
+          main: main.scrollWidth - main.clientWidth, clipped: clipped, outside: outside};
+}"""
+
+
+def no_overflow(page) -> None:
+    found = page.evaluate(OVERFLOW_JS)
+    assert found["page"] <= 0 and found["main"] <= 0, found
+    assert not found["clipped"] and not found["outside"], found  # cut labels, metrics, formulas, buttons
+
+
+def metric_value(page, label: str):
+    return (
+        page.locator("[data-testid='stMetric']")
+        .filter(has_text=label)
+        .locator("[data-testid='stMetricValue']")
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_train_live_save_and_reload(server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.conftest import dismiss_dialogs, exception_text, open_app, snap, wait_idle
+    from tests.hostile_corpus import checkpoint_cases
+
+    en = TABLES["en"]
+    open_app(page, server)
+    open_app(page, server, "backprop", "lang=en&bp.section=train&bp.steps=1000")
+    dismiss_dialogs(page)
+    no_overflow(page)
+    page.get_by_role("button", name=en["bp.train.go"]).click()
+    page.get_by_text("Training: step").first.wait_for(timeout=60_000)  # the live view, redrawn as it runs
+    snap(page, "backprop_training_live_en", full_page=False)
+    page.get_by_text(en["bp.train.done"].split("{")[0]).wait_for(timeout=120_000)
+    expect(metric_value(page, en["bp.train.steps_done"])).to_have_text("1000", timeout=30_000)
+    assert float(metric_value(page, en["bp.train.maxdiff"]).inner_text()) <= 1e-10
+    assert not exception_text(page)
+    snap(page, "backprop_trained_en", full_page=False)
+    # One step reruns the fragment only: the step count moves on, the URL keeps the settings
+    page.get_by_role("button", name=en["bp.train.one"]).click()
+    expect(metric_value(page, en["bp.train.steps_done"])).to_have_text("1001", timeout=30_000)
+    assert "bp.steps=1000" in page.url
+
+    # 5 · Saving: download the trained weights, upload them back, predictions equal
+    page.get_by_role("radio", name=en["bp.section.save"]).or_(
+        page.get_by_text(en["bp.section.save"])
+    ).first.click()
+    page.get_by_text(en["bp.save.download"]).wait_for(timeout=30_000)
+    wait_idle(page)
+    with page.expect_download() as info:
+        page.get_by_text(en["bp.save.download"]).click()
+    saved = tmp_path / "net_1_10_1.safetensors"
+    info.value.save_as(saved)
+    uploader = page.locator("[data-testid='stFileUploader'] input[type='file']").first
+    uploader.set_input_files(str(saved))
+    page.get_by_text(en["bp.save.equal"].split("(")[0].format(h=10)).wait_for(timeout=60_000)
+    assert not exception_text(page)
+    snap(page, "backprop_reloaded_en", full_page=False)
+    # a pickle with code in it gets a sentence, and its code never runs
+    cases = checkpoint_cases(tmp_path / "hostile", good_state=bp.seed_net(10).state_dict())
+    uploader.set_input_files(str(cases["raw_pickle_code"]))
+    page.locator("[data-testid='stAlert']").filter(
+        has_text="it is a pickle (torch.save) file"
+    ).first.wait_for(timeout=60_000)
+    assert not cases["marker"].exists()
+    # the in-app demonstration: code runs while unpickling bytes the app made itself
+    page.get_by_role("button", name=en["bp.pickle.go"]).click()
+    page.get_by_text("Weights only load failed").first.wait_for(timeout=60_000)
+    assert not exception_text(page)
+    snap(page, "backprop_pickle_en", full_page=False)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_presenter_mode_fits_1280x720(server, page):
+    from tests.conftest import dismiss_dialogs, exception_text, open_app, snap, snap_tall
+
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_app(page, server)
+    for section in ("net", "grads", "train", "batch", "save"):
+        open_app(page, server, "backprop", f"lang=zh&present=1&bp.section={section}")
+        dismiss_dialogs(page)
+        page.locator("[data-testid='stExpander']").first.wait_for(timeout=60_000)  # the end of the page
+        page.wait_for_timeout(1000)  # charts and formulas finish drawing
+        assert not exception_text(page)
+        no_overflow(page)
+        snap(page, f"backprop_presenter_{section}_zh", full_page=False)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_app(page, server, "backprop", "lang=zh&bp.section=grads")
+    no_overflow(page)
+    snap_tall(page, "backprop_grads_zh", height=2400)

@@ -8,7 +8,7 @@ EN = {
     "give the derivatives of W1, b1, W2, b2 for f = ‖Y − Y_pred‖²_F. Here every formula is computed by "
     "hand-written code and checked against PyTorch.",
     "bp.section": "Section",
-    "bp.section.net": "1 · Data and net",
+    "bp.section.net": "1 · Data & net",
     "bp.section.grads": "2 · Gradients",
     "bp.section.train": "3 · Training",
     "bp.section.batch": "4 · Mini-batches",
@@ -17,6 +17,7 @@ EN = {
     "bp.hidden.help": "n_hidden of Net(1, n_hidden, 1); the seed uses 10. A new width starts from a fresh "
     "net initialised as in the seed.",
     "bp.net.pred": "prediction",
+    "bp.net.which": "Net(1, {h}, 1) on the seed's 100 points (change the width in section 1).",
     "bp.net.loss": "f = ‖Y − Y_pred‖²",
     "bp.net.params": "Parameters",
     "bp.net.note": "The seed's exact data: 100 points, torch.manual_seed(1). The net has 1·{h} + {h} "
@@ -25,12 +26,12 @@ EN = {
     "bp.reduction": "Loss",
     "bp.reduction.sum": "sum of squares (the homework's f)",
     "bp.reduction.mean": "mean of squares (nn.MSELoss)",
-    "bp.grads.maxdiff": "Largest |hand − autograd|",
+    "bp.grads.maxdiff": "max |hand − autograd|",
     "bp.grads.maxdiff.help": "Over every element of the four gradients, in float64. Rounding alone explains "
     "anything below about 1e-12.",
     "bp.grads.ratio": "‖∇f_sum‖ / ‖∇f_mean‖",
     "bp.grads.ratio.help": "A mean divides f, and so every gradient, by N (here 100).",
-    "bp.grads.f": "f at these weights",
+    "bp.grads.f": "f now",
     "bp.grads.sum_note": "With the sum, G = 2(Y_pred − Y): each of the {n} points adds its own term, so the "
     "gradients grow with N and the learning rate must shrink with it (0.002 here is the slides' 0.2 for a "
     "mean, divided by {n}).",
@@ -39,7 +40,7 @@ EN = {
     "bp.fd.title": "Finite-difference check of one element",
     "bp.fd.param": "Parameter",
     "bp.fd.index": "Element (0 … {n} − 1, flattened)",
-    "bp.fd.hand": "Hand-written ∂f/∂θ",
+    "bp.fd.hand": "hand-written ∂f/∂θ",
     "bp.fd.numeric": "(f(θ+ε) − f(θ−ε)) / 2ε",
     "bp.fd.diff": "|difference|",
     "bp.fd.note": "The central difference has an error of order ε² from the Taylor series plus rounding of "
@@ -53,11 +54,11 @@ EN = {
     "bp.train.hand": "hand-written gradients",
     "bp.train.sgd": "torch.optim.SGD + autograd",
     "bp.train.step": "step",
-    "bp.train.stable": "Stable η below (2/λ_max)",
+    "bp.train.stable": "η limit 2/λ_max",
     "bp.train.stable.help": "λ_max is the largest eigenvalue of the Hessian of f at the seed's starting "
     "weights. Near a minimum, gradient descent shrinks the error along each direction by |1 − η λ|; above "
     "2/λ_max that factor exceeds 1 and the first steps overshoot.",
-    "bp.train.maxdiff": "Largest |θ_hand − θ_SGD| so far",
+    "bp.train.maxdiff": "max |θ_hand − θ_SGD|",
     "bp.train.steps_done": "Steps done",
     "bp.train.empty": "No steps yet: press Train or One step. Both ways run from the same weights: plain "
     "gradient descent with the hand-written gradients, and torch.optim.SGD with autograd.",
@@ -140,6 +141,7 @@ ZH = {
     "bp.hidden": "隐藏单元数",
     "bp.hidden.help": "Net(1, n_hidden, 1) 中的 n_hidden；种子用 10。换一个宽度会按种子的方式重新初始化网络。",
     "bp.net.pred": "预测",
+    "bp.net.which": "Net(1, {h}, 1)，种子的 100 个点（在第 1 部分修改宽度）。",
     "bp.net.loss": "f = ‖Y − Y_pred‖²",
     "bp.net.params": "参数个数",
     "bp.net.note": "种子的原始数据：100 个点，torch.manual_seed(1)。隐藏层有 1·{h} + {h} 个参数，"
@@ -147,11 +149,11 @@ ZH = {
     "bp.reduction": "损失",
     "bp.reduction.sum": "平方和（作业中的 f）",
     "bp.reduction.mean": "平方的均值（nn.MSELoss）",
-    "bp.grads.maxdiff": "|手写 − autograd| 的最大值",
+    "bp.grads.maxdiff": "最大 |手写 − autograd|",
     "bp.grads.maxdiff.help": "取四个梯度的所有元素，用 float64 计算。低于约 1e-12 的差别只是舍入误差。",
-    "bp.grads.ratio": "‖∇f_和‖ / ‖∇f_均值‖",
+    "bp.grads.ratio": "‖∇f和‖ / ‖∇f均值‖",
     "bp.grads.ratio.help": "取均值会把 f、从而把每个梯度都除以 N（这里是 100）。",
-    "bp.grads.f": "当前权重下的 f",
+    "bp.grads.f": "当前 f",
     "bp.grads.sum_note": "用平方和时 G = 2(Y_pred − Y)：{n} 个点每个都贡献一项，梯度随 N 增大，"
     "学习率必须随之减小（这里的 0.002 就是幻灯片中对均值用的 0.2 除以 {n}）。",
     "bp.grads.mean_note": "用均值时 G = 2(Y_pred − Y)/{n}：每个梯度都是平方和情形的 1/{n}，"
@@ -173,10 +175,10 @@ ZH = {
     "bp.train.hand": "手写梯度",
     "bp.train.sgd": "torch.optim.SGD + autograd",
     "bp.train.step": "步数",
-    "bp.train.stable": "稳定的 η 上限（2/λ_max）",
+    "bp.train.stable": "η 上限 2/λ_max",
     "bp.train.stable.help": "λ_max 是 f 在种子初始权重处 Hessian 矩阵的最大特征值。在极小值附近，"
     "梯度下降把每个方向上的误差乘以 |1 − η λ|；η 超过 2/λ_max 时这个因子大于 1，最初几步就会冲过头。",
-    "bp.train.maxdiff": "目前 |θ_手写 − θ_SGD| 的最大值",
+    "bp.train.maxdiff": "最大 |θ手写 − θSGD|",
     "bp.train.steps_done": "已走步数",
     "bp.train.empty": "还没有训练：按“训练”或“走一步”。两种方法从同一组权重出发："
     "用手写梯度的普通梯度下降，以及 torch.optim.SGD 加 autograd。",
