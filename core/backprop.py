@@ -405,13 +405,31 @@ def available_bytes() -> int:
     return 1 << 62
 
 
-def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports kB
+def _status_bytes(field: str) -> int:
+    """VmRSS (resident now) or VmHWM (its peak since the last reset) of this process, in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: the peak so far
+
+
+def _start_memory_window() -> int:
+    """Reset the process's peak resident memory to what it holds now (Linux clear_refs 5); returns that."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return _status_bytes("VmRSS")
+
+
+def _peak_above(start: int) -> int:
+    """Peak resident memory since `_start_memory_window` returned `start`, above it, in bytes."""
+    return max(0, _status_bytes("VmHWM") - start)
 
 
 def _measure_in_this_process(config: BigConfig, emit: Callable[[dict[str, Any]], None]) -> None:
     """Time one epoch per batch size on the 10,000,000 points (float32) and note the peak memory."""
-    base = _peak_rss_bytes()
+    base = _start_memory_window()
     t0 = time.perf_counter()
     x, y = make_data(config.n)  # (N, 1) each
     start = params_of(seed_net(config.n_hidden), torch.float32)
@@ -420,12 +438,13 @@ def _measure_in_this_process(config: BigConfig, emit: Callable[[dict[str, Any]],
             "stage": "data",
             "seconds": time.perf_counter() - t0,
             "data_bytes": x.nbytes + y.nbytes,
-            "peak_bytes": _peak_rss_bytes() - base,
+            "peak_bytes": _peak_above(base),
         }
     )
     gen = torch.Generator().manual_seed(SEED)
-    for batch_size in sorted(config.batch_sizes):  # small first: the peak of the process only grows
+    for batch_size in sorted(config.batch_sizes):
         per_epoch = config.n // batch_size
+        base = _start_memory_window()  # this batch size's own peak (its shuffle included), above the data
         order = torch.randperm(config.n, generator=gen) if batch_size < config.n else None
         p, done, t0 = start, 0, time.perf_counter()  # every batch size starts from the seed's net
         while done < per_epoch and (done == 0 or time.perf_counter() - t0 < config.budget_s):
@@ -445,7 +464,7 @@ def _measure_in_this_process(config: BigConfig, emit: Callable[[dict[str, Any]],
                 "batches_per_epoch": per_epoch,
                 "seconds": seconds,
                 "seconds_per_epoch": seconds / done * per_epoch,
-                "peak_bytes": _peak_rss_bytes() - base,
+                "peak_bytes": _peak_above(base),
                 "loss": float(
                     loss(p, x[:: max(1, config.n // 100_000)], y[:: max(1, config.n // 100_000)], "mean")
                 ),

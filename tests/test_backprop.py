@@ -95,7 +95,7 @@ def test_a_mean_divides_every_gradient_by_n():
     check = bp.check_gradients(p, X, Y, "mean")
     assert check.sum_over_mean == pytest.approx(100, rel=1e-12)
     assert check.max_diff <= 1e-10 and len(check.table) == 31
-    assert check.loss == pytest.approx(float(torch.nn.functional.mse_loss(bp.net_of(p)(X), Y)), rel=1e-12)
+    assert check.loss == pytest.approx(torch.nn.functional.mse_loss(bp.net_of(p)(X), Y).item(), rel=1e-12)
     assert r"\tfrac{1}{N}" in bp.derivation("mean") and r"\tfrac" not in bp.derivation("sum")
 
 
@@ -177,7 +177,9 @@ def test_big_data_measurement_runs_bounded_in_a_child_process():
     small, full = rows[1], rows[2]
     assert small["batches_per_epoch"] == 10_000 and full["batches_per_epoch"] == 1 and full["batches"] == 1
     activations = 1_000_000 * 10 * 4  # one (N, hidden) float32 tensor: 40 MB
-    assert small["peak_bytes"] < activations < 3 * activations < full["peak_bytes"] < 8 * activations
+    # the shuffled order (8 MB of int64) and batches of 100: far below one activation tensor; the full
+    # batch holds several (N, hidden) tensors at once
+    assert small["peak_bytes"] < activations / 2 and 3 * activations < full["peak_bytes"] < 8 * activations
     assert small["loss"] < full["loss"]  # many small steps beat one big one in the same time
     assert reports[-1]["progress"] == 1.0
 
