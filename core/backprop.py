@@ -52,8 +52,8 @@ Report = Callable[[dict[str, Any]], None]
 
 SEED_CODE = """torch.manual_seed(1)  # reproducible
 x = torch.unsqueeze(torch.linspace(-1, 1, 100), dim=1)  # (100, 1)
-y = x.pow(2) + 0.2 * torch.rand(x.size())               # (100, 1)
-net = Net(n_feature=1, n_hidden={hidden}, n_output=1)     # hidden -> sigmoid -> predict"""
+y = x.pow(2) + 0.2 * torch.rand(x.size())  # (100, 1)
+net = Net(n_feature=1, n_hidden={hidden}, n_output=1)"""
 
 # The homework's forward pass, then the chain rule backwards, one step a line (G is N×O, ⊙ elementwise).
 DERIVATION = r"""\begin{aligned}
@@ -61,7 +61,7 @@ h &= XW_1 + b_1, \qquad h_{\text{sigmoid}} = \sigma(h) \\
 Y_{\text{pred}} &= h_{\text{sigmoid}}W_2 + b_2, \qquad f = \lVert Y - Y_{\text{pred}} \rVert_F^2 \\
 G := \frac{\partial f}{\partial Y_{\text{pred}}} &= -2\,(Y - Y_{\text{pred}}) = 2\,(Y_{\text{pred}} - Y) \\
 \frac{\partial f}{\partial W_2} &= h_{\text{sigmoid}}^{\top}\, G \\
-\frac{\partial f}{\partial b_2} &= \mathbf{1}^{\top} G \quad \text{(sum over the N rows)} \\
+\frac{\partial f}{\partial b_2} &= \mathbf{1}^{\top} G = \textstyle\sum_{n=1}^{N} G_{n,:} \\
 \frac{\partial f}{\partial h_{\text{sigmoid}}} &= G\, W_2^{\top} \\
 \frac{\partial f}{\partial h} &= \frac{\partial f}{\partial h_{\text{sigmoid}}} \odot \sigma'(h)
   = (G W_2^{\top}) \odot \sigma(h) \odot (1 - \sigma(h)) \\
@@ -86,13 +86,15 @@ MINIBATCH_FORMULA = (
     r"\nabla f_{\mathcal{B}}(\boldsymbol{x})"
 )
 
-SAVE_CODE = """torch.save(net, 'net_all.pkl')                   # 1. the whole net: a pickle of the object
-torch.save(net.state_dict(), 'net_params.pkl')   # 2. only the parameters (still a pickle file)
-# here: the parameters as safetensors: raw numbers plus a JSON header, nothing to execute
+SAVE_CODE = """# 1. the whole net: a pickle of the object
+torch.save(net, 'net_all.pkl')
+# 2. only the parameters (still a pickle file)
+torch.save(net.state_dict(), 'net_params.pkl')
+# here: safetensors, raw numbers and a JSON header
 from safetensors.torch import save_file, load_file
-save_file(net.state_dict(), 'net_params.safetensors')
+save_file(net.state_dict(), 'net.safetensors')
 net3 = Net(n_feature=1, n_hidden=10, n_output=1)
-net3.load_state_dict(load_file('net_params.safetensors'))"""
+net3.load_state_dict(load_file('net.safetensors'))"""
 
 
 # --- 1. the data and the net (the seed's code) ---------------------------------------------------

@@ -140,7 +140,17 @@ def grads_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
         c3.metric(t("bp.grads.f"), f"{check.loss:.4f}")
         st.caption(t(f"bp.grads.{reduction}_note", n=len(x)))
         if not presenter():
-            st.dataframe(pd.DataFrame(check.table), hide_index=True, height=240, width="stretch")
+            st.dataframe(
+                pd.DataFrame(check.table),
+                hide_index=True,
+                height=240,
+                width="stretch",
+                column_config={
+                    "hand": st.column_config.NumberColumn(format="%.10f"),
+                    "autograd": st.column_config.NumberColumn(format="%.10f"),
+                    "|Δ|": st.column_config.NumberColumn(format="%.1e"),
+                },
+            )
         st.subheader(t("bp.fd.title"))
         names = list(backprop.NAMES)
         c1, c2, c3 = st.columns(3)
@@ -273,7 +283,7 @@ def batch_ui(hidden: int) -> None:
         [
             {"epoch": r["epoch"], "loss": r["batch_loss"], "B": f"B = {run.batch_size}"}
             for run in runs
-            for r in run.records[:: max(1, len(run.records) // 500)]  # at most ~500 points a curve
+            for r in run.records[:: max(1, len(run.records) // 250)]  # at most ~250 points a curve
         ]
     )
     charts.curves(
@@ -304,7 +314,8 @@ def big_table(rows: list[dict]) -> None:
         st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 
-def big_ui() -> None:
+def big_ui() -> st.delta_generator.DeltaGenerator:
+    """The 10,000,000-point button and table; returns where its live progress goes."""
     st.subheader(t("bp.big.title"))
     jobs.show_outcome("bp.big")
     st.caption(t("bp.big.explain"))
@@ -312,10 +323,14 @@ def big_ui() -> None:
         config = backprop.BigConfig()
         jobs.start("bp.big", lambda report, stop: backprop.measure_big_data(config, report, stop), CPU)
         st.rerun()
+    panel = st.container()
+    if jobs.running("bp.big") is not None:
+        return panel
     rows = st.session_state.get("bp.big_rows")
     if rows:
         big_table(rows)
         st.caption(t("bp.big.lesson"))
+    return panel
 
 
 def save_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -386,7 +401,8 @@ if st.session_state.get("bp.section") not in SECTIONS:  # a segmented control ca
 st.segmented_control(t("bp.section"), SECTIONS, key="bp.section", format_func=labeller("bp.section."))
 hidden, section = st.session_state["bp.hidden"], st.session_state["bp.section"]
 x, y = seed_data()
-live = st.container()
+live = st.container()  # the training job's live view (and the 10M run's, outside section 4)
+panels = {"bp.job": live, "bp.big": live}
 
 if section != "net":
     st.caption(t("bp.net.which", h=hidden))
@@ -398,7 +414,7 @@ elif section == "train":
     train_ui(hidden, x, y)
 elif section == "batch":
     batch_ui(hidden)
-    big_ui()
+    panels["bp.big"] = big_ui()
 else:
     save_ui(hidden, x, y)
 
@@ -415,4 +431,4 @@ show_source(  # functions only: inspect.getsource of a class re-parses the whole
     backprop.pickle_demo,
 )
 for key in ("bp.job", "bp.big"):
-    jobs.watch(key, live, lambda snap: draw_live(x, y, snap))
+    jobs.watch(key, panels[key], lambda snap: draw_live(x, y, snap))

@@ -129,7 +129,7 @@ OVERFLOW_JS = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   const right = main.getBoundingClientRect().right;
   const watched = '[data-testid="stMetric"] *, .katex-display, [data-testid="stButtonGroup"], '
-    + '[data-testid="stButtonGroup"] *, [data-testid="stMarkdownContainer"]';
+    + '[data-testid="stButtonGroup"] *, [data-testid="stMarkdownContainer"], [data-testid="stCode"] pre';
   const clipped = [...main.querySelectorAll(watched)].filter(e => {
     if (e.closest('[data-testid="stExpander"]')) return false;
     const style = getComputedStyle(e);
