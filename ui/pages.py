@@ -58,4 +58,14 @@ PAGES = (
         ":material/functions:",
     ),
 )
+PAGES += (
+    PageSpec(
+        "pages/leaderboard.py",
+        "leaderboard",
+        "nav.board",
+        "nav.group.training",
+        "home.board",
+        ":material/leaderboard:",
+    ),
+)
 HOME = "pages/home.py"
