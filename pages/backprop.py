@@ -76,13 +76,15 @@ def fit_chart(x: torch.Tensor, y: torch.Tensor, lines: dict[str, list[float]]) -
         for name, pred in lines.items()
         for xi, v in zip(dots.x, pred, strict=True)
     ]
+    shown = [v for pred in lines.values() for v in pred] + dots.y.tolist()
+    domain = [max(-3.0, min(-0.2, min(shown))), min(4.0, max(1.4, max(shown)))]  # every line in view
     base = alt.Chart(dots).mark_circle(size=40, color="#4c78a8", opacity=0.8).encode(x="x:Q", y="y:Q")
     line = (
         alt.Chart(pd.DataFrame(rows))
         .mark_line(strokeWidth=4)
         .encode(
             x=alt.X("x:Q", title="x"),
-            y=alt.Y("y:Q", title="y", scale=alt.Scale(domain=[-0.2, 1.4], clamp=True)),
+            y=alt.Y("y:Q", title="y", scale=alt.Scale(domain=domain, clamp=True)),
             color=alt.Color("net:N", title=None, scale=alt.Scale(range=charts.PALETTE[1:])),
             strokeDash=alt.StrokeDash("net:N", legend=None),
         )
