@@ -431,6 +431,7 @@ def _peak_above(start: int) -> int:
 
 def _measure_in_this_process(config: BigConfig, emit: Callable[[dict[str, Any]], None]) -> None:
     """Time one epoch per batch size on the 10,000,000 points (float32) and note the peak memory."""
+    torch.set_num_threads(1)  # a busy shared machine makes multi-threaded small steps erratic
     base = _start_memory_window()
     t0 = time.perf_counter()
     x, y = make_data(config.n)  # (N, 1) each
@@ -491,7 +492,7 @@ def measure_big_data(config: BigConfig, report: Report, should_stop: Callable[[]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2")),
+        env=dict(os.environ, OMP_NUM_THREADS="1"),  # one thread: fair between batch sizes, polite on a server
     )
     lines: queue.Queue[str | None] = queue.Queue()
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from core import backprop as bp
-from tests.conftest import app_test
+from tests.conftest import ROOT, app_test
 from ui.i18n import TABLES
 
 PAGE = "pages/backprop.py"
@@ -107,6 +107,28 @@ def test_presenter_mode_hides_the_advanced_controls(lang):
     assert not [s for s in at.select_slider if s.key == "bp.steps"]
     at = app_test(PAGE, lang, present=True, **{"bp.section": "grads"})
     assert not at.dataframe and float(metric(at, "bp.grads.maxdiff", lang)) <= 1e-10
+
+
+def test_a_shared_link_opens_the_same_view(lang):
+    """A lecturer's link: section, width, element and rate from the URL; a hand-edited value is ignored."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+    at.session_state["lang"] = lang
+    for key, value in {
+        "bp.section": "grads",
+        "bp.hidden": "4",
+        "bp.fd_param": "b1",
+        "bp.fd_index": "3",
+        "bp.lr": "0.123",
+    }.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert at.session_state["bp.hidden"] == 4 and at.session_state["bp.fd_param"] == "b1"
+    assert at.session_state["bp.lr"] == 0.002  # 0.123 is not one of the rates offered
+    p = bp.params_of(bp.seed_net(4))
+    assert metric(at, "bp.fd.hand", lang) == f"{float(bp.gradients(p, X, Y)['b1'][3]):.8f}"
 
 
 @pytest.mark.slow

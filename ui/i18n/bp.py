@@ -86,7 +86,7 @@ EN = {
     "curve. Times are measured on this machine.",
     "bp.big.title": "The slides' 10,000,000 points",
     "bp.big.explain": "Time one epoch of the same net on torch.linspace(-1, 1, 10000000) for batch sizes from "
-    "100 to the full batch, in a separate process (so its memory is measured alone), at most 2 s per batch "
+    "100 to the full batch, in a separate process on one CPU thread (so its memory is measured alone), at most 2 s per batch "
     "size: a longer epoch is extrapolated from the batches measured. Each batch size starts from the seed's "
     "net; the last column is the loss after the batches measured.",
     "bp.big.go": "Measure on 10,000,000 points",
@@ -203,7 +203,7 @@ ZH = {
     "整批（B = 100）每轮只走一步精确的步子：曲线平滑但下降慢。时间是在这台机器上测得的。",
     "bp.big.title": "幻灯片中的 10,000,000 个点",
     "bp.big.explain": "在 torch.linspace(-1, 1, 10000000) 上，用同一个网络对从 100 到整批的几种批大小各测一轮的时间；"
-    "在单独的进程中运行（这样它的内存可以单独测量），每种批大小最多 2 秒：更长的一轮按已测的批次外推。"
+    "在单独的进程中用一个 CPU 线程运行（这样它的内存可以单独测量），每种批大小最多 2 秒：更长的一轮按已测的批次外推。"
     "每种批大小都从种子的网络出发；最后一列是测完这些批次后的损失。",
     "bp.big.go": "在 10,000,000 个点上测量",
     "bp.big.running": "测量中：已完成 5 个阶段中的 {done} 个",
