@@ -80,7 +80,7 @@ EN = {
     "infinite is drawn). Small batches give noisy gradients; with a large η one unlucky batch throws the "
     "weights far away. Pick a smaller η.",
     "bp.batch.epoch": "epoch",
-    "bp.batch.loss": "mini-batch loss (mean)",
+    "bp.batch.loss": "batch loss",
     "bp.batch.note": "A small batch makes N/|B| noisy steps per epoch: its loss curve jitters, but it goes "
     "down far more per epoch. The full batch (B = 100) makes one exact step per epoch: a smooth but slow "
     "curve. Times are measured on this machine.",
@@ -198,7 +198,7 @@ ZH = {
     "bp.batch.diverged": "B = {b}、η = {lr} 发散：损失爆炸，训练在那里停止（不会画出无穷大）。"
     "小批量的梯度有噪声；η 很大时，一个不走运的批次就会把权重甩得很远。请选更小的 η。",
     "bp.batch.epoch": "轮（epoch）",
-    "bp.batch.loss": "小批量损失（均值）",
+    "bp.batch.loss": "批损失",
     "bp.batch.note": "小批量每轮走 N/|B| 步带噪声的步子：损失曲线抖动，但每轮下降得多得多。"
     "整批（B = 100）每轮只走一步精确的步子：曲线平滑但下降慢。时间是在这台机器上测得的。",
     "bp.big.title": "幻灯片中的 10,000,000 个点",
