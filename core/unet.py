@@ -489,12 +489,12 @@ def skip_table(skips: list[Skip] | tuple[Skip, ...]) -> list[dict[str, Any]]:
 
 # x is the block's place in forward order (one column each), y its level (one row per halving).
 BOX_HALF_HEIGHT = 0.36  # of a level's height: boxes of neighbouring levels never touch
-BOX_MIN_HALF_WIDTH = 0.22  # of a column: the narrowest block (fewest channels)
-BOX_CHANNEL_HALF_WIDTH = 0.24  # added for the widest block; the widest box spans 0.92 of its column
+BOX_MIN_HALF_WIDTH = 0.3  # of a column: wide enough for "64×64" even for the fewest channels
+BOX_CHANNEL_HALF_WIDTH = 0.15  # added for the widest block; the widest box spans 0.9 of its column
 ARC_RISE = 0.44  # skip arcs run this far above the higher of their two boxes ...
 ARC_LANE = 0.08  # ... plus one lane per neighbouring arc, so parallel arcs stay apart
 ARC_LANES = 3
-MARGIN_X = 0.6  # columns of room left and right of the outer boxes
+MARGIN_X = 0.5  # columns of room left and right of the outer boxes
 MARGIN_TOP = ARC_RISE + ARC_LANE * ARC_LANES + 0.1  # room for the highest arc
 MARGIN_BOTTOM = 0.5
 

@@ -52,20 +52,20 @@ def metrics(items: list[tuple]) -> None:
 
 def settings_ui(pipe) -> list[unet.BlockRow] | None:
     """Size, batch, guidance and which UNet -> the trace (cached), or None after a sentence."""
-    cols = st.columns([2, 1, 1, 2] if pipe is not None else [2, 1, 1])
-    cols[0].selectbox(
+    cols = iter(st.columns([2, 2] + ([] if presenter() else [1]) + ([2] if pipe is not None else [])))
+    next(cols).selectbox(
         t("unet.size"),
         SIZES,
         key="unet.size",
         help=t("unet.size.help"),
         format_func=lambda s: s.replace("x", " × "),
     )
+    next(cols).toggle(t("unet.cfg"), key="unet.cfg", help=t("unet.cfg.help"))
     if not presenter():
-        cols[1].number_input(t("unet.batch"), min_value=1, max_value=8, step=1, key="unet.batch")
-    cols[2].toggle(t("unet.cfg"), key="unet.cfg", help=t("unet.cfg.help"))
+        next(cols).number_input(t("unet.batch"), min_value=1, max_value=8, step=1, key="unet.batch")
     config = unet.SD15
     if pipe is not None:
-        cols[3].radio(
+        next(cols).radio(
             t("unet.source"), ["sd15", "loaded"], key="unet.source", format_func=labeller("unet.source.")
         )
         config = pipe.unet.config if st.session_state["unet.source"] == "loaded" else config
@@ -91,7 +91,7 @@ def block_ui(rows: list[unet.BlockRow]) -> None:
     if st.session_state["unet.block"] not in by_name:
         st.session_state["unet.block"] = "mid_block"
     st.subheader(t("unet.diagram"))
-    chart = unet_diagram(rows, st.session_state["unet.block"], t("unet.channels"))
+    chart = unet_diagram(rows, st.session_state["unet.block"])
     st.altair_chart(chart, key="unet.diagram", on_select=on_pick, selection_mode="pick", width="stretch")
     st.caption(t("unet.diagram.caption"))
     st.selectbox(

@@ -1,8 +1,8 @@
 """The two diffusion pages' own charts: the noise schedule (SD page) and the UNet's U (UNet inspector).
 
 The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each box carries three
-short lines (name, latent size, channels), so its labels fit a column of about 70 px: the width of one
-block at 1280×720 in presenter mode.
+short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a column of about
+70 px, the width of one block at 1280×720 in presenter mode.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None
     charts.show(lines + ran.encode(x, y) + start, 280)
 
 
-def unet_diagram(rows: list[unet.BlockRow], picked: str, channels_word: str) -> alt.LayerChart:
+def unet_diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
     """The U: boxes by (forward order, level), the picked one outlined; clicking a box selects it ("pick")."""
     boxes, arcs = unet.diagram_layout(rows)
     frame = pd.DataFrame(
@@ -45,7 +45,7 @@ def unet_diagram(rows: list[unet.BlockRow], picked: str, channels_word: str) -> 
                 cls=b.cls,
                 label=b.label,
                 size=b.size,
-                ch=f"{b.channels} {channels_word}",
+                ch=str(b.channels),
                 params=f"{b.params:,}",
                 x=b.x - b.half_width,
                 x2=b.x + b.half_width,
