@@ -185,11 +185,10 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, ready: 
         c[0].image(shown_input, caption=t("sd.input"), width="stretch")
         c[1].image(result.image, caption=t("sd.output"), width="stretch")
         st.caption(t("sd.previews"))
-        picks = diffusion.evenly_spaced(len(result.previews), 6 if presenter() else 10)
-        previews = [result.previews[k] for k in picks]
-        charts.image_row(
-            previews, [f"t = {result.timesteps[k]}" for k in picks], per_row=len(picks), factor=2
-        )
+        per_row = 6 if presenter() else 10  # the same size however many steps ran
+        picks = diffusion.evenly_spaced(len(result.previews), per_row)
+        captions = [f"t = {result.timesteps[k]}" for k in picks]
+        charts.image_row([result.previews[k] for k in picks], captions, per_row=per_row, factor=2)
         png = diffusion.png_with_settings(result.image, result.settings)
         st.download_button(
             t("sd.download"), png, file_name="fantasy_landscape.png", mime="image/png", key="sd.download"

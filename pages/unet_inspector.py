@@ -52,7 +52,7 @@ def metrics(items: list[tuple]) -> None:
 
 def settings_ui(pipe) -> list[unet.BlockRow] | None:
     """Size, batch, guidance and which UNet -> the trace (cached), or None after a sentence."""
-    cols = iter(st.columns([2, 2] + ([] if presenter() else [1]) + ([2] if pipe is not None else [])))
+    cols = iter(st.columns([2, 2] + ([] if presenter() else [2]) + ([2] if pipe is not None else [])))
     next(cols).selectbox(
         t("unet.size"),
         SIZES,

@@ -25,14 +25,12 @@ def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None
     curve = pd.DataFrame({"t": range(len(alphas)), signal: alphas, noise: 1 - alphas}).melt("t", var_name="c")
     x, y = alt.X("t:Q", title=titles["t"]), alt.Y("value:Q", title=titles["value"])
     colours = alt.Scale(domain=[signal, noise], range=[SIGNAL, NOISE])
-    lines = (
-        alt.Chart(curve).mark_line(strokeWidth=3).encode(x, y, alt.Color("c:N", title=None, scale=colours))
-    )
-    ran = alt.Chart(pd.DataFrame({"t": timesteps, "value": alphas[timesteps]})).mark_circle(
-        size=40, color="#444"
-    )
+    colour = alt.Color("c:N", title=None, scale=colours, legend=alt.Legend(orient="top"))
+    lines = alt.Chart(curve).mark_line(strokeWidth=3).encode(x, y, colour)
+    ran = pd.DataFrame({"t": timesteps, "value": alphas[timesteps]})
+    dots = alt.Chart(ran).mark_circle(size=40, color="#444").encode(x, y)
     start = alt.Chart(pd.DataFrame({"t": timesteps[:1]})).mark_rule(strokeDash=[6, 4], size=2).encode(x)
-    charts.show(lines + ran.encode(x, y) + start, 280)
+    charts.show(lines + dots + start, 280)
 
 
 def unet_diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
@@ -100,7 +98,7 @@ def unet_diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
         )
         .add_params(pick)
     )
-    size = 16 if big else 12
+    size = 18 if big else 12
     texts = [
         alt.Chart(frame)
         .mark_text(fontSize=size, fontWeight="bold" if field == "label" else "normal", dy=dy * size)
