@@ -1,4 +1,8 @@
-"""Stable Diffusion img2img "fantasy landscape": strength, guidance and steps, with and without weights."""
+"""Stable Diffusion img2img "fantasy landscape": strength, guidance and steps, with and without weights.
+
+About 250 lines: four sections, two of them (Generate, the contact sheet) with their own run button,
+progress and results, each in its own fragment.
+"""
 
 from dataclasses import asdict
 from pathlib import Path
@@ -99,15 +103,8 @@ def settings_ui() -> diffusion.Img2ImgSettings:
             format_func=diffusion.SCHEDULERS.get,
         )
         st.text_input(t("sd.model"), key="sd.model", help=t("sd.model.help"))
-    s = st.session_state
-    return diffusion.Img2ImgSettings(
-        s["sd.prompt"],
-        s.get("sd.negative", ""),
-        s["sd.strength"],
-        s["sd.guidance"],
-        s["sd.steps"],
-        s["sd.scheduler"],
-    )
+    keys = ("sd.prompt", "sd.negative", "sd.strength", "sd.guidance", "sd.steps", "sd.scheduler")
+    return diffusion.Img2ImgSettings(*(st.session_state[k] for k in keys))
 
 
 def arithmetic_ui(settings: diffusion.Img2ImgSettings, sized) -> list[int]:
@@ -144,9 +141,8 @@ def arithmetic_ui(settings: diffusion.Img2ImgSettings, sized) -> list[int]:
 
 
 @st.fragment  # Generate reruns this section only
-def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, ready: bool) -> None:
+def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, model: str, ready: bool) -> None:
     st.header(f"{number} · {t('sd.gen.title')}")
-    model = st.session_state["sd.model"].strip() or diffusion.default_model()
     status = diffusion.weights_status(model)
     if status != "missing":
         st.caption(t("sd.weights.here", model=model, where=t(f"sd.where.{status}")))
@@ -199,7 +195,7 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, ready: 
 
 
 @st.fragment  # the sheet's own controls rerun this section only
-def sheet_ui(number: int, settings: diffusion.Img2ImgSettings, sized, ready: bool) -> None:
+def sheet_ui(number: int, settings: diffusion.Img2ImgSettings, sized, model: str, ready: bool) -> None:
     st.header(f"{number} · {t('sd.sheet.title')}")
     st.caption(t("sd.sheet.caption"))
     c = st.columns([2, 2, 1])
@@ -211,7 +207,6 @@ def sheet_ui(number: int, settings: diffusion.Img2ImgSettings, sized, ready: boo
         sorted(st.session_state["sd.sheet.guidances"]),
     )
     steps = int(st.session_state["sd.sheet.steps"])
-    model = st.session_state["sd.model"].strip() or diffusion.default_model()
     st.caption(t("sd.sheet.time", cells=len(rows) * len(cols), steps=steps))
 
     def make_sheet():
@@ -260,8 +255,8 @@ timesteps = arithmetic_ui(settings, sized)
 model = st.session_state["sd.model"].strip() or diffusion.default_model()
 ready = bool(timesteps) and (diffusion.weights_status(model) != "missing" or within_reach(model))
 number = 3 if timesteps else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
-generate_ui(number, settings, sized, ready)
-sheet_ui(number + 1, settings, sized, bool(timesteps) and ready)
+generate_ui(number, settings, sized, model, ready)
+sheet_ui(number + 1, settings, sized, model, ready)
 sync_url("sd.")
 if len(settings.prompt) > 300:  # a 10,000-character prompt stays out of the address bar
     st.query_params.pop("sd.prompt", None)
