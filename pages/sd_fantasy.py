@@ -81,7 +81,7 @@ def input_ui():
             st.caption(t("sd.upload.none"))
         with explained_errors():
             image = open_image(upload.getvalue(), max_side=2 * LIMITS.max_sd_side) if upload else image
-    st.image(image, width="stretch")
+    st.image(image, width="stretch", output_format="JPEG")  # JPEG: photos and noise encode 100x faster
     return image
 
 
@@ -129,8 +129,8 @@ def arithmetic_ui(settings: diffusion.Img2ImgSettings, sized) -> list[int]:
         st.header(f"2 · {t('sd.noisy.title')}")
         noisy = diffusion.forward_noise(sized, timesteps[0], scheduler, seed=seed())
         c = st.columns(2)
-        c[0].image(sized, caption=t("sd.noisy.input"), width="stretch")
-        c[1].image(noisy, caption=t("sd.noisy.start", t=timesteps[0]), width="stretch")
+        c[0].image(sized, caption=t("sd.noisy.input"), width="stretch", output_format="JPEG")
+        c[1].image(noisy, caption=t("sd.noisy.start", t=timesteps[0]), width="stretch", output_format="JPEG")
         st.caption(t("sd.noisy.caption", t=timesteps[0]))
         st.subheader(t("sd.schedule.title"))
         titles = {k: t(f"sd.schedule.{k}") for k in ("signal", "noise", "t", "value")}

@@ -15,6 +15,7 @@ from ui import charts
 from ui.shell import chart_height, presenter
 
 SIGNAL, NOISE = "#1565c0", "#ef6c00"  # the same colours in both languages
+CURVE_STRIDE = 4
 LEVEL_PX = 100  # height of one level of the U (presenter mode: × 1.5)
 ARC_COLOUR = "#9aa0a6"
 
@@ -22,7 +23,11 @@ ARC_COLOUR = "#9aa0a6"
 def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None:
     """ᾱ_t and 1 − ᾱ_t over t (T,), the timesteps that run as dots, the start as a dashed rule."""
     signal, noise = titles["signal"], titles["noise"]
-    curve = pd.DataFrame({"t": range(len(alphas)), signal: alphas, noise: 1 - alphas}).melt("t", var_name="c")
+    every = CURVE_STRIDE  # a smooth curve needs 250 of the 1000 points (and redraws 4x faster)
+    t = range(0, len(alphas), every)
+    curve = pd.DataFrame({"t": t, signal: alphas[::every], noise: 1 - alphas[::every]}).melt(
+        "t", var_name="c"
+    )
     x, y = alt.X("t:Q", title=titles["t"]), alt.Y("value:Q", title=titles["value"])
     colours = alt.Scale(domain=[signal, noise], range=[SIGNAL, NOISE])
     colour = alt.Color("c:N", title=None, scale=colours, legend=alt.Legend(orient="top"))
