@@ -47,7 +47,7 @@ def bundled_sketch():
     return open_image(SKETCH.read_bytes()) if SKETCH.exists() else diffusion.make_mountain_sketch()
 
 
-@st.cache_data(show_spinner=False, ttl=60)  # a network probe: at most once a minute per model
+@st.cache_data(show_spinner=False, ttl=600)  # a network probe (5 s at most): once in 10 minutes per model
 def within_reach(model: str) -> bool:
     return diffusion.weights_within_reach(model)
 

@@ -93,7 +93,7 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     )
     tr = TABLES[ui_lang]
     mid_heading = tr["unet.details"].format(name="mid_block", cls="UNetMidBlock2DCrossAttn")
-    assert page.get_by_text(mid_heading).is_visible()
+    expect(page.get_by_text(mid_heading)).to_be_visible(timeout=60_000)
     snap(page, f"unet_{ui_lang}", full_page=False)
     # Pick a block the way a student does: the selectbox under the diagram.
     label = page.get_by_text(tr["unet.block"], exact=True)
@@ -123,6 +123,6 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
     assert not layout_problems(page), layout_problems(page)
     snap(page, f"unet_present_{ui_lang}", full_page=False)
-    page.get_by_text(tr["unet.diagram"]).scroll_into_view_if_needed()
+    page.get_by_text(tr["unet.diagram"]).evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)
     snap(page, f"unet_present_diagram_{ui_lang}", full_page=False)
