@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from core.blocks.threads import single_threaded
 from core.errors import UserError
 
 MAX_TOKENS = 32  # a heatmap row per token: more than this is unreadable on a projector
@@ -203,6 +204,7 @@ def reference_mha(mha: nn.MultiheadAttention, x: torch.Tensor, causal: bool) -> 
     return mha(x, x, x, attn_mask=mask, need_weights=False)[0]
 
 
+@single_threaded
 @torch.no_grad()
 def run(
     text: str,
@@ -259,6 +261,7 @@ class ScalingRow:
     max_weight: float  # mean over rows of the largest softmax weight (1/T = uniform, 1 = one-hot)
 
 
+@single_threaded
 @torch.no_grad()
 def scaling_effect(
     tokens: int = 8, dims: tuple[int, ...] = SCALING_DIMS, seed: int = 0

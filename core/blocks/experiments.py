@@ -12,14 +12,14 @@ The work functions follow `core.jobs.Work`: `fn(report, should_stop)` after bind
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from core.blocks.threads import one_thread
 from core.data import Dataset, normalize
 from core.errors import UserError
 
@@ -28,20 +28,6 @@ StopFlag = Callable[[], bool]
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 digits
 DEPTHS = (10, 20, 30, 40)
 NORMS = ("bn", "ln", "none")
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run tiny models on one intra-op thread (for this thread only: OpenMP's setting is per thread).
-
-    On a busy shared CPU, two threads synchronising over 64×64 matrices spin-wait: measured 10× slower.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def mnist_subset(ds: Dataset, n: int, pool: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

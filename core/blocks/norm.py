@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from core.blocks.threads import single_threaded
 from core.errors import UserError
 
 KINDS = ("batch", "layer", "instance", "group")
@@ -92,6 +93,7 @@ class ElementResult:
     by_torch: float  # the torch.nn module's output at the element
 
 
+@single_threaded
 def normalize_element(
     kind: str,
     shape: tuple[int, int, int, int] = (4, 6, 2, 2),
@@ -142,6 +144,7 @@ class RunningStats:
     eval_out: torch.Tensor  # (N,) the same batch normalized with the running statistics
 
 
+@single_threaded
 @torch.no_grad()
 def running_stats(
     momentum: float = 0.1,
@@ -219,6 +222,7 @@ class PaddingResult:
     ln_token: torch.Tensor  # (D,) after LN (the same in both)
 
 
+@single_threaded
 @torch.no_grad()
 def padding_effect(lengths: tuple[int, ...] = (2, 5, 9), dim: int = 8, seed: int = 0) -> PaddingResult:
     """BatchNorm1d over a padded (B, T, D) batch mixes the padding's zeros into its statistics; LN not."""
@@ -258,6 +262,7 @@ class DropoutResult:
     mean_ratio: float  # mean(dropout(ones)) over a large sample (≈ 1: the expectation is kept)
 
 
+@single_threaded
 @torch.no_grad()
 def dropout(p: float = 0.5, n: int = 10, seed: int = 0) -> DropoutResult:
     """Seed 002's slide: zero each element with probability p, scale the rest by 1/(1 − p); eval: identity."""

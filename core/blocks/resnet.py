@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from core.blocks.threads import single_threaded
 from core.errors import UserError
 
 INPUT_SIZES = (224, 64, 32, 28)  # the sizes a student picks (ImageNet, Tiny-ImageNet, CIFAR, MNIST)
@@ -136,6 +137,7 @@ class StageTable:
     stem_stride: int
 
 
+@single_threaded
 def stage_table(input_size: int = 224, num_classes: int = 1000, stem_stride: int = 2) -> StageTable:
     """torchinfo's summary of ResNet-18, one row per top-level module, for a (1, 3, S, S) input."""
     import torchinfo  # a well-kept library does the shape walk (imported here: keep import time low)
@@ -194,6 +196,7 @@ class BlockFlow:
     input_grad_norm: float  # ‖∂ sum(out) / ∂x‖ for one random input at initialization
 
 
+@single_threaded
 def block_flow(
     in_channels: int = 64,
     out_channels: int = 64,
