@@ -250,3 +250,14 @@ def test_dropout_by_hand_equals_nn_dropout(p):
 def test_dropout_p_one_is_a_sentence():
     with pytest.raises(UserError):
         norm.dropout(1.0)
+
+
+def test_single_threaded_calls_leave_the_callers_thread_setting_alone():
+    from core.blocks.threads import one_thread
+
+    before = torch.get_num_threads()
+    seen = []
+    with one_thread():
+        seen.append(torch.get_num_threads())
+    resnet.block_flow(8, 8, 1, 4)
+    assert seen == [1] and torch.get_num_threads() == before
