@@ -21,7 +21,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from core.errors import UserError
-from core.models import MODEL_NAMES, build_model
+from core.models import ALL_MODELS, build_model
 from core.storage import atomic_write_bytes
 
 PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # a raw pickle protocol header, or torch.save's zip file
@@ -32,7 +32,7 @@ def save_checkpoint(model: nn.Module, meta: dict[str, Any] | None = None) -> byt
     meta = dict(meta or {})
     meta.setdefault("model", getattr(model, "name", None))
     meta.setdefault("options", getattr(model, "options", {}))
-    if meta["model"] not in MODEL_NAMES:
+    if meta["model"] not in ALL_MODELS:
         raise UserError(
             "Only models built with core.models.build_model can be saved (the file must say "
             "which architecture to rebuild).",
@@ -82,7 +82,7 @@ def load_checkpoint(data: bytes) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model named in the metadata and load its weights (eval mode, CPU) -> (model, meta)."""
     meta = read_metadata(data)
     name, options = meta.get("model"), meta.get("options", {})
-    if name not in MODEL_NAMES or not isinstance(options, dict):
+    if name not in ALL_MODELS or not isinstance(options, dict):
         raise _not_safetensors("it does not say which of this app's models it holds")
     try:
         state = st_load(data)
