@@ -152,7 +152,7 @@ def train_work(
 
         def on_step(record: dict[str, float]) -> None:
             last.update(step=record["step"], progress=record["progress"])
-            report(record)
+            report(dict(record))  # a copy: fit adds the epoch's test losses to its last step record later
 
         def on_epoch(r: dict[str, float]) -> None:
             report({**last, "epoch": r["epoch"], "test_recon": r["test_recon"], "test_kl": r["test_kl"]})

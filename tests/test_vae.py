@@ -228,8 +228,9 @@ def test_manifold_grid_uses_gaussian_quantiles_with_z2_upwards():
 def test_image_grid_and_gif():
     images = torch.rand(5, 28, 28)
     mosaic = vt.image_grid(images, cols=3, pad=2)
-    assert mosaic.shape == (2 * 30 + 2, 3 * 30 + 2)
-    assert mosaic[2, 2] == round(images[0, 0, 0].item() * 255)
+    assert mosaic.shape == (2 * 30 - 2, 3 * 30 - 2)  # core.images.mosaic: gaps between, none around
+    assert mosaic[0, 0] == round(images[0, 0, 0].item() * 255) and mosaic[0, 28] == 0
+    assert vt.image_grid(images, cols=3, pad=2, scale=2).shape == (2 * 58, 2 * 88)
     gif = vt.frames_to_gif(images, scale=2)
     with Image.open(io.BytesIO(gif)) as im:
         assert im.format == "GIF" and im.size == (56, 56)
