@@ -115,6 +115,12 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
     return None
 
 
+def shape_walk(model: nn.Module, acts: dict[str, torch.Tensor]) -> list[tuple[str, str, str]]:
+    """(layer, module type, output shape without the batch, e.g. "16 × 28 × 28") for each activation."""
+    types = {name: type(m).__name__ for name, m in model.named_modules()}
+    return [(name, types[name], " × ".join(map(str, a.shape[1:]))) for name, a in acts.items()]
+
+
 def default_map_layer(acts: dict[str, torch.Tensor]) -> str:
     """The layer whose maps the page opens on: the first conv (or its ReLU) with (B, C, H, W) output."""
     names = list(acts)

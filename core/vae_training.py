@@ -300,6 +300,12 @@ def latent_points(model: VAE, x: torch.Tensor) -> torch.Tensor:
     return centred @ v[:2].T  # (N, 2)
 
 
+def latent_table(model: VAE, data: Dataset, n: int = 2000) -> dict[str, Any]:
+    """The first n test images' latent positions (`latent_points`) -> columns z1, z2 and class (its name)."""
+    xy = latent_points(model, data.test_x[:n]).numpy()  # (n, 2)
+    return {"z1": xy[:, 0], "z2": xy[:, 1], "class": [data.classes[int(c)] for c in data.test_y[:n]]}
+
+
 def curve_rows(records: list[dict[str, float]]) -> list[dict[str, Any]]:
     """`train_job` reports -> long rows {step, nats, term: recon|kl, split: train|test} for two charts."""
     rows = []

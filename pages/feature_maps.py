@@ -108,19 +108,6 @@ def prediction_ui(model: torch.nn.Module, image: np.ndarray, caption: str) -> No
         charts.bars(df, "digit", "p", percent=True, highlight=str(guess), height=160, **kw)
 
 
-def channel_chart(one: np.ndarray, signed: bool, title: str) -> alt.Chart:
-    """One feature map (H, W) as a heat map: blue-white-red around 0 when signed, else viridis."""
-    rows, cols = one.shape
-    heat = pd.DataFrame({"row": np.repeat(np.arange(rows), cols), "col": np.tile(np.arange(cols), rows)})
-    heat["value"] = one.reshape(-1)
-    lim = float(np.abs(one).max()) or 1.0
-    scale = alt.Scale(scheme="redblue", domain=[lim, -lim]) if signed else alt.Scale(scheme="viridis")
-    colour = alt.Color("value:Q", scale=scale, title=t("feat.value"), legend=alt.Legend(orient="bottom"))
-    tip = ["row", "col", alt.Tooltip("value:Q", format=".3f")]
-    chart = alt.Chart(heat).mark_rect().encode(x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None))
-    return chart.encode(color=colour, tooltip=tip).properties(title=title)
-
-
 def maps_ui(model: torch.nn.Module, acts: dict[str, torch.Tensor]) -> None:
     """Pick a layer: all its channels in a grid, one enlarged, on a shared or per-channel colour scale."""
     names = list(acts)
@@ -141,11 +128,19 @@ def maps_ui(model: torch.nn.Module, acts: dict[str, torch.Tensor]) -> None:
     grid_col, big_col = st.columns([3, 2])
     cell = int(np.clip((640 if presenter() else 520) // int(np.ceil(np.sqrt(len(maps)))), 24, 112))
     picture = features.map_grid(maps, shared_scale=bool(st.session_state["feat.shared"]), cell=cell)
-    caption = t("feat.grid.caption", layer=layer, c=len(maps), shape=" × ".join(map(str, act.shape)))
-    grid_col.image(picture, caption=caption)
-    k = int(st.session_state["feat.channel"])
-    with big_col:
-        charts.show(channel_chart(maps[k].numpy(), signed, t("feat.channel.title", layer=layer, k=k)), 300)
+    grid_col.image(
+        picture,
+        caption=t("feat.grid.caption", layer=layer, c=len(maps), shape=" × ".join(map(str, act.shape))),
+    )
+    one = maps[int(st.session_state["feat.channel"])]  # (H, W), enlarged with square pixels, fits its column
+    caption = t(
+        "feat.channel.title",
+        layer=layer,
+        k=st.session_state["feat.channel"],
+        lo=float(one.min()),
+        hi=float(one.max()),
+    )
+    big_col.image(features.map_grid(one[None], cell=448), caption=caption, width="stretch")
 
 
 @st.fragment
@@ -161,10 +156,8 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
         acts = features.activations(model, features.model_input(torch.from_numpy(image)))
         st.subheader(t("feat.layers.title"))
         with st.expander(t("feat.walk"), expanded=not presenter()):
-            types = {n: type(m).__name__ for n, m in model.named_modules()}
-            walk = [(n, types[n], " × ".join(map(str, a.shape[1:]))) for n, a in acts.items()]
             cols = [t("feat.col.layer"), t("feat.col.type"), t("feat.col.shape")]
-            st.dataframe(pd.DataFrame(walk, columns=cols), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(features.shape_walk(model, acts), columns=cols), hide_index=True)
         maps_ui(model, acts)
     sync_url("feat.")
 

@@ -21,7 +21,6 @@ from ui.shell import current_device, explained_errors, presenter, seed, show_sou
 from ui.state import sync_url, url_default
 
 JOB = "vae.job"
-SCATTER_POINTS = min(2_000, LIMITS.max_embed_points)
 url_default("vae.dataset", vt.DEFAULT_DATASET, choices=list(data.NAMES))
 url_default("vae.z", vt.DEFAULT_VAE.z_dim, choices=list(vt.Z_CHOICES))
 url_default("vae.beta", vt.DEFAULT_BETA, choices=list(vt.BETA_CHOICES))
@@ -40,12 +39,8 @@ url_default("vae.recon_seed", 0)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def latent_points(fingerprint: str, _model: VAE, dataset: str) -> pd.DataFrame:
-    """The first test images' latent positions (μ, or its two principal components), with their class."""
-    ds = data.load(dataset)
-    xy = vt.latent_points(_model, ds.test_x[:SCATTER_POINTS]).numpy()
-    labels = [ds.classes[int(c)] for c in ds.test_y[:SCATTER_POINTS]]
-    return pd.DataFrame({"z1": xy[:, 0], "z2": xy[:, 1], "class": labels})
+def latent_table(fingerprint: str, _model: VAE, dataset: str) -> pd.DataFrame:
+    return pd.DataFrame(vt.latent_table(_model, data.load(dataset), min(2_000, LIMITS.max_embed_points)))
 
 
 def bump(key: str) -> None:
@@ -185,7 +180,7 @@ def interpolate_ui(model: VAE, ds: data.Dataset, tag: str) -> None:
 
 
 def scatter_ui(model: VAE, ds: data.Dataset, z: int) -> None:
-    points = latent_points(model_fingerprint(model), model, ds.name)
+    points = latent_table(model_fingerprint(model), model, ds.name)
     x, y = ("z₁", "z₂") if z == 2 else ("PC1", "PC2")
     st.markdown(f"**{t('vae.latent.scatter' if z == 2 else 'vae.latent.scatterN', n=len(points))}**")
     palette = alt.Scale(range=charts.PALETTE)
