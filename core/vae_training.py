@@ -289,6 +289,12 @@ def interpolate_images(
     return decode(model, interpolate(z[0], z[1], steps, method))
 
 
+def slider_start(model: VAE, digit: torch.Tensor | None = None) -> list[float]:
+    """Where the latent sliders start: z = 0, or μ of a digit uint8 (28, 28), clamped to ±3, 0.1 steps."""
+    mu = torch.zeros(model.z_dim) if digit is None else encode_means(model, digit)[0]
+    return [round(v, 1) for v in mu.clamp(-3, 3).tolist()]
+
+
 @torch.no_grad()
 def latent_points(model: VAE, x: torch.Tensor) -> torch.Tensor:
     """x uint8 (N, 28, 28) -> (N, 2): μ itself for z = 2, else μ on its two principal components."""

@@ -17,9 +17,8 @@ from ui.state import sync_url, url_default
 JOB = "feat.job"
 SOURCES, INPUTS, METHODS = ("session", "upload", "quick"), ("index", "class", "draw"), ("both", "pca", "tsne")
 TOP = min(5000, LIMITS.max_embed_points)
-url_default(
-    "feat.source", "quick" if st.session_state.get("train.model") is None else "session", choices=SOURCES
-)
+TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
+url_default("feat.source", "session" if TRAINED else "quick", choices=SOURCES)
 url_default("feat.quick", "slides_cnn", choices=features.QUICK_MODELS)
 url_default("feat.input", "index", choices=INPUTS)
 url_default("feat.index", 0, choices=range(10_000))
@@ -42,9 +41,8 @@ def layer_maps(fingerprint: str, _model: torch.nn.Module, *settings) -> pd.DataF
 
 def model_ui() -> tuple[torch.nn.Module | None, str]:
     """The model: the trainer page's, an uploaded file, or the quick default (trained here once, cached)."""
-    st.radio(
-        t("feat.source"), SOURCES, key="feat.source", horizontal=True, format_func=labeller("feat.source.")
-    )
+    fmt = labeller("feat.source.")
+    st.radio(t("feat.source"), SOURCES, key="feat.source", horizontal=True, format_func=fmt)
     source = st.session_state["feat.source"]
     if source == "session":
         model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta") or {}
@@ -128,18 +126,10 @@ def maps_ui(model: torch.nn.Module, acts: dict[str, torch.Tensor]) -> None:
     grid_col, big_col = st.columns([3, 2])
     cell = int(np.clip((640 if presenter() else 520) // int(np.ceil(np.sqrt(len(maps)))), 24, 112))
     picture = features.map_grid(maps, shared_scale=bool(st.session_state["feat.shared"]), cell=cell)
-    grid_col.image(
-        picture,
-        caption=t("feat.grid.caption", layer=layer, c=len(maps), shape=" × ".join(map(str, act.shape))),
-    )
-    one = maps[int(st.session_state["feat.channel"])]  # (H, W), enlarged with square pixels, fits its column
-    caption = t(
-        "feat.channel.title",
-        layer=layer,
-        k=st.session_state["feat.channel"],
-        lo=float(one.min()),
-        hi=float(one.max()),
-    )
+    shown = {"layer": layer, "shape": " × ".join(map(str, act.shape)), "k": st.session_state["feat.channel"]}
+    grid_col.image(picture, caption=t("feat.grid.caption", c=len(maps), **shown))
+    one = maps[shown["k"]]  # (H, W), enlarged with square pixels, fits its column
+    caption = t("feat.channel.title", lo=float(one.min()), hi=float(one.max()), **shown)
     big_col.image(features.map_grid(one[None], cell=448), caption=caption, width="stretch")
 
 
@@ -168,10 +158,8 @@ def kernels_ui(model: torch.nn.Module) -> None:
         weight = found[1].weight.detach()[:, 0]  # (C_out, k, k): the kernels on the first input channel
         st.subheader(t("feat.kernels.title", layer=found[0]))
         caption = t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1])
-        st.image(
-            features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight))),
-            caption=caption,
-        )
+        picture = features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight)))
+        st.image(picture, caption=caption)
 
 
 @st.fragment
@@ -185,9 +173,8 @@ def embed_ui(model: torch.nn.Module) -> None:
     e1, e2 = st.columns(2)
     e1.multiselect(t("feat.elayers"), choices, key="feat.elayers", max_selections=4)
     e2.slider(t("feat.n"), min(500, TOP), TOP, step=100 if TOP > 500 else 1, key="feat.n")
-    e1.radio(
-        t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=labeller("feat.method.")
-    )
+    fmt = labeller("feat.method.")
+    e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
     if not presenter():
         e2.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
     get = st.session_state.__getitem__
@@ -212,11 +199,8 @@ def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexi
     legend = " &nbsp; ".join(swatch.format(charts.PALETTE[d], d) for d in range(10))
     st.markdown(f"{t('feat.axis.digit')}: {legend}", unsafe_allow_html=True)
     palette = alt.Scale(domain=[str(d) for d in range(10)], range=charts.PALETTE)
-    tip = [
-        alt.Tooltip("digit:N", title=t("feat.axis.digit")),
-        alt.Tooltip("index:Q", title=t("feat.index")),
-        "image",
-    ]
+    tip = [alt.Tooltip("digit:N", title=t("feat.axis.digit")), alt.Tooltip("index:Q", title=t("feat.index"))]
+    tip.append("image")  # the digit's picture (a PNG data URL) in the tooltip
     for m in ("pca", "tsne") if method == "both" else (method,):
         for i, (col, layer) in enumerate(zip(st.columns(len(layers)), layers, strict=True)):
             dots = alt.Chart(table).mark_circle(size=18 if n > 2000 else 28, opacity=0.75)

@@ -116,7 +116,7 @@ def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool):
 
 
 @st.fragment
-def sample_ui(model: VAE) -> None:
+def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.sample.explain"))
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
     if not presenter():
@@ -140,9 +140,8 @@ def digit_ui(ds: data.Dataset, side: str) -> torch.Tensor | None:
         drawn = draw_digit(f"vae.canvas_{side}", side=200)
         return None if drawn is None else torch.from_numpy(drawn)
     pick, show = st.columns([2, 1])
-    pick.selectbox(
-        t("vae.interp.class"), range(10), key=f"vae.{side}_class", format_func=ds.classes.__getitem__
-    )
+    name = ds.classes.__getitem__
+    pick.selectbox(t("vae.interp.class"), range(10), key=f"vae.{side}_class", format_func=name)
     indices = (ds.test_y == st.session_state[f"vae.{side}_class"]).nonzero().flatten()
     pick.number_input(t("vae.interp.nth"), 0, min(499, len(indices) - 1), step=1, key=f"vae.{side}_nth")
     index = st.session_state[f"vae._{side}_index"] = int(indices[st.session_state[f"vae.{side}_nth"]])
@@ -152,7 +151,7 @@ def digit_ui(ds: data.Dataset, side: str) -> torch.Tensor | None:
 
 
 @st.fragment
-def interpolate_ui(model: VAE, ds: data.Dataset, tag: str) -> None:
+def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.interp.explain"))
     how = labeller("vae.interp.source.")
     st.radio(t("vae.interp.source"), ["test", "draw"], key="vae.src", horizontal=True, format_func=how)
@@ -175,7 +174,7 @@ def interpolate_ui(model: VAE, ds: data.Dataset, tag: str) -> None:
             strip = vt.interpolate_images(model, a, b, st.session_state["vae.steps"], m)
             st.markdown(f"**{t(f'vae.interp.{m}')}**")
             st.image(vt.image_grid(strip, len(strip), scale=6 if presenter() else 4), width="stretch")
-            gif, name = vt.frames_to_gif(strip), f"vae_{tag}_{m}.gif"
+            gif, name = vt.frames_to_gif(strip), f"vae_{ds.name}_z{z}_{m}.gif"
             st.download_button(t("vae.interp.gif"), gif, name, "image/gif", key=f"vae.gif_{m}")
 
 
@@ -215,15 +214,12 @@ def dims_ui(model: VAE, ds: data.Dataset, z: int) -> None:
         st.session_state.setdefault(key, 0.0)
 
     def reset() -> None:
-        start = torch.zeros(z)
-        if st.session_state.get("vae.start") == "digit" and "vae._a_index" in st.session_state:
-            start = vt.encode_means(model, ds.test_x[st.session_state["vae._a_index"]])[0]
-        for key, value in zip(dims, start.clamp(-3, 3).tolist(), strict=True):
-            st.session_state[key] = round(value, 1)
+        index = st.session_state.get("vae._a_index") if st.session_state.get("vae.start") == "digit" else None
+        start = vt.slider_start(model, None if index is None else ds.test_x[index])
+        st.session_state.update(zip(dims, start, strict=True))
 
-    st.radio(
-        t("vae.latent.start"), ["zero", "digit"], key="vae.start", format_func=labeller("vae.latent.start.")
-    )
+    how = labeller("vae.latent.start.")
+    st.radio(t("vae.latent.start"), ["zero", "digit"], key="vae.start", format_func=how)
     st.button(t("vae.latent.reset"), on_click=reset, key="vae.reset", icon=":material/restart_alt:")
     sliders, picture = st.columns([2, 1])
     columns = sliders.columns(2)
@@ -265,14 +261,9 @@ if found is not None:
     model, meta, origin = found
     st.caption(t(f"vae.model.{origin}", **meta))
     tabs = st.tabs([t(f"vae.tab.{k}") for k in ("sample", "interp", "latent", "recon")])
-    with tabs[0]:
-        sample_ui(model)
-    with tabs[1]:
-        interpolate_ui(model, ds, f"{dataset}_z{z}")
-    with tabs[2]:
-        latent_ui(model, ds, z)
-    with tabs[3]:
-        recon_ui(model, ds, z)
+    for tab, view in zip(tabs, (sample_ui, interpolate_ui, latent_ui, recon_ui), strict=True):
+        with tab:
+            view(model, ds, z)
 sync_url("vae.")
 show_source(VAE, vae_loss, kl_divergence, interpolate, vt.vae_objective, vt.train_vae, vt.keep_if_better)
 if panel is not None:

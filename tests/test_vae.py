@@ -13,7 +13,6 @@ from PIL import Image
 from core import vae_training as vt
 from core.errors import UserError
 from core.models.vae import VAE, VAEConfig, interpolate, kl_divergence, vae_loss
-from core.train import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -241,35 +240,23 @@ def test_image_grid_and_gif():
 
 
 @pytest.mark.slow
-def test_loss_falls_on_a_real_mnist_subset(mnist):
+def test_the_default_config_learns_on_a_small_real_subset(mnist):
+    """The page's defaults (z = 8, Adam 1e-3, batch 128) through the same entry point as the page and
+    `make prepare`, on 8 000 real images: the loss falls from chance (~540 nats) below 215 (measured
+    204.9: reconstruction 203.1 + KL 1.8; the in-class epoch over 60 000 images reaches about 140)."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    before = vt.train_vae  # the same entry point the page and `make prepare` use
     steps = []
-    model, history = before(
-        mnist,
-        VAEConfig(z_dim=8, hidden=64, channels=(8, 16)),
-        TrainConfig(
-            optimizer="adam",
-            lr=2e-3,
-            batch_size=64,
-            epochs=1,
-            train_subset=1536,
-            schedule="constant",
-            eval_subset=500,
-            log_every=4,
-            device="cpu",
-        ),
-        on_step=steps.append,
-    )
-    assert len(steps) >= 5 and {"loss", "recon", "kl"} <= set(steps[0])
+    config = replace(vt.DEFAULT_TRAIN, train_subset=8_000, eval_subset=1_000, device="cpu")
+    model, history = vt.train_vae(mnist, vt.DEFAULT_VAE, config, on_step=steps.append)
+    assert len(steps) >= 6 and {"loss", "recon", "kl"} <= set(steps[0])
     first, last = steps[0], steps[-1]
-    assert last["recon"] < first["recon"] - 60, (first, last)  # from ~540 nats (chance) towards ~200
+    assert last["recon"] < first["recon"] - 100, (first, last)
     torch.testing.assert_close(
         torch.tensor(last["loss"]), torch.tensor(last["recon"] + last["kl"]), rtol=1e-4, atol=1e-3
     )
     final = history.epochs[-1]
-    assert final["test_loss"] < 300, final
-    assert not model.training and next(model.parameters()).device.type == "cpu"
+    assert final["test_loss"] < 215, final
+    assert not model.training and next(model.parameters()).device.type == "cpu" and model.z_dim == 8
 
 
 def test_beta_out_of_range_is_a_user_error():
@@ -385,3 +372,10 @@ def test_latent_points_are_mu_for_z2_and_principal_components_above(tiny, mnist)
     torch.testing.assert_close(pc.double().abs(), (u[:, :2] * s[:2]).abs(), rtol=1e-4, atol=1e-4)  # sign free
     two = VAE(z_dim=2, hidden=16, channels=(4, 8)).eval()
     torch.testing.assert_close(vt.latent_points(two, x), vt.encode_means(two, x))
+
+
+def test_slider_start_is_zero_or_the_digits_mean_rounded(tiny, mnist):
+    assert vt.slider_start(tiny) == [0.0, 0.0, 0.0]
+    mu = vt.encode_means(tiny, mnist.test_x[0])[0]
+    expected = [round(min(3.0, max(-3.0, v)), 1) for v in mu.tolist()]
+    assert vt.slider_start(tiny, mnist.test_x[0]) == expected
