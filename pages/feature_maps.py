@@ -7,6 +7,7 @@ import streamlit as st
 import torch
 
 from core import data, features
+from core.images import zoom
 from core.limits import LIMITS
 from core.train import predict_proba
 from ui import cached, charts, jobs
@@ -97,8 +98,8 @@ def input_ui(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
 def prediction_ui(model: torch.nn.Module, image: np.ndarray, caption: str) -> None:
     probs = predict_proba(model, torch.from_numpy(image))[0]  # (10,)
     guess = int(probs.argmax())
-    left, right = st.columns([1, 3])
-    left.image(image, caption=caption, width=168, clamp=True)
+    left, right = st.columns([1, 2])
+    left.image(zoom(image, 8), caption=caption, width="stretch")  # square pixels, never wider than its column
     with right:
         st.markdown(t("feat.prediction", digit=guess, p=100 * float(probs[guess])))
         df = pd.DataFrame({"digit": [str(d) for d in range(10)], "p": probs.numpy()})
