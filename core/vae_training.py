@@ -181,7 +181,7 @@ def load_cached(dataset: str, z_dim: int, beta: float = 1.0) -> tuple[VAE, dict[
     if not path.exists():
         return None
     try:
-        model, meta = load_checkpoint_file(path)
+        model, meta = load_checkpoint_file(path, models=(MODEL_NAME,))
     except (UserError, OSError):
         return None
     unknown = dict.fromkeys(("epochs", "test_loss", "test_recon", "test_kl"), float("nan"))

@@ -185,7 +185,9 @@ def scatter_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     palette = alt.Scale(range=charts.PALETTE)
     colour = alt.Color("class:N", title=t("vae.latent.class"), sort=list(ds.classes), scale=palette)
     dots = alt.Chart(points).mark_circle(size=28 if presenter() else 18, opacity=0.75)
-    chart = dots.encode(x=alt.X("z1:Q", title=x), y=alt.Y("z2:Q", title=y), color=colour, tooltip=["class"])
+    fit = alt.Scale(zero=False)  # the axes span the points, not 0
+    xy = {"x": alt.X("z1:Q", title=x, scale=fit), "y": alt.Y("z2:Q", title=y, scale=fit)}
+    chart = dots.encode(**xy, color=colour, tooltip=["class"])
     charts.show(chart, 380)
 
 

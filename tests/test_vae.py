@@ -274,7 +274,10 @@ def meta(loss: float, **extra) -> dict:
 def test_checkpoint_round_trip_through_core_checkpoint(tiny, tmp_path, monkeypatch):
     from core.checkpoint import load_checkpoint, save_checkpoint
 
-    loaded, saved = load_checkpoint(save_checkpoint(tiny, {"test_loss": 123.4}))
+    blob = save_checkpoint(tiny, {"test_loss": 123.4})
+    with pytest.raises(UserError):
+        load_checkpoint(blob)  # where a classifier is expected (trainer, feature page), a VAE is refused
+    loaded, saved = load_checkpoint(blob, models=("vae",))
     assert saved["model"] == "vae" and saved["test_loss"] == 123.4
     assert saved["options"] == {"z_dim": 3, "hidden": 16, "channels": [4, 8]}
     assert isinstance(loaded, VAE) and not loaded.training
@@ -324,11 +327,11 @@ def test_damaged_or_foreign_checkpoints_are_refused(tiny, tmp_path, monkeypatch)
 
     blob = save_checkpoint(tiny)
     with pytest.raises(UserError):
-        load_checkpoint(blob[: len(blob) // 2])  # truncated
+        load_checkpoint(blob[: len(blob) // 2], models=("vae",))  # truncated
     buf = io.BytesIO()
     torch.save(tiny.state_dict(), buf)
     with pytest.raises(UserError):
-        load_checkpoint(buf.getvalue())  # a pickle: never loaded
+        load_checkpoint(buf.getvalue(), models=("vae",))  # a pickle: never loaded
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))
     path = vt.checkpoint_path("mnist", 3)
     path.parent.mkdir(parents=True)
