@@ -43,3 +43,17 @@ def checkpoint_file(path: str, mtime: float) -> tuple[Any, dict]:
     from core.checkpoint import load_checkpoint_file
 
     return load_checkpoint_file(path)
+
+
+def leaderboard_db(url: str | None = None) -> Any:
+    """The class leaderboard's database (connection pool), one per process and database URL."""
+    from core.leaderboard import database_url
+
+    return _leaderboard(url or database_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _leaderboard(url: str) -> Any:
+    from core.leaderboard import Leaderboard
+
+    return Leaderboard(url)
