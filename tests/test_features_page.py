@@ -7,7 +7,7 @@ import json
 import pytest
 
 from core import features
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from tests.conftest import app_test, exception_text, layout_problems, open_app, snap, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/feature_maps.py"
@@ -122,10 +122,8 @@ def test_quick_default_trains_in_the_background_and_is_cached(tmp_path, monkeypa
 
 
 def no_overflow(page) -> None:
-    wide = page.evaluate(
-        "() => document.querySelector('[data-testid=stMain]').scrollWidth - window.innerWidth"
-    )
-    assert wide <= 0, f"horizontal overflow of {wide} px"
+    """conftest's layout floor (no sideways scroll, title ≥ text), and no radio option label cut."""
+    assert not layout_problems(page), layout_problems(page)
     cut = page.evaluate(
         "() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stRadio] label')]"
         ".filter(e => e.scrollWidth > e.clientWidth + 1).length"
