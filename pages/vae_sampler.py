@@ -108,10 +108,10 @@ def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool):
             device = current_device()
             jobs.start(JOB, vt.train_work(ds, z, beta, epochs, images, seed(), device.type), device)
         panel = st.container()
-        jobs.show_outcome(JOB)
         last = st.session_state.get("vae.last_run")
         if jobs.running(JOB) is None and last and last[0] == (ds.name, z, beta):
             curves_ui(last[1])
+    jobs.show_outcome(JOB)  # outside the expander, which closes once a model is there
     return panel
 
 

@@ -220,7 +220,8 @@ def test_browser_tabs_train_and_stop(server, page, lang):
     page.get_by_role("button", name=T["vae.train.button"], exact=True).click()
     stop = page.get_by_role("button", name=TABLES[lang]["common.stop"])
     stop.wait_for(timeout=120_000)
-    page.locator("[data-testid=stProgress]").first.wait_for(timeout=300_000)  # a first progress report
+    # a first progress report: the bar's text says the loss in nats (before it, the bar says "preparing")
+    page.locator("[data-testid=stProgress]", has_text="nats").first.wait_for(timeout=300_000)
     snap(page, f"vae_training_{lang}", full_page=False)
     stop.click()
     stopped = T["vae.train.stopped.kept"].split("{")[0]  # the start both "stopped" sentences share

@@ -38,9 +38,9 @@ EN = {
     "vae.train.done.best": "Done: {epochs:g} epoch(s) in {seconds:.0f} s: test loss {test_loss:.1f} nats = "
     "reconstruction {test_recon:.1f} + KL {test_kl:.1f}. The saved model stays, its test loss is lower "
     "({best_loss:.1f} nats); this page uses yours until you leave.",
-    "vae.train.stopped.kept": "Stopped after {epochs:g} epoch(s) ({seconds:.0f} s); what it learned is kept: "
+    "vae.train.stopped.kept": "Stopped after {epochs:.2f} epochs ({seconds:.0f} s); what it learned is kept: "
     "test loss {test_loss:.1f} nats. It is now the saved model new sessions start from.",
-    "vae.train.stopped.best": "Stopped after {epochs:g} epoch(s) ({seconds:.0f} s); what it learned is kept "
+    "vae.train.stopped.best": "Stopped after {epochs:.2f} epochs ({seconds:.0f} s); what it learned is kept "
     "in this session: test loss {test_loss:.1f} nats. The saved model stays, its test loss is lower "
     "({best_loss:.1f} nats).",
     "vae.train.step": "step",
@@ -134,9 +134,9 @@ ZH = {
     "vae.train.done.best": "训练了 {epochs:g} 轮，用时 {seconds:.0f} 秒：测试损失 {test_loss:.1f} nats = 重构 "
     "{test_recon:.1f} + KL {test_kl:.1f}。已保存的模型测试损失更低（{best_loss:.1f} nats），因此保留它；"
     "在你离开之前，本页面使用你的模型。",
-    "vae.train.stopped.kept": "已停止：训练了 {epochs:g} 轮（{seconds:.0f} 秒），已学到的保留：测试损失 "
+    "vae.train.stopped.kept": "已停止：训练了 {epochs:.2f} 轮（{seconds:.0f} 秒），已学到的保留：测试损失 "
     "{test_loss:.1f} nats。它现在是新会话开始时使用的已保存模型。",
-    "vae.train.stopped.best": "已停止：训练了 {epochs:g} 轮（{seconds:.0f} 秒），已学到的保留在本会话中：测试损失 "
+    "vae.train.stopped.best": "已停止：训练了 {epochs:.2f} 轮（{seconds:.0f} 秒），已学到的保留在本会话中：测试损失 "
     "{test_loss:.1f} nats。已保存的模型测试损失更低（{best_loss:.1f} nats），因此保留它。",
     "vae.train.step": "步数",
     "vae.train.value": "nats",
