@@ -302,4 +302,3 @@ def _read_debian_fashion() -> dict[str, np.ndarray] | None:
 def normalize(x: torch.Tensor, mean: float = 0.1307, std: float = 0.3081) -> torch.Tensor:
     """uint8 (..., 28, 28) -> float (..., 1, 28, 28), standardised with MNIST's mean and std."""
     return ((x.float() / 255.0 - mean) / std).unsqueeze(-3)
-
