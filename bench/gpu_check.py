@@ -55,7 +55,7 @@ def steps(cpu: bool, quick: bool, model_dir: str) -> list[Step]:
         "300",
     ]
     if quick:  # the CPU proof: a few core files only
-        unit += ["tests/test_train.py", "tests/test_jobs.py"]
+        unit += ["tests/test_device.py"]
     train = [PY, "bench/train_mnist.py", "--device", device, "--max-epochs", "2"] + (
         ["--dry-run"] if quick else []
     )
