@@ -298,6 +298,9 @@ _ZOO: dict[str, type[nn.Module]] = {
     "resnet_small": ResNetSmall,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_ZOO)
+# Every name build_model and core/checkpoint.py know: the classifiers above, and the VAE page's
+# model (core/models/vae.py), which is not a classifier and so is not offered where MODEL_NAMES is.
+ALL_MODELS: tuple[str, ...] = (*MODEL_NAMES, "vae")
 
 
 def model_options(name: str) -> dict[str, Any]:
@@ -308,6 +311,10 @@ def model_options(name: str) -> dict[str, Any]:
 
 
 def _model_class(name: str) -> type[nn.Module]:
+    if name == "vae":
+        from core.models.vae import VAE  # imported here: core.models.vae imports nothing from this file
+
+        return VAE
     if name not in _ZOO:
         raise UserError(
             f"Unknown model '{name}'; choose one of: {', '.join(MODEL_NAMES)}.",
