@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 
 import pytest
 import torch
 
+from core.checkpoint import save_checkpoint
+from core.models import build_seeded
+from core.train import TrainConfig, score_run
 from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
 from ui.i18n import TABLES
 
@@ -43,6 +47,56 @@ def test_summary_headers_follow_a_language_switch():
     assert at.dataframe[0].value.columns[0] == "层"
 
 
+def scored_run(mnist, run_id: int = 1):
+    """A real Run without training (seeded MLP weights, scored on the full test set): a cheap table row."""
+    model = build_seeded("mlp", run_id)
+    return score_run(run_id, model, mnist, TrainConfig(model="mlp"), {"dropout": 0.0})
+
+
+def test_zero_epochs_gets_a_sentence_and_train_waits(lang):
+    at = app_test(PAGE, lang)
+    at.number_input(key="train.epochs").set_value(0).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        {
+            "en": "Epochs must be between 1 and 20 on this server; got 0.",
+            "zh": "本服务器的训练轮数必须在 1 到 20 之间，现在是 0。",
+        }[lang]
+    ]
+    assert at.button(key="train.start_btn").disabled  # Train never runs another number than the one shown
+    at.number_input(key="train.epochs").set_value(2).run()
+    assert not at.error and not at.button(key="train.start_btn").disabled
+
+
+def test_loading_weights_after_a_run_selects_the_loaded_run(lang, mnist):
+    """#12: the upload set train.inspect after its selectbox existed (StreamlitWidgetAlreadyInstantiatedError)."""
+    first = scored_run(mnist)
+    at = app_test(PAGE, lang, timeout=120, **{"train.runs": [first], "train.counter": 1})
+    assert at.selectbox(key="train.inspect").value == 1
+    blob = save_checkpoint(first.model, {"test_acc": first.test_acc, "config": asdict(first.config)})
+    at.file_uploader(key="train.upload").set_value(
+        ("mlp.safetensors", blob, "application/octet-stream")
+    ).run()
+    assert not at.exception, at.exception
+    runs = at.session_state["train.runs"]
+    assert [r.id for r in runs] == [1, 2] and runs[1].test_acc == first.test_acc
+    assert at.selectbox(key="train.inspect").value == 2 and at.session_state["train.model"] is runs[1].model
+    assert any(TABLES[lang]["train.uploaded"].split("{")[0] in s.value for s in at.success)
+    at.file_uploader(key="train.upload").set_value(
+        ("evil.pt", b"\x80\x04K\x01.", "application/octet-stream")
+    ).run()
+    assert not at.exception and "pickle" in at.error[0].value  # refused with a reason, the page keeps working
+    assert len(at.session_state["train.runs"]) == 2
+
+
+def test_the_draw_section_names_the_run_it_uses(lang, mnist):
+    runs = [scored_run(mnist, 1), scored_run(mnist, 2)]
+    at = app_test(PAGE, lang, timeout=120, **{"train.runs": runs, "train.counter": 2, "train.draw_run": 1})
+    assert not at.exception
+    picker = at.selectbox(key="train.draw_run")
+    assert picker.value == 1 and picker.label == TABLES[lang]["train.draw.run"]
+
+
 @pytest.mark.slow
 def test_a_tiny_run_trains_and_shows_results(lang):
     at = app_test(PAGE, lang, timeout=600, **{"train.subset": 2000, "train.batch": 64})
@@ -51,26 +105,29 @@ def test_a_tiny_run_trains_and_shows_results(lang):
     run_until(at, lambda a: "train.job" not in a.session_state and a.session_state["train.runs"])
     assert not at.exception, at.exception
     assert at.success, "no 'done' message"
+    at.run()  # #12: "Done" vanished after the next rerun (a drawn digit, any click)
+    assert at.success and TABLES[lang]["train.done"].split("{")[0] in at.success[0].value
     runs = at.session_state["train.runs"]
-    assert len(runs) == 1 and runs[0]["test_acc"] > 0.6  # 2,000 real images, one epoch
+    assert len(runs) == 1 and runs[0].test_acc > 0.6  # 2,000 real images, one epoch
+    assert runs[0].history.steps[-1]["test_acc"] == runs[0].test_acc  # curve and table agree
     model, meta = at.session_state["train.model"], at.session_state["train.model_meta"]
     assert isinstance(model, torch.nn.Module) and not model.training and meta["name"] == "two_layer_cnn"
-    assert meta["test_acc"] == runs[0]["test_acc"]
-    # run table, confusion matrix and gallery are on the page
-    assert any("%" in str(v) for df in at.dataframe for v in df.value.iloc[:, -2].tolist())
+    assert meta["test_acc"] == runs[0].test_acc
+    # run table (test accuracy as a percentage), confusion matrix and gallery are on the page
+    assert f"{runs[0].test_acc:.2%}" in at.dataframe[1].value.iloc[0].tolist()
     assert len(at.image) >= 2  # the first training image and the misclassified gallery
 
 
 @pytest.mark.slow
 def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
-    from core.train import BackgroundRun
+    from core.jobs import BackgroundJob
 
     started = []
-    original_start = BackgroundRun.start
-    monkeypatch.setattr(BackgroundRun, "start", lambda self: started.append(self) or original_start(self))
+    original_start = BackgroundJob.start
+    monkeypatch.setattr(BackgroundJob, "start", lambda self: started.append(self) or original_start(self))
 
     def press_stop_after_the_first_report():  # what the Stop button's on_click does
-        while not (started and started[0].steps):
+        while not (started and started[0].records):
             time.sleep(0.1)
         started[0].stop()
 
@@ -81,9 +138,9 @@ def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
     assert not at.exception
     assert at.warning, "no 'stopped early' message"
     run = at.session_state["train.runs"][-1]
-    assert run["history"].stopped and run["history"].images < 60000
-    assert run["test_acc"] > 0.3  # a few steps of an MLP already beat chance (10%)
-    assert at.session_state["train.model"] is run["model"]
+    assert run.history.stopped and run.history.images < 60000
+    assert run.test_acc > 0.3  # a few steps of an MLP already beat chance (10%)
+    assert at.session_state["train.model"] is run.model
 
 
 # --- real browser ---------------------------------------------------------------------------------
