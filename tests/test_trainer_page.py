@@ -69,7 +69,7 @@ def test_zero_epochs_gets_a_sentence_and_train_waits(lang):
 
 
 def test_loading_weights_after_a_run_selects_the_loaded_run(lang, mnist):
-    """#12: the upload set train.inspect after its selectbox existed (StreamlitWidgetAlreadyInstantiatedError)."""
+    """#12: the upload set train.inspect after its selectbox existed (WidgetAlreadyInstantiated error)."""
     first = scored_run(mnist)
     at = app_test(PAGE, lang, timeout=120, **{"train.runs": [first], "train.counter": 1})
     assert at.selectbox(key="train.inspect").value == 1
