@@ -244,7 +244,7 @@ def diagnostics_ui(runs: list[train.Run]) -> None:
         text="n:Q", color=alt.condition(alt.datum.n > 300, alt.value("white"), alt.value("black"))
     )
     per = pd.DataFrame({"digit": range(10), "acc": train.per_class_accuracy(matrix).tolist()})
-    lo = min(0.9, float(per.acc.min()) - 0.01)  # a zoomed axis: the bars start at its bottom, never below
+    lo = max(0.0, min(0.9, float(per.acc.min()) - 0.01))  # a zoomed axis: bars start at its bottom
     y_acc = alt.Y(
         "acc:Q", title=t("train.axis.acc"), scale=alt.Scale(domain=[lo, 1]), axis=alt.Axis(format=".1%")
     )

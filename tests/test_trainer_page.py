@@ -8,11 +8,12 @@ from dataclasses import asdict
 
 import pytest
 import torch
+from playwright.sync_api import expect
 
 from core.checkpoint import save_checkpoint
 from core.models import build_seeded
 from core.train import TrainConfig, score_run
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/mnist_trainer.py"
@@ -146,40 +147,63 @@ def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
 # --- real browser ---------------------------------------------------------------------------------
 
 
+NO_OVERFLOW = """() => { const m = document.querySelector('[data-testid="stMain"]');
+  return m.scrollWidth <= m.clientWidth + 1; }"""
+INK = """() => { const c = document.querySelector('canvas.lower-canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }"""
+
+
+def look_at(page, text: str, name: str) -> None:
+    """Scroll `text` to the top of the window and save a screenshot of what a student sees there."""
+    page.get_by_text(text, exact=False).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(400)
+    snap(page, name, full_page=False)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("lang_code", ["en", "zh"])
-def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, page, lang_code):
-    done_text = {"en": "Done: test accuracy", "zh": "完成：测试准确率"}[lang_code]
-    open_app(page, server, "trainer", f"lang={lang_code}&train.subset=2000&train.batch=64")
-    if page.get_by_role("dialog").count():  # a cold server may greet a deep link with "Page not found"
-        page.keyboard.press("Escape")
-        page.get_by_role("dialog").wait_for(state="detached", timeout=10_000)
-    assert not exception_text(page)
-    page.wait_for_timeout(3000)
-    wait_idle(page)
-    snap(page, f"trainer_before_{lang_code}")
-    page.get_by_role("button", name={"en": "Train", "zh": "开始训练"}[lang_code], exact=True).click()
-    # the live panel: a progress bar and the Stop button while training
-    try:
-        page.get_by_role("button", name={"en": "Stop", "zh": "停止"}[lang_code]).wait_for(timeout=90_000)
-    finally:
-        snap(page, f"trainer_after_click_{lang_code}")
-    page.wait_for_selector("[data-testid='stProgress']", timeout=120_000)
-    page.locator("[data-testid='stProgress']").first.scroll_into_view_if_needed()
-    snap(page, f"trainer_live_{lang_code}", full_page=False)
-    page.get_by_text(done_text).wait_for(timeout=600_000)
+def test_browser_train_drill_down_reload_weights_and_draw(server, page, lang_code, tmp_path):
+    """#12 items 1, 7, 8, 9 and #19 drill-down, as a student does it: 1440×900, then presenter 1280×720."""
+    T, prefix = TABLES[lang_code], lambda key: TABLES[lang_code][key].split("{")[0]
+    open_app(page, server, "trainer", f"lang={lang_code}&train.subset=1000&train.batch=64")
+    dismiss_dialogs(page)
+    page.get_by_role("button", name=T["train.start"], exact=True).click()
+    page.get_by_role("button", name=T["common.stop"]).wait_for(timeout=120_000)
+    page.get_by_text(prefix("train.done")).wait_for(timeout=600_000)
     wait_idle(page)
     assert not exception_text(page), exception_text(page)
-    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4  # curves, confusion, per class
-    page.get_by_text(
-        {"en": "Loss and accuracy", "zh": "损失与准确率"}[lang_code]
-    ).scroll_into_view_if_needed()
-    snap(page, f"trainer_curves_{lang_code}", full_page=False)
-    page.locator("[data-testid='stVegaLiteChart']").nth(2).scroll_into_view_if_needed()
-    snap(page, f"trainer_results_{lang_code}", full_page=False)
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(
+        4
+    )  # loss, accuracy, confusion, digit
+    look_at(page, T["train.curves"], f"trainer_{lang_code}_1440_curves")
+    look_at(page, T["train.diagnostics"], f"trainer_{lang_code}_1440_diagnostics")
+    assert page.evaluate(NO_OVERFLOW)
 
-    # draw a "1": one vertical stroke on the canvas
+    # drill-down: click the middle of the confusion matrix; exactly that cell's images appear
+    box = page.locator("[data-testid='stVegaLiteChart']").nth(2).bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
+    header = page.get_by_text(prefix("train.cell"))
+    header.wait_for(timeout=60_000)
+    wait_idle(page)
+    n = int(header.inner_text().replace(",", "").split("(" if lang_code == "en" else "共 ")[1].split()[0])
+    gallery = page.locator("[data-testid='stImage']")
+    expect(gallery).to_have_count(min(n, 16) + 1)  # + the first training image at the top
+    look_at(page, prefix("train.cell"), f"trainer_{lang_code}_1440_drilldown")
+
+    # #12 item 1: download the weights and load the same file back, after a run
+    page.get_by_text(T["train.weights"]).click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name=T["train.download"]).click()
+    path = tmp_path / "weights.safetensors"
+    download.value.save_as(path)
+    page.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_text(prefix("train.uploaded")).wait_for(timeout=120_000)
+    wait_idle(page)
+    assert not exception_text(page), exception_text(page)
+
+    # #12 item 8: draw a "1"; the prediction names its run, and the drawing stays on the canvas
     canvas = page.locator("canvas.upper-canvas").first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -189,10 +213,21 @@ def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, 
     for i in range(1, 21):
         page.mouse.move(x + i * 0.3, top + i * box["height"] * 0.035)
     page.mouse.up()
-    page.get_by_text({"en": "The network reads:", "zh": "网络认为是："}[lang_code]).wait_for(timeout=120_000)
+    page.get_by_text(prefix("train.prediction")).wait_for(timeout=120_000)
     wait_idle(page)
+    page.wait_for_timeout(1500)
     assert not exception_text(page), exception_text(page)
-    page.get_by_text(
-        {"en": "The network reads:", "zh": "网络认为是："}[lang_code]
-    ).scroll_into_view_if_needed()
-    snap(page, f"trainer_draw_{lang_code}", full_page=False)
+    expect(page.get_by_text(prefix("train.draw.used"))).to_be_visible()
+    assert page.evaluate(INK) > 500, "the drawing vanished from the canvas"
+    look_at(page, T["train.draw"], f"trainer_{lang_code}_1440_draw")
+
+    # presenter mode on a 1280×720 projector: nothing runs off the side
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.get_by_text(T["side.presenter"]).click()
+    wait_idle(page)
+    assert not exception_text(page)
+    assert page.evaluate(NO_OVERFLOW)
+    for key, part in (("train.settings", "top"), ("train.curves", "curves"), ("train.runs", "runs")):
+        look_at(page, T[key], f"trainer_{lang_code}_1280_present_{part}")
+    look_at(page, T["train.diagnostics"], f"trainer_{lang_code}_1280_present_diagnostics")
+    look_at(page, T["train.draw"], f"trainer_{lang_code}_1280_present_draw")
