@@ -39,7 +39,7 @@ class Preprocessed:
 
     @property
     def square(self) -> np.ndarray:
-        """(s, s) uint8: the crop padded to a square with dark grey (40), so a thin "1" shows at a readable size."""
+        """(s, s) uint8: the crop padded to a square with dark grey (40): a thin "1" stays readable."""
         h, w = self.cropped.shape
         side = max(h, w)
         pad = (((side - h) // 2, (side - h + 1) // 2), ((side - w) // 2, (side - w + 1) // 2))
