@@ -446,6 +446,7 @@ def evaluate(
 @torch.no_grad()
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Class probabilities (N, 10) on the CPU for x uint8 (N, 28, 28) (or (28, 28) for one image)."""
+    x = torch.as_tensor(x)  # a numpy digit (the canvas) works too
     if x.dim() == 2:
         x = x.unsqueeze(0)
     dev = next(model.parameters()).device

@@ -149,8 +149,7 @@ def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
 
 NO_OVERFLOW = """() => { const m = document.querySelector('[data-testid="stMain"]');
   return m.scrollWidth <= m.clientWidth + 1; }"""
-INK = """() => { const c = document.querySelector('canvas.lower-canvas');
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+INK = """(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
   for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }"""
 
 
@@ -220,7 +219,9 @@ def test_browser_train_drill_down_reload_weights_and_draw(server, page, lang_cod
     page.wait_for_timeout(1500)
     assert not exception_text(page), exception_text(page)
     expect(page.get_by_text(prefix("train.draw.used"))).to_be_visible()
-    assert page.evaluate(INK) > 500, "the drawing vanished from the canvas"
+    assert page.locator("canvas.dc-canvas.lower-canvas").first.evaluate(INK) > 500, (
+        "the drawing vanished from the canvas"
+    )
     look_at(page, T["train.draw"], f"trainer_{lang_code}_1440_draw")
 
     # presenter mode on a 1280×720 projector: nothing runs off the side
