@@ -313,6 +313,27 @@ def fit(
         history.evals.append(record)
         return record
 
+    def report(epoch: int, done: int, last: bool) -> None:
+        """One progress record: means over the steps since the last one (one sync), maybe a test point."""
+        nonlocal window, window_steps
+        names = list(window)
+        values = torch.stack([window[k] for k in names]).div(window_steps).tolist()  # one sync
+        record = {
+            "step": float(step),
+            "epoch": epoch + done / per_epoch,
+            **dict(zip(names, values, strict=False)),
+            "lr": float(optimizer.param_groups[0]["lr"]),
+            "time": time.perf_counter() - start - eval_seconds,
+            "progress": step / total_steps,
+            "images": float(history.images),
+        }
+        window, window_steps = {}, 0
+        if config.eval_every and step % config.eval_every == 0 and not last:
+            record.update({k: v for k, v in evaluate_now(record["epoch"]).items() if k.startswith("test_")})
+        history.steps.append(record)
+        if on_step is not None:
+            on_step(record)
+
     # 3. The training loop
     net.train()
     for epoch in range(config.epochs):
@@ -321,6 +342,8 @@ def fit(
         for i in range(per_epoch):
             if should_stop is not None and should_stop():
                 history.stopped = True
+                if window_steps:  # steps since the last report are reported too: a stop keeps them
+                    report(epoch, i, last=False)
                 break
             idx = order[i * config.batch_size : (i + 1) * config.batch_size]
             x, y = train_x[idx], train_y[idx]  # (B, 28, 28) uint8, (B,)
@@ -338,28 +361,8 @@ def fit(
                 window[k] = window[k] + v if k in window else v
                 epoch_sums[k] = epoch_sums[k] + v if k in epoch_sums else v
             window_steps += 1
-
-            last = i == per_epoch - 1
-            if step % config.log_every == 0 or last:
-                names = list(window)
-                values = torch.stack([window[k] for k in names]).div(window_steps).tolist()  # one sync
-                record = {
-                    "step": float(step),
-                    "epoch": epoch + (i + 1) / per_epoch,
-                    **dict(zip(names, values, strict=False)),
-                    "lr": float(optimizer.param_groups[0]["lr"]),
-                    "time": time.perf_counter() - start - eval_seconds,
-                    "progress": step / total_steps,
-                    "images": float(history.images),
-                }
-                window, window_steps = {}, 0
-                if config.eval_every and step % config.eval_every == 0 and not last:
-                    record.update(
-                        {k: v for k, v in evaluate_now(record["epoch"]).items() if k.startswith("test_")}
-                    )
-                history.steps.append(record)
-                if on_step is not None:
-                    on_step(record)
+            if step % config.log_every == 0 or i == per_epoch - 1:
+                report(epoch, i + 1, last=i == per_epoch - 1)
 
         # 4. End of the epoch (or of a stopped run): evaluate, report
         seen = i + (0 if history.stopped else 1)

@@ -90,6 +90,14 @@ def test_stop_keeps_what_was_learned(mnist):
     assert not model.training
 
 
+def test_a_stop_before_the_first_report_still_reports_the_steps_taken(mnist):
+    calls = []
+    cfg = TrainConfig(model="mlp", train_subset=6400, batch_size=64, log_every=10, eval_subset=300)
+    history = fit(build_seeded("mlp", 0), mnist, cfg, should_stop=lambda: calls.append(1) or len(calls) > 3)
+    assert history.stopped and [r["step"] for r in history.steps] == [3.0]  # three steps, one record
+    assert history.steps[0]["images"] == 3 * 64 == history.images
+
+
 def test_final_eval_off_skips_only_the_last_evaluation(mnist):
     cfg = TrainConfig(
         model="mlp", train_subset=640, batch_size=64, epochs=2, eval_subset=300, final_eval=False
