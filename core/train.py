@@ -501,6 +501,7 @@ class Run:
     probs: torch.Tensor  # (10000, 10) class probabilities on the test set
     test_acc: float  # on all 10,000 test images
     history: History | None = None  # None for weights loaded from a file
+    init_seed: int | None = None  # the seed of the initial weights (None: loaded from a file)
 
     @property
     def label(self) -> str:
@@ -529,6 +530,7 @@ def score_run(
     config: TrainConfig,
     options: dict[str, Any],
     history: History | None = None,
+    init_seed: int | None = None,
 ) -> Run:
     """Probabilities on all test images -> a Run; the History's last point gets this exact test figure."""
     probs = predict_proba(model, data.test_x)  # (10000, 10)
@@ -537,7 +539,7 @@ def score_run(
     if history is not None and history.steps:
         for record in (history.steps[-1], history.epochs[-1] if history.epochs else {}):
             record.update({"test_loss": loss, "test_acc": acc})
-    return Run(run_id, model.cpu().eval(), config, dict(options), probs, acc, history)
+    return Run(run_id, model.cpu().eval(), config, dict(options), probs, acc, history, init_seed)
 
 
 def train_run(
@@ -559,7 +561,7 @@ def train_run(
     history = fit(model, data, replace(config, final_eval=False), on_step=report, should_stop=should_stop)
     if not history.steps:
         return None
-    return score_run(run_id, model, data, config, options, history)
+    return score_run(run_id, model, data, config, options, history, init_seed)
 
 
 def curve_points(runs: list[tuple[str, list[dict[str, float]]]]) -> list[dict[str, Any]]:

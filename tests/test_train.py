@@ -264,7 +264,7 @@ def test_a_page_run_through_a_background_job_stops_fast_and_scores_the_full_test
         time.sleep(0.05)
     job.stop()
     run = job.join(120).result
-    assert job.status == "stopped" and run is not None and run.stopped and run.id == 7
+    assert job.status == "stopped" and run is not None and run.stopped and run.id == 7 and run.init_seed == 0
     assert run.history.images < 60_000 and run.label == "#7 mlp · adam · lr 0.003"
     # the last curve point and the table show one figure: the full test set, equal to evaluate()'s
     assert run.test_acc == pytest.approx(evaluate(run.model, mnist)["acc"], abs=1e-6)
