@@ -37,6 +37,14 @@ class Preprocessed:
     shift: tuple[int, int]  # (rows, cols) the digit moved to centre its mass
     normalized: torch.Tensor  # (1, 1, 28, 28) float: (digit/255 - 0.1307) / 0.3081, what the model reads
 
+    @property
+    def square(self) -> np.ndarray:
+        """(s, s) uint8: the crop padded to a square with dark grey (40): a thin "1" stays readable."""
+        h, w = self.cropped.shape
+        side = max(h, w)
+        pad = (((side - h) // 2, (side - h + 1) // 2), ((side - w) // 2, (side - w + 1) // 2))
+        return np.pad(self.cropped, pad, constant_values=40)
+
 
 def ink_of(rgba: np.ndarray) -> np.ndarray:
     """(H, W, 4) uint8 RGBA -> (H, W) uint8 ink: luminance times opacity (transparent = no ink)."""
