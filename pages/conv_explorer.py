@@ -1,7 +1,7 @@
 """Convolution explorer: the slides' 3×3 example cell by cell, then the same arithmetic on a photo.
 
-Grid mode and photo mode are each a fragment: a slider reruns its mode only, not the app (felt speed).
-Inside grid mode the sweep (step slider, Play) is a fragment of its own.
+Grid mode and photo mode are each a fragment: a slider reruns its mode only, not the app (felt speed);
+Play reruns grid mode once per output cell.
 """
 
 import time
@@ -140,7 +140,7 @@ def size_ui(in_hw, k_hw, pads, strides, dils, metric=st) -> None:
 
 def torch_ui(layer: conv.ConvLayer, in_shape: tuple[int, ...], code: str, pool=None) -> None:
     """The nn.Conv2d view: the shape the code prints, parameters with and without bias, the code."""
-    p1, p2, p3 = st.columns(3)
+    p1, p2, p3 = st.columns([2, 1, 1])  # the shape is the longest number: it gets the room
     p1.metric(t("conv.torch.shape"), str(list(conv.torch_output_shape(layer, in_shape, pool))))
     p2.metric(t("conv.torch.params"), layer.param_count(bias=True))
     p3.metric(t("conv.torch.params_nobias"), layer.param_count(bias=False))
@@ -179,7 +179,8 @@ def grid_inputs_ui(big: bool, sizes: tuple[tuple[int, int], ...]) -> conv.Sweep:
 @st.fragment
 def grid_ui(big: bool) -> None:
     """Grid mode: the slide, cell by cell, then the same layer in PyTorch."""
-    st.session_state["conv.playing"] = False  # only Play (a sweep-only run) plays; any other control stops it
+    if not st.session_state.pop("conv.tick", False):  # Play's own reruns play on; any control stops it
+        st.session_state["conv.playing"] = False
     sizes = sizes_ui(big)
     with explained_errors():
         s = grid_inputs_ui(big, sizes)
@@ -206,19 +207,19 @@ def grid_ui(big: bool) -> None:
     sync_url("conv.")  # a fragment run skips the page's last line
 
 
-@st.fragment
 def sweep_ui(s: conv.Sweep, revealed: bool, big: bool) -> None:
     """The window walks over the padded input; the output fills in cell by cell.
 
-    Play chains sweep-only runs (the rest of the page stays put): each draws one cell, waits the chosen
-    seconds and reruns this fragment on the next cell, until the last. A Pause click during the wait
-    joins that rerun, so the window stops where it is; any other control stops the play.
+    Play chains fragment-only runs (the rest of the page stays put): each draws one cell, waits the chosen
+    seconds and reruns grid mode on the next cell, until the last. A Pause click during the wait joins
+    that rerun, so the window stops where it is; any other control stops the play.
     """
     ss, n = st.session_state, len(s.steps)
     ss["conv.step"] = min(max(1, ss["conv.step"]), n) if revealed else 1
     playing = revealed and n > 1 and ss["conv.playing"]
     if revealed:
         b1, b2 = st.columns([1, 2], vertical_alignment="bottom")
+        per_cell = t("conv.speed.value").replace("{s:g}", "{:g}")  # bound now: format_func runs later
 
         def toggle_play() -> None:
             """Play from the slider's cell (after the last, the first); Pause leaves it there."""
@@ -226,7 +227,7 @@ def sweep_ui(s: conv.Sweep, revealed: bool, big: bool) -> None:
                 ss["conv.step"] = ss["conv.shown"]  # the cell on screen
             else:
                 ss["conv.pos"] = ss["conv.shown"] = ss["conv.step"] if ss["conv.step"] < n else 1
-            ss["conv.playing"] = not ss["conv.playing"]
+            ss["conv.playing"], ss["conv.tick"] = not ss["conv.playing"], True
 
         b1.button(
             t("conv.pause") if playing else t("conv.play"),
@@ -239,7 +240,9 @@ def sweep_ui(s: conv.Sweep, revealed: bool, big: bool) -> None:
             t("conv.speed"),
             SPEEDS,
             key="conv.speed",
-            format_func=lambda v, per_cell=t("conv.speed.value"): per_cell.format(s=v),
+            format_func=per_cell.format,
+            on_change=ss.__setitem__,  # a new speed keeps playing (from the next cell)
+            args=("conv.tick", True),
         )
     if not playing:
         if revealed and n > 1:
@@ -256,6 +259,7 @@ def sweep_ui(s: conv.Sweep, revealed: bool, big: bool) -> None:
         ss["conv.playing"], ss["conv.step"] = False, n  # stop on the last cell, the slider comes back
     else:
         ss["conv.pos"] = done + 1
+    ss["conv.tick"] = True
     st.rerun(scope="fragment")
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, snap_tall
+from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, snap_tall, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/conv_explorer.py"
@@ -164,7 +164,7 @@ def test_presenter_mode_hides_the_text_boxes():
 def range_input(page, label: str):
     """A Streamlit slider's <input type=range> (its accessible name includes the value: match aria-label)."""
     handle = page.locator(f'input[type=range][aria-label="{label}"]')
-    expect(handle).to_be_attached(timeout=60_000)
+    expect(handle).to_have_count(1, timeout=60_000)  # a rerun may show the old slider beside the new a moment
     return handle
 
 
@@ -195,6 +195,8 @@ def test_browser_stride_slider_changes_the_output_size(server, page, lang):
     page.keyboard.press("ArrowLeft")
     expect(size).to_have_text("4 × 4", timeout=60_000)
     step = range_input(page, TABLES[lang]["conv.step"])
+    expect(step).to_have_attribute("max", "16", timeout=30_000)  # the 2×2 sweep's slider has gone
+    wait_idle(page)
     for cell in range(2, 8):
         step.focus()
         page.keyboard.press("ArrowRight")
