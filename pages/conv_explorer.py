@@ -4,37 +4,23 @@ Grid mode and photo mode are each a fragment: a slider reruns its mode only, not
 Play reruns grid mode once per output cell.
 """
 
-import time
-
 import numpy as np
 import streamlit as st
 
 from core import conv
 from core.images import open_image
 from ui import charts
-from ui.grids import grid_html, sweep_step
+from ui.grids import grid_html, predict_first, sweep_player
 from ui.i18n import labeller, t
 from ui.shell import explained_errors, presenter, show_source
 from ui.state import sync_url, url_default
 
-EXAMPLES = {  # grid presets: the slides' worked examples
-    "slide": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="conv", pad=0, stride=(1, 1)),
-    "slide_pad": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="conv", pad=1, stride=(1, 1)),
-    "slide_stride": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="conv", pad=1, stride=(3, 2)),
-    "slide_multi": dict(
-        input=conv.SLIDE_MULTI_INPUT, kernel=conv.SLIDE_MULTI_KERNEL, op="conv", pad=0, stride=(1, 1)
-    ),
-    "slide_pool": dict(input=conv.SLIDE_INPUT, kernel=conv.SLIDE_KERNEL, op="max", pad=0, stride=(1, 1)),
-    "edge": dict(
-        input=np.kron(np.eye(2), np.ones((3, 3))) * 9,
-        kernel=conv.KERNELS["edge"],
-        op="conv",
-        pad=1,
-        stride=(1, 1),
-    ),
-}
 SIZES = {"pad": (0, 3), "stride": (1, 4), "dil": (1, 3)}  # slider min, max (the example gives the value)
 SPEEDS = [0.25, 0.5, 1.0, 2.0]  # Play: seconds per output cell
+CHOICES = {
+    "conv.op": ["conv", "max", "avg"],
+    **{f"conv.{n}": list(range(lo, hi + 1)) for n, (lo, hi) in SIZES.items()},
+}
 
 
 @st.cache_data(show_spinner=False)
@@ -42,36 +28,40 @@ def sample_image(name: str) -> np.ndarray:
     return conv.sample_image(name)  # (H, W, 3) uint8
 
 
+def example_state(name: str) -> dict[str, object]:
+    """An example's settings by URL key: its numbers, operation, padding and stride (rows, columns)."""
+    ex, fmt = conv.GRID_EXAMPLES[name], conv.format_matrix
+    state = {
+        "input": fmt(ex.input),
+        "kernel": fmt(ex.kernel),
+        "op": ex.op,
+        "axes": ex.stride[0] != ex.stride[1],
+    }
+    for size, (rows, cols) in zip(SIZES, [(ex.padding,) * 2, ex.stride, (1, 1)], strict=True):
+        state |= {size: rows, f"{size}_w": cols}
+    return {f"conv.{key}": value for key, value in state.items()}
+
+
 def load_example() -> None:
     """Selecting an example fills the text boxes and the sliders (runs before the page is drawn)."""
-    ex = EXAMPLES[st.session_state["conv.example"]]
-    st.session_state["conv.input"] = conv.format_matrix(ex["input"])
-    st.session_state["conv.kernel"] = conv.format_matrix(ex["kernel"])
-    st.session_state["conv.op"] = ex["op"]
-    st.session_state["conv.pad"] = st.session_state["conv.pad_w"] = ex["pad"]
-    st.session_state["conv.stride"], st.session_state["conv.stride_w"] = ex["stride"]
-    st.session_state["conv.dil"] = st.session_state["conv.dil_w"] = 1
-    st.session_state["conv.axes"] = ex["stride"][0] != ex["stride"][1]
-    st.session_state["conv.step"] = 1
+    st.session_state.update(example_state(st.session_state["conv.example"]), **{"conv.step": 1})
+
+
+def pick(widget, key: str, options: list, prefix: str = "", **kw) -> None:
+    """A choice widget whose label is t(key) and whose options are named by i18n keys `prefix + option`."""
+    widget(t(key), options, key=key, format_func=labeller(prefix or f"{key}."), **kw)
 
 
 # 1. State, each URL key once (URL > remembered > the slides' first example)
 url_default("conv.mode", "grid", choices=["grid", "photo"])
-example = EXAMPLES[url_default("conv.example", "slide", choices=list(EXAMPLES))]
-url_default("conv.input", conv.format_matrix(example["input"]))  # a link naming an example gets its numbers
-url_default("conv.kernel", conv.format_matrix(example["kernel"]))
-url_default("conv.op", example["op"], choices=["conv", "max", "avg"])
+example = url_default("conv.example", "slide", choices=list(conv.GRID_EXAMPLES))
+for key, value in example_state(example).items():  # a link naming an example gets its numbers
+    url_default(key, value, choices=CHOICES.get(key.removesuffix("_w")))
 url_default("conv.window", 2)
 url_default("conv.bias", 0.0)
-url_default("conv.axes", example["stride"][0] != example["stride"][1])
 url_default("conv.predict", True)
 url_default("conv.step", 1)
 url_default("conv.speed", 1.0, choices=SPEEDS)
-for name, (lo, hi), (rows, cols) in zip(
-    SIZES, SIZES.values(), [(example["pad"],) * 2, example["stride"], (1, 1)], strict=True
-):
-    url_default(f"conv.{name}", rows, choices=list(range(lo, hi + 1)))  # ... and its padding and stride
-    url_default(f"conv.{name}_w", cols, choices=list(range(lo, hi + 1)))
 url_default("conv.photo", "test_card", choices=[*conv.SAMPLES, "upload"])
 url_default("conv.kname", "edge", choices=[*conv.KERNELS, "custom"])
 url_default("conv.custom", conv.format_matrix(conv.KERNELS["sharpen"]))
@@ -85,13 +75,8 @@ def sizes_ui(big: bool) -> tuple[tuple[int, int], ...]:
     """Padding, stride, dilation sliders (one per axis if asked) -> ((ph, pw), (sh, sw), (dh, dw))."""
     per_axis = st.session_state["conv.axes"]
     for col, (name, (lo, hi)) in zip(st.columns(3), SIZES.items(), strict=True):
-        col.slider(
-            t(f"conv.{name}") + (t("conv.axis.h") if per_axis else ""),
-            lo,
-            hi,
-            key=f"conv.{name}",
-            help=t(f"conv.{name}.help"),
-        )
+        label = t(f"conv.{name}") + (t("conv.axis.h") if per_axis else "")
+        col.slider(label, lo, hi, key=f"conv.{name}", help=t(f"conv.{name}.help"))
         if per_axis:
             col.slider(t(f"conv.{name}") + t("conv.axis.w"), lo, hi, key=f"conv.{name}_w")
     if not big:
@@ -99,33 +84,6 @@ def sizes_ui(big: bool) -> tuple[tuple[int, int], ...]:
     st.toggle(t("conv.predict"), key="conv.predict", help=t("conv.predict.help"))
     s = st.session_state
     return tuple((s[f"conv.{n}"], s[f"conv.{n}_w"] if per_axis else s[f"conv.{n}"]) for n in SIZES)
-
-
-def predict_gate(signature: str, true_hw: tuple[int, int]) -> bool:
-    """'Predict first': True once the student has guessed the output size for these exact settings."""
-    if not st.session_state["conv.predict"] or st.session_state.get("conv.revealed") == signature:
-        return True
-    st.info(t("conv.predict.ask"))
-    c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
-    c1.number_input(t("conv.predict.h"), 0, 2000, step=1, key="conv.guess_h")
-    c2.number_input(t("conv.predict.w"), 0, 2000, step=1, key="conv.guess_w")
-
-    def check() -> None:
-        guess = (st.session_state["conv.guess_h"], st.session_state["conv.guess_w"])
-        st.session_state["conv.revealed"] = signature
-        st.session_state["conv.verdict"] = (guess, tuple(true_hw))
-
-    c3.button(t("conv.predict.check"), on_click=check, type="primary")
-    return False
-
-
-def verdict_ui() -> None:
-    if verdict := st.session_state.pop("conv.verdict", None):
-        (gh, gw), (h, w) = verdict
-        right = (gh, gw) == (h, w)
-        (st.success if right else st.warning)(
-            t(f"conv.predict.{'right' if right else 'wrong'}", gh=gh, gw=gw, h=h, w=w)
-        )
 
 
 def size_ui(in_hw, k_hw, pads, strides, dils, metric=st) -> None:
@@ -138,28 +96,23 @@ def size_ui(in_hw, k_hw, pads, strides, dils, metric=st) -> None:
         )
 
 
-def torch_ui(layer: conv.ConvLayer, in_shape: tuple[int, ...], code: str, pool=None) -> None:
+def torch_ui(layer: conv.ConvLayer, in_shape: tuple[int, ...], code: str, pool=None, note: str = "") -> None:
     """The nn.Conv2d view: the shape the code prints, parameters with and without bias, the code."""
-    p1, p2, p3 = st.columns([2, 1, 1])  # the shape is the longest number: it gets the room
+    big = presenter()  # projector-sized numbers: the shape gets a row of its own
+    p1, p2, p3 = (st.container(), *st.columns(2)) if big else st.columns(3)
     p1.metric(t("conv.torch.shape"), str(list(conv.torch_output_shape(layer, in_shape, pool))))
     p2.metric(t("conv.torch.params"), layer.param_count(bias=True))
     p3.metric(t("conv.torch.params_nobias"), layer.param_count(bias=False))
+    if note:
+        st.caption(note)
     st.code(code, language="python")
 
 
 def grid_inputs_ui(big: bool, sizes: tuple[tuple[int, int], ...]) -> conv.Sweep:
     """Example, operation and (not in presenter mode) the typed numbers -> the sweep (one core call)."""
     c1, c2 = st.columns([2, 1])
-    c1.selectbox(
-        t("conv.example"),
-        list(EXAMPLES),
-        key="conv.example",
-        on_change=load_example,
-        format_func=labeller("conv.example."),
-    )
-    c2.radio(
-        t("conv.op"), ["conv", "max", "avg"], key="conv.op", horizontal=True, format_func=labeller("conv.op.")
-    )
+    pick(c1.selectbox, "conv.example", list(conv.GRID_EXAMPLES), on_change=load_example)
+    pick(c2.radio, "conv.op", ["conv", "max", "avg"], horizontal=True)
     s, op = st.session_state, st.session_state["conv.op"]
     e1, e2, e3 = st.columns([2, 2, 1]) if not big else (None, st, None)
     if not big:
@@ -169,10 +122,8 @@ def grid_inputs_ui(big: bool, sizes: tuple[tuple[int, int], ...]) -> conv.Sweep:
             e3.number_input(t("conv.bias"), step=1.0, key="conv.bias")
     if op != "conv":
         e2.slider(t("conv.window"), 1, 4, key="conv.window")
-    x = conv.parse_matrix(s["conv.input"], "input")  # (C, H, W)
-    k = (
-        conv.parse_matrix(s["conv.kernel"], "kernel", conv.MAX_KERNEL) if op == "conv" else None
-    )  # (C, kh, kw)
+    x = conv.parse_matrix(s["conv.input"], "input")  # (C, H, W); the kernel (C, kh, kw)
+    k = conv.parse_matrix(s["conv.kernel"], "kernel", conv.MAX_KERNEL) if op == "conv" else None
     return conv.sweep(x, k, *sizes, float(s["conv.bias"]), op, s["conv.window"])
 
 
@@ -188,13 +139,12 @@ def grid_ui(big: bool) -> None:
             st.caption(t("conv.pool.first"))
         if s.ignores_pad_dil:
             st.caption(t("conv.pool.note"))
-        revealed = predict_gate(s.signature(), s.out.shape)
-        verdict_ui()
+        revealed = predict_first("conv", s.signature(), s.out.shape)
         if revealed:
             m1, m2 = st.columns([1, 3])
             with m2:
                 size_ui(s.x.shape[1:], s.window, s.padding, s.stride, s.dilation, metric=m1)
-        sweep_ui(s, revealed, big)
+        sweep_player(s, revealed, big, SPEEDS)
         if revealed:
             st.subheader(t("conv.torch"))
             if s.kernel is None:
@@ -202,101 +152,23 @@ def grid_ui(big: bool) -> None:
                 st.code(conv.pool_code(s.x, s.window, s.stride, s.op), language="python")
             else:
                 layer = conv.layer_for(s.x.shape, s.kernel.shape, s.padding, s.stride, s.dilation, bias=True)
-                st.caption(t("conv.torch.params_how", c=s.x.shape[0], kh=s.window[0], kw=s.window[1]))
-                torch_ui(layer, (1, *s.x.shape), conv.torch_code(layer, s.x, s.kernel, bias_value=s.bias))
+                code = conv.torch_code(layer, s.x, s.kernel, bias_value=s.bias)
+                how = t("conv.torch.params_how", c=s.x.shape[0], kh=s.window[0], kw=s.window[1])
+                torch_ui(layer, (1, *s.x.shape), code, note=how)
     sync_url("conv.")  # a fragment run skips the page's last line
-
-
-def sweep_ui(s: conv.Sweep, revealed: bool, big: bool) -> None:
-    """The window walks over the padded input; the output fills in cell by cell.
-
-    Play chains fragment-only runs (the rest of the page stays put): each draws one cell, waits the chosen
-    seconds and reruns grid mode on the next cell, until the last. A Pause click during the wait joins
-    that rerun, so the window stops where it is; any other control stops the play.
-    """
-    ss, n = st.session_state, len(s.steps)
-    ss["conv.step"] = min(max(1, ss["conv.step"]), n) if revealed else 1
-    playing = revealed and n > 1 and ss["conv.playing"]
-    if revealed:
-        b1, b2 = st.columns([1, 2], vertical_alignment="bottom")
-        per_cell = t("conv.speed.value").replace("{s:g}", "{:g}")  # bound now: format_func runs later
-
-        def toggle_play() -> None:
-            """Play from the slider's cell (after the last, the first); Pause leaves it there."""
-            if ss["conv.playing"]:
-                ss["conv.step"] = ss["conv.shown"]  # the cell on screen
-            else:
-                ss["conv.pos"] = ss["conv.shown"] = ss["conv.step"] if ss["conv.step"] < n else 1
-            ss["conv.playing"], ss["conv.tick"] = not ss["conv.playing"], True
-
-        b1.button(
-            t("conv.pause") if playing else t("conv.play"),
-            on_click=toggle_play,
-            disabled=n < 2,
-            icon=":material/pause:" if playing else ":material/play_arrow:",
-            key="conv.play_button",
-        )
-        b2.select_slider(
-            t("conv.speed"),
-            SPEEDS,
-            key="conv.speed",
-            format_func=per_cell.format,
-            on_change=ss.__setitem__,  # a new speed keeps playing (from the next cell)
-            args=("conv.tick", True),
-        )
-    if not playing:
-        if revealed and n > 1:
-            st.slider(t("conv.step"), 1, n, key="conv.step", help=t("conv.step.help"))
-        sweep_step(s, ss["conv.step"], revealed, big)
-        return
-    # The play position is not the slider's key: a Pause click sends the hidden slider's old value.
-    done = min(ss.get("conv.pos", 1), n)
-    st.progress(done / n, text=t("conv.playing", done=done, n=n))
-    sweep_step(s, done, revealed, big)
-    ss["conv.shown"] = done
-    time.sleep(ss["conv.speed"])
-    if done >= n:
-        ss["conv.playing"], ss["conv.step"] = False, n  # stop on the last cell, the slider comes back
-    else:
-        ss["conv.pos"] = done + 1
-    ss["conv.tick"] = True
-    st.rerun(scope="fragment")
 
 
 def photo_settings_ui(big: bool) -> None:
     c1, c2, c3 = st.columns(3)
-    c1.selectbox(
-        t("conv.photo"), [*conv.SAMPLES, "upload"], key="conv.photo", format_func=labeller("conv.photo.")
-    )
-    c2.selectbox(
-        t("conv.kname"), [*conv.KERNELS, "custom"], key="conv.kname", format_func=labeller("conv.k.")
-    )
-    c3.radio(
-        t("conv.colour"),
-        ["rgb", "gray"],
-        key="conv.colour",
-        horizontal=True,
-        format_func=labeller("conv.colour."),
-    )
+    pick(c1.selectbox, "conv.photo", [*conv.SAMPLES, "upload"])
+    pick(c2.selectbox, "conv.kname", [*conv.KERNELS, "custom"], "conv.k.")
+    pick(c3.radio, "conv.colour", ["rgb", "gray"], horizontal=True)
     d1, d2, d3 = st.columns(3)
-    d1.radio(
-        t("conv.pool"),
-        ["none", "max", "avg"],
-        key="conv.pool",
-        horizontal=True,
-        format_func=labeller("conv.pool."),
-    )
+    pick(d1.radio, "conv.pool", ["none", "max", "avg"], horizontal=True)
     if st.session_state["conv.pool"] != "none":
         d2.select_slider(t("conv.pool_size"), [2, 3, 4], key="conv.pool_size")
     if not big:
-        d3.radio(
-            t("conv.display"),
-            ["clip", "rescale"],
-            key="conv.display",
-            horizontal=True,
-            format_func=labeller("conv.display."),
-            help=t("conv.display.help"),
-        )
+        pick(d3.radio, "conv.display", ["clip", "rescale"], horizontal=True, help=t("conv.display.help"))
 
 
 def photo_input_ui() -> np.ndarray | None:
@@ -338,10 +210,8 @@ def photo_ui(big: bool) -> None:
         k2.image(
             rgb, caption=t("conv.photo.input", h=rgb.shape[0], w=rgb.shape[1]), width=560 if big else 420
         )
-        revealed = predict_gate(
-            repr(("photo", s["conv.photo"], rgb.shape, kernel.shape, pads, strides, dils)), res.conv_shape
-        )
-        verdict_ui()
+        signature = repr(("photo", s["conv.photo"], rgb.shape, kernel.shape, pads, strides, dils))
+        revealed = predict_first("conv", signature, res.conv_shape)
         if revealed:
             photo_results_ui(res, rgb, kernel, pads, strides, dils, colour, pool)
     sync_url("conv.")
@@ -377,18 +247,10 @@ def photo_results_ui(
 
 def slides_ui(big: bool) -> None:
     """The slides' six nn.Conv2d examples: shapes and parameter counts."""
+    keys = ["conv.slides6.example", "conv.slides6.input", "", "conv.slides6.output", "conv.torch.params"]
+    names = [t(k) if k else "nn.Conv2d" for k in keys] + [t("conv.slides6.tensors")]
     with st.expander(t("conv.slides6"), expanded=big):
-        rows = [
-            {
-                t("conv.slides6.example"): ex.title,
-                t("conv.slides6.input"): str(list(ex.input_shape)),
-                "nn.Conv2d": ex.layer.call().removeprefix("nn.Conv2d"),
-                t("conv.slides6.output"): str(list(ex.layer.output_shape(ex.input_shape))),
-                t("conv.torch.params"): ex.layer.param_count(),
-                t("conv.slides6.tensors"): 2 if ex.layer.bias else 1,
-            }
-            for ex in conv.SLIDE_EXAMPLES
-        ]
+        rows = [dict(zip(names, row, strict=True)) for row in conv.slide_rows()]
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
@@ -400,10 +262,8 @@ if big:  # the output size is the answer the class waits for: make it projector-
         "<style>[data-testid='stMetricValue'] * { font-size: 3.2rem !important; }</style>",
         unsafe_allow_html=True,
     )
-mode = st.segmented_control(
-    t("conv.mode"), ["grid", "photo"], key="conv.mode", format_func=labeller("conv.mode.")
-)
-if mode == "photo":
+pick(st.segmented_control, "conv.mode", ["grid", "photo"])
+if st.session_state["conv.mode"] == "photo":
     photo_ui(big)
 else:
     grid_ui(big)

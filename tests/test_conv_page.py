@@ -298,7 +298,8 @@ LAYOUT_PROBLEMS = """() => {
       if (w > 1 && h > 1) out.push(`grids ${i} and ${j} overlap by ${w}×${h}`);
     });
   });
-  const values = "[data-testid='stMetricValue'], [data-testid='stMetricValue'] *";
+  const values = "[data-testid='stMetricValue'], [data-testid='stMetricValue'] *, "
+    + "[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] *";
   for (const m of document.querySelectorAll(values)) {
     if (m.scrollWidth > m.clientWidth + 1)
       out.push(`metric cut: ${m.innerText} (${m.scrollWidth} > ${m.clientWidth})`);

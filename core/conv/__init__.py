@@ -57,12 +57,16 @@ from core.conv.torch_view import (
     SlideExample,
     layer_for,
     pool_code,
+    slide_rows,
     torch_code,
     torch_output_shape,
 )
-from core.conv.trace import Step, Sweep, sweep, trace, trace_cell
+from core.conv.trace import GRID_EXAMPLES, GridExample, Step, Sweep, sweep, trace, trace_cell
 
 __all__ = [
+    "GRID_EXAMPLES",
+    "GridExample",
+    "slide_rows",
     "KERNELS",
     "MAX_GRID",
     "MAX_KERNEL",

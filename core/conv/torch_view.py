@@ -193,3 +193,18 @@ SLIDE_EXAMPLES: tuple[SlideExample, ...] = (
         "6: BatchSize=10", (10, 1, 28, 28), ConvLayer(1, 5, (3, 3), (1, 1), (1, 1)), (10, 5, 28, 28), 2
     ),
 )
+
+
+def slide_rows() -> list[tuple]:
+    """The six examples as rows: title, input shape, Conv2d arguments, output, parameters, tensors."""
+    return [
+        (
+            ex.title,
+            str(list(ex.input_shape)),
+            ex.layer.call().removeprefix("nn.Conv2d"),
+            str(list(ex.layer.output_shape(ex.input_shape))),
+            ex.layer.param_count(),
+            2 if ex.layer.bias else 1,
+        )
+        for ex in SLIDE_EXAMPLES
+    ]

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.conv.arithmetic import (
+    SLIDE_INPUT,
+    SLIDE_KERNEL,
+    SLIDE_MULTI_INPUT,
+    SLIDE_MULTI_KERNEL,
     ArrayLike,
     Pair,
     as_chw,
@@ -22,6 +26,7 @@ from core.conv.arithmetic import (
     pair,
     pool2d,
 )
+from core.conv.photo import KERNELS
 from core.errors import UserError
 
 
@@ -124,6 +129,31 @@ def trace(
         for r in range(oh)
         for c in range(ow)
     ]
+
+
+@dataclass(frozen=True)
+class GridExample:
+    """A worked example for grid mode: numbers, kernel, operation, padding and stride (rows, columns)."""
+
+    input: np.ndarray  # (H, W) or (C, H, W)
+    kernel: np.ndarray  # (kh, kw) or (C, kh, kw); pooling uses only its size
+    op: str = "conv"  # "conv", "max" or "avg"
+    padding: int = 0
+    stride: tuple[int, int] = (1, 1)
+
+
+GRID_EXAMPLES: dict[str, GridExample] = {  # the slides' worked examples, and one edge detection
+    "slide": GridExample(SLIDE_INPUT, SLIDE_KERNEL),  # → 19 25 37 43
+    "slide_pad": GridExample(SLIDE_INPUT, SLIDE_KERNEL, padding=1),  # → 4×4
+    "slide_stride": GridExample(SLIDE_INPUT, SLIDE_KERNEL, padding=1, stride=(3, 2)),  # → [[0, 8], [6, 8]]
+    "slide_multi": GridExample(SLIDE_MULTI_INPUT, SLIDE_MULTI_KERNEL),  # two channels summed → 56
+    "slide_pool": GridExample(SLIDE_INPUT, SLIDE_KERNEL, op="max"),  # max(0, 1, 3, 4) = 4
+    "edge": GridExample(  # two 3×3 squares of 9: the Laplacian lights up their borders
+        np.kron(np.eye(2), np.ones((3, 3))) * 9,
+        KERNELS["edge"],
+        padding=1,
+    ),
+}
 
 
 @dataclass
