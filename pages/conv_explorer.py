@@ -141,7 +141,7 @@ def grid_ui(big: bool) -> None:
             st.caption(t("conv.pool.note"))
         revealed = predict_first("conv", s.signature(), s.out.shape)
         if revealed:
-            m1, m2 = st.columns([1, 3])
+            m1, m2 = st.columns([1, 2])
             with m2:
                 size_ui(s.x.shape[1:], s.window, s.padding, s.stride, s.dilation, metric=m1)
         sweep_player(s, revealed, big, SPEEDS)
