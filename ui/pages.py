@@ -50,4 +50,14 @@ PAGES = (
         ":material/account_tree:",
     ),
 )
+PAGES += (
+    PageSpec(
+        "pages/leaderboard.py",
+        "leaderboard",
+        "nav.board",
+        "nav.group.training",
+        "home.board",
+        ":material/leaderboard:",
+    ),
+)
 HOME = "pages/home.py"
