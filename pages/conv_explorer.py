@@ -192,7 +192,7 @@ def photo_ui(big: bool) -> None:
     s = st.session_state
     with explained_errors():
         if (rgb := photo_input_ui()) is None:
-            return
+            return sync_url("conv.")
         if s["conv.kname"] == "custom":
             st.text_area(t("conv.custom"), key="conv.custom", height=110, help=t("conv.kernel.help"))
             kernel = conv.parse_matrix(s["conv.custom"], "kernel", conv.MAX_KERNEL)[0]  # (kh, kw)

@@ -7,11 +7,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ui.grids import grid_html
 
 from core import conv
 from core.errors import UserError
 from core.images import luminance
+from ui.grids import grid_html
 
 
 def torch_conv(x: np.ndarray, k: np.ndarray, padding, stride, dilation, bias=0.0) -> np.ndarray:

@@ -5,7 +5,18 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, snap_tall, wait_idle
+from tests.conftest import (
+    LAPTOP,
+    PROJECTOR,
+    app_test,
+    dismiss_dialogs,
+    exception_text,
+    layout_problems,
+    open_app,
+    snap,
+    snap_tall,
+    wait_idle,
+)
 from ui.i18n import TABLES
 
 PAGE = "pages/conv_explorer.py"
@@ -162,9 +173,13 @@ def test_presenter_mode_hides_the_text_boxes():
 
 
 def range_input(page, label: str):
-    """A Streamlit slider's <input type=range> (its accessible name includes the value: match aria-label)."""
-    handle = page.locator(f'input[type=range][aria-label="{label}"]')
-    expect(handle).to_have_count(1, timeout=60_000)  # a rerun may show the old slider beside the new a moment
+    """A Streamlit slider's <input type=range> (its accessible name includes the value: match aria-label).
+
+    A rerun shows the previous run's elements, faded (data-stale="true"), until it replaces them: those
+    are left out, so the locator always names the slider the student sees.
+    """
+    handle = page.locator(f'input[type=range][aria-label="{label}"]:not([data-stale="true"] *)')
+    expect(handle).to_have_count(1, timeout=60_000)
     return handle
 
 
@@ -195,7 +210,7 @@ def test_browser_stride_slider_changes_the_output_size(server, page, lang):
     page.keyboard.press("ArrowLeft")
     expect(size).to_have_text("4 × 4", timeout=60_000)
     step = range_input(page, TABLES[lang]["conv.step"])
-    expect(step).to_have_attribute("max", "16", timeout=30_000)  # the 2×2 sweep's slider has gone
+    expect(step).to_have_attribute("max", "16", timeout=30_000)  # the 4×4 sweep's slider, not the 2×2's
     wait_idle(page)
     for cell in range(2, 8):
         step.focus()
@@ -289,14 +304,9 @@ def test_browser_play_speed_control(server, page):
 
 # --- layout at projector and laptop sizes (issue 12, item 5) ---------------------------------------
 
-LAYOUT_PROBLEMS = """() => {
+GRID_PROBLEMS = """() => {
   const out = [];
-  const root = document.documentElement;
-  const main = document.querySelector("[data-testid='stMain']");
-  const vw = root.clientWidth;
-  if (root.scrollWidth > vw + 1) out.push(`page scrolls sideways: ${root.scrollWidth} > ${vw}`);
-  if (main && main.scrollWidth > main.clientWidth + 1)
-    out.push(`main scrolls sideways: ${main.scrollWidth} > ${main.clientWidth}`);
+  const vw = document.documentElement.clientWidth;
   const grids = [...document.querySelectorAll(
     "[data-testid='stMain'] [data-testid='stMarkdownContainer'] table")];
   const boxes = grids.map(g => g.getBoundingClientRect());
@@ -312,16 +322,6 @@ LAYOUT_PROBLEMS = """() => {
       if (w > 1 && h > 1) out.push(`grids ${i} and ${j} overlap by ${w}×${h}`);
     });
   });
-  const values = "[data-testid='stMetricValue'], [data-testid='stMetricValue'] *, "
-    + "[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] *";
-  for (const m of document.querySelectorAll(values)) {
-    if (m.scrollWidth > m.clientWidth + 1)
-      out.push(`metric cut: ${m.innerText} (${m.scrollWidth} > ${m.clientWidth})`);
-  }
-  const h1 = document.querySelector("[data-testid='stMain'] h1");
-  const p = document.querySelector("[data-testid='stMain'] [data-testid='stMarkdownContainer'] p");
-  if (h1 && p && parseFloat(getComputedStyle(h1).fontSize) < parseFloat(getComputedStyle(p).fontSize))
-    out.push("title smaller than the body text");
   return out;
 }"""
 
@@ -339,9 +339,7 @@ VIEWS = {  # name: (query, grids expected: padded input, kernel, output; 0 for p
 def test_browser_layout_fits_projector_and_laptop(server, page, lang, size):
     """No grid overlaps another or leaves its column, nothing scrolls sideways, no metric is cut."""
     presenter_mode = size.startswith("presenter")
-    page.set_viewport_size(
-        {"width": 1280, "height": 720} if presenter_mode else {"width": 1440, "height": 900}
-    )
+    page.set_viewport_size(PROJECTOR if presenter_mode else LAPTOP)
     open_app(page, server)
     found = []
     for name, (query, n_grids) in VIEWS.items():
@@ -354,9 +352,10 @@ def test_browser_layout_fits_projector_and_laptop(server, page, lang, size):
         first.scroll_into_view_if_needed()  # what the class sees: the grids, or photo mode's numbers
         snap(page, f"conv_layout_{name}_{size}_{lang}", full_page=False)
         try:  # the layout settles after the run (fonts, column widths): wait for a clean state
-            page.wait_for_function(f"() => ({LAYOUT_PROBLEMS})().length === 0", timeout=5_000)
+            page.wait_for_function(f"() => ({GRID_PROBLEMS})().length === 0", timeout=5_000)
         except Exception:
             pass
-        found += [f"{name}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
+        problems = page.evaluate(GRID_PROBLEMS) + layout_problems(page)  # + sideways scroll, cut metrics
+        found += [f"{name}: {p}" for p in problems]
         assert not exception_text(page)
     assert not found, f"{size} ({lang}): {found}"

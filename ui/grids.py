@@ -143,7 +143,8 @@ def sweep_player(s: Sweep, revealed: bool, big: bool, speeds: list[float]) -> No
     that rerun, so the window stops where it is; any other control stops the play.
     """
     ss, n = st.session_state, len(s.steps)
-    ss["conv.step"] = min(max(1, ss["conv.step"]), n) if revealed else 1
+    if not revealed or not 1 <= ss["conv.step"] <= n:  # only when needed: a value set here wins over
+        ss["conv.step"] = min(max(1, ss["conv.step"]), n) if revealed else 1  # a keypress in flight
     playing = revealed and n > 1 and ss["conv.playing"]
     if revealed:
         b1, b2 = st.columns([1, 2], vertical_alignment="bottom")
