@@ -49,6 +49,14 @@ PAGES = (
         "home.unet",
         ":material/account_tree:",
     ),
+    PageSpec(
+        "pages/backprop.py",
+        "backprop",
+        "nav.backprop",
+        "nav.group.training",
+        "home.backprop",
+        ":material/functions:",
+    ),
 )
 PAGES += (
     PageSpec(
