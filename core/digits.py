@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from core.data import normalize
 from core.errors import UserError
+from core.images import luminance
 
 BOX = 20  # MNIST digits fit a 20×20 box ...
 SIZE = 28  # ... inside a 28×28 image
@@ -53,10 +54,8 @@ def ink_of(rgba: np.ndarray) -> np.ndarray:
             f"Expected an RGBA image (H, W, 4); got shape {tuple(rgba.shape)}.",
             f"需要 RGBA 图像 (H, W, 4)；收到的形状是 {tuple(rgba.shape)}。",
         )
-    rgb = rgba[..., :3].astype(np.float32)
     alpha = rgba[..., 3].astype(np.float32) / 255.0 if rgba.shape[2] == 4 else 1.0
-    luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return np.clip(luminance * alpha, 0, 255).round().astype(np.uint8)
+    return np.clip(luminance(rgba) * alpha, 0, 255).round().astype(np.uint8)
 
 
 def preprocess(rgba: np.ndarray) -> Preprocessed:
