@@ -26,6 +26,7 @@ from core.models import MODEL_NAMES, build_model, count_parameters, model_option
 from ui import charts, jobs
 from ui.canvas import draw_digit_steps
 from ui.i18n import current_lang, labeller, t
+from ui.keep import keep_trainer_runs
 from ui.shell import chart_height, current_device, explained_errors, presenter, seed, show_error, show_source
 from ui.state import sync_url, url_default
 
@@ -396,6 +397,10 @@ if runs:
         st.rerun()
     fragment(diagnostics_ui)(runs)
 weights_ui(runs)
+if runs and not busy:
+    keep_trainer_runs(
+        runs, st.session_state.get("train.inspect"), mnist().test_y
+    )  # TensorBoard, notebook, board
 fragment(draw_ui)()
 sync_url("train.")
 show_source(type(build_model(st.session_state["train.arch"])), train.fit, train.train_run, preprocess)
