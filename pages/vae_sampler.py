@@ -19,6 +19,7 @@ from core.limits import LIMITS
 from core.models.vae import VAE, interpolate, kl_divergence, vae_loss
 from ui import cached, charts, jobs
 from ui.i18n import labeller, t
+from ui.keep import tensorboard_button
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
 from ui.state import sync_url, url_default
 
@@ -113,6 +114,9 @@ def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool):
         last = st.session_state.get("vae.last_run")
         if jobs.running(JOB) is None and last and last[0] == (ds.name, z, beta):
             curves_ui(last[1])
+            tensorboard_button(
+                f"vae_{ds.name}_z{z}_beta{beta:g}", last[1], {"dataset": ds.name, "z": z, "beta": beta}, "vae"
+            )
     jobs.show_outcome(JOB)  # outside the expander, which closes once a model is there
     return panel
 

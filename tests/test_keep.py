@@ -53,3 +53,20 @@ def test_trainer_page_offers_to_keep_a_run(runs, monkeypatch, tmp_path):
 
     board = Leaderboard(f"sqlite:///{tmp_path / 'b.sqlite'}").top()
     assert [(e.nickname, e.test_acc) for e in board] == [("小明", runs[0].test_acc)]
+
+
+def test_vae_page_offers_its_last_runs_tensorboard_logs():
+    at = app_test("pages/vae_sampler.py", "en")
+    setting = (
+        at.session_state["vae.dataset"],
+        at.session_state["vae.z"],
+        float(at.session_state["vae.beta"]),
+    )
+    records = [
+        {"step": 1.0, "progress": 0.5, "loss": 200.0, "recon": 180.0, "kl": 20.0},
+        {"step": 2.0, "progress": 1.0, "loss": 150.0, "recon": 135.0, "kl": 15.0, "test_loss": 151.0},
+    ]
+    at.session_state["vae.last_run"] = (setting, records)
+    at.run()
+    assert not at.exception
+    assert "Download this run's TensorBoard logs" in [b.label for b in at.get("download_button")]

@@ -80,6 +80,41 @@ def tensorboard_zip(runs: list[KeptRun]) -> bytes:
         return runlog.zip_folder(Path(root))
 
 
+def tensorboard_button(
+    name: str,
+    records: list[dict[str, float]],
+    hparams: dict[str, Any],
+    key: str,
+    model: nn.Module | None = None,
+    example_input: torch.Tensor | None = None,
+) -> None:
+    """A download button for one run's TensorBoard logs (any page whose job reports fit-style records)."""
+
+    def blob() -> bytes:
+        with tempfile.TemporaryDirectory() as root:
+            final = {k: v for k, v in records[-1].items() if k.startswith("test_")} if records else {}
+            runlog.write_run(
+                Path(root),
+                name,
+                records,
+                hparams=hparams,
+                final=final,
+                model=model,
+                example_input=example_input,
+            )
+            return runlog.zip_folder(Path(root))
+
+    st.download_button(
+        t("keep.tensorboard.one"),
+        data=blob,
+        file_name=f"{runlog.safe_name(name)}.zip",
+        mime="application/zip",
+        key=f"{key}.keep.tb",
+        on_click="ignore",
+        help=t("keep.tensorboard.how"),
+    )
+
+
 def session_id() -> str:
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
