@@ -6,7 +6,7 @@ Any page that trains calls `keep_ui(runs, chosen)` with its runs described as `K
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,32 @@ class KeptRun:
     confusion: np.ndarray | None = None
 
 
+def from_run(run: Any, test_y: torch.Tensor) -> KeptRun:
+    """A `core.train.Run` (trained in this session) as a KeptRun."""
+    from core.train import confusion_matrix
+
+    return KeptRun(
+        label=run.label,
+        model_name=run.config.model,
+        model=run.model,
+        options=dict(run.options),
+        config=asdict(run.config),
+        records=run.history.steps,
+        test_acc=run.test_acc,
+        train_seconds=run.history.elapsed,
+        init_seed=int(run.init_seed),
+        confusion=confusion_matrix(test_y, run.probs.argmax(1)).numpy(),
+    )
+
+
+def keep_trainer_runs(runs: list[Any], inspected: int | None, test_y: torch.Tensor) -> None:
+    """The trainer's "Keep this run": every run trained here (not loaded from a file) can be kept."""
+    trained = [r for r in runs if r.history is not None and r.init_seed is not None]
+    chosen = next((r for r in trained if r.id == inspected), trained[-1] if trained else None)
+    if chosen is not None:
+        keep_ui([from_run(r, test_y) for r in trained], from_run(chosen, test_y), "train")
+
+
 def tensorboard_zip(runs: list[KeptRun]) -> bytes:
     """Every run of the session in one log folder, zipped: `tensorboard --logdir runs` compares them."""
     with tempfile.TemporaryDirectory() as root:
@@ -52,6 +78,41 @@ def tensorboard_zip(runs: list[KeptRun]) -> bytes:
                 confusion=run.confusion,
             )
         return runlog.zip_folder(Path(root))
+
+
+def tensorboard_button(
+    name: str,
+    records: list[dict[str, float]],
+    hparams: dict[str, Any],
+    key: str,
+    model: nn.Module | None = None,
+    example_input: torch.Tensor | None = None,
+) -> None:
+    """A download button for one run's TensorBoard logs (any page whose job reports fit-style records)."""
+
+    def blob() -> bytes:
+        with tempfile.TemporaryDirectory() as root:
+            final = {k: v for k, v in records[-1].items() if k.startswith("test_")} if records else {}
+            runlog.write_run(
+                Path(root),
+                name,
+                records,
+                hparams=hparams,
+                final=final,
+                model=model,
+                example_input=example_input,
+            )
+            return runlog.zip_folder(Path(root))
+
+    st.download_button(
+        t("keep.tensorboard.one"),
+        data=blob,
+        file_name=f"{runlog.safe_name(name)}.zip",
+        mime="application/zip",
+        key=f"{key}.keep.tb",
+        on_click="ignore",
+        help=t("keep.tensorboard.how"),
+    )
 
 
 def session_id() -> str:
@@ -96,8 +157,10 @@ def keep_ui(runs: list[KeptRun], chosen: KeptRun, key: str) -> None:
         return
     with st.form(f"{key}.keep.post", border=True):
         st.markdown(t("keep.post.title", run=chosen.label, acc=chosen.test_acc))
-        nickname = st.text_input(t("keep.nickname"), max_chars=leaderboard.MAX_NICKNAME)
-        if st.form_submit_button(t("keep.post")):
+        nickname = st.text_input(
+            t("keep.nickname"), max_chars=leaderboard.MAX_NICKNAME, key=f"{key}.keep.nickname"
+        )
+        if st.form_submit_button(t("keep.post"), key=f"{key}.keep.post_btn"):
             with explained_errors():
                 entry = leaderboard.Entry(
                     nickname=nickname,
