@@ -49,5 +49,13 @@ PAGES = (
         "home.unet",
         ":material/account_tree:",
     ),
+    PageSpec(
+        "pages/language_model.py",
+        "lm",
+        "nav.lm",
+        "nav.group.generative",
+        "home.lm",
+        ":material/history_edu:",
+    ),
 )
 HOME = "pages/home.py"
