@@ -23,6 +23,8 @@ import torch  # noqa: E402
 
 from core import gpt, text  # noqa: E402
 
+STEP = "  step {step:4d}  {elapsed:6.1f} s  train {train_loss:.3f}  val {val_loss:.3f}"
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
@@ -36,6 +38,8 @@ def main() -> int:
         help="what the budget counts: wall seconds, or this process's CPU seconds (fair on a shared machine "
         "with --threads 1: one dedicated core's worth of time, less than a 2-core laptop gives)",
     )
+    parser.add_argument("--steps", type=int, default=0, help="training steps (0: the recipe's)")
+    parser.add_argument("--no-align", action="store_true", help="random windows instead of line-aligned ones")
     parser.add_argument("--chars", type=int, default=1500, help="characters generated for the rhythm count")
     args = parser.parse_args()
     if args.threads:
@@ -44,7 +48,8 @@ def main() -> int:
     corpus = text.load("tang300")
     tok = text.Tokenizer.from_text(corpus.text)
     train_ids, val_ids = text.split(corpus, tok)
-    model_cfg, train_cfg = gpt.recipe(args.recipe, tok.size)
+    overrides = {"steps": args.steps} if args.steps else {}
+    model_cfg, train_cfg = gpt.recipe(args.recipe, tok.size, align_lines=not args.no_align, **overrides)
     model = gpt.GPT(model_cfg)
     print(f"corpus: tang300, {len(corpus.poems)} poems, {len(corpus.text)} characters, vocabulary {tok.size}")
     print(f"model: {model_cfg}, {gpt.count_parameters(model):,} parameters; {train_cfg}")
@@ -57,17 +62,12 @@ def main() -> int:
         train_ids,
         val_ids,
         train_cfg,
-        report=lambda r: (
-            print(
-                f"  step {r['step']:4d}  {r['elapsed']:6.1f} s  train {r['train_loss']:.3f}  val {r['val_loss']:.3f}"
-            )
-            if "val_loss" in r
-            else None
-        ),
+        report=lambda r: print(STEP.format(**r)) if "val_loss" in r else None,
         should_stop=lambda: clock() > deadline,
+        tokenizer=tok,
     )
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    val = gpt.evaluate(model, val_ids, batches=32)
+    val = gpt.evaluate(model, val_ids, 32, 32, tok.index["\n"] if train_cfg.align_lines else None)
     bigram = text.bigram_loss(train_ids, val_ids, tok.size)
     unigram = text.unigram_loss(train_ids, val_ids, tok.size)
     poems = "".join(gpt.generate(model, tok, "\n", args.chars, temperature=0.8, top_k=20, seed=0))
@@ -76,10 +76,12 @@ def main() -> int:
     print()
     print(
         f"trained {history.steps} steps: {wall:.1f} s wall, {cpu:.1f} s CPU of this process "
-        f"(budget {args.budget:.0f} s {args.clock}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"(budget {args.budget:.0f} s {args.clock}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     print(
-        f"validation loss: GPT {val:.3f}  vs  bigram {bigram:.3f}  (unigram {unigram:.3f}, uniform {text.uniform_loss(tok.size):.3f}) nats/char"
+        f"validation loss: GPT {val:.3f}  vs  bigram {bigram:.3f}  "
+        f"(unigram {unigram:.3f}, uniform {text.uniform_loss(tok.size):.3f}) nats/char"
     )
     print(
         f"rhythm: {share:.1%} of {lines} generated verse lines have 5 or 7 characters per clause "

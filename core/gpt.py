@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -104,7 +106,7 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    """Token + position embeddings, n_layer blocks, a final LayerNorm and a tied head: (B, T) ids -> (B, T, V)."""
+    """Token + position embeddings, n_layer blocks, final LayerNorm, tied head: (B, T) ids -> (B, T, V)."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -166,7 +168,7 @@ class CausalConv1d(nn.Conv1d):
 
 
 class ConvBlock(nn.Module):
-    """x + W·GELU(causal_conv(ln(x))): the CNN's counterpart of a Transformer block; (B, T, C) -> (B, T, C)."""
+    """x + W·GELU(causal_conv(ln(x))), the CNN's Transformer block: (B, T, C) -> (B, T, C)."""
 
     def __init__(self, config: CNNConfig):
         super().__init__()
@@ -182,7 +184,7 @@ class ConvBlock(nn.Module):
 
 
 class CharCNN(nn.Module):
-    """Token embeddings, n_layer causal conv blocks, tied head: (B, T) ids -> (B, T, V); no position embedding."""
+    """Token embeddings, n_layer causal conv blocks, tied head: (B, T) ids -> (B, T, V); no positions."""
 
     def __init__(self, config: CNNConfig):
         super().__init__()
@@ -212,7 +214,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def cnn_like(config: GPTConfig, kernel_size: int = 3) -> CNNConfig:
-    """A CNNConfig with the GPT's depth, context and vocabulary, its width chosen to match the parameter count."""
+    """A CNNConfig with the GPT's depth, context and vocabulary; its width matches the parameter count."""
     target = count_parameters(GPT(config))
     best = None
     for width in range(16, 1025, 4):
@@ -239,13 +241,32 @@ class TrainConfig:
     eval_every: int = 50
     eval_batches: int = 8
     sample_chars: int = 48  # a short sample at each evaluation, so the page shows the text improving
+    align_lines: bool = True  # windows start at a line start, so position embeddings carry the metre
     seed: int = 0
     device: str = "cpu"
 
 
-def get_batch(ids: torch.Tensor, block_size: int, batch_size: int, gen: torch.Generator):
-    """Random windows: (x, y) both (B, T), y is x shifted one character to the left."""
-    ix = torch.randint(len(ids) - block_size - 1, (batch_size,), generator=gen)
+def line_starts(ids: torch.Tensor, block_size: int, newline: int | None) -> torch.Tensor | None:
+    """Indices right after a line break that leave room for a whole window (None: no alignment)."""
+    if newline is None:
+        return None
+    starts = (ids[:-1] == newline).nonzero().flatten() + 1
+    starts = starts[starts < len(ids) - block_size - 1]
+    return starts if len(starts) else None
+
+
+def get_batch(
+    ids: torch.Tensor,
+    block_size: int,
+    batch_size: int,
+    gen: torch.Generator,
+    starts: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random windows (from `starts` when given): (x, y) both (B, T), y is x shifted one character left."""
+    if starts is not None:
+        ix = starts[torch.randint(len(starts), (batch_size,), generator=gen)]
+    else:
+        ix = torch.randint(len(ids) - block_size - 1, (batch_size,), generator=gen)
     x = torch.stack([ids[i : i + block_size] for i in ix])
     y = torch.stack([ids[i + 1 : i + 1 + block_size] for i in ix])
     return x, y
@@ -258,15 +279,18 @@ def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, ids: torch.Tensor, batches: int = 8, batch_size: int = 32) -> float:
+def evaluate(
+    model: nn.Module, ids: torch.Tensor, batches: int = 8, batch_size: int = 32, newline: int | None = None
+) -> float:
     """Mean loss over `batches` fixed windows of `ids` (the same windows every time: comparable numbers)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(1234)
+    starts = line_starts(ids, model.block_size, newline)
     losses = []
     for _ in range(batches):
-        x, y = get_batch(ids, model.block_size, batch_size, gen)
+        x, y = get_batch(ids, model.block_size, batch_size, gen, starts)
         losses.append(lm_loss(model, x.to(device), y.to(device)).item())
     model.train(was_training)
     return sum(losses) / len(losses)
@@ -316,6 +340,8 @@ def train(
         lr=cfg.lr,
         betas=(0.9, 0.99),
     )
+    newline = tokenizer.index.get("\n") if tokenizer is not None and cfg.align_lines else None
+    starts = line_starts(train_ids, model.block_size, newline)
     history, start = History(), time.monotonic()
     report = report or (lambda record: None)
     for step in range(cfg.steps):
@@ -323,7 +349,7 @@ def train(
             break
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
-        x, y = get_batch(train_ids, model.block_size, cfg.batch_size, gen)
+        x, y = get_batch(train_ids, model.block_size, cfg.batch_size, gen, starts)
         loss = lm_loss(model, x.to(device), y.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -331,11 +357,11 @@ def train(
         opt.step()
         record = {"step": step + 1, "loss": loss.item(), "progress": (step + 1) / cfg.steps}
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps or step == 0:
-            record["train_loss"] = evaluate(model, train_ids, cfg.eval_batches, cfg.batch_size)
-            record["val_loss"] = evaluate(model, val_ids, cfg.eval_batches, cfg.batch_size)
+            record["train_loss"] = evaluate(model, train_ids, cfg.eval_batches, cfg.batch_size, newline)
+            record["val_loss"] = evaluate(model, val_ids, cfg.eval_batches, cfg.batch_size, newline)
             if tokenizer is not None and cfg.sample_chars:
                 start_ids = train_ids[:1].tolist()
-                out = generate_ids(model, start_ids, cfg.sample_chars, temperature=0.8, top_k=20, seed=0)
+                out = generate_ids(model, start_ids, cfg.sample_chars, 0.8, 20, 0, newline)
                 record["sample"] = tokenizer.decode(out)
         record["elapsed"] = time.monotonic() - start
         history.records.append(record)
@@ -362,16 +388,19 @@ RECIPES = {  # name -> (GPTConfig fields, TrainConfig fields); the page and benc
 def recipe(name: str, vocab_size: int, **train_overrides: Any) -> tuple[GPTConfig, TrainConfig]:
     """The (model, training) configs of a named recipe for a vocabulary of `vocab_size` characters."""
     model_fields, train_fields = RECIPES[name]
-    return GPTConfig(vocab_size=vocab_size, **model_fields), TrainConfig(
-        **{**train_fields, **train_overrides}
-    )
+    train_cfg = TrainConfig(**{**train_fields, **train_overrides})
+    cap = os.environ.get("LM_MAX_STEPS", "")  # a hosted class (or a browser test) caps the steps per run
+    if cap.isdigit() and int(cap) > 0:
+        train_cfg.steps = min(train_cfg.steps, int(cap))
+        train_cfg.eval_every = min(train_cfg.eval_every, max(1, train_cfg.steps // 4))
+    return GPTConfig(vocab_size=vocab_size, **model_fields), train_cfg
 
 
 # --- generation ---------------------------------------------------------------------------------
 
 
 def check_prompt(tok: Tokenizer, prompt: str, block_size: int) -> list[int]:
-    """The prompt's ids; an empty prompt, unknown characters or a prompt longer than the context get a sentence."""
+    """The prompt's ids; an empty, unknown-character or longer-than-context prompt gets a sentence."""
     if not prompt:
         raise UserError(
             "The prompt is empty: give the model at least one character to continue "
@@ -388,13 +417,25 @@ def check_prompt(tok: Tokenizer, prompt: str, block_size: int) -> list[int]:
     return tok.encode(prompt)
 
 
+def context_window(ids: list[int], block_size: int, newline: int | None = None) -> list[int]:
+    """What the model reads: the last block_size ids, from a line start when trained on aligned windows."""
+    window = ids[-block_size:]
+    if newline is not None and len(ids) > block_size and newline in window[:-1]:
+        window = window[window.index(newline) + 1 :]
+    return window
+
+
 @torch.no_grad()
 def next_distribution(
-    model: nn.Module, ids: list[int], temperature: float = 1.0, top_k: int | None = None
+    model: nn.Module,
+    ids: list[int],
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    newline: int | None = None,
 ) -> torch.Tensor:
-    """Probabilities (V,) of the next character after `ids` (the last block_size of them), after temperature and top-k."""
+    """Probabilities (V,) of the character after `ids` (its context window), after temperature and top-k."""
     device = next(model.parameters()).device
-    context = torch.tensor([ids[-model.block_size :]], dtype=torch.long, device=device)  # (1, T)
+    context = torch.tensor([context_window(ids, model.block_size, newline)], dtype=torch.long, device=device)
     logits = model(context)[0, -1, :].float() / max(temperature, 1e-4)  # (V,)
     logits[0] = -float("inf")  # never write the "unknown character" id
     if top_k is not None and 0 < top_k < logits.numel():
@@ -410,13 +451,14 @@ def generate_ids(
     temperature: float = 1.0,
     top_k: int | None = None,
     seed: int = 0,
+    newline: int | None = None,
 ) -> list[int]:
     """`n` new ids sampled after `ids` (returned without the prompt)."""
     gen = torch.Generator().manual_seed(seed)
     model.eval()
     out: list[int] = []
     for _ in range(n):
-        probs = next_distribution(model, ids + out, temperature, top_k)
+        probs = next_distribution(model, ids + out, temperature, top_k, newline)
         out.append(int(torch.multinomial(probs, 1, generator=gen)))
     return out
 
@@ -433,8 +475,9 @@ def generate(
 ) -> Iterator[str]:
     """Yield the prompt, then one sampled character at a time (for st.write_stream).
 
-    `heads` makes a 藏头诗: each clause (after a line break or "，") starts with the next character of
-    `heads`; a finished line ("。？！；") is followed by a line break; the poem ends after the last head's line.
+    `heads` makes a 藏头诗: each clause (after a line break or "，") starts with the next character
+    of `heads`; a finished line ("。？！；") is followed by a line break; the poem ends after the
+    last head's line.
     """
     gen = torch.Generator().manual_seed(seed)
     model.eval()
@@ -459,7 +502,7 @@ def generate(
         if forced is not None:
             nxt = tok.index[forced]
         else:
-            probs = next_distribution(model, ids, temperature, top_k)
+            probs = next_distribution(model, ids, temperature, top_k, tok.index.get("\n"))
             nxt = int(torch.multinomial(probs, 1, generator=gen))
             if heads and not todo and tok.chars[nxt] == "，":  # the last head's clause closes the poem
                 nxt = tok.index.get("。", nxt)
@@ -472,7 +515,7 @@ def generate(
 
 @torch.no_grad()
 def attention_maps(model: GPT, ids: list[int]) -> torch.Tensor:
-    """Attention weights (n_layer, n_head, T, T) over the last block_size of `ids`: row = the writing position."""
+    """Attention weights (n_layer, n_head, T, T) over `ids` (≤ block_size): row = the writing position."""
     attns = [block.attn for block in model.h]
     for a in attns:
         a.keep = True
@@ -486,11 +529,14 @@ def attention_maps(model: GPT, ids: list[int]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def loss_by_position(model: nn.Module, ids: torch.Tensor, windows: int = 64, seed: int = 0) -> torch.Tensor:
+def loss_by_position(
+    model: nn.Module, ids: torch.Tensor, windows: int = 64, seed: int = 0, newline: int | None = None
+) -> torch.Tensor:
     """Mean loss (block_size,) at each position of a window: position t has seen t+1 characters of context."""
     model.eval()
     device = next(model.parameters()).device
-    x, y = get_batch(ids, model.block_size, windows, torch.Generator().manual_seed(seed))
+    gen = torch.Generator().manual_seed(seed)
+    x, y = get_batch(ids, model.block_size, windows, gen, line_starts(ids, model.block_size, newline))
     logits = model(x.to(device))  # (W, T, V)
     loss = F.cross_entropy(logits.transpose(1, 2), y.to(device), reduction="none")  # (W, T)
     return loss.mean(0).cpu()
@@ -502,16 +548,21 @@ def parameter_table(model: nn.Module, depth: int = 2) -> list[dict[str, Any]]:
 
     x = torch.zeros(1, model.block_size, dtype=torch.long, device=next(model.parameters()).device)
     info = summary(model, input_data=x, depth=depth, verbose=0, col_names=("output_size", "num_params"))
-    rows = []
+    rows, seen = (
+        [],
+        {d: set() for d in range(1, depth + 1)},
+    )  # a tied weight is counted where it first appears
     for layer in info.summary_list:
         if layer.depth == 0 or layer.depth > depth:
             continue
+        fresh = [p for p in layer.module.parameters() if id(p) not in seen[layer.depth]]
+        seen[layer.depth].update(id(p) for p in fresh)
         rows.append(
             {
                 "layer": "  " * (layer.depth - 1)
                 + layer.get_layer_name(show_var_name=True, show_depth=False),
                 "output": str(tuple(layer.output_size)) if layer.output_size else "",
-                "params": int(layer.trainable_params) if layer.depth == 1 or not layer.children else None,
+                "params": sum(p.numel() for p in fresh),
             }
         )
     return rows
@@ -541,6 +592,8 @@ def graph_dot(model: nn.Module, part: str = "model") -> str:
         )
 
     class Tracer(fx.Tracer):
+        proxy_buffer_attributes = True  # the causal mask buffer becomes a graph input, sliced by the traced T
+
         def is_leaf_module(self, m: nn.Module, name: str) -> bool:
             return isinstance(m, leaves)
 
@@ -594,7 +647,7 @@ LIMITS = {
 
 
 def save(model: nn.Module, tok: Tokenizer, meta: dict[str, Any] | None = None) -> bytes:
-    """The model as safetensors bytes: weights plus JSON metadata (architecture, config, vocabulary, `meta`)."""
+    """The model as safetensors bytes: weights plus JSON metadata (kind, config, vocabulary, `meta`)."""
     from safetensors.torch import save as st_save
 
     kind = "gpt" if isinstance(model, GPT) else "cnn"
@@ -605,7 +658,8 @@ def save(model: nn.Module, tok: Tokenizer, meta: dict[str, Any] | None = None) -
 
 def _refuse(en: str, zh: str) -> UserError:
     return UserError(
-        f"This is not a language model saved by this page ({en}). Upload a .safetensors file from its Save button.",
+        f"This is not a language model saved by this page ({en}). "
+        "Upload a .safetensors file from its Save button.",
         f"这不是本页面保存的语言模型（{zh}）。请上传用本页“保存”按钮得到的 .safetensors 文件。",
     )
 
@@ -646,9 +700,8 @@ def load(data: bytes) -> tuple[nn.Module, Tokenizer, dict[str, Any]]:
     return model.eval(), tok, meta
 
 
-def attention_picture(weights: torch.Tensor, scale: int = 4) -> "np.ndarray":
-    """(T, T) attention weights -> uint8 RGB (T·scale, T·scale): white→blue by weight, the masked future grey."""
-    import numpy as np
+def attention_picture(weights: torch.Tensor, scale: int = 4) -> np.ndarray:
+    """(T, T) attention weights -> uint8 RGB (T·s, T·s): white→blue by weight, the masked future grey."""
 
     w = weights.float().numpy()
     w = w / max(float(w.max()), 1e-9)

@@ -1,4 +1,4 @@
-"""Text corpora for the language-model page: 唐诗三百首, 宋词一百首 and English verse, all from Debian packages.
+"""Corpora for the language-model page: 唐诗三百首, 宋词一百首 and English verse, from Debian packages.
 
     corpus = load("tang300")                 # Corpus: poems, text, source, licence
     tok = Tokenizer.from_text(corpus.text)   # one id per character; decode(encode(s)) == s
@@ -82,7 +82,7 @@ def parse(raw: str) -> tuple[str, ...]:
 
 
 def load(name: str) -> Corpus:
-    """The corpus `name` (tang300, song100, verse) from Debian's fortune files; a missing package says which."""
+    """The corpus `name` (tang300, song100, verse) from Debian's fortune files; names a missing package."""
     if name not in CORPORA:
         raise UserError(
             f"Unknown corpus '{name}': choose one of {', '.join(CORPORA)}.",
@@ -152,7 +152,7 @@ class Tokenizer:
 
 
 def split(corpus: Corpus, tok: Tokenizer, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train ids (N,), validation ids (M,)): every 1/val_fraction-th poem goes to validation (whole poems)."""
+    """(train ids (N,), validation ids (M,)): every 1/val_fraction-th whole poem goes to validation."""
     every = max(2, round(1 / val_fraction))
     val = [p for i, p in enumerate(corpus.poems) if i % every == every - 1]
     train = [p for i, p in enumerate(corpus.poems) if i % every != every - 1]
@@ -161,7 +161,7 @@ def split(corpus: Corpus, tok: Tokenizer, val_fraction: float = 0.1) -> tuple[to
 
 
 def bigram_loss(train: torch.Tensor, val: torch.Tensor, vocab: int, alpha: float = 0.1) -> float:
-    """Validation cross-entropy (nats/char) of a counted bigram model with add-alpha smoothing (the baseline)."""
+    """Validation cross-entropy (nats/char) of a counted bigram model, add-alpha smoothed (the baseline)."""
     counts = torch.full((vocab, vocab), alpha, dtype=torch.float64)
     counts.index_put_(
         (train[:-1], train[1:]), torch.ones(len(train) - 1, dtype=torch.float64), accumulate=True
@@ -185,7 +185,7 @@ def uniform_loss(vocab: int) -> float:
 
 
 def verse_lines(text: str) -> list[str]:
-    """The lines of `text` that are verse: they end in 。？！ or ；, and are not a title (《…》) or an author line."""
+    """The verse lines of `text`: ending in 。？！；, not a title (《…》) nor an author line."""
     out = []
     for line in text.split("\n"):
         line = line.strip()

@@ -1,4 +1,4 @@
-"""Language model: a small GPT learns 唐诗三百首 (or English verse) live, writes poems, and shows where it looks.
+"""Language model: a small GPT learns 唐诗三百首 (or English verse) live, writes, and shows where it looks.
 
 Longer than the usual 250 lines because the issue asks for six views of one model (train, write,
 attention, structure, the CNN comparison, save/load); each is a small `*_ui()` function below.
@@ -14,7 +14,7 @@ import torch
 from core import gpt, text
 from ui import charts, jobs
 from ui.i18n import labeller, t
-from ui.shell import current_device, explained_errors, lang, presenter, seed, show_source
+from ui.shell import current_device, explained_errors, presenter, seed, show_source
 from ui.state import sync_url, url_default
 
 TEMPS = [0.2, 0.5, 0.8, 1.0, 1.2, 1.5]
@@ -180,7 +180,7 @@ def generate_ui(model: gpt.GPT, tok: text.Tokenizer, name: str) -> None:
 
 def attention_ui(model: gpt.GPT, tok: text.Tokenizer) -> None:
     written = st.session_state.get("lm.generated") or st.session_state.get("lm.prompt", "")
-    ids = tok.encode(written, strict=False)[-model.block_size :]
+    ids = gpt.context_window(tok.encode(written, strict=False), model.block_size, tok.index.get("\n"))
     if len(ids) < 2:
         st.info(t("lm.att.none"))
         return
@@ -250,7 +250,7 @@ def structure_ui(model: gpt.GPT) -> None:
     )
 
 
-def cnn_ui(name: str, model: gpt.GPT, refs: dict, val_ids: torch.Tensor) -> None:
+def cnn_ui(name: str, model: gpt.GPT, tok: text.Tokenizer, refs: dict, val_ids: torch.Tensor) -> None:
     """The seed's question: a causal CNN with as many parameters, trained the same way, against the GPT."""
     st.caption(t("lm.cnn.explain"))
     found = st.session_state.get("lm.cnn", {}).get(name)
@@ -276,7 +276,7 @@ def cnn_ui(name: str, model: gpt.GPT, refs: dict, val_ids: torch.Tensor) -> None
             pd.DataFrame(
                 {
                     "context": range(1, m.block_size + 1),
-                    "loss": gpt.loss_by_position(m, val_ids).numpy(),
+                    "loss": gpt.loss_by_position(m, val_ids, newline=tok.index.get("\n")).numpy(),
                     "model": label,
                     "split": t("lm.split.val"),
                 }
@@ -379,7 +379,7 @@ else:
     with tabs[2]:
         structure_ui(model)
     with tabs[3]:
-        cnn_ui(name, model, refs, val_ids)
+        cnn_ui(name, model, tok, refs, val_ids)
 with st.expander(t("lm.tab.save")):
     save_ui(found, name)
 sync_url("lm.")

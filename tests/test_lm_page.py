@@ -9,12 +9,23 @@ import pytest
 import torch
 
 from core import gpt, text
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from tests.conftest import (
+    app_test,
+    dismiss_dialogs,
+    exception_text,
+    open_app,
+    snap,
+    snap_tall,
+    streamlit_server,
+    wait_idle,
+)
 from ui.i18n import TABLES
 
 PAGE = "pages/language_model.py"
-TINY = ({"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 16}, {"steps": 6, "eval_every": 3, "eval_batches": 1,
-                                                                       "batch_size": 4, "sample_chars": 4})
+TINY = (
+    {"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 16},
+    {"steps": 6, "eval_every": 3, "eval_batches": 1, "batch_size": 4, "sample_chars": 4},
+)
 
 
 @pytest.fixture
@@ -43,7 +54,11 @@ def run_until(at, done, timeout: float = 300.0):
 
 
 def all_text(at) -> str:
-    parts = [e.value for kind in ("caption", "markdown", "info", "success", "error", "warning") for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("caption", "markdown", "info", "success", "error", "warning")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -69,7 +84,9 @@ def test_a_tiny_run_trains_then_writes_and_shows_attention(lang, tiny_recipes):
     assert at.success, "no 'done' sentence"
     model, tok, history = at.session_state["lm.gpt"]["tang300"]
     assert history.steps == 6 and len(history.evals) >= 2
-    assert [tab.label for tab in at.tabs] == [TABLES[lang][f"lm.tab.{k}"] for k in ("write", "attention", "structure", "cnn")]
+    assert [tab.label for tab in at.tabs] == [
+        TABLES[lang][f"lm.tab.{k}"] for k in ("write", "attention", "structure", "cnn")
+    ]
     at.button(key="lm.write.go").click().run()
     assert not at.exception, at.exception
     written = at.session_state["lm.generated"]
@@ -100,3 +117,90 @@ def test_missing_corpus_package_gets_a_sentence(lang, monkeypatch, tmp_path):
     at = app_test(PAGE, lang, **{"lm.corpus": "verse"})
     assert not at.exception, at.exception
     assert at.error and "fortunes" in at.error[0].value and "apt-get install fortunes" in at.error[0].value
+
+
+# --- real browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lm_server():
+    """A server whose training runs are capped at 8 steps (LM_MAX_STEPS), so the browser test trains for real."""
+    with streamlit_server({"LM_MAX_STEPS": "8"}) as url:
+        yield url
+
+
+def no_horizontal_overflow(tab) -> bool:
+    return tab.evaluate(
+        "() => { const m = document.querySelector('[data-testid=stMain]');"
+        " return m.scrollWidth <= m.clientWidth + 1 && document.documentElement.scrollWidth <= window.innerWidth + 1; }"
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_trains_writes_and_shows_attention_and_structure(lm_server, page):
+    from playwright.sync_api import expect
+
+    T = TABLES["en"]
+    open_app(page, lm_server, "lm", "lang=en")
+    dismiss_dialogs(page)
+    page.get_by_role("button", name=T["lm.train"]).click()
+    expect(page.locator("[data-testid=stAlertContentSuccess]")).to_contain_text(
+        "Trained 8 steps", timeout=300_000
+    )
+    wait_idle(page)
+    page.get_by_role("button", name=T["lm.write"], exact=True).click()
+    expect(
+        page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer]", has_text="春").first
+    ).to_be_visible()
+    wait_idle(page)
+    assert exception_text(page) == ""
+    snap_tall(page, "lm_write_en", 2200)
+
+    page.get_by_role("tab", name=T["lm.tab.attention"]).click()
+    expect(page.get_by_text(T["lm.att.lh"].format(l=2, h=4))).to_be_visible()
+    page.locator("[data-testid=stPills] button").nth(3).click()
+    wait_idle(page)
+    expect(page.get_by_text("Where", exact=False).first).to_be_visible()
+    assert exception_text(page) == ""
+    snap_tall(page, "lm_attention_en", 2600)
+
+    page.get_by_role("tab", name=T["lm.tab.structure"]).click()
+    expect(page.locator("[data-testid=stGraphVizChart] svg").first).to_be_visible(timeout=60_000)
+    snap_tall(page, "lm_structure_en", 2400)
+
+    page.get_by_role("tab", name=T["lm.tab.cnn"]).click()
+    page.get_by_role("button", name=T["lm.cnn.train"]).click()
+    expect(page.locator("[data-testid=stAlertContentSuccess]")).to_contain_text(
+        "The CNN trained", timeout=300_000
+    )
+    wait_idle(page)
+    expect(page.get_by_text(T["lm.cnn.context"]).first).to_be_attached()
+    assert exception_text(page) == ""
+    snap_tall(page, "lm_cnn_en", 2400)
+    assert no_horizontal_overflow(page)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_presenter_fits_1280x720_in_chinese(lm_server, page):
+    from playwright.sync_api import expect
+
+    T = TABLES["zh"]
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_app(page, lm_server, "lm", "lang=zh&present=1")
+    dismiss_dialogs(page)
+    page.get_by_role("button", name=T["lm.train"]).click()
+    expect(page.locator("[data-testid=stAlertContentSuccess]")).to_contain_text(
+        "训练了 8 步", timeout=300_000
+    )
+    wait_idle(page)
+    page.get_by_role("button", name=T["lm.write"], exact=True).click()
+    wait_idle(page)
+    assert exception_text(page) == ""
+    assert no_horizontal_overflow(page)
+    snap(page, "lm_presenter_zh_1280", full_page=False)
+    page.get_by_role("tab", name=T["lm.tab.attention"]).click()
+    wait_idle(page)
+    assert no_horizontal_overflow(page)
+    snap_tall(page, "lm_presenter_attention_zh", 2000)
