@@ -242,6 +242,7 @@ class TrainConfig:
     eval_batches: int = 8
     sample_chars: int = 48  # a short sample at each evaluation, so the page shows the text improving
     align_lines: bool = True  # windows start at a line start, so position embeddings carry the metre
+    keep_best: bool = True  # early stopping: end with the weights of the lowest validation loss
     seed: int = 0
     device: str = "cpu"
 
@@ -309,6 +310,7 @@ class History:
     records: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
+    best_step: int = 0  # the step whose weights the model ends with (keep_best)
 
     @property
     def evals(self) -> list[dict[str, Any]]:
@@ -316,7 +318,9 @@ class History:
 
     @property
     def val_loss(self) -> float:
-        return self.evals[-1]["val_loss"] if self.evals else float("nan")
+        """The validation loss of the weights the model ends with."""
+        kept = [r for r in self.evals if r["step"] == self.best_step] or self.evals[-1:]
+        return kept[-1]["val_loss"] if kept else float("nan")
 
 
 def train(
@@ -343,6 +347,7 @@ def train(
     newline = tokenizer.index.get("\n") if tokenizer is not None and cfg.align_lines else None
     starts = line_starts(train_ids, model.block_size, newline)
     history, start = History(), time.monotonic()
+    best_state: dict[str, torch.Tensor] | None = None
     report = report or (lambda record: None)
     for step in range(cfg.steps):
         if should_stop is not None and should_stop():
@@ -363,11 +368,18 @@ def train(
                 start_ids = train_ids[:1].tolist()
                 out = generate_ids(model, start_ids, cfg.sample_chars, 0.8, 20, 0, newline)
                 record["sample"] = tokenizer.decode(out)
+            if not cfg.keep_best:
+                history.best_step = step + 1
+            elif best_state is None or record["val_loss"] < history.val_loss:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                history.best_step = step + 1
         record["elapsed"] = time.monotonic() - start
         history.records.append(record)
         history.steps = step + 1
         report(record)
     history.seconds = time.monotonic() - start
+    if cfg.keep_best and best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
     return history
 
@@ -381,7 +393,10 @@ RECIPES = {  # name -> (GPTConfig fields, TrainConfig fields); the page and benc
         {"block_size": 32, "n_layer": 2, "n_head": 4, "n_embd": 64},
         {"steps": 200, "eval_every": 25, "lr": 5e-3},
     ),
-    "long": ({"block_size": 32, "n_layer": 3, "n_head": 4, "n_embd": 96}, {"steps": 600, "eval_every": 50}),
+    "long": (
+        {"block_size": 32, "n_layer": 3, "n_head": 4, "n_embd": 96, "dropout": 0.2},
+        {"steps": 800, "eval_every": 50},
+    ),
 }
 
 

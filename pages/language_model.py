@@ -58,7 +58,13 @@ def keep_finished_job() -> None:
     if kind == "gpt":
         st.session_state.pop("lm.generated", None)
     jobs.outcome(
-        JOB, "success", f"lm.done.{kind}", steps=history.steps, s=history.seconds, val=history.val_loss
+        JOB,
+        "success",
+        f"lm.done.{kind}",
+        steps=history.steps,
+        s=history.seconds,
+        val=history.val_loss,
+        best=history.best_step,
     )
 
 
@@ -371,15 +377,19 @@ else:
     model, tok, history = found
     if history.evals:
         curves_ui([loss_frame(history, "GPT")], refs["bigram"])
-    tabs = st.tabs([t(f"lm.tab.{k}") for k in ("write", "attention", "structure", "cnn")])
-    with tabs[0]:
-        generate_ui(model, tok, name)
-    with tabs[1], explained_errors():
-        attention_ui(model, tok)
-    with tabs[2]:
-        structure_ui(model)
-    with tabs[3]:
-        cnn_ui(name, model, tok, refs, val_ids)
+    # Only the open tab runs (on_change="rerun" + .open): attention maps, the fx trace and the CNN cost time.
+    labels = [t(f"lm.tab.{k}") for k in ("write", "attention", "structure", "cnn")]
+    tabs = st.tabs(labels, key="lm.tab", on_change="rerun")
+    views = (
+        lambda: generate_ui(model, tok, name),
+        lambda: attention_ui(model, tok),
+        lambda: structure_ui(model),
+        lambda: cnn_ui(name, model, tok, refs, val_ids),
+    )
+    for tab, view in zip(tabs, views, strict=True):
+        if tab.open:
+            with tab, explained_errors():
+                view()
 with st.expander(t("lm.tab.save")):
     save_ui(found, name)
 sync_url("lm.")

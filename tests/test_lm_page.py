@@ -93,20 +93,38 @@ def test_a_tiny_run_trains_then_writes_and_shows_attention(lang, tiny_recipes):
     assert written.startswith("春") and len(written) == 1 + 100  # the prompt, then lm.n characters
     # the same text again from core, with the same seed: the page adds nothing of its own
     assert written == "".join(gpt.generate(model, tok, "春", 100, 0.8, 20, 0))
+    T = TABLES[lang]
+    at.session_state["lm.tab"] = T["lm.tab.attention"]  # only the open tab runs
+    at.run()
+    assert not at.exception, at.exception
+    window = gpt.context_window(tok.encode(written), model.block_size, tok.index["\n"])
+    assert T["lm.att.explain"].format(n=len(window)) in all_text(at)
+    at.session_state["lm.tab"] = T["lm.tab.structure"]
+    at.run()
+    table = at.dataframe[0].value
+    top = table[~table.iloc[:, 0].str.startswith(" ")]
+    assert top.iloc[:, 2].sum() == gpt.count_parameters(model)  # torchinfo's rows add up to the model
+    at.session_state["lm.tab"] = T["lm.tab.cnn"]
+    at.run()
+    at.button(key="lm.go.cnn").click().run()
+    run_until(at, lambda a: "lm.job" not in a.session_state and a.session_state.get("lm.cnn"))
+    assert not at.exception, at.exception
+    cnn = at.session_state["lm.cnn"]["tang300"][0]
+    assert [m.value for m in at.metric][1:] == [str(model.block_size), str(cnn.config.receptive_field)]
+    assert T["lm.cnn.bypos"].format(rf=cnn.config.receptive_field) in all_text(at)
 
 
 def test_odd_prompts_get_sentences(lang):
-    found = tiny_model()
-    for prompt, key in (("", "empty"), ("春☃", "☃"), ("春" * 17, "17")):
-        at = app_test(PAGE, lang, **{"lm.gpt": {"tang300": found}, "lm.prompt": prompt})
+    at = app_test(PAGE, lang, **{"lm.gpt": {"tang300": tiny_model()}})
+    for prompt, key in (("", "empty" if lang == "en" else "为空"), ("春☃", "☃"), ("春" * 17, "17")):
+        at.text_input(key="lm.prompt").set_value(prompt)
         at.button(key="lm.write.go").click().run()
         assert not at.exception, at.exception
         assert at.error, f"no sentence for prompt {prompt!r}"
-        message = at.error[0].value
-        if key == "empty":
-            assert ("empty" in message) if lang == "en" else ("为空" in message)
-        else:
-            assert key in message
+        assert key in at.error[0].value
+    at.text_input(key="lm.prompt").set_value("春")
+    at.button(key="lm.write.go").click().run()
+    assert not at.error and at.session_state["lm.generated"].startswith("春")  # the session keeps working
 
 
 def test_missing_corpus_package_gets_a_sentence(lang, monkeypatch, tmp_path):
@@ -148,19 +166,19 @@ def test_browser_trains_writes_and_shows_attention_and_structure(lm_server, page
     expect(page.locator("[data-testid=stAlertContentSuccess]")).to_contain_text(
         "Trained 8 steps", timeout=300_000
     )
-    wait_idle(page)
+    wait_idle(page, 180_000)
     page.get_by_role("button", name=T["lm.write"], exact=True).click()
     expect(
         page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer]", has_text="春").first
     ).to_be_visible()
-    wait_idle(page)
+    wait_idle(page, 180_000)
     assert exception_text(page) == ""
     snap_tall(page, "lm_write_en", 2200)
 
     page.get_by_role("tab", name=T["lm.tab.attention"]).click()
     expect(page.get_by_text(T["lm.att.lh"].format(l=2, h=4))).to_be_visible()
     page.locator("[data-testid=stPills] button").nth(3).click()
-    wait_idle(page)
+    wait_idle(page, 180_000)
     expect(page.get_by_text("Where", exact=False).first).to_be_visible()
     assert exception_text(page) == ""
     snap_tall(page, "lm_attention_en", 2600)
@@ -174,7 +192,7 @@ def test_browser_trains_writes_and_shows_attention_and_structure(lm_server, page
     expect(page.locator("[data-testid=stAlertContentSuccess]")).to_contain_text(
         "The CNN trained", timeout=300_000
     )
-    wait_idle(page)
+    wait_idle(page, 180_000)
     expect(page.get_by_text(T["lm.cnn.context"]).first).to_be_attached()
     assert exception_text(page) == ""
     snap_tall(page, "lm_cnn_en", 2400)
@@ -194,13 +212,13 @@ def test_browser_presenter_fits_1280x720_in_chinese(lm_server, page):
     expect(page.locator("[data-testid=stAlertContentSuccess]")).to_contain_text(
         "训练了 8 步", timeout=300_000
     )
-    wait_idle(page)
+    wait_idle(page, 180_000)
     page.get_by_role("button", name=T["lm.write"], exact=True).click()
-    wait_idle(page)
+    wait_idle(page, 180_000)
     assert exception_text(page) == ""
     assert no_horizontal_overflow(page)
     snap(page, "lm_presenter_zh_1280", full_page=False)
     page.get_by_role("tab", name=T["lm.tab.attention"]).click()
-    wait_idle(page)
+    wait_idle(page, 180_000)
     assert no_horizontal_overflow(page)
     snap_tall(page, "lm_presenter_attention_zh", 2000)

@@ -18,8 +18,8 @@ EN = {
     "lm.recipe": "Recipe",
     "lm.recipe.quick": "Quick (about a minute)",
     "lm.recipe.long": "Longer (about 3 minutes, better poems)",
-    "lm.recipe.help": "Quick: 2 layers, 64 channels, 200 steps. Longer: 3 layers, 96 channels, 600 steps. "
-    "Both read 32 characters of context.",
+    "lm.recipe.help": "Quick: 2 layers, 64 channels, 200 steps. Longer: 3 layers, 96 channels, dropout 0.2, "
+    "800 steps. Both read 32 characters of context, starting at a line start.",
     "lm.train": "Train the GPT",
     "lm.progress": "Step {step}: loss {loss:.3f} · {s:.0f} s",
     "lm.live.sample": "What it writes now (temperature 0.8):",
@@ -30,8 +30,9 @@ EN = {
     "lm.loss": "loss (nats per character)",
     "lm.none": "No model yet: press Train. Before training, every character is equally likely: loss ln V = "
     "{uniform:.2f}. The bigram baseline reaches {bigram:.2f} on the validation poems.",
-    "lm.done.gpt": "Trained {steps} steps in {s:.0f} s: validation loss {val:.3f}.",
-    "lm.done.cnn": "The CNN trained {steps} steps in {s:.0f} s: validation loss {val:.3f}.",
+    "lm.done.gpt": "Trained {steps} steps in {s:.0f} s. Kept the weights of step {best}, where the validation "
+    "loss was lowest ({val:.3f}): after that the model starts to learn the training poems by heart.",
+    "lm.done.cnn": "The CNN trained {steps} steps in {s:.0f} s: validation loss {val:.3f} (step {best}).",
     "lm.tab.write": "Write",
     "lm.tab.attention": "Attention",
     "lm.tab.structure": "Structure",
@@ -102,7 +103,8 @@ ZH = {
     "lm.recipe": "配置",
     "lm.recipe.quick": "快速（约一分钟）",
     "lm.recipe.long": "较长（约三分钟，诗更好）",
-    "lm.recipe.help": "快速：2 层、64 通道、200 步。较长：3 层、96 通道、600 步。两者的上下文都是 32 个字。",
+    "lm.recipe.help": "快速：2 层、64 通道、200 步。较长：3 层、96 通道、dropout 0.2、800 步。"
+    "两者都从一行的开头读 32 个字的上下文。",
     "lm.train": "训练 GPT",
     "lm.progress": "第 {step} 步：损失 {loss:.3f} · {s:.0f} 秒",
     "lm.live.sample": "它现在写出的（温度 0.8）：",
@@ -113,8 +115,9 @@ ZH = {
     "lm.loss": "损失（每字奈特）",
     "lm.none": "还没有模型：请点击“训练”。训练前每个字的概率相同：损失为 ln V = {uniform:.2f}。"
     "二元模型基线在验证诗上达到 {bigram:.2f}。",
-    "lm.done.gpt": "训练了 {steps} 步，用时 {s:.0f} 秒：验证损失 {val:.3f}。",
-    "lm.done.cnn": "CNN 训练了 {steps} 步，用时 {s:.0f} 秒：验证损失 {val:.3f}。",
+    "lm.done.gpt": "训练了 {steps} 步，用时 {s:.0f} 秒。保留了第 {best} 步的权重，那时验证损失最低（{val:.3f}）："
+    "再往后模型开始背诵训练集里的诗。",
+    "lm.done.cnn": "CNN 训练了 {steps} 步，用时 {s:.0f} 秒：验证损失 {val:.3f}（第 {best} 步）。",
     "lm.tab.write": "写诗",
     "lm.tab.attention": "注意力",
     "lm.tab.structure": "结构",
