@@ -17,3 +17,17 @@ def img2img_pipeline(model: str, device: str) -> Any:
     from core.diffusion import load_img2img
 
     return load_img2img(model, device)
+
+
+def leaderboard_db(url: str | None = None) -> Any:
+    """The class leaderboard's database (connection pool), one per process and database URL."""
+    from core.leaderboard import database_url
+
+    return _leaderboard(url or database_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _leaderboard(url: str) -> Any:
+    from core.leaderboard import Leaderboard
+
+    return Leaderboard(url)

@@ -58,4 +58,14 @@ PAGES = (
         ":material/history_edu:",
     ),
 )
+PAGES += (
+    PageSpec(
+        "pages/leaderboard.py",
+        "leaderboard",
+        "nav.board",
+        "nav.group.training",
+        "home.board",
+        ":material/leaderboard:",
+    ),
+)
 HOME = "pages/home.py"
