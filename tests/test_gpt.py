@@ -168,7 +168,10 @@ def test_a_forged_header_cannot_ask_for_a_huge_model():
         metadata={
             "kind": '"gpt"',
             "vocab": '["a"]',
-            "config": '{"vocab_size": 2, "block_size": 100000, "n_layer": 1, "n_head": 1, "n_embd": 8, "dropout": 0}',
+            "config": (
+                '{"vocab_size": 2, "block_size": 100000, "n_layer": 1, '
+                '"n_head": 1, "n_embd": 8, "dropout": 0}'
+            ),
         },
     )
     with pytest.raises(UserError, match="settings or vocabulary"):

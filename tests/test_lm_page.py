@@ -142,7 +142,7 @@ def test_missing_corpus_package_gets_a_sentence(lang, monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def lm_server():
-    """A server whose training runs are capped at 8 steps (LM_MAX_STEPS), so the browser test trains for real."""
+    """A server whose runs are capped at 8 steps (LM_MAX_STEPS): the browser test trains for real, briefly."""
     with streamlit_server({"LM_MAX_STEPS": "8"}) as url:
         yield url
 
@@ -150,7 +150,8 @@ def lm_server():
 def no_horizontal_overflow(tab) -> bool:
     return tab.evaluate(
         "() => { const m = document.querySelector('[data-testid=stMain]');"
-        " return m.scrollWidth <= m.clientWidth + 1 && document.documentElement.scrollWidth <= window.innerWidth + 1; }"
+        " return m.scrollWidth <= m.clientWidth + 1"
+        " && document.documentElement.scrollWidth <= window.innerWidth + 1; }"
     )
 
 

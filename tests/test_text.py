@@ -60,7 +60,10 @@ def test_bigram_loss_equals_the_cross_entropy_of_the_counted_table():
 
 
 def test_rhythm_counts_five_and_seven_character_lines():
-    poem = "《静夜思》\n作者：李白\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n两个黄鹂鸣翠柳，一行白鹭上青天。\n春眠不觉晓处处闻啼鸟。\n"
+    poem = (
+        "《静夜思》\n作者：李白\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n"
+        "两个黄鹂鸣翠柳，一行白鹭上青天。\n春眠不觉晓处处闻啼鸟。\n"
+    )
     assert text.verse_lines(poem)[0] == "床前明月光，疑是地上霜。"
     assert text.rhythm_share(poem) == (0.75, 4)  # the last line has 10 characters in one clause
     assert text.has_rhythm("两个黄鹂鸣翠柳，一行白鹭上青天。")
