@@ -175,13 +175,24 @@ def generate_ui(model: gpt.GPT, tok: text.Tokenizer, name: str) -> None:
                 seed(),
                 heads,
             )
-            out = st.session_state["lm.generated"] = st.write_stream(stream)
+            box, written = st.empty(), ""
+            for piece in stream:  # streamed: one character at a time, as the model writes it
+                written += piece
+                poem(box, written)
+            out = st.session_state["lm.generated"] = written
     elif out:
-        st.code(out, language=None)
+        poem(st.empty(), out)
     if out and text.CORPORA[name].lang == "zh":
         share, lines = text.rhythm_share(out)
         if lines:
             st.caption(t("lm.rhythm", share=share, lines=lines))
+
+
+def poem(box, written: str) -> None:
+    """The written text with its line breaks, large enough to read from the back of the room."""
+    lines = "<br>".join(html.escape(line) for line in written.split("\n"))
+    size = 1.8 if presenter() else 1.35
+    box.markdown(f'<div style="font-size:{size}rem;line-height:1.7">{lines}</div>', unsafe_allow_html=True)
 
 
 def attention_ui(model: gpt.GPT, tok: text.Tokenizer) -> None:
