@@ -151,11 +151,20 @@ class Tokenizer:
         return "".join(self.chars[int(i)] for i in ids)
 
 
-def split(corpus: Corpus, tok: Tokenizer, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train ids (N,), validation ids (M,)): every 1/val_fraction-th whole poem goes to validation."""
+def split(
+    corpus: Corpus, tok: Tokenizer, val_fraction: float = 0.1, verse_only: bool | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train ids (N,), validation ids (M,)): every 1/val_fraction-th whole poem goes to validation.
+
+    verse_only (default: for the Chinese corpora) keeps the verse lines of each poem and leaves out titles
+    and authors, so that every line the model reads has the metre it should learn.
+    """
+    if verse_only is None:
+        verse_only = corpus.info.lang == "zh"
+    poems = ["\n".join(verse_lines(p)) for p in corpus.poems] if verse_only else list(corpus.poems)
     every = max(2, round(1 / val_fraction))
-    val = [p for i, p in enumerate(corpus.poems) if i % every == every - 1]
-    train = [p for i, p in enumerate(corpus.poems) if i % every != every - 1]
+    val = [p for i, p in enumerate(poems) if i % every == every - 1 and p]
+    train = [p for i, p in enumerate(poems) if i % every != every - 1 and p]
     as_ids = lambda poems: torch.tensor(tok.encode("\n\n".join(poems) + "\n"), dtype=torch.long)  # noqa: E731
     return as_ids(train), as_ids(val)
 
