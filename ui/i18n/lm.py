@@ -13,8 +13,9 @@ EN = {
     "lm.corpus.song100": "宋词一百首 (Song poems)",
     "lm.corpus.verse": "English verse",
     "lm.source": "Source: {file}, Debian package `{package}`, licence {licence}. {poems} poems, {chars:,} "
-    "characters, vocabulary {vocab:,} characters; {train:,} for training, {val:,} for validation (every "
-    "tenth poem).",
+    "characters, vocabulary {vocab:,} characters. The model reads {train:,} characters for training and "
+    "{val:,} for validation (every tenth poem; for the Chinese poems the verse lines only, without titles "
+    "and authors).",
     "lm.recipe": "Recipe",
     "lm.recipe.quick": "Quick (about a minute)",
     "lm.recipe.long": "Longer (about 3 minutes, better poems)",
@@ -99,7 +100,8 @@ ZH = {
     "lm.corpus.song100": "宋词一百首",
     "lm.corpus.verse": "英文诗歌 (English verse)",
     "lm.source": "来源：{file}，Debian 软件包 `{package}`，许可证 {licence}。共 {poems} 首，{chars:,} 个字符，"
-    "词表 {vocab:,} 个字；训练 {train:,} 字，验证 {val:,} 字（每十首取一首）。",
+    "词表 {vocab:,} 个字。模型读 {train:,} 字用于训练，{val:,} 字用于验证（每十首取一首；中文诗只取诗句，"
+    "不含题目和作者）。",
     "lm.recipe": "配置",
     "lm.recipe.quick": "快速（约一分钟）",
     "lm.recipe.long": "较长（约三分钟，诗更好）",
