@@ -70,7 +70,8 @@ def main() -> int:
     val = gpt.evaluate(model, val_ids, 32, 32, tok.index["\n"] if train_cfg.align_lines else None)
     bigram = text.bigram_loss(train_ids, val_ids, tok.size)
     unigram = text.unigram_loss(train_ids, val_ids, tok.size)
-    poems = "".join(gpt.generate(model, tok, "\n", args.chars, temperature=0.8, top_k=20, seed=0))
+    # The page's defaults: prompt 春 (a line start), temperature 0.8, top-k 20.
+    poems = "".join(gpt.generate(model, tok, text.PROMPTS["tang300"], args.chars, 0.8, 20, seed=0))
     share, lines = text.rhythm_share(poems)
     corpus_share, corpus_lines = text.rhythm_share(corpus.text)
     print()

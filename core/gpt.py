@@ -252,6 +252,7 @@ def line_starts(ids: torch.Tensor, block_size: int, newline: int | None) -> torc
     if newline is None:
         return None
     starts = (ids[:-1] == newline).nonzero().flatten() + 1
+    starts = starts[ids[starts] != newline]  # a blank line between poems is not a line start
     starts = starts[starts < len(ids) - block_size - 1]
     return starts if len(starts) else None
 
@@ -437,6 +438,8 @@ def context_window(ids: list[int], block_size: int, newline: int | None = None) 
     window = ids[-block_size:]
     if newline is not None and len(ids) > block_size and newline in window[:-1]:
         window = window[window.index(newline) + 1 :]
+        while len(window) > 1 and window[0] == newline:  # skip a blank line too
+            window = window[1:]
     return window
 
 
@@ -499,11 +502,11 @@ def generate(
     for c in heads:
         if c not in tok.index:
             tok.encode(heads)  # raises the sentence that names the unknown characters
-    if heads and not prompt:
-        prompt = "\n"
+    todo = list(heads)
+    if heads and not prompt:  # the poem starts with its first head (a line start, as in training)
+        prompt = todo.pop(0)
     ids = check_prompt(tok, prompt, model.block_size)
     yield prompt
-    todo = list(heads)
     for _ in range(n if not heads else n + 16 * len(heads)):
         prev = tok.chars[ids[-1]]
         if heads and prev in "。？！；":

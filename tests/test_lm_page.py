@@ -171,7 +171,7 @@ def test_browser_trains_writes_and_shows_attention_and_structure(lm_server, page
 
     page.get_by_role("tab", name=T["lm.tab.attention"]).click()
     expect(page.get_by_text(T["lm.att.lh"].format(l=2, h=4))).to_be_visible(timeout=180_000)
-    page.locator("[data-testid=stPills] button").nth(3).click()
+    page.locator("[data-testid=stButtonGroup]").last.locator("button").nth(3).click()
     wait_idle(page, 180_000)
     expect(page.get_by_text("Where", exact=False).first).to_be_visible(timeout=180_000)
     assert exception_text(page) == ""
