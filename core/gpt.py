@@ -627,8 +627,9 @@ def graph_dot(model: nn.Module, part: str = "model") -> str:
         '  edge [fontname="Helvetica", fontsize=9, color="#666666"];',
     ]
     colours = {"placeholder": "#dbe9f6", "call_module": "#fde2c4", "output": "#dbe9f6"}
+    hidden = {n for n in gm.graph.nodes if n.op == "get_attr" or n.target is getattr}  # buffers, .device
     for node in gm.graph.nodes:
-        if node.op == "get_attr":
+        if node in hidden:
             continue
         label = node.name
         if node.op == "call_module":
@@ -643,7 +644,7 @@ def graph_dot(model: nn.Module, part: str = "model") -> str:
         colour = colours.get(node.op, "#eeeeee")
         lines.append(f'  "{node.name}" [label="{label}", fillcolor="{colour}"];')
         for arg in node.all_input_nodes:
-            if arg.op == "get_attr":
+            if arg in hidden:
                 continue
             meta = arg.meta.get("tensor_meta")
             shape = "×".join(str(s) for s in meta.shape) if hasattr(meta, "shape") else ""

@@ -210,7 +210,7 @@ def attention_ui(model: gpt.GPT, tok: text.Tokenizer) -> None:
         cols = st.columns(H)
         for head, col in enumerate(cols):
             col.image(
-                gpt.attention_picture(maps[layer, head], 3), caption=t("lm.att.lh", l=layer + 1, h=head + 1)
+                gpt.attention_picture(maps[layer, head], 4), caption=t("lm.att.lh", l=layer + 1, h=head + 1)
             )
     st.session_state["lm.layer"] = min(max(0, st.session_state["lm.layer"] or 0), L - 1)
     st.session_state["lm.head"] = min(max(0, st.session_state["lm.head"] or 0), H - 1)
@@ -257,7 +257,7 @@ def structure_ui(model: gpt.GPT) -> None:
     st.radio(
         t("lm.part"), ["model", "block"], key="lm.part", horizontal=True, format_func=labeller("lm.part.")
     )
-    st.graphviz_chart(gpt.graph_dot(model, st.session_state["lm.part"]), width="stretch")
+    st.graphviz_chart(gpt.graph_dot(model, st.session_state["lm.part"]))
     rows = gpt.parameter_table(model)
     st.caption(t("lm.params", n=gpt.count_parameters(model)))
     st.dataframe(
