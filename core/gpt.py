@@ -548,7 +548,7 @@ def attention_maps(model: GPT, ids: list[int]) -> torch.Tensor:
 
 @torch.no_grad()
 def loss_by_position(
-    model: nn.Module, ids: torch.Tensor, windows: int = 64, seed: int = 0, newline: int | None = None
+    model: nn.Module, ids: torch.Tensor, windows: int = 256, seed: int = 0, newline: int | None = None
 ) -> torch.Tensor:
     """Mean loss (block_size,) at each position of a window: position t has seen t+1 characters of context."""
     model.eval()

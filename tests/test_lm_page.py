@@ -171,9 +171,11 @@ def test_browser_trains_writes_and_shows_attention_and_structure(lm_server, page
 
     page.get_by_role("tab", name=T["lm.tab.attention"]).click()
     expect(page.get_by_text(T["lm.att.lh"].format(l=2, h=4))).to_be_visible(timeout=180_000)
-    page.locator("[data-testid=stButtonGroup]").last.locator("button").nth(3).click()
+    pills = page.locator("[data-testid=stButtonGroup]").last.locator("button")
+    picked = pills.nth(3).inner_text()
+    pills.nth(3).click()
+    expect(page.get_by_text(f"Where {picked} looked", exact=False).first).to_be_visible(timeout=180_000)
     wait_idle(page, 180_000)
-    expect(page.get_by_text("Where", exact=False).first).to_be_visible(timeout=180_000)
     assert exception_text(page) == ""
     snap_tall(page, "lm_attention_en", 2600)
 
@@ -213,6 +215,7 @@ def test_browser_presenter_fits_1280x720_in_chinese(lm_server, page):
     assert not layout_problems(page), layout_problems(page)
     snap(page, "lm_presenter_zh_1280", full_page=False)
     page.get_by_role("tab", name=T["lm.tab.attention"]).click()
+    expect(page.get_by_text(T["lm.att.lh"].format(l=2, h=4))).to_be_visible(timeout=180_000)
     wait_idle(page, 180_000)
     assert not layout_problems(page), layout_problems(page)
     snap_tall(page, "lm_presenter_attention_zh", 2000)
