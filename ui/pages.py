@@ -50,6 +50,14 @@ PAGES = (
         ":material/account_tree:",
     ),
     PageSpec(
+        "pages/backprop.py",
+        "backprop",
+        "nav.backprop",
+        "nav.group.training",
+        "home.backprop",
+        ":material/functions:",
+    ),
+    PageSpec(
         "pages/language_model.py",
         "lm",
         "nav.lm",
