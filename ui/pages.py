@@ -16,8 +16,18 @@ class PageSpec:
 
 
 PAGES = (
+    # Convolution
     PageSpec(
         "pages/conv_explorer.py", "conv", "nav.conv", "nav.group.conv", "home.conv", ":material/grid_on:"
+    ),
+    # Training
+    PageSpec(
+        "pages/backprop.py",
+        "backprop",
+        "nav.backprop",
+        "nav.group.training",
+        "home.backprop",
+        ":material/functions:",
     ),
     PageSpec(
         "pages/mnist_trainer.py",
@@ -36,27 +46,14 @@ PAGES = (
         ":material/layers:",
     ),
     PageSpec(
-        "pages/vae_sampler.py", "vae", "nav.vae", "nav.group.generative", "home.vae", ":material/blur_on:"
-    ),
-    PageSpec(
-        "pages/sd_fantasy.py", "fantasy", "nav.sd", "nav.group.generative", "home.sd", ":material/landscape:"
-    ),
-    PageSpec(
-        "pages/unet_inspector.py",
-        "unet",
-        "nav.unet",
-        "nav.group.generative",
-        "home.unet",
-        ":material/account_tree:",
-    ),
-    PageSpec(
-        "pages/backprop.py",
-        "backprop",
-        "nav.backprop",
+        "pages/leaderboard.py",
+        "leaderboard",
+        "nav.board",
         "nav.group.training",
-        "home.backprop",
-        ":material/functions:",
+        "home.board",
+        ":material/leaderboard:",
     ),
+    # Building blocks
     PageSpec(
         "pages/residual.py",
         "residual",
@@ -76,15 +73,23 @@ PAGES = (
     PageSpec(
         "pages/normalization.py", "norm", "nav.norm", "nav.group.blocks", "home.norm", ":material/tune:"
     ),
-)
-PAGES += (
+    # Generative
     PageSpec(
-        "pages/leaderboard.py",
-        "leaderboard",
-        "nav.board",
-        "nav.group.training",
-        "home.board",
-        ":material/leaderboard:",
+        "pages/vae_sampler.py", "vae", "nav.vae", "nav.group.generative", "home.vae", ":material/blur_on:"
+    ),
+    PageSpec(
+        "pages/sd_fantasy.py", "fantasy", "nav.sd", "nav.group.generative", "home.sd", ":material/landscape:"
+    ),
+    PageSpec(
+        "pages/unet_inspector.py",
+        "unet",
+        "nav.unet",
+        "nav.group.generative",
+        "home.unet",
+        ":material/account_tree:",
+    ),
+    PageSpec(
+        "pages/language_model.py", "lm", "nav.lm", "nav.group.generative", "home.lm", ":material/history_edu:"
     ),
 )
 HOME = "pages/home.py"
