@@ -121,6 +121,17 @@ def bars(
     show(alt.Chart(df).mark_bar(clip=True).encode(**enc), height)  # clip: no bar below its axis
 
 
+DIVERGING = {
+    "redblue",
+    "blueorange",
+    "redyellowblue",
+    "purpleorange",
+    "redgrey",
+    "pinkyellowgreen",
+    "spectral",
+}
+
+
 def heatmap(
     matrix: np.ndarray,
     rows: Sequence[str],
@@ -148,10 +159,14 @@ def heatmap(
         tooltip=["row", "col", alt.Tooltip("value:Q", format=fmt)],
     )
     if text and m.size <= 400:
-        mid = float(np.nanmin(m) + np.nanmax(m)) / 2 if m.size else 0.0
+        lo, hi = (float(np.nanmin(m)), float(np.nanmax(m))) if m.size else (0.0, 0.0)
+        mid, half = (lo + hi) / 2, (hi - lo) / 2
+        # White text where the cell is dark: the top of a sequential scheme, both ends of a diverging one.
+        diverging = scheme in DIVERGING
+        dark = f"abs(datum.value - {mid}) > {0.55 * half}" if diverging else f"datum.value > {mid}"
         layer = layer + base.mark_text(fontSize=16 if presenter() else 11).encode(
             text=alt.Text("value:Q", format=fmt),
-            color=alt.condition(alt.datum.value > mid, alt.value("white"), alt.value("black")),
+            color=alt.condition(dark, alt.value("white"), alt.value("black")),
         )
     show(layer, height or max(160, 28 * m.shape[0] + 60))
 
