@@ -23,15 +23,17 @@ import numpy as np
 import torch
 from torch import nn
 
-NOT_SCALARS = {"step", "epoch", "progress", "time"}
+NOT_SCALARS = {"step", "epoch", "progress", "time", "elapsed"}
 
 
 def scalar_tag(key: str) -> str:
-    """TensorBoard tag of a record key: `test_acc` -> `test/acc`, `loss` -> `train/loss`, `lr` -> `lr`."""
+    """TensorBoard tag of a record key: `test_acc` -> `test/acc`, `val_loss` -> `validation/loss`,
+    `loss` or `train_loss` -> `train/loss`, `lr` -> `lr`."""
     if key == "lr":
         return "lr"
-    if key.startswith("test_"):
-        return f"test/{key[5:]}"
+    for prefix, group in (("test_", "test"), ("val_", "validation"), ("train_", "train")):
+        if key.startswith(prefix):
+            return f"{group}/{key[len(prefix) :]}"
     return f"train/{key}"
 
 

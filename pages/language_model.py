@@ -14,6 +14,7 @@ import torch
 from core import gpt, text
 from ui import charts, jobs
 from ui.i18n import labeller, t
+from ui.keep import tensorboard_button
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
 from ui.state import sync_url, url_default
 
@@ -388,6 +389,7 @@ else:
     model, tok, history = found
     if history.evals:
         curves_ui([loss_frame(history, "GPT")], refs["bigram"])
+        tensorboard_button(f"gpt_{name}", history.records, {"corpus": name, **vars(model.config)}, "lm")
     # Only the open tab runs (on_change="rerun" + .open): attention maps, the fx trace and the CNN cost time.
     labels = [t(f"lm.tab.{k}") for k in ("write", "attention", "structure", "cnn")]
     tabs = st.tabs(labels, key="lm.tab", on_change="rerun")

@@ -85,6 +85,7 @@ def test_a_tiny_run_trains_then_writes_and_shows_attention(lang, tiny_recipes):
     assert at.success, "no 'done' sentence"
     model, tok, history = at.session_state["lm.gpt"]["tang300"]
     assert history.steps == 6 and len(history.evals) >= 2
+    assert TABLES[lang]["keep.tensorboard.one"] in [b.label for b in at.get("download_button")]
     assert [tab.label for tab in at.tabs] == [
         TABLES[lang][f"lm.tab.{k}"] for k in ("write", "attention", "structure", "cnn")
     ]

@@ -85,4 +85,7 @@ def test_confusion_image_shape_and_tag_names():
     img = runlog.confusion_image(np.arange(100).reshape(10, 10))
     assert img.dtype == np.uint8 and img.shape[2] == 3 and img.shape[0] == img.shape[1]
     assert runlog.scalar_tag("test_acc") == "test/acc" and runlog.scalar_tag("loss") == "train/loss"
+    assert (
+        runlog.scalar_tag("val_loss") == "validation/loss" and runlog.scalar_tag("train_loss") == "train/loss"
+    )
     assert runlog.safe_name("#3 bn_cnn · adam · lr 0.003") == "3_bn_cnn_adam_lr_0.003"
