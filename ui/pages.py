@@ -49,5 +49,13 @@ PAGES = (
         "home.unet",
         ":material/account_tree:",
     ),
+    PageSpec(
+        "pages/mnist_diffusion.py",
+        "diffusion",
+        "nav.diffusion",
+        "nav.group.generative",
+        "home.diffusion",
+        ":material/grain:",
+    ),
 )
 HOME = "pages/home.py"
