@@ -1,4 +1,7 @@
-"""Diffusion you can train: a class-conditional DDPM on MNIST; sampling, img2img, guidance, contact sheet."""
+"""Diffusion you can train: a class-conditional DDPM on MNIST; sampling, img2img, guidance, contact sheet.
+
+Longer than the usual ~250 lines: four mechanics (train, sample, img2img, sheet) and two background jobs.
+"""
 
 import numpy as np
 import pandas as pd
@@ -127,7 +130,9 @@ def settings_ui(classes) -> tuple:
 def trace_ui(out: ddpm.SampleResult, key: str) -> None:
     """The step scrubber: x_t and the three x̂₀ predictions at the chosen step, and the start and result."""
     n = len(out.timesteps)
-    k = st.slider(t("ddpm.scrub"), 1, n, n, key=key, help=t("ddpm.scrub.help")) if n > 1 else 1
+    if st.session_state.get(f"{key}.of") != out.settings:  # a new run: show its last step
+        st.session_state[f"{key}.of"], st.session_state[key] = out.settings, n
+    k = st.slider(t("ddpm.scrub"), 1, n, key=key, help=t("ddpm.scrub.help")) if n > 1 else 1
     i = k - 1
     pictures = [out.start, out.xt[i], out.x0[i], out.x0_cond[i], out.x0_uncond[i]]
     captions = [
