@@ -115,8 +115,9 @@ def draw_training(snap: dict) -> None:
 
 def settings_ui(classes) -> tuple:
     """Class, guidance and (outside presenter mode) scheduler, steps and seed."""
-    c1, c2, c3, c4, c5 = st.columns([3, 3, 2, 2, 2])
-    c1.selectbox(t("ddpm.label"), range(10), key="ddpm.label", format_func=lambda c: f"{c} · {classes[c]}")
+    c1, c2, c3, c4, c5 = st.columns([1, 1]) + [None] * 3 if presenter() else st.columns([3, 3, 2, 2, 2])
+    names = [str(c) if classes[c] == str(c) else f"{c} · {classes[c]}" for c in range(10)]
+    c1.selectbox(t("ddpm.label"), range(10), key="ddpm.label", format_func=names.__getitem__)
     c2.slider(t("ddpm.guidance"), 0.0, 10.0, step=0.5, key="ddpm.guidance", help=t("ddpm.guidance.help"))
     if not presenter():
         c3.selectbox(t("ddpm.scheduler"), ddpm.SCHEDULER_NAMES, key="ddpm.scheduler", format_func=str.upper)
