@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-fast lint bench prepare system-deps corpora clean
+.PHONY: setup run test test-fast lint bench prepare system-deps corpora gpu-check clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: setup
 # Fill the caches before class (datasets now; model checkpoints and SD weights where available).
 prepare: setup
 	$(PY) -m core.prepare
+
+# The one GPU check (docs/gpu.md): on a GPU machine with PyTorch, with or without this venv.
+gpu-check:
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) bench/gpu_check.py
 
 clean:
 	rm -rf $(VENV) tests/artifacts .pytest_cache

@@ -4,9 +4,12 @@ import streamlit as st
 
 from ui.i18n import t
 from ui.pages import HOME, PAGES
-from ui.shell import sidebar
+from ui.shell import FAVICON, sidebar, sidebar_state
 
-st.set_page_config(page_title="DL · 深度学习", page_icon=":material/neurology:", layout="wide")
+# A local favicon: a Material icon here would be fetched from a font host, which fails offline in class.
+st.set_page_config(
+    page_title="DL · 深度学习", page_icon=FAVICON, layout="wide", initial_sidebar_state=sidebar_state()
+)
 sidebar()
 
 groups: dict[str, list] = {"": [st.Page(HOME, title=t("nav.home"), icon=":material/home:", default=True)]}

@@ -93,7 +93,7 @@ def main() -> int:
         model = args.model or diffusion.default_model()
         print(f"model: {model}")
 
-    width, height = diffusion.output_size(768, 512, args.side)
+    width, height = diffusion.sd_image_size(768, 512, args.side)
     image = diffusion.make_mountain_sketch().resize((width, height))
     strength, guidance, seed = 0.75, 7.5, 0
     unet_steps = diffusion.steps_run(args.steps, strength, diffusion.make_scheduler())

@@ -27,6 +27,7 @@ sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
 import torch, diffusers.models.unets.unet_2d_condition
 from core import unet
+from core.models import count_parameters
 imported = time.perf_counter() - t0
 rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 """
@@ -53,7 +54,7 @@ REFERENCE = (
 t0, c0 = time.perf_counter(), time.process_time()
 model = unet.build_unet(unet.SD15, "cpu")  # real fp32 weights, randomly initialised
 built, cpu = time.perf_counter() - t0, time.process_time() - c0
-assert unet.count_parameters(model) == unet.SD15_PARAMETERS
+assert count_parameters(model) == unet.SD15_PARAMETERS
 print(json.dumps(dict(import_s=imported, first_s=built, best_s=built, cpu_s=cpu,
                       rss_import_mb=rss_after_import,
                       peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))

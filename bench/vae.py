@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -23,9 +24,9 @@ from torch.utils.data import DataLoader, TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import data as core_data  # noqa: E402
-from core import vae as core_vae  # noqa: E402
+from core import vae_training as vt  # noqa: E402
 from core.models.vae import VAEConfig  # noqa: E402
-from core.train import TrainConfig, evaluate  # noqa: E402
+from core.train import evaluate  # noqa: E402
 
 GOAL_NATS = 105.0
 
@@ -114,21 +115,12 @@ def run_reference(ds, epochs: int, subset: int, device: torch.device, seed: int)
 # --- ours --------------------------------------------------------------------------------------------
 
 
-def run_ours(ds, epochs: int, subset: int, device: torch.device, seed: int) -> dict[str, float]:
-    config = TrainConfig(
-        optimizer="adam",
-        lr=1e-3,
-        batch_size=128,
-        epochs=epochs,
-        train_subset=subset,
-        schedule="constant",
-        seed=seed,
-        device=device.type,
-        log_every=50,
-    )
-    model, history = core_vae.train_vae(
+def run_ours(ds, epochs: int, subset: int, device: torch.device, seed: int, z: int) -> dict[str, float]:
+    # the page's settings (vt.DEFAULT_TRAIN: Adam 1e-3, batch 128, constant rate, as pytorch/examples)
+    config = replace(vt.DEFAULT_TRAIN, epochs=epochs, train_subset=subset, seed=seed, device=device.type)
+    model, history = vt.train_vae(
         ds,
-        VAEConfig(z_dim=20),
+        VAEConfig(z_dim=z),
         config,
         on_epoch=lambda r: print(
             f"  ours epoch {r['epoch']:.0f}: test loss {r['test_loss']:.1f} nats "
@@ -137,7 +129,7 @@ def run_ours(ds, epochs: int, subset: int, device: torch.device, seed: int) -> d
             flush=True,
         ),
     )
-    final = evaluate(model, ds, objective=core_vae.vae_objective(1.0), device=device)
+    final = evaluate(model, ds, objective=vt.vae_objective(1.0), device=device)
     return {
         "test_loss": final["loss"],
         "recon": final["recon"],
@@ -152,6 +144,7 @@ def main() -> int:
     parser.add_argument("--subset", type=int, default=60_000, help="training images per epoch")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--z", type=int, default=20, help="latent size (the page's default is 8)")
     parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args()
 
@@ -160,10 +153,10 @@ def main() -> int:
     device = pick_device(args.device)
     ds = core_data.load("mnist")
     print(
-        f"VAE benchmark: z = 20, {args.epochs} epoch(s) on {args.subset} MNIST training images, "
+        f"VAE benchmark: z = {args.z}, {args.epochs} epoch(s) on {args.subset} MNIST training images, "
         f"test on 10000; device {describe(device).name}; torch {torch.__version__}"
     )
-    ours = run_ours(ds, args.epochs, args.subset, device, args.seed)
+    ours = run_ours(ds, args.epochs, args.subset, device, args.seed, args.z)
     ref = None if args.skip_reference else run_reference(ds, args.epochs, args.subset, device, args.seed)
 
     print()

@@ -21,7 +21,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from core.errors import UserError
-from core.models import MODEL_NAMES, build_model
+from core.models import ALL_MODELS, MODEL_NAMES, build_model
 from core.storage import atomic_write_bytes
 
 PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # a raw pickle protocol header, or torch.save's zip file
@@ -32,7 +32,7 @@ def save_checkpoint(model: nn.Module, meta: dict[str, Any] | None = None) -> byt
     meta = dict(meta or {})
     meta.setdefault("model", getattr(model, "name", None))
     meta.setdefault("options", getattr(model, "options", {}))
-    if meta["model"] not in MODEL_NAMES:
+    if meta["model"] not in ALL_MODELS:
         raise UserError(
             "Only models built with core.models.build_model can be saved (the file must say "
             "which architecture to rebuild).",
@@ -78,11 +78,14 @@ def read_metadata(data: bytes) -> dict[str, Any]:
         raise _not_safetensors("its header is not valid JSON") from err
 
 
-def load_checkpoint(data: bytes) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model named in the metadata and load its weights (eval mode, CPU) -> (model, meta)."""
+def load_checkpoint(data: bytes, models: tuple[str, ...] = MODEL_NAMES) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model named in the metadata and load its weights (eval mode, CPU) -> (model, meta).
+
+    Only the `models` named are accepted: the classifiers by default, ("vae",) for the VAE page.
+    """
     meta = read_metadata(data)
     name, options = meta.get("model"), meta.get("options", {})
-    if name not in MODEL_NAMES or not isinstance(options, dict):
+    if name not in models or not isinstance(options, dict):
         raise _not_safetensors("it does not say which of this app's models it holds")
     try:
         state = st_load(data)
@@ -106,9 +109,11 @@ def save_checkpoint_file(path: str | Path, model: nn.Module, meta: dict[str, Any
     return atomic_write_bytes(path, save_checkpoint(model, meta))
 
 
-def load_checkpoint_file(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+def load_checkpoint_file(
+    path: str | Path, models: tuple[str, ...] = MODEL_NAMES
+) -> tuple[nn.Module, dict[str, Any]]:
     """`load_checkpoint` from a file on disk."""
-    return load_checkpoint(Path(path).read_bytes())
+    return load_checkpoint(Path(path).read_bytes(), models)
 
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:

@@ -302,12 +302,3 @@ def _read_debian_fashion() -> dict[str, np.ndarray] | None:
 def normalize(x: torch.Tensor, mean: float = 0.1307, std: float = 0.3081) -> torch.Tensor:
     """uint8 (..., 28, 28) -> float (..., 1, 28, 28), standardised with MNIST's mean and std."""
     return ((x.float() / 255.0 - mean) / std).unsqueeze(-3)
-
-
-def image_bytes_png(x: torch.Tensor) -> bytes:
-    """One uint8 (28, 28) image as PNG bytes (the homework's vis.png)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(x.cpu().numpy().astype(np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()

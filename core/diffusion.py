@@ -7,7 +7,7 @@ recipe written out, numbered the way diffusers writes `StableDiffusionImg2ImgPip
 real pipeline's components (a test checks it gives the pipeline's own image).
 
 Without weights, the scheduler alone still teaches: `make_scheduler` builds SD-1.5's real scheduler
-from its configuration, `timesteps_run` / `steps_run` give the step arithmetic, `forward_noise`
+from its configuration, `kept_steps` / `timesteps_run` give the step arithmetic, `forward_noise`
 shows the noisy starting point, `noise_schedule` the ᾱ_t curve.
 """
 
@@ -30,9 +30,7 @@ from core.errors import UserError
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 HUB_HOST = "huggingface.co"
-# The homework (seed 000): SD v1.5 img2img, strength 0.75, guidance 7.5, 768×512.
-HOMEWORK_PROMPT = "A fantasy landscape, trending on artstation"
-HOMEWORK = dict(prompt=HOMEWORK_PROMPT, strength=0.75, guidance_scale=7.5, steps=50, width=768, height=512)
+HOMEWORK_PROMPT = "A fantasy landscape, trending on artstation"  # the homework's (seed 000)
 CLIP_MAX_TOKENS = 77  # CLIP's context, <|startoftext|> and <|endoftext|> included; the rest is cut off
 # SD-1.5's scheduler/scheduler_config.json: PNDM, "scaled_linear" betas, 1000 training timesteps.
 SD15_SCHEDULER_CONFIG: dict[str, Any] = dict(
@@ -59,6 +57,21 @@ LATENT_RGB_FACTORS = torch.tensor(
         [-0.2120, -0.2616, -0.7177],
     ]
 )
+
+
+@dataclass(frozen=True)
+class Img2ImgSettings:
+    """What one img2img run needs besides the pipeline and the image; defaults are the homework's (seed 000).
+
+    `run_img2img(pipe, image, **asdict(settings), seed=0)` runs it.
+    """
+
+    prompt: str = HOMEWORK_PROMPT
+    negative_prompt: str = ""  # "" is the unconditional prompt classifier-free guidance pushes away from
+    strength: float = 0.75
+    guidance_scale: float = 7.5
+    steps: int = 50
+    scheduler: str = "pndm"
 
 
 # --- the scheduler alone: step arithmetic, noise schedule, forward noising (no weights needed) -----
@@ -101,18 +114,37 @@ def check_settings(steps: int, strength: float, guidance_scale: float = 7.5) -> 
         )
 
 
+def kept_steps(steps: int, strength: float) -> int:
+    """How many of the `steps`-step schedule img2img keeps: int(steps × strength) (diffusers' get_timesteps).
+
+    The first `steps - kept_steps(...)` steps are skipped: 50 steps at strength 0.75 keep 37.
+    """
+    return min(int(steps * strength), steps)
+
+
+def img2img_schedule(
+    steps: int, strength: float, scheduler: Any, device: torch.device | str | None = None
+) -> tuple[Any, torch.Tensor]:
+    """A fresh copy of `scheduler` set to `steps` steps, and the timesteps img2img runs: (T_run,).
+
+    The schedule skips its first `steps - kept_steps(steps, strength)` steps (each `scheduler.order`
+    entries long). The copy never touches a shared pipeline's scheduler.
+    """
+    scheduler = type(scheduler).from_config(scheduler.config)
+    scheduler.set_timesteps(steps, device=device)
+    begin = (steps - kept_steps(steps, strength)) * scheduler.order
+    if hasattr(scheduler, "set_begin_index"):
+        scheduler.set_begin_index(begin)
+    return scheduler, scheduler.timesteps[begin:]
+
+
 def timesteps_run(steps: int, strength: float, scheduler: Any) -> list[int]:
     """The timesteps img2img really denoises at, as `StableDiffusionImg2ImgPipeline.get_timesteps` picks them.
 
-    The schedule of `steps` steps is made, the first `steps - int(steps × strength)` are skipped.
     PNDM (SD-1.5's default) repeats one timestep in its schedule, so it runs one step more than DDIM.
     """
     check_settings(steps, strength)
-    scheduler = type(scheduler).from_config(scheduler.config)  # a copy: never touch a shared pipeline's
-    scheduler.set_timesteps(steps)
-    init_timestep = min(int(steps * strength), steps)
-    t_start = max(steps - init_timestep, 0)
-    return [int(t) for t in scheduler.timesteps[t_start * scheduler.order :]]
+    return [int(t) for t in img2img_schedule(steps, strength, scheduler)[1]]
 
 
 def steps_run(steps: int, strength: float, scheduler: Any) -> int:
@@ -153,7 +185,7 @@ def forward_noise(image: Image.Image, timestep: int, scheduler: Any, seed: int =
     return tensor_to_image(xt)
 
 
-def output_size(width: int, height: int, max_side: int, multiple: int = 8) -> tuple[int, int]:
+def sd_image_size(width: int, height: int, max_side: int, multiple: int = 8) -> tuple[int, int]:
     """(width, height) scaled so the longer side is at most `max_side`, both rounded down to `multiple`.
 
     SD's VAE halves the size three times (512 -> 64), so sides must be multiples of 8.
@@ -179,14 +211,11 @@ def default_model() -> str:
 
 def how_to_get_weights(model: str) -> UserError:
     """The one sentence that says how to get the weights of `model` onto this computer."""
-    cmd = f'hf download {model} --exclude "*.ckpt" "v1-5-*"'
     return UserError(
-        f"The Stable Diffusion weights '{model}' are not on this computer and huggingface.co cannot be "
-        f"reached. While online, run `make prepare` (or `{cmd}`), or set SD_MODEL (or the model field) to "
-        "a local diffusers folder or a .safetensors file. Everything else on this page works without them.",
-        f"本机没有 Stable Diffusion 权重“{model}”，且无法连接 huggingface.co。请在联网时运行 `make prepare`"
-        f"（或 `{cmd}`），或把 SD_MODEL（或模型输入框）设为本地的 diffusers 文件夹或 .safetensors 文件。"
-        "本页其余内容无需权重也能使用。",
+        f"The weights of '{model}' are not on this computer and huggingface.co cannot be reached: run "
+        "`make prepare` while online, or set the model to a local folder or .safetensors file.",
+        f"本机没有“{model}”的权重，且无法连接 huggingface.co：请在联网时运行 `make prepare`，"
+        "或把模型设为本地文件夹或 .safetensors 文件。",
     )
 
 
@@ -211,6 +240,17 @@ def weights_status(model: str | None = None) -> str:
     except Exception:  # a malformed id is simply not in the cache
         return "missing"
     return "cached" if isinstance(found, str) else "missing"
+
+
+def weights_within_reach(model: str | None = None) -> bool:
+    """True when `model` can be loaded: its weights are here, or huggingface.co answers within seconds."""
+    from core.data import network_reachable
+
+    if weights_status(model) != "missing":
+        return True
+    model = model or default_model()
+    on_hub = not Path(model).expanduser().exists() and model.count("/") == 1
+    return on_hub and not _hub_offline() and network_reachable(HUB_HOST)
 
 
 def load_img2img(
@@ -305,6 +345,25 @@ def latents_to_rgb(latents: torch.Tensor) -> Image.Image:
     return tensor_to_image(rgb)
 
 
+def encode_prompt(pipe: Any, prompt: str) -> tuple[torch.Tensor, list[str]]:
+    """Prompt -> (CLIP text embedding (1, 77, D) in the UNet's dtype, its 77 tokens as strings).
+
+    CLIP pads every prompt to 77 tokens and cuts longer ones. The empty prompt "" is the
+    unconditional prompt classifier-free guidance compares against.
+    """
+    tokenizer = pipe.tokenizer
+    ids = tokenizer(
+        prompt,
+        padding="max_length",
+        max_length=tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    ).input_ids  # (1, 77)
+    with torch.no_grad():
+        embeddings = pipe.text_encoder(ids.to(pipe.text_encoder.device))[0]  # (1, 77, D)
+    return embeddings.to(pipe.unet.dtype), tokenizer.convert_ids_to_tokens(ids[0].tolist())
+
+
 @dataclass
 class Img2ImgResult:
     image: Image.Image  # the final image, full VAE decode
@@ -341,22 +400,12 @@ def run_img2img(
     do_guidance = guidance_scale > 1.0  # classifier-free guidance; 1 would be the text branch alone
 
     # 1. Encode the prompt (CLIP keeps the first 77 tokens) and, for guidance, the negative prompt
-    def encode(text: str) -> torch.Tensor:  # -> (1, 77, d) text embedding
-        ids = pipe.tokenizer(
-            text,
-            padding="max_length",
-            max_length=pipe.tokenizer.model_max_length,
-            truncation=True,
-            return_tensors="pt",
-        ).input_ids
-        return pipe.text_encoder(ids.to(device))[0].to(dtype)
-
-    prompt_embeds = encode(prompt)
-    if do_guidance:
-        prompt_embeds = torch.cat([encode(negative_prompt), prompt_embeds])  # (2, 77, d): [uncond, text]
+    prompt_embeds = encode_prompt(pipe, prompt)[0]  # (1, 77, d)
+    if do_guidance:  # (2, 77, d): [uncond, text]; "" is the unconditional prompt
+        prompt_embeds = torch.cat([encode_prompt(pipe, negative_prompt)[0], prompt_embeds])
 
     # 2. Encode the image into the VAE's latent space (sampled from its posterior, as diffusers does)
-    width, height = output_size(*image.size, max_side=max(image.size))
+    width, height = sd_image_size(*image.size, max_side=max(image.size))
     image = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     x0 = image_to_tensor(image).to(device, dtype)  # (1, 3, H, W) in [-1, 1]
     posterior = pipe.vae.encode(x0).latent_dist
@@ -364,16 +413,8 @@ def run_img2img(
     # (1, 4, H/8, W/8); the generator continues: the noise below comes next in the same stream
 
     # 3. Pick the start timestep from strength: skip the first steps - int(steps × strength) steps
-    sched = (
-        make_scheduler(scheduler, pipe.scheduler.config)
-        if scheduler
-        else type(pipe.scheduler).from_config(pipe.scheduler.config)
-    )  # a fresh one: runs never share state
-    sched.set_timesteps(steps, device=device)
-    t_start = steps - min(int(steps * strength), steps)
-    timesteps = sched.timesteps[t_start * sched.order :]
-    if hasattr(sched, "set_begin_index"):
-        sched.set_begin_index(t_start * sched.order)
+    base = make_scheduler(scheduler, pipe.scheduler.config) if scheduler else pipe.scheduler
+    sched, timesteps = img2img_schedule(steps, strength, base, device)  # a fresh one: runs share nothing
 
     # 4. Add the noise of that timestep: x_t = √ᾱ_t·x_0 + √(1-ᾱ_t)·ε
     noise = torch.randn(latents0.shape, generator=generator, dtype=torch.float32).to(device, dtype)
@@ -450,6 +491,11 @@ def contact_sheet(
                 on_cell(r, c, out)
         sheet.append(row)
     return sheet
+
+
+def evenly_spaced(n: int, k: int) -> list[int]:
+    """At most `k` indices into a list of `n`, evenly spread, first and last included (preview strips)."""
+    return sorted({round(i * (n - 1) / max(1, k - 1)) for i in range(k)}) if n else []
 
 
 def png_with_settings(image: Image.Image, settings: dict[str, Any]) -> bytes:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from core.data import normalize
 from core.errors import UserError
+from core.images import luminance
 
 BOX = 20  # MNIST digits fit a 20×20 box ...
 SIZE = 28  # ... inside a 28×28 image
@@ -37,6 +38,14 @@ class Preprocessed:
     shift: tuple[int, int]  # (rows, cols) the digit moved to centre its mass
     normalized: torch.Tensor  # (1, 1, 28, 28) float: (digit/255 - 0.1307) / 0.3081, what the model reads
 
+    @property
+    def square(self) -> np.ndarray:
+        """(s, s) uint8: the crop padded to a square with dark grey (40): a thin "1" stays readable."""
+        h, w = self.cropped.shape
+        side = max(h, w)
+        pad = (((side - h) // 2, (side - h + 1) // 2), ((side - w) // 2, (side - w + 1) // 2))
+        return np.pad(self.cropped, pad, constant_values=40)
+
 
 def ink_of(rgba: np.ndarray) -> np.ndarray:
     """(H, W, 4) uint8 RGBA -> (H, W) uint8 ink: luminance times opacity (transparent = no ink)."""
@@ -45,10 +54,8 @@ def ink_of(rgba: np.ndarray) -> np.ndarray:
             f"Expected an RGBA image (H, W, 4); got shape {tuple(rgba.shape)}.",
             f"需要 RGBA 图像 (H, W, 4)；收到的形状是 {tuple(rgba.shape)}。",
         )
-    rgb = rgba[..., :3].astype(np.float32)
     alpha = rgba[..., 3].astype(np.float32) / 255.0 if rgba.shape[2] == 4 else 1.0
-    luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return np.clip(luminance * alpha, 0, 255).round().astype(np.uint8)
+    return np.clip(luminance(rgba) * alpha, 0, 255).round().astype(np.uint8)
 
 
 def preprocess(rgba: np.ndarray) -> Preprocessed:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,9 +24,13 @@ from torch import nn
 
 from core.data import normalize
 from core.errors import UserError
+from core.storage import cache_dir
 
 METHODS = ("pca", "tsne")
 PCA_DIMS_BEFORE_TSNE = 50  # t-SNE on 50 PCA dimensions: the usual speed-up (van der Maaten's advice)
+# The page's quick default models: one epoch on the first QUICK_SUBSET training images (~97% in seconds).
+QUICK_MODELS = ("slides_cnn", "two_layer_cnn", "convnet3", "lenet5", "bn_cnn", "resnet_small", "mlp")
+QUICK_SUBSET = 5000
 
 
 # --- 1. activations of one batch ----------------------------------------------------------------
@@ -89,15 +95,6 @@ def activations(
     return {name: outputs[name] for name in order}
 
 
-def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Class probabilities (B, 10) for input x (B, 1, 28, 28) (softmax of the logits)."""
-    with torch.no_grad():
-        out = model(x)
-    if isinstance(out, (tuple, list)):  # the report's MyNet returns (logits, features)
-        out = out[0]
-    return torch.softmax(out.float(), dim=-1)
-
-
 def model_input(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 images (N, 28, 28) or (28, 28) -> normalized float input (N, 1, 28, 28) on `device`."""
     if images.dim() == 2:
@@ -116,6 +113,64 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
         if isinstance(module, nn.Conv2d):
             return name, module
     return None
+
+
+def shape_walk(model: nn.Module, acts: dict[str, torch.Tensor]) -> list[tuple[str, str, str]]:
+    """(layer, module type, output shape without the batch, e.g. "16 × 28 × 28") for each activation."""
+    types = {name: type(m).__name__ for name, m in model.named_modules()}
+    return [(name, types[name], " × ".join(map(str, a.shape[1:]))) for name, a in acts.items()]
+
+
+def default_map_layer(acts: dict[str, torch.Tensor]) -> str:
+    """The layer whose maps the page opens on: the first conv (or its ReLU) with (B, C, H, W) output."""
+    names = list(acts)
+    return next((n for n in names if acts[n].dim() == 4 and n.startswith(("relu", "conv"))), names[0])
+
+
+def default_embed_layers(model: nn.Module) -> list[str]:
+    """The project report's three views: the second conv layer, the first fc layer, the final layer.
+
+    A net with one fc layer (the slides' CNN) gets its first conv instead, so there are still three.
+    """
+    modules = dict(model.named_modules())
+    leaves = leaf_layers(model)
+    linear = [n for n in leaves if isinstance(modules[n], nn.Linear)]
+    convs = [n for n in leaves if isinstance(modules[n], nn.Conv2d)]
+    chosen = list(dict.fromkeys(convs[min(1, len(convs) - 1) :][:1] + linear[:1] + linear[-1:]))
+    if len(chosen) < 3 and convs and convs[0] not in chosen:
+        chosen.insert(0, convs[0])
+    return chosen
+
+
+def quick_path(name: str, seed: int = 0) -> Path:
+    """Where the quick default model `name` (weights seeded by `seed`) is cached, for every session."""
+    return cache_dir("features") / f"quick_{name}_seed{int(seed)}.safetensors"
+
+
+def quick_work(name: str, seed: int = 0, device: str = "auto") -> Callable[..., Path | None]:
+    """A core.jobs.Work: train `name` (seeded) one epoch on QUICK_SUBSET MNIST images, cache it at quick_path.
+
+    The checkpoint's metadata holds "test_acc". Returns the path, or None when stopped before the end.
+    """
+    from core.checkpoint import save_checkpoint_file
+    from core.data import load
+    from core.models import build_seeded
+    from core.train import TrainConfig, fit
+
+    config = TrainConfig(
+        name, epochs=1, train_subset=QUICK_SUBSET, batch_size=64, lr=3e-3, seed=seed, device=device
+    )
+
+    def work(report: Callable[[dict], None], should_stop: Callable[[], bool]) -> Path | None:
+        model = build_seeded(name, seed)
+        history = fit(model, load("mnist"), config, on_step=report, should_stop=should_stop)
+        if history.stopped or not history.epochs:
+            return None
+        return save_checkpoint_file(
+            quick_path(name, seed), model, {"test_acc": history.epochs[-1]["test_acc"]}
+        )
+
+    return work
 
 
 # --- 2. pictures of feature maps and kernels ----------------------------------------------------
@@ -283,6 +338,31 @@ def embed(
             learning_rate="auto",
         )
         return tsne.fit_transform(x).astype(np.float32)
+
+
+def embedding_table(
+    model: nn.Module,
+    data,
+    layers: list[str],
+    n: int,
+    method: str = "both",
+    perplexity: float = 30.0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Maps of whole layers for the first n test images -> columns: index, digit, image (PNG data URL for
+    tooltips), and x{i}_{m}, y{i}_{m} for layer i and method m ("pca", "tsne"; "both" gives both)."""
+    images = data.test_x[:n]  # (n, 28, 28) uint8
+    feats = layer_features(model, images, list(layers))
+    table: dict[str, Any] = {
+        "index": np.arange(n),
+        "digit": [str(int(d)) for d in data.test_y[:n]],
+        "image": [png_data_url(img) for img in images.numpy()],
+    }
+    for i, layer in enumerate(layers):
+        for m in METHODS if method == "both" else (method,):
+            xy = embed(feats[layer], m, seed=seed, perplexity=perplexity)  # (n, 2)
+            table[f"x{i}_{m}"], table[f"y{i}_{m}"] = xy[:, 0], xy[:, 1]
+    return table
 
 
 def model_fingerprint(model: nn.Module) -> str:

@@ -85,6 +85,14 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 weights of R, G, B, as PIL's "L" mode
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3 or 4) RGB(A) -> (...) float32 brightness, 0..255 for uint8 input (alpha ignored)."""
+    return rgb[..., :3].astype(np.float32) @ np.array(LUMA, dtype=np.float32)
+
+
 def zoom(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement (H, W[, C]) -> (H·f, W·f[, C]): pixels stay visible as squares."""
     factor = max(1, int(factor))

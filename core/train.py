@@ -6,7 +6,8 @@ Why it is fast (compare with pytorch/examples' mnist, see bench/train_mnist.py):
 - a batch is an index slice of one seeded `torch.randperm` per epoch;
 - losses and accuracies are summed on the device and read back every `log_every` steps, not per batch;
 - channels_last weights (oneDNN on the CPU, cuDNN on CUDA); on CUDA also bf16/fp16 autocast and
-  cudnn.benchmark.
+  cudnn.benchmark. Autocast covers the model's forward only (`MixedPrecision`): the objective gets
+  fp32 outputs and computes its loss in fp32, so any loss that runs on the CPU runs on CUDA (BCE too).
 
     model = build_model("two_layer_cnn")
     history = fit(model, data.load("mnist"), TrainConfig(epochs=1), on_step=print)
@@ -22,8 +23,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import torch
@@ -34,9 +34,11 @@ from core.data import Dataset, normalize
 from core.device import pick_device
 from core.errors import UserError
 from core.limits import LIMITS
+from core.models import build_seeded
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd_momentum", "adam", "adamw")
-SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
+SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
 # (model, x uint8 (B, 28, 28) on the device, y (B,)) -> (scalar loss, {metric name: scalar tensor})
 Objective = Callable[[nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
@@ -61,6 +63,8 @@ class TrainConfig:
     eval_every: int = 0  # evaluate the test set every N steps (0: only at the end of each epoch)
     eval_subset: int = 10_000  # test images used for the evaluations during training
     log_every: int = 10  # steps between progress reports (one host sync each)
+    precision: str = "auto"  # auto (bf16/fp16 autocast on CUDA, fp32 elsewhere) | fp32 | bf16 | fp16
+    final_eval: bool = True  # evaluate after the last (or stopped) epoch; off when the caller tests itself
 
 
 @dataclass
@@ -171,12 +175,80 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _autocast(device: torch.device):
-    """Mixed precision on CUDA only (bf16 where supported, else fp16); exact fp32 elsewhere."""
-    if device.type != "cuda":
-        return nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device` (None: plain fp32)."""
+    if precision == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+class MixedPrecision(nn.Module):
+    """`model` whose forward runs under autocast and hands back fp32 tensors.
+
+    Only the network runs in bf16/fp16; the objective's own arithmetic (the loss) stays fp32 outside
+    autocast. So an objective written for the CPU works unchanged on CUDA, including ones that call
+    ops autocast refuses, like F.binary_cross_entropy. Attributes of the model (encode, decode, ...)
+    are reached through the wrapper; calling them directly runs them in fp32.
+    """
+
+    def __init__(self, model: nn.Module, device_type: str, dtype: torch.dtype):
+        super().__init__()
+        self.model, self.device_type, self.dtype = model, device_type, dtype
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            out = self.model(*args, **kwargs)
+        return _to_fp32(out)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.model, name)
+
+
+def _to_fp32(out: Any) -> Any:
+    """Floating tensors in `out` (a tensor, tuple, list or dict of them) cast to fp32."""
+    if isinstance(out, torch.Tensor):
+        return out.float() if out.is_floating_point() else out
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to_fp32(o) for o in out)
+    if isinstance(out, dict):
+        return {k: _to_fp32(v) for k, v in out.items()}
+    return out
+
+
+def with_precision(model: nn.Module, precision: str, device: torch.device) -> nn.Module:
+    """`model` itself for fp32, else wrapped in `MixedPrecision` (same weights, forward under autocast)."""
+    if precision not in PRECISIONS:
+        raise UserError(
+            f"Unknown precision '{precision}'; choose one of {', '.join(PRECISIONS)}.",
+            f"未知的精度“{precision}”；可选：{'、'.join(PRECISIONS)}。",
+        )
+    dtype = autocast_dtype(precision, device)
+    return model if dtype is None else MixedPrecision(model, device.type, dtype)
+
+
+def steps_per_epoch(train_subset: int, batch_size: int) -> int:
+    """Batches in one epoch: full batches, plus the remainder when it holds at least 2 images."""
+    return train_subset // batch_size + (1 if train_subset % batch_size >= 2 else 0)
+
+
+def cadence(config: TrainConfig) -> TrainConfig:
+    """`config` with the live page's rhythm: ~100 progress reports, a few cheap test points per epoch."""
+    # test points use a test subset that costs a small fraction of the training; the final figure is
+    # measured on all 10,000 test images by `train_run`
+    device = pick_device(config.device)
+    steps = max(1, steps_per_epoch(config.train_subset, config.batch_size)) * max(1, config.epochs)
+    points = (5 if config.train_subset >= 10_000 else 2) * max(1, config.epochs)
+    return replace(
+        config,
+        log_every=max(1, min(20, steps // 100)),
+        eval_every=max(1, steps // points),
+        eval_subset=10_000 if device.type == "cuda" else min(2_000, max(500, config.train_subset // 10)),
+    )
 
 
 def fit(
@@ -206,13 +278,14 @@ def fit(
     torch.manual_seed(config.seed)  # dropout masks (the batch order has its own generator below)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model, config)
-    steps_per_epoch = n // config.batch_size + (1 if n % config.batch_size >= 2 else 0)
-    total_steps = steps_per_epoch * config.epochs
+    net = with_precision(model, config.precision, device)  # the model, forward under autocast if asked
+    per_epoch = steps_per_epoch(n, config.batch_size)
+    total_steps = per_epoch * config.epochs
     scheduler = None
     if config.schedule == "onecycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
     scaler = torch.amp.GradScaler(
-        "cuda", enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported()
+        device.type, enabled=autocast_dtype(config.precision, device) == torch.float16
     )
 
     history = History(config=asdict(config), device=str(device))
@@ -228,9 +301,9 @@ def fit(
         nonlocal eval_seconds
         t0 = time.perf_counter()
         metrics = _evaluate_tensors(
-            model, test_x[: config.eval_subset], test_y[: config.eval_subset], objective, device
+            net, test_x[: config.eval_subset], test_y[: config.eval_subset], objective
         )
-        model.train()
+        net.train()
         eval_seconds += time.perf_counter() - t0
         record = {
             "step": float(step),
@@ -240,19 +313,41 @@ def fit(
         history.evals.append(record)
         return record
 
+    def report(epoch: int, done: int, last: bool) -> None:
+        """One progress record: means over the steps since the last one (one sync), maybe a test point."""
+        nonlocal window, window_steps
+        names = list(window)
+        values = torch.stack([window[k] for k in names]).div(window_steps).tolist()  # one sync
+        record = {
+            "step": float(step),
+            "epoch": epoch + done / per_epoch,
+            **dict(zip(names, values, strict=False)),
+            "lr": float(optimizer.param_groups[0]["lr"]),
+            "time": time.perf_counter() - start - eval_seconds,
+            "progress": step / total_steps,
+            "images": float(history.images),
+        }
+        window, window_steps = {}, 0
+        if config.eval_every and step % config.eval_every == 0 and not last:
+            record.update({k: v for k, v in evaluate_now(record["epoch"]).items() if k.startswith("test_")})
+        history.steps.append(record)
+        if on_step is not None:
+            on_step(record)
+
     # 3. The training loop
-    model.train()
+    net.train()
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=generator).to(device)
         epoch_sums = {}
-        for i in range(steps_per_epoch):
+        for i in range(per_epoch):
             if should_stop is not None and should_stop():
                 history.stopped = True
+                if window_steps:  # steps since the last report are reported too: a stop keeps them
+                    report(epoch, i, last=False)
                 break
             idx = order[i * config.batch_size : (i + 1) * config.batch_size]
             x, y = train_x[idx], train_y[idx]  # (B, 28, 28) uint8, (B,)
-            with _autocast(device):
-                loss, metrics = objective(model, x, y)
+            loss, metrics = objective(net, x, y)  # the forward in mixed precision, the loss in fp32
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -266,27 +361,8 @@ def fit(
                 window[k] = window[k] + v if k in window else v
                 epoch_sums[k] = epoch_sums[k] + v if k in epoch_sums else v
             window_steps += 1
-
-            last = i == steps_per_epoch - 1
-            if step % config.log_every == 0 or last:
-                names = list(window)
-                values = torch.stack([window[k] for k in names]).div(window_steps).tolist()  # one sync
-                record = {
-                    "step": float(step),
-                    "epoch": epoch + (i + 1) / steps_per_epoch,
-                    **dict(zip(names, values, strict=False)),
-                    "lr": float(optimizer.param_groups[0]["lr"]),
-                    "time": time.perf_counter() - start - eval_seconds,
-                    "progress": step / total_steps,
-                }
-                window, window_steps = {}, 0
-                if config.eval_every and step % config.eval_every == 0 and not last:
-                    record.update(
-                        {k: v for k, v in evaluate_now(record["epoch"]).items() if k.startswith("test_")}
-                    )
-                history.steps.append(record)
-                if on_step is not None:
-                    on_step(record)
+            if step % config.log_every == 0 or i == per_epoch - 1:
+                report(epoch, i + 1, last=i == per_epoch - 1)
 
         # 4. End of the epoch (or of a stopped run): evaluate, report
         seen = i + (0 if history.stopped else 1)
@@ -294,8 +370,9 @@ def fit(
             break
         names = list(epoch_sums)
         values = torch.stack([epoch_sums[k] for k in names]).div(seen).tolist()
-        progress = epoch + seen / steps_per_epoch
-        test = evaluate_now(progress)
+        progress = epoch + seen / per_epoch
+        final = history.stopped or epoch == config.epochs - 1
+        test = evaluate_now(progress) if config.final_eval or not final else {}
         record = {
             "epoch": progress,
             **dict(zip(names, values, strict=False)),
@@ -303,7 +380,7 @@ def fit(
             "time": time.perf_counter() - start - eval_seconds,
         }
         history.epochs.append(record)
-        if history.steps and history.steps[-1]["step"] == step:  # the last step also gets the test point
+        if test and history.steps and history.steps[-1]["step"] == step:  # the last step gets the test point
             history.steps[-1].update({k: v for k, v in test.items() if k.startswith("test_")})
         if on_epoch is not None:
             on_epoch(record)
@@ -324,20 +401,14 @@ def fit(
 
 @torch.no_grad()
 def _evaluate_tensors(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    objective: Objective,
-    device: torch.device,
-    batch_size: int = 1000,
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, objective: Objective, batch_size: int = 1000
 ) -> dict[str, float]:
-    """Mean loss and metrics over x (N, 28, 28) uint8 on `device`, weighted by batch size."""
+    """Mean loss and metrics over x (N, 28, 28) uint8 on the model's device, weighted by batch size."""
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for i in range(0, len(x), batch_size):
         xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        with _autocast(device):
-            loss, metrics = objective(model, xb, yb)
+        loss, metrics = objective(model, xb, yb)
         for k, v in (("loss", loss), *metrics.items()):
             v = v.detach().float() * len(xb)
             sums[k] = sums[k] + v if k in sums else v
@@ -353,6 +424,7 @@ def evaluate(
     split: str = "test",
     limit: int | None = None,
     device: str | torch.device | None = None,
+    precision: str = "auto",
 ) -> dict[str, float]:
     """Mean loss and metrics (e.g. {"loss", "acc"}) of `model` on the `split` ("test"|"train") images."""
     if split not in ("test", "train"):
@@ -368,7 +440,8 @@ def evaluate(
     model.to(dev)
     was_training = model.training
     try:
-        return _evaluate_tensors(model, x, y, objective or classification_objective, dev)
+        net = with_precision(model, precision, dev)
+        return _evaluate_tensors(net, x, y, objective or classification_objective)
     finally:
         model.train(was_training)
 
@@ -376,6 +449,7 @@ def evaluate(
 @torch.no_grad()
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Class probabilities (N, 10) on the CPU for x uint8 (N, 28, 28) (or (28, 28) for one image)."""
+    x = torch.as_tensor(x)  # a numpy digit (the canvas) works too
     if x.dim() == 2:
         x = x.unsqueeze(0)
     dev = next(model.parameters()).device
@@ -413,114 +487,104 @@ def misclassified(probs: torch.Tensor, y_true: torch.Tensor, k: int = 24) -> lis
     ]
 
 
-# --- a run in a background thread, for a UI that must stay responsive ------------------------------
+# --- a run as the trainer page keeps it -------------------------------------------------------------
 
 
-class BackgroundRun:
-    """`fit` in a daemon thread, inside the process-wide device queue; progress is read with `snapshot()`.
+@dataclass
+class Run:
+    """A trained model with what the page shows about it: config, History, test-set probabilities."""
 
-    The UI polls `snapshot()` (a copy, taken under a lock) a few times a second and calls `stop()` for
-    its Stop button; `alive()` lets the run notice that the browser tab has gone, so the queue slot
-    is freed. The trained model stays in `self.model`, also after a stop.
-    """
-
-    def __init__(
-        self,
-        model: nn.Module,
-        data: Dataset,
-        config: TrainConfig,
-        objective: Objective | None = None,
-        alive: Callable[[], bool] | None = None,
-    ):
-        self.model, self.data, self.config, self.objective = model, data, config, objective
-        self.alive = alive or (lambda: True)
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self.status = "queued"  # queued | running | done | stopped | cancelled | failed
-        self.queue_place = 0
-        self.steps: list[dict[str, float]] = []
-        self.epochs: list[dict[str, float]] = []
-        self.history: History | None = None
-        self.error: BaseException | None = None
-        self.started = time.monotonic()
-        self.running_since: float | None = None
-        self._thread = threading.Thread(target=self._run, name="train-run", daemon=True)
-
-    def start(self) -> BackgroundRun:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Ask the run to stop after the current step (what was learned is kept)."""
-        self._stop.set()
-
-    def should_stop(self) -> bool:
-        return self._stop.is_set() or not self.alive()
+    id: int
+    model: nn.Module  # on the CPU, eval mode
+    config: TrainConfig
+    options: dict[str, Any]  # the model's options (dropout, batch_norm)
+    probs: torch.Tensor  # (10000, 10) class probabilities on the test set
+    test_acc: float  # on all 10,000 test images
+    history: History | None = None  # None for weights loaded from a file
+    init_seed: int | None = None  # the seed of the initial weights (None: loaded from a file)
 
     @property
-    def finished(self) -> bool:
-        return self.status in ("done", "stopped", "cancelled", "failed")
+    def label(self) -> str:
+        return run_label(self.id, self.config)
 
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+    @property
+    def stopped(self) -> bool:
+        return self.history is not None and self.history.stopped
 
-    def snapshot(self) -> dict[str, Any]:
-        """A consistent copy: status, queue place, step/epoch records, progress (0..1), elapsed, ETA (s)."""
-        with self._lock:
-            steps, epochs = list(self.steps), list(self.epochs)
-            status, place = self.status, self.queue_place
-        progress = steps[-1]["progress"] if steps else 0.0
-        elapsed = steps[-1]["time"] if steps else 0.0
-        eta = elapsed * (1 - progress) / progress if progress > 0 else None
-        return {
-            "status": status,
-            "queue_place": place,
-            "steps": steps,
-            "epochs": epochs,
-            "progress": progress,
-            "elapsed": elapsed,
-            "eta": eta,
-            "error": self.error,
-        }
 
-    def _on_step(self, record: dict[str, float]) -> None:
-        with self._lock:
-            self.steps.append(record)
+def run_label(run_id: int, config: TrainConfig) -> str:
+    """How charts and tables name a run: "#2 two_layer_cnn · adam · lr 0.003"."""
+    return f"#{run_id} {config.model} · {config.optimizer} · lr {config.lr:g}"
 
-    def _on_epoch(self, record: dict[str, float]) -> None:
-        with self._lock:
-            self.epochs.append(record)
 
-    def _on_wait(self, place: int) -> None:
-        with self._lock:
-            self.queue_place = place
+def config_from_dict(values: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from a saved dict (a checkpoint's metadata); unknown keys are ignored."""
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in values.items() if k in known})
 
-    def _run(self) -> None:
-        from core.device import JobCancelled, free_memory, queue_for
 
-        device = pick_device(self.config.device)
-        try:
-            with queue_for(device).slot(on_wait=self._on_wait, should_cancel=self.should_stop):
-                with self._lock:
-                    self.status, self.queue_place = "running", 0
-                self.running_since = time.monotonic()
-                history = fit(
-                    self.model,
-                    self.data,
-                    self.config,
-                    on_step=self._on_step,
-                    on_epoch=self._on_epoch,
-                    should_stop=self.should_stop,
-                    objective=self.objective,
-                )
-            with self._lock:
-                self.history = history
-                self.status = "stopped" if history.stopped else "done"
-        except JobCancelled:
-            with self._lock:
-                self.status = "cancelled"
-        except BaseException as err:  # the UI shows it; a daemon thread must not die silently
-            if device.type != "cpu":
-                free_memory(device)
-            with self._lock:
-                self.error, self.status = err, "failed"
+def score_run(
+    run_id: int,
+    model: nn.Module,
+    data: Dataset,
+    config: TrainConfig,
+    options: dict[str, Any],
+    history: History | None = None,
+    init_seed: int | None = None,
+) -> Run:
+    """Probabilities on all test images -> a Run; the History's last point gets this exact test figure."""
+    probs = predict_proba(model, data.test_x)  # (10000, 10)
+    acc = float((probs.argmax(1) == data.test_y).float().mean())
+    loss = float(F.nll_loss(probs.clamp_min(1e-12).log(), data.test_y))  # = cross-entropy of the logits
+    if history is not None and history.steps:
+        for record in (history.steps[-1], history.epochs[-1] if history.epochs else {}):
+            record.update({"test_loss": loss, "test_acc": acc})
+    return Run(run_id, model.cpu().eval(), config, dict(options), probs, acc, history, init_seed)
+
+
+def train_run(
+    run_id: int,
+    data: Dataset,
+    config: TrainConfig,
+    options: dict[str, Any],
+    same_init: bool = True,
+    report: Callback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Run | None:
+    """The trainer page's Train button: seeded model, `fit`, then the full test set (None: stopped at once).
+
+    Initial weights come from config.seed (`same_init`: every run starts from the same point) or from
+    config.seed + 1000·run_id. The full-test evaluation replaces fit's final one, so Stop answers fast.
+    """
+    init_seed = config.seed if same_init else config.seed + 1000 * run_id
+    model = build_seeded(config.model, init_seed, **options)
+    history = fit(model, data, replace(config, final_eval=False), on_step=report, should_stop=should_stop)
+    if not history.steps:
+        return None
+    return score_run(run_id, model, data, config, options, history, init_seed)
+
+
+def curve_points(runs: list[tuple[str, list[dict[str, float]]]]) -> list[dict[str, Any]]:
+    """Long-format points {run, epoch, metric (loss|acc), split (train|test), value} from History steps."""
+    keys = (
+        ("loss", "train", "loss"),
+        ("loss", "test", "test_loss"),
+        ("acc", "train", "acc"),
+        ("acc", "test", "test_acc"),
+    )
+    return [
+        {"run": label, "epoch": r["epoch"], "metric": metric, "split": split, "value": r[key]}
+        for label, steps in runs
+        for r in steps
+        for metric, split, key in keys
+        if key in r
+    ]
+
+
+def cell_examples(
+    probs: torch.Tensor, y_true: torch.Tensor, true: int, predicted: int, k: int = 16
+) -> list[int]:
+    """Indices of test images of digit `true` predicted as `predicted`, most confident first (at most k)."""
+    pred = probs.argmax(dim=1)
+    idx = ((y_true == true) & (pred == predicted)).nonzero().flatten()
+    return idx[probs[idx, predicted].argsort(descending=True)][:k].tolist()

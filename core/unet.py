@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from core.errors import UserError
+from core.models import count_parameters  # sum(p.numel()); works on meta tensors
 
 # SD-1.5's unet/config.json (stable-diffusion-v1-5), written out so no download is needed.
 # Note the historic quirk: `attention_head_dim: 8` is really the number of heads (8 heads of
@@ -157,11 +158,6 @@ def build_unet(config: Mapping[str, Any] = SD15, device: str | torch.device = "m
 
     with torch.device(device):
         return UNet2DConditionModel(**dict(config))
-
-
-def count_parameters(module: torch.nn.Module) -> int:
-    """sum(p.numel()) over the module's parameters (works on meta tensors)."""
-    return sum(p.numel() for p in module.parameters())
 
 
 def latent_size(height: int, width: int, factor: int = LATENT_FACTOR) -> tuple[int, int]:
@@ -421,6 +417,152 @@ def parameters_by_type(rows: list[BlockRow]) -> dict[str, int]:
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
+def short_count(n: int) -> str:
+    """A parameter count short enough for a headline: 12,800 · 97.0 M · 859.5 M · 1.07 B."""
+    if n < 1_000_000:
+        return f"{n:,}"
+    return f"{n / 1e6:.1f} M" if n < 1_000_000_000 else f"{n / 1e9:.2f} B"
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """(2, 320, 64, 64) -> "2×320×64×64"."""
+    return "×".join(map(str, shape))
+
+
+# --- tables: plain records (a DataFrame each), keyed by column name ---------------------------
+
+
+def block_table(rows: list[BlockRow]) -> list[dict[str, Any]]:
+    """One record per block: block, class, in, out, params, level, skips (sent / received)."""
+    return [
+        {
+            "block": r.name,
+            "class": r.cls,
+            "in": shape_text(r.in_shape),
+            "out": shape_text(r.out_shape),
+            "params": r.params,
+            "level": r.level,
+            "skips": f"{len(r.skips_out)} / {len(r.skips_in)}",
+        }
+        for r in rows
+    ]
+
+
+def part_table(row: BlockRow) -> list[dict[str, Any]]:
+    """One record per child of `row`, in call order: part, class, out, params, heads (heads × head_dim)."""
+    return [
+        {
+            "part": p.name,
+            "class": p.cls,
+            "out": shape_text(p.out_shape),
+            "params": p.params,
+            "heads": f"{p.heads} × {p.head_dim}" if p.heads else "",
+        }
+        for p in row.parts
+    ]
+
+
+def cross_table(row: BlockRow) -> list[dict[str, Any]]:
+    """One record per cross-attention in `row`: where, query and key tokens, dims, heads, scores shape."""
+    return [
+        {
+            "where": a.where,
+            "query": a.query_tokens,
+            "keys": a.key_tokens,
+            "dims": f"{a.query_dim} → {a.key_dim}",
+            "heads": f"{a.heads} × {a.head_dim}",
+            "scores": shape_text(a.scores_shape),
+        }
+        for a in row.cross_attention
+    ]
+
+
+def skip_table(skips: list[Skip] | tuple[Skip, ...]) -> list[dict[str, Any]]:
+    """One record per skip connection, in saving order: index, source, target, shape."""
+    return [
+        {"index": s.index, "source": s.source, "target": s.target, "shape": shape_text(s.shape)}
+        for s in sorted(skips, key=lambda s: s.index)
+    ]
+
+
+# --- the U diagram: where each block and skip arc is drawn (data; ui/unet_diagram.py draws it) ---
+
+# x is the block's place in forward order (one column each), y its level (one row per halving).
+BOX_HALF_HEIGHT = 0.36  # of a level's height: boxes of neighbouring levels never touch
+BOX_MIN_HALF_WIDTH = 0.3  # of a column: wide enough for "64×64" even for the fewest channels
+BOX_CHANNEL_HALF_WIDTH = 0.15  # added for the widest block; the widest box spans 0.9 of its column
+ARC_RISE = 0.44  # skip arcs run this far above the higher of their two boxes ...
+ARC_LANE = 0.08  # ... plus one lane per neighbouring arc, so parallel arcs stay apart
+ARC_LANES = 3
+MARGIN_X = 0.5  # columns of room left and right of the outer boxes
+MARGIN_TOP = ARC_RISE + ARC_LANE * ARC_LANES + 0.1  # room for the highest arc
+MARGIN_BOTTOM = 0.5
+
+
+@dataclass(frozen=True)
+class DiagramBox:
+    """One block's box: centred at (x, level), `half_width` wide each side (in columns)."""
+
+    name: str
+    cls: str
+    label: str  # short name: "conv_in", "down 0", "mid", "up 3"
+    size: str  # the latent it works at, "64×64"
+    channels: int
+    params: int
+    x: float
+    level: int
+    half_width: float
+
+
+@dataclass(frozen=True)
+class DiagramArc:
+    """The skip connections from one block to another, as a path of (x, level) points over the boxes."""
+
+    source: str
+    target: str
+    count: int  # how many tensors travel this way
+    points: tuple[tuple[float, float], ...]
+
+
+def diagram_label(row: BlockRow) -> str:
+    """conv_in, conv_out, mid, "down 0", "up 3"."""
+    return {"mid": "mid"}.get(row.kind, row.name.replace("_blocks.", " "))
+
+
+def diagram_layout(rows: list[BlockRow]) -> tuple[list[DiagramBox], list[DiagramArc]]:
+    """Boxes at (forward order, resolution level), wider with more channels; skips as arcs above them."""
+    blocks = [r for r in rows if r.kind != "time"]
+    widest = max(r.channels for r in blocks)
+    x = {r.name: i for i, r in enumerate(blocks)}
+    level = {r.name: r.level for r in blocks}
+    boxes = [
+        DiagramBox(
+            r.name,
+            r.cls,
+            diagram_label(r),
+            f"{r.in_shape[2]}×{r.in_shape[3]}",
+            r.channels,
+            r.params,
+            x[r.name],
+            r.level,
+            BOX_MIN_HALF_WIDTH + BOX_CHANNEL_HALF_WIDTH * r.channels / widest,
+        )
+        for r in blocks
+    ]
+    pairs: dict[tuple[str, str], int] = {}  # (sending block, receiving block) -> number of skips
+    for s in skip_pairs(rows):
+        source = s.source if s.source == "conv_in" else ".".join(s.source.split(".")[:2])
+        key = (source, s.target.rsplit(".resnets", 1)[0])
+        pairs[key] = pairs.get(key, 0) + 1
+    arcs = []
+    for k, ((src, dst), count) in enumerate(sorted(pairs.items(), key=lambda kv: x[kv[0][0]])):
+        top = min(level[src], level[dst]) - ARC_RISE - ARC_LANE * (k % ARC_LANES)
+        src_top, dst_top = level[src] - BOX_HALF_HEIGHT, level[dst] - BOX_HALF_HEIGHT
+        points = ((x[src], src_top), (x[src], top), (x[dst], top), (x[dst], dst_top))
+        arcs.append(DiagramArc(src, dst, count, points))
+    return boxes, arcs
+
+
 # --- with real weights: activations and cross-attention maps for a prompt -----------------------
 
 
@@ -434,21 +576,6 @@ class ActivationStats:
     std: float
     min: float
     max: float
-
-
-def encode_prompt(pipe: Any, prompt: str) -> tuple[torch.Tensor, list[str]]:
-    """Prompt -> (CLIP text embeddings (1, 77, D), its 77 tokens as strings), with the pipeline's parts."""
-    tokenizer = pipe.tokenizer
-    ids = tokenizer(
-        prompt,
-        padding="max_length",
-        max_length=tokenizer.model_max_length,
-        truncation=True,
-        return_tensors="pt",
-    ).input_ids  # (1, 77)
-    with torch.no_grad():
-        embeddings = pipe.text_encoder(ids.to(pipe.text_encoder.device))[0]  # (1, 77, D)
-    return embeddings.to(pipe.unet.dtype), tokenizer.convert_ids_to_tokens(ids[0].tolist())
 
 
 def prompt_length(tokens: list[str]) -> int:
@@ -588,6 +715,13 @@ def cross_attention_maps(
         for m in per_layer.values()
     ]
     return AttentionMaps(tokens, per_layer, torch.stack(resized).mean(0), output.detach().float().cpu())
+
+
+def token_maps(maps: AttentionMaps) -> tuple[list[str], list[torch.Tensor]]:
+    """The prompt's tokens up to <|endoftext|> and their mean maps, each stretched to [0, 1]: (h, w) each."""
+    n = prompt_length(maps.tokens)
+    stretched = [(m - m.min()) / (m.max() - m.min() + 1e-8) for m in maps.mean[:n]]
+    return maps.tokens[:n], stretched
 
 
 def diffusers_class(name: str) -> type:

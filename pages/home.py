@@ -8,6 +8,7 @@ from core import data
 from ui.i18n import t
 from ui.i18n.common import GLOSSARY
 from ui.pages import PAGES
+from ui.shell import lang
 
 st.title(t("app.title"))
 st.markdown(f"**{t('app.tagline')}**")
@@ -17,7 +18,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets" / "home"
 columns = st.columns(3)
 for i, spec in enumerate(PAGES):
     with columns[i % 3].container(border=True):
-        picture = ASSETS / f"{spec.url}.png"
+        picture = ASSETS / f"{spec.url}_{lang()}.png"  # each language sees its own screenshots
         if picture.exists():
             st.image(str(picture), width="stretch")
         st.page_link(spec.file, label=t(spec.title_key), icon=spec.icon)

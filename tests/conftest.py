@@ -238,3 +238,42 @@ def exception_text(tab) -> str:
     """Text of any Streamlit exception box on the page ('' when none)."""
     boxes = tab.locator("[data-testid='stException']")
     return "\n".join(boxes.all_inner_texts()) if boxes.count() else ""
+
+
+# --- layout checks (projector 1280×720 presenter mode, laptop 1440×900) -----------------------
+
+PROJECTOR = {"width": 1280, "height": 720}
+LAPTOP = {"width": 1440, "height": 900}
+
+_LAYOUT_JS = """
+() => {
+  const out = [];
+  const de = document.documentElement;
+  if (de.scrollWidth > de.clientWidth + 1)
+    out.push(`page scrolls sideways: ${de.scrollWidth} > ${de.clientWidth}`);
+  const block = document.querySelector("[data-testid='stMainBlockContainer']");
+  if (block && block.scrollWidth > block.clientWidth + 1)
+    out.push(`main column overflows: ${block.scrollWidth} > ${block.clientWidth}`);
+  for (const m of document.querySelectorAll("[data-testid='stMetricValue'], [data-testid='stMetricLabel']")) {
+    for (const el of [m, ...m.querySelectorAll('*')]) {
+      if (el.scrollWidth > el.clientWidth + 1) { out.push(`metric cut: "${m.innerText}"`); break; }
+    }
+  }
+  const h1 = document.querySelector("[data-testid='stMain'] h1 [data-heading-text]")
+    || document.querySelector("[data-testid='stMain'] h1");
+  const body = document.querySelector("[data-testid='stMain'] [data-testid='stMarkdownContainer'] p");
+  if (h1 && body) {
+    const a = parseFloat(getComputedStyle(h1).fontSize), b = parseFloat(getComputedStyle(body).fontSize);
+    if (a < b) out.push(`title ${a}px smaller than body text ${b}px`);
+  }
+  return out;
+}
+"""
+
+
+def layout_problems(tab) -> list[str]:
+    """What would look broken on this screen: sideways scrolling, cut metrics, a title smaller than the text.
+
+    Empty when the layout is fine.
+    """
+    return tab.evaluate(_LAYOUT_JS)

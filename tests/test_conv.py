@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from core import conv
 from core.errors import UserError
+from core.images import luminance
+from ui.grids import grid_html
 
 
 def torch_conv(x: np.ndarray, k: np.ndarray, padding, stride, dilation, bias=0.0) -> np.ndarray:
@@ -276,7 +278,7 @@ def test_named_kernels():
         assert conv.KERNELS[name].sum() == 0  # flat regions -> 0
     x = np.random.default_rng(1).random((6, 6))
     np.testing.assert_allclose(conv.conv2d(x, conv.named_kernel("identity"), padding=1), x)
-    card = conv.to_gray(conv.test_card(96))
+    card = luminance(conv.test_card(96))
     # vertical stripes (top-left quarter) answer Sobel x, not Sobel y
     gx = np.abs(conv.conv2d(card[:40, :40], conv.KERNELS["sobel_x"])).mean()
     gy = np.abs(conv.conv2d(card[:40, :40], conv.KERNELS["sobel_y"])).mean()
@@ -332,7 +334,7 @@ def test_sample_images_load_offline():
 
 def test_grid_html_marks_window_padding_and_hidden_cells():
     padded = conv.pad(conv.SLIDE_INPUT, 1)
-    html = conv.grid_html(
+    html = grid_html(
         padded, highlight=[(0, 0), (0, 1)], padding=(1, 1), weights={(0, 0): 2.0}, hidden=[(4, 4)]
     )
     assert html.count("<td") == 25 and "×2" in html and ">?" in html and "#ffd43b" in html
@@ -360,3 +362,53 @@ def test_separable_path_gives_the_same_numbers(case, name):
         rtol=1e-9,
         atol=1e-9,
     )
+
+
+# --- one implementation per concept ------------------------------------------------------------
+
+
+def test_luminance_is_pils_L_mode_and_digits_use_it():
+    from PIL import Image
+
+    from core import digits
+
+    rgb = np.random.default_rng(3).integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+    ref = np.asarray(Image.fromarray(rgb).convert("L"), dtype=np.float32)  # ITU-R BT.601, fixed point
+    assert np.abs(luminance(rgb) - ref).max() <= 1.0
+    rgba = np.dstack([rgb, np.full((16, 16), 255, np.uint8)])
+    np.testing.assert_array_equal(
+        digits.ink_of(rgba), np.clip(luminance(rgb), 0, 255).round().astype(np.uint8)
+    )
+
+
+def test_broadcast_kernel_repeats_one_channel_and_explains_a_mismatch():
+    k = conv.broadcast_kernel(conv.SLIDE_KERNEL, 3)
+    assert k.shape == (3, 2, 2) and (k == conv.SLIDE_KERNEL).all()
+    with pytest.raises(UserError, match="one kernel slice per input channel"):
+        conv.broadcast_kernel(np.ones((2, 2, 2)), 3)
+
+
+@pytest.mark.parametrize("op", ["conv", "max", "avg"])
+def test_sweep_is_trace_and_conv2d_in_one_call(op):
+    x = conv.SLIDE_MULTI_INPUT
+    s = conv.sweep(x, conv.SLIDE_MULTI_KERNEL, padding=1, stride=(1, 2), bias=0.5, op=op, window=2)
+    assert len(s.steps) == s.out.size and s.steps[-1].value == pytest.approx(s.out[-1, -1])
+    if op == "conv":
+        np.testing.assert_array_equal(s.out, conv.conv2d(x, conv.SLIDE_MULTI_KERNEL, 1, (1, 2), 1, 0.5))
+        assert s.padded.shape == (2, 5, 5) and not s.first_channel_only
+    else:  # pooling steps through the first channel, without the padding it was asked for
+        ref = (F.max_pool2d if op == "max" else F.avg_pool2d)(torch.from_numpy(x[:1]), 2, (1, 2))[0].numpy()
+        np.testing.assert_array_equal(s.out, ref)
+        assert s.first_channel_only and s.ignores_pad_dil and s.padding == (0, 0)
+    assert s.signature() != conv.sweep(x, conv.SLIDE_MULTI_KERNEL, op=op).signature()
+
+
+def test_pooled_photo_shape_is_what_the_code_prints(capsys):
+    """Issue 12: photo mode with pooling said [1, 1, 340, 510] while its PyTorch code printed 170×255."""
+    layer = conv.ConvLayer(3, 1, (3, 3), (1, 1), (1, 1), bias=False)
+    code = conv.torch_code(layer, kernel=conv.KERNELS["edge"], input_shape=(1, 3, 340, 510), pool=("max", 2))
+    exec(code, {})
+    printed = capsys.readouterr().out.splitlines()[0]
+    assert printed == "torch.Size([1, 1, 170, 255])"
+    assert conv.torch_output_shape(layer, (1, 3, 340, 510), ("max", 2)) == (1, 1, 170, 255)
+    assert conv.torch_output_shape(layer, (1, 3, 340, 510)) == (1, 1, 340, 510)

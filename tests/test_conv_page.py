@@ -1,9 +1,22 @@
 """The convolution explorer page: AppTest in both languages, a real browser (stride slider, screenshots)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, snap_tall, wait_idle
+from tests.conftest import (
+    LAPTOP,
+    PROJECTOR,
+    app_test,
+    dismiss_dialogs,
+    exception_text,
+    layout_problems,
+    open_app,
+    snap,
+    snap_tall,
+    wait_idle,
+)
 from ui.i18n import TABLES
 
 PAGE = "pages/conv_explorer.py"
@@ -54,6 +67,10 @@ def test_step_slider_and_play_walk_the_window(lang):
     at.slider(key="conv.step").set_value(1).run()
     assert "0×0 + 1×1 + 3×2 + 4×3 = 19" in markdown_text(at)
     assert at.button(key="conv.play_button").label == TABLES[lang]["conv.play"]
+    speed = at.select_slider(key="conv.speed")  # issue 12: Play's pace, seconds per cell
+    assert speed.value == 1.0 and speed.options[0] == TABLES[lang]["conv.speed.value"].format(s=0.25)
+    speed.set_value(0.25).run()
+    assert not at.exception and at.query_params["conv.speed"] == "0.25"
     # Play runs in a fragment-only rerun, which AppTest does not make: the browser tests play and pause.
 
 
@@ -98,6 +115,9 @@ def test_photo_mode_with_the_test_card(lang):
     assert "96 × 96" in markdown_text(at)  # after 2×2 max pooling
     assert metric(at, "conv.torch.params_nobias", lang) == "27"  # 1 × 3 × 3 × 3
     assert any("F.max_pool2d(y, 2)" in c.value for c in at.code)
+    # issue 12: the shape shown is the one the code beside it prints (after the pooling)
+    assert metric(at, "conv.torch.shape", lang) == "[1, 1, 96, 96]"
+    assert any("print(y.shape)  # torch.Size([1, 1, 96, 96])" in c.value for c in at.code)
     at.radio(key="conv.colour").set_value("gray").run()
     assert not at.exception
     assert metric(at, "conv.torch.params_nobias", lang) == "9"
@@ -153,49 +173,51 @@ def test_presenter_mode_hides_the_text_boxes():
 
 
 def range_input(page, label: str):
-    """A Streamlit slider's <input type=range> (its accessible name includes the value: match aria-label)."""
-    handle = page.locator(f'input[type=range][aria-label="{label}"]')
-    expect(handle).to_be_attached(timeout=60_000)
+    """A Streamlit slider's <input type=range> (its accessible name includes the value: match aria-label).
+
+    A rerun shows the previous run's elements, faded (data-stale="true"), until it replaces them: those
+    are left out, so the locator always names the slider the student sees.
+    """
+    handle = page.locator(f'input[type=range][aria-label="{label}"]:not([data-stale="true"] *)')
+    expect(handle).to_have_count(1, timeout=60_000)
     return handle
 
 
-def shown_size(page) -> str:
-    return (
-        page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text()
-    )
+def metric_value(page, lang: str, key: str):
+    """The value element of the metric labelled TABLES[lang][key] (a locator: expect() waits on it)."""
+    box = page.locator("[data-testid='stMetric']").filter(has_text=TABLES[lang][key])
+    return box.locator("[data-testid='stMetricValue']")
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_browser_stride_slider_changes_the_output_size(server, page, lang):
-    open_app(
-        page, server
-    )  # the home page first: a deep link as a fresh server's very first load can say "not found"
+    """Every check waits for the state it asserts: a busy machine draws the rerun late (issue 13)."""
+    open_app(page, server)  # the home page first: a fresh server's very first deep link can say "not found"
     open_app(page, server, "conv", f"lang={lang}&conv.predict=0&conv.example=slide_pad&conv.pad=1")
     dismiss_dialogs(page)
-    assert not exception_text(page)
-    assert shown_size(page) == "4 × 4"
+    size = metric_value(page, lang, "conv.out_size")
+    expect(size).to_have_text("4 × 4", timeout=60_000)
     stride = range_input(page, TABLES[lang]["conv.stride"])
     stride.focus()
     page.keyboard.press("ArrowRight")
-    wait_idle(page)
-    size = page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']")
-    expect(size).to_have_text("2 × 2", timeout=30_000)  # the rerun may start late on a busy machine
-    assert "conv.stride=2" in page.url
-    assert not exception_text(page)
+    expect(size).to_have_text("2 × 2", timeout=60_000)
+    expect(metric_value(page, lang, "conv.torch.shape")).to_have_text("[1, 1, 2, 2]", timeout=30_000)
+    expect(page).to_have_url(re.compile(r"conv\.stride=2"), timeout=30_000)
     # back to stride 1, then step the window to output cell [1, 2] for the screenshot
     stride.focus()
     page.keyboard.press("ArrowLeft")
-    wait_idle(page)
-    expect(size).to_have_text("4 × 4", timeout=30_000)
+    expect(size).to_have_text("4 × 4", timeout=60_000)
     step = range_input(page, TABLES[lang]["conv.step"])
-    for _ in range(6):
+    expect(step).to_have_attribute("max", "16", timeout=30_000)  # the 4×4 sweep's slider, not the 2×2's
+    wait_idle(page)
+    for cell in range(2, 8):
         step.focus()
         page.keyboard.press("ArrowRight")
-        wait_idle(page)
-    expect(step).to_have_attribute("aria-valuetext", "7", timeout=30_000)
-    assert "1×0 + 2×1 + 4×2 + 5×3 = 25" in page.inner_text("body")
+        expect(step).to_have_attribute("aria-valuetext", str(cell), timeout=30_000)
+    expect(page.get_by_text("1×0 + 2×1 + 4×2 + 5×3 = 25")).to_be_visible(timeout=30_000)
+    assert not exception_text(page)
     snap_tall(page, f"conv_grid_{lang}", height=2600)
 
 
@@ -208,6 +230,7 @@ def test_browser_photo_mode(server, page, lang):
     dismiss_dialogs(page)
     # the input, its 3 channels, 3 per-channel results, the colour result and the channel sum
     expect(page.locator("[data-testid='stImage'] img")).to_have_count(9, timeout=60_000)
+    expect(metric_value(page, lang, "conv.torch.shape")).to_have_text("[1, 1, 382, 382]", timeout=30_000)
     assert not exception_text(page)
     snap_tall(page, f"conv_photo_{lang}", height=3200)
 
@@ -215,31 +238,124 @@ def test_browser_photo_mode(server, page, lang):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_presenter_and_predict_first(server, page):
+    zh = TABLES["zh"]
     open_app(page, server)
     open_app(page, server, "conv", "lang=zh&present=1&conv.example=slide_multi")
     dismiss_dialogs(page)
-    assert page.get_by_text(TABLES["zh"]["conv.predict.ask"]).is_visible()
-    page.get_by_role("button", name=TABLES["zh"]["conv.predict.check"]).click()
-    wait_idle(page)
-    assert page.get_by_text(TABLES["zh"]["conv.predict.wrong"].format(gh=0, gw=0, h=2, w=2)).is_visible()
-    assert shown_size(page) == "2 × 2"
+    expect(page.get_by_text(zh["conv.predict.ask"])).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name=zh["conv.predict.check"]).click()
+    expect(page.get_by_text(zh["conv.predict.wrong"].format(gh=0, gw=0, h=2, w=2))).to_be_visible(
+        timeout=60_000
+    )
+    expect(metric_value(page, "zh", "conv.out_size")).to_have_text("2 × 2", timeout=30_000)
     assert not exception_text(page)
     snap_tall(page, "conv_presenter_zh", height=1900)
     # Play: the sweep's fragment walks the window to the last of the 4 cells, then stops on it
-    page.get_by_role("button", name=TABLES["zh"]["conv.play"]).click()
-    page.get_by_text(TABLES["zh"]["conv.playing"].format(done=3, n=4)).wait_for(timeout=30_000)
+    page.get_by_role("button", name=zh["conv.play"]).click()
+    page.get_by_text(zh["conv.playing"].format(done=3, n=4)).wait_for(timeout=30_000)
     snap(page, "conv_playing_zh", full_page=False)
-    step = range_input(page, TABLES["zh"]["conv.step"])
+    step = range_input(page, zh["conv.step"])
     expect(step).to_have_attribute("aria-valuetext", "4", timeout=60_000)
-    expect(page.get_by_role("button", name=TABLES["zh"]["conv.play"])).to_be_visible(timeout=30_000)
-    assert "(4×0 + 5×1 + 7×2 + 8×3) + (5×1 + 6×2 + 8×3 + 9×4) = 120" in page.inner_text("body")
-    assert not exception_text(page)
+    expect(page.get_by_role("button", name=zh["conv.play"])).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("(4×0 + 5×1 + 7×2 + 8×3) + (5×1 + 6×2 + 8×3 + 9×4) = 120")).to_be_visible()
     # Play again from the end starts at the first cell; Pause leaves the slider where the window was
-    page.get_by_role("button", name=TABLES["zh"]["conv.play"]).click()
-    page.get_by_text(TABLES["zh"]["conv.playing"].format(done=2, n=4)).wait_for(timeout=30_000)
-    page.get_by_role("button", name=TABLES["zh"]["conv.pause"]).click()
-    expect(page.get_by_role("button", name=TABLES["zh"]["conv.play"])).to_be_visible(timeout=30_000)
-    wait_idle(page)
-    paused_at = range_input(page, TABLES["zh"]["conv.step"]).get_attribute("aria-valuetext")
-    assert paused_at in {"2", "3"}  # the cell on screen at the click
+    page.get_by_role("button", name=zh["conv.play"]).click()
+    page.get_by_text(zh["conv.playing"].format(done=2, n=4)).wait_for(timeout=30_000)
+    page.get_by_role("button", name=zh["conv.pause"]).click()
+    expect(page.get_by_role("button", name=zh["conv.play"])).to_be_visible(timeout=30_000)
+    expect(range_input(page, zh["conv.step"])).to_have_attribute(
+        "aria-valuetext", re.compile("^[23]$"), timeout=30_000
+    )  # the cell on screen at the click
     assert not exception_text(page)
+
+
+CELL_TIMES = """() => {
+  window.cellTimes = [];
+  let last = "";
+  new MutationObserver(() => {
+    const bar = document.querySelector("[data-testid='stProgress']");
+    const text = bar ? bar.innerText : "";
+    if (text && text !== last) { last = text; window.cellTimes.push(performance.now()); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_play_speed_control(server, page):
+    """Issue 12: Play's speed is a control: at 0.25 s per cell, some cell follows the one before in < 0.9 s.
+
+    With the old fixed pace every cell waited 1 s before the next was drawn, so no step was under 1 s.
+    """
+    en = TABLES["en"]
+    open_app(page, server)
+    open_app(page, server, "conv", "lang=en&conv.predict=0&conv.example=slide_pad&conv.speed=0.25")
+    dismiss_dialogs(page)
+    expect(page.get_by_text(en["conv.speed.value"].format(s=0.25)).first).to_be_visible(timeout=60_000)
+    page.evaluate(CELL_TIMES)
+    page.get_by_role("button", name=en["conv.play"]).click()
+    expect(range_input(page, en["conv.step"])).to_have_attribute("aria-valuetext", "16", timeout=120_000)
+    times = page.evaluate("window.cellTimes")
+    steps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(steps) >= 8, times  # the cells were drawn one by one
+    assert min(steps) < 900, steps  # milliseconds: faster than the old fixed 1 s per cell
+    assert "conv.speed=0.25" in page.url and not exception_text(page)
+
+
+# --- layout at projector and laptop sizes (issue 12, item 5) ---------------------------------------
+
+GRID_PROBLEMS = """() => {
+  const out = [];
+  const vw = document.documentElement.clientWidth;
+  const grids = [...document.querySelectorAll(
+    "[data-testid='stMain'] [data-testid='stMarkdownContainer'] table")];
+  const boxes = grids.map(g => g.getBoundingClientRect());
+  boxes.forEach((b, i) => {
+    if (b.right > vw + 1 || b.left < -1) out.push(`grid ${i} off screen: ${b.left}..${b.right} of ${vw}`);
+    const col = grids[i].closest("[data-testid='stColumn']");
+    const c = col && col.getBoundingClientRect();
+    if (c && b.right > c.right + 1) out.push(`grid ${i} wider than its column: ${b.right} > ${c.right}`);
+    boxes.forEach((o, j) => {
+      if (j <= i) return;
+      const w = Math.min(b.right, o.right) - Math.max(b.left, o.left);
+      const h = Math.min(b.bottom, o.bottom) - Math.max(b.top, o.top);
+      if (w > 1 && h > 1) out.push(`grids ${i} and ${j} overlap by ${w}×${h}`);
+    });
+  });
+  return out;
+}"""
+
+VIEWS = {  # name: (query, grids expected: padded input, kernel, output; 0 for photo mode)
+    "edge": ("conv.example=edge", 3),  # the built-in example: 6×6 input, padding 1
+    "edge_pad3": ("conv.example=edge&conv.pad=3", 3),  # the widest padded input the sliders allow
+    "photo_pool": ("conv.mode=photo&conv.photo=china&conv.pool=max", 1),  # the kernel grid only
+}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("size", ["presenter_1280x720", "laptop_1440x900"])
+def test_browser_layout_fits_projector_and_laptop(server, page, lang, size):
+    """No grid overlaps another or leaves its column, nothing scrolls sideways, no metric is cut."""
+    presenter_mode = size.startswith("presenter")
+    page.set_viewport_size(PROJECTOR if presenter_mode else LAPTOP)
+    open_app(page, server)
+    found = []
+    for name, (query, n_grids) in VIEWS.items():
+        open_app(page, server, "conv", f"lang={lang}&present={int(presenter_mode)}&conv.predict=0&{query}")
+        dismiss_dialogs(page)
+        grids = page.locator("[data-testid='stMain'] [data-testid='stMarkdownContainer'] table")
+        expect(grids).to_have_count(n_grids, timeout=60_000)
+        expect(page.locator("[data-testid='stMetricValue']").first).to_be_visible(timeout=60_000)
+        first = page.locator("[data-testid='stMetric']").first if name.startswith("photo") else grids.first
+        first.scroll_into_view_if_needed()  # what the class sees: the grids, or photo mode's numbers
+        snap(page, f"conv_layout_{name}_{size}_{lang}", full_page=False)
+        try:  # the layout settles after the run (fonts, column widths): wait for a clean state
+            page.wait_for_function(f"() => ({GRID_PROBLEMS})().length === 0", timeout=5_000)
+        except Exception:
+            pass
+        problems = page.evaluate(GRID_PROBLEMS) + layout_problems(page)  # + sideways scroll, cut metrics
+        found += [f"{name}: {p}" for p in problems]
+        assert not exception_text(page)
+    assert not found, f"{size} ({lang}): {found}"

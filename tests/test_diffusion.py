@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +62,36 @@ def test_timesteps_match_the_pipelines_own_get_timesteps(pipe, name, steps, stre
     reference = type(pipe)(**{**pipe.components, "scheduler": scheduler})
     expected, _ = reference.get_timesteps(steps, strength, "cpu")
     assert sd.timesteps_run(steps, strength, sd.make_scheduler(name)) == [int(t) for t in expected]
+
+
+def reference_get_timesteps(pipe, steps: int, strength: float, name: str = "ddim"):
+    """diffusers' own StableDiffusionImg2ImgPipeline.get_timesteps -> (timesteps, steps kept)."""
+    scheduler = sd.make_scheduler(name)
+    scheduler.set_timesteps(steps)
+    return type(pipe)(**{**pipe.components, "scheduler": scheduler}).get_timesteps(steps, strength, "cpu")
+
+
+@pytest.mark.parametrize("steps,strength", [(50, 0.75), (50, 1.0), (10, 0.05), (7, 0.3), (13, 0.6), (4, 0.0)])
+def test_kept_steps_is_what_the_pipeline_keeps(pipe, steps, strength):
+    """The one strength -> start-step function (the page's arithmetic text and run_img2img use it)."""
+    assert (
+        sd.kept_steps(steps, strength) == reference_get_timesteps(pipe, steps, strength)[1]
+    )  # DDIM: order 1
+
+
+@pytest.mark.parametrize("name", ["pndm", "ddim"])
+def test_img2img_schedule_is_the_pipelines_and_leaves_the_original_alone(pipe, name):
+    original = sd.make_scheduler(name)
+    sched, timesteps = sd.img2img_schedule(20, 0.6, original)
+    expected, _ = reference_get_timesteps(pipe, 20, 0.6, name)
+    assert [int(t) for t in timesteps] == [int(t) for t in expected]
+    assert sched is not original and original.num_inference_steps is None  # the copy was set, not it
+
+
+def test_evenly_spaced_keeps_first_and_last():
+    assert sd.evenly_spaced(38, 10)[0] == 0 and sd.evenly_spaced(38, 10)[-1] == 37
+    assert sd.evenly_spaced(3, 10) == [0, 1, 2] and sd.evenly_spaced(0, 6) == []
+    assert len(sd.evenly_spaced(51, 6)) == 6
 
 
 def test_steps_run_leaves_a_shared_scheduler_untouched(pipe):
@@ -165,9 +194,9 @@ def test_size_is_rounded_down_to_multiples_of_8(pipe):
     odd = sd.make_mountain_sketch(50, 37)
     result = sd.run_img2img(pipe, odd, "a", steps=1, strength=1.0, guidance_scale=1.0)
     assert result.image.size == (48, 32)
-    assert sd.output_size(768, 512, 512) == (512, 336)
-    assert sd.output_size(4000, 3000, 768) == (768, 576)
-    assert sd.output_size(30, 30, 768) == (24, 24)
+    assert sd.sd_image_size(768, 512, 512) == (512, 336)
+    assert sd.sd_image_size(4000, 3000, 768) == (768, 576)
+    assert sd.sd_image_size(30, 30, 768) == (24, 24)
 
 
 @pytest.mark.slow
@@ -198,21 +227,33 @@ def test_contact_sheet_is_strength_by_guidance(pipe, sketch):
     assert sheet[0][0].size == (16, 16)
 
 
-# --- no weights: fast, one clear sentence with the command ---------------------------------------
+# --- no weights: fast, one clear sentence ---------------------------------------------------------
 
 
-def test_missing_hub_weights_fail_in_seconds_with_the_command(monkeypatch):
-    import diffusers  # noqa: F401 - imported before timing: we time the refusal, not the import
+def test_missing_hub_weights_fail_without_a_download_try_with_one_sentence(monkeypatch):
+    """Fast because nothing waits on the network: the cache is asked offline, the Hub is probed once."""
+    from diffusers import StableDiffusionImg2ImgPipeline
 
     from core import data
 
-    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
-    start = time.perf_counter()
+    probes, loads = [], []
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: probes.append(a) or False)
+    original = StableDiffusionImg2ImgPipeline.from_pretrained.__func__
+
+    def spy(cls, *args, **kwargs):
+        loads.append(kwargs.get("local_files_only"))
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(StableDiffusionImg2ImgPipeline, "from_pretrained", classmethod(spy))
     with pytest.raises(UserError) as err:
         sd.load_img2img("nobody-here/no-such-model-xyz", device="cpu")
-    assert time.perf_counter() - start < 10
-    assert "hf download nobody-here/no-such-model-xyz" in err.value.en and "make prepare" in err.value.en
-    assert "make prepare" in err.value.zh and "SD_MODEL" in err.value.zh
+    assert loads == [True] and len(probes) == 1  # no download attempt, one bounded probe (5 s at most)
+    for text in (err.value.en, err.value.zh):  # one sentence: one full stop, at the end, no shell line
+        assert (
+            "make prepare" in text and "nobody-here/no-such-model-xyz" in text and "hf download" not in text
+        )
+        assert "\n" not in text and text.endswith((".", "。"))
+        assert ". " not in text and "。" not in text[:-1]
     assert sd.weights_status("nobody-here/no-such-model-xyz") == "missing"
 
 
@@ -232,6 +273,20 @@ def test_wrong_paths_get_their_own_sentence(tmp_path):
         sd.load_img2img(str(tmp_path / "missing.safetensors"), device="cpu")
     with pytest.raises(UserError, match="neither"):
         sd.load_img2img("just some words", device="cpu")
+
+
+def test_weights_within_reach_means_here_or_on_a_reachable_hub(tiny_folder, tmp_path, monkeypatch):
+    from core import data
+
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: True)
+    assert sd.weights_within_reach(str(tiny_folder))  # here: no probe needed
+    assert sd.weights_within_reach("nobody-here/no-such-model-xyz")  # the Hub answers: it may download
+    assert not sd.weights_within_reach(str(tmp_path / "missing.safetensors"))  # a path is never on the Hub
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
+    assert not sd.weights_within_reach("nobody-here/no-such-model-xyz")
+    monkeypatch.setenv("OFFLINE", "1")
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: pytest.fail("probed the network"))
+    assert not sd.weights_within_reach("nobody-here/no-such-model-xyz")
 
 
 def test_weights_status_and_default_model(tiny_folder, monkeypatch):

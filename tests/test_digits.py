@@ -68,3 +68,13 @@ def test_real_mnist_digits_survive_the_round_trip(mnist):
 def test_wrong_shapes_are_sentences():
     with pytest.raises(UserError, match="RGBA"):
         preprocess(np.zeros((28, 28), np.uint8))
+
+
+def test_the_crop_is_shown_padded_to_a_centred_square():
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[50:230, 130:150] = 255  # a thin "1": 180 tall, 20 wide
+    steps = preprocess(rgba)
+    square = steps.square
+    assert steps.cropped.shape == (180, 20) and square.shape == (180, 180)
+    np.testing.assert_array_equal(square[:, 80:100], steps.cropped)  # (180 - 20) / 2 = 80 columns each side
+    assert (square[:, :80] == 40).all() and (square[:, 100:] == 40).all()

@@ -111,11 +111,60 @@ def test_default_is_every_leaf_but_identity_and_a_block_can_be_asked_for():
     torch.testing.assert_close(acts["3.1"], model(x))
 
 
-def test_predict_sums_to_one():
+def test_the_page_predicts_with_core_train_predict_proba(mnist):
+    """One predict function, core.train.predict_proba: the softmax of the hooked model's logits."""
+    from core.train import predict_proba
+
     model = SlidesCNN().eval()
-    p = features.predict(model, torch.randn(4, 1, 28, 28))
-    assert p.shape == (4, 10)
+    p = predict_proba(model, mnist.test_x[:4])
+    assert p.shape == (4, 10) and not hasattr(features, "predict")
     torch.testing.assert_close(p.sum(1), torch.ones(4))
+    logits = list(features.activations(model, features.model_input(mnist.test_x[:4])).values())[-1]
+    torch.testing.assert_close(p, F.softmax(logits, dim=1))
+
+
+def test_default_layers_are_the_reports_three_views():
+    model = SlidesCNN()
+    acts = features.activations(model, torch.randn(1, 1, 28, 28))
+    assert features.default_map_layer(acts) == "conv1"
+    assert features.default_embed_layers(model) == ["conv1", "conv2", "out"]  # one fc layer: first conv added
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
+    assert features.default_map_layer(features.activations(mlp, torch.randn(1, 1, 28, 28))) == "0"
+    assert features.default_embed_layers(mlp) == ["1", "3"]  # no conv: the first and last fc layers
+
+
+@pytest.mark.skipif(not HAS_ZOO, reason="core.models (trainer, issue #4) not landed yet")
+def test_default_embed_layers_of_zoo_models():
+    from core.models import build_model
+
+    assert features.default_embed_layers(build_model("two_layer_cnn")) == ["conv2", "fc1", "fc2"]
+    assert features.default_embed_layers(build_model("lenet5")) == ["conv2", "fc1", "fc3"]
+
+
+def test_quick_work_trains_caches_and_stops(tmp_path, monkeypatch):
+    """The quick default model: a real (tiny) epoch, cached as a checkpoint every session can load."""
+    from core.checkpoint import load_checkpoint_file
+
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    monkeypatch.setattr(features, "QUICK_SUBSET", 256)
+    records = []
+    path = features.quick_work("mlp", seed=1, device="cpu")(records.append, lambda: False)
+    assert path == features.quick_path("mlp", 1) and path.parent == tmp_path / "features"
+    assert records and records[-1]["progress"] == 1.0 and {"loss", "acc"} <= set(records[-1])
+    model, meta = load_checkpoint_file(path)
+    assert meta["model"] == "mlp" and 0.0 <= meta["test_acc"] <= 1.0
+    assert features.quick_work("lenet5", device="cpu")(records.append, lambda: True) is None  # Stop: no file
+    assert not features.quick_path("lenet5").exists()
+
+
+def test_embedding_table_has_one_map_per_layer_and_method(mnist):
+    model = SlidesCNN().eval()
+    table = features.embedding_table(model, mnist, ["conv2", "out"], 60, "pca", seed=0)
+    assert set(table) == {"index", "digit", "image", "x0_pca", "y0_pca", "x1_pca", "y1_pca"}
+    assert table["digit"][:3] == [str(int(d)) for d in mnist.test_y[:3]] and len(table["x1_pca"]) == 60
+    assert table["image"][0].startswith("data:image/png;base64,")
+    feats = features.layer_features(model, mnist.test_x[:60], ["out"])["out"]
+    np.testing.assert_allclose(table["x1_pca"], features.embed(feats, "pca")[:, 0])
 
 
 def test_model_input_normalizes_like_core_data(mnist):

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from tests.conftest import (
+    LAPTOP,
+    PROJECTOR,
+    app_test,
+    exception_text,
+    layout_problems,
+    open_app,
+    snap,
+    wait_idle,
+)
 from tests.tiny_sd import build_tiny_img2img
 from ui.i18n import t
 
@@ -25,6 +34,12 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """No network probe from these tests (the one that needs a reachable Hub fakes it)."""
+    monkeypatch.setenv("OFFLINE", "1")
+
+
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory) -> Path:
     return build_tiny_img2img(tmp_path_factory.mktemp("tiny_sd_page"))
@@ -34,23 +49,64 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
-def test_no_weights_view_still_teaches_and_explains(lang, monkeypatch):
-    monkeypatch.setenv("OFFLINE", "1")  # no network probe: the refusal must come at once
+def test_no_weights_view_still_teaches_and_points_elsewhere(lang, monkeypatch):
     at = app_test(PAGE, lang, timeout=120, **{"sd.model": NO_WEIGHTS})
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[t("sd.steps_run", lang)] == "38" and metrics[t("sd.start_t", lang)] == "741"
     assert t("sd.weights.missing", lang, model=NO_WEIGHTS) in texts(at.info)
     assert len(at.get("image")) >= 1  # the input and its noisy starting point
-    at.button(key="sd.go").click().run()
-    assert not at.exception
-    error = texts(at.error)
-    assert "make prepare" in error and f"hf download {NO_WEIGHTS}" in error
-    assert ("权重" in error) == (lang == "zh")
+    # no dead end: both buttons are off, and the pages that need no weights are linked
+    assert at.button(key="sd.go").disabled and at.button(key="sd.sheet.go").disabled
+    links = texts(at.markdown)
+    assert f"[{t('nav.unet', lang)}](/unet)" in links
+    assert "mnist_diffusion" not in links and "(/diffusion)" not in links  # not registered on this branch
+    assert not at.warning  # no CPU warning about a run that cannot happen
     # ... and the rest of the page keeps working: DDIM's arithmetic
     at.selectbox(key="sd.scheduler").set_value("ddim").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[t("sd.steps_run", lang)] == "37" and metrics[t("sd.start_t", lang)] == "721"
+
+
+def test_the_trainable_diffusion_page_is_linked_once_it_is_registered(monkeypatch):
+    import ui.pages
+
+    spec = ui.pages.PageSpec(
+        "pages/mnist_diffusion.py", "diffusion", "sd.gen.title", "", "", ":material/blur_on:"
+    )
+    monkeypatch.setattr(ui.pages, "PAGES", (*ui.pages.PAGES, spec))
+    at = app_test(PAGE, "en", timeout=120, **{"sd.model": NO_WEIGHTS})
+    assert not at.exception
+    assert f"[{t('sd.gen.title', 'en')}](/diffusion)" in texts(at.markdown)
+
+
+def test_weights_that_can_be_downloaded_leave_generate_on(monkeypatch):
+    from core import data
+
+    monkeypatch.delenv("OFFLINE", raising=False)
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: True)
+    at = app_test(PAGE, "en", timeout=120, **{"sd.model": "nobody-here/reachable-model"})
+    assert not at.exception
+    assert not at.button(key="sd.go").disabled and not at.button(key="sd.sheet.go").disabled
+    assert t("sd.weights.download", "en", model="nobody-here/reachable-model") in texts(at.info)
+
+
+def test_strength_zero_keeps_the_sections_numbered_in_order(lang):
+    at = app_test(PAGE, lang, timeout=120, **{"sd.model": NO_WEIGHTS, "sd.strength": 0.0})
+    assert not at.exception
+    numbers = [h.value.split(" · ")[0] for h in at.header]
+    assert numbers == ["1", "2", "3"]  # arithmetic, generate, contact sheet: no gap where the noisy start was
+    assert at.error and at.button(key="sd.go").disabled
+    at.slider(key="sd.strength").set_value(0.75).run()
+    assert [h.value.split(" · ")[0] for h in at.header] == ["1", "2", "3", "4"]
+
+
+def test_an_empty_prompt_is_explained(lang):
+    at = app_test(PAGE, lang, timeout=120, **{"sd.model": NO_WEIGHTS, "sd.prompt": "  "})
+    assert not at.exception
+    assert t("sd.prompt.empty", lang) in texts(at.info)
+    at.text_area(key="sd.prompt").set_value("a castle").run()
+    assert t("sd.prompt.empty", lang) not in texts(at.info)
 
 
 def test_settings_that_run_nothing_are_a_sentence_not_a_crash(lang):
@@ -119,11 +175,13 @@ def test_contact_sheet_on_the_tiny_pipeline(tiny_folder):
 
 def tall_snap(page, name: str) -> None:
     """Streamlit scrolls inside its own container: grow the window to the page to capture all of it."""
+    size = page.viewport_size
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": min(max(900, height + 40), 6000)})
+    page.set_viewport_size({"width": size["width"], "height": min(max(size["height"], height + 40), 6000)})
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')")
     page.wait_for_timeout(500)
     snap(page, name, full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
+    page.set_viewport_size(size)
 
 
 def open_sd(page, server, query: str) -> None:
@@ -141,17 +199,21 @@ def open_sd(page, server, query: str) -> None:
 def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
     from urllib.parse import quote
 
+    from playwright.sync_api import expect
+
     for lang in ("zh", "en"):
-        open_sd(page, server, f"lang={lang}&sd.model={quote(NO_WEIGHTS, safe='')}")
-        page.wait_for_selector("[data-testid='stMetricValue']")
-        assert "741" in page.locator("[data-testid='stMetric']").nth(1).inner_text()
-        assert exception_text(page) == ""
-        page.get_by_role("button", name=t("sd.generate", lang), exact=True).click()
-        wait_idle(page, 120_000)
-        alert = page.locator("[data-testid='stAlert']").all_inner_texts()
-        assert any(NO_WEIGHTS in a and "huggingface.co" in a for a in alert), alert  # offline or 404
-        assert exception_text(page) == ""
-        tall_snap(page, f"sd_no_weights_{lang}")
+        for size, present in ((PROJECTOR, 1), (LAPTOP, 0)):
+            page.set_viewport_size(size)
+            open_sd(page, server, f"lang={lang}&present={present}&sd.model={quote(NO_WEIGHTS, safe='')}")
+            expect(page.locator("[data-testid='stMetricValue']").nth(1)).to_have_text("741", timeout=120_000)
+            generate = page.get_by_role("button", name=t("sd.generate", lang), exact=True)
+            expect(generate).to_be_disabled(timeout=60_000)  # after the Hub probe (5 s at most, then cached)
+            expect(page.get_by_role("button", name=t("sd.sheet.make", lang), exact=True)).to_be_disabled()
+            expect(page.get_by_text(t("nav.unet", lang), exact=True).last).to_be_visible()  # the way out
+            assert exception_text(page) == ""
+            assert not layout_problems(page), layout_problems(page)
+            tall_snap(page, f"sd_no_weights_{lang}_{size['width']}")
+        page.set_viewport_size(LAPTOP)
 
         open_sd(
             page,
@@ -159,7 +221,6 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
             f"lang={lang}&sd.model={quote(str(tiny_folder), safe='')}&sd.side=128&sd.steps=6&sd.strength=0.5",
         )
         page.get_by_role("button", name=t("sd.generate", lang), exact=True).click()
-        wait_idle(page, 240_000)
+        expect(page.get_by_text(t("sd.download", lang))).to_be_visible(timeout=240_000)
         assert exception_text(page) == ""
-        page.get_by_text(t("sd.download", lang)).wait_for()
         tall_snap(page, f"sd_tiny_run_{lang}")

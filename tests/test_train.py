@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
@@ -10,17 +11,25 @@ import torch.nn.functional as F
 
 from core.data import normalize
 from core.errors import UserError
+from core.jobs import BackgroundJob
 from core.limits import LIMITS
 from core.models import build_model, build_seeded
 from core.train import (
+    MixedPrecision,
     TrainConfig,
+    cadence,
+    cell_examples,
     classification_objective,
+    config_from_dict,
     confusion_matrix,
+    curve_points,
     evaluate,
     fit,
     misclassified,
     per_class_accuracy,
     predict_proba,
+    score_run,
+    train_run,
 )
 
 
@@ -76,8 +85,26 @@ def test_stop_keeps_what_was_learned(mnist):
     assert history.images == 5 * 64 and len(history.steps) == 5
     assert len(history.epochs) == 1 and history.epochs[0]["epoch"] == pytest.approx(5 / 100)
     assert "test_acc" in history.epochs[0]
-    assert not torch.equal(model.conv1.weight.detach(), initial)
+    # compared on the CPU: fit leaves the model on its device (CUDA when present)
+    assert not torch.equal(model.conv1.weight.detach().cpu(), initial.cpu())
     assert not model.training
+
+
+def test_a_stop_before_the_first_report_still_reports_the_steps_taken(mnist):
+    calls = []
+    cfg = TrainConfig(model="mlp", train_subset=6400, batch_size=64, log_every=10, eval_subset=300)
+    history = fit(build_seeded("mlp", 0), mnist, cfg, should_stop=lambda: calls.append(1) or len(calls) > 3)
+    assert history.stopped and [r["step"] for r in history.steps] == [3.0]  # three steps, one record
+    assert history.steps[0]["images"] == 3 * 64 == history.images
+
+
+def test_final_eval_off_skips_only_the_last_evaluation(mnist):
+    cfg = TrainConfig(
+        model="mlp", train_subset=640, batch_size=64, epochs=2, eval_subset=300, final_eval=False
+    )
+    history = fit(build_seeded("mlp", 0), mnist, cfg)
+    assert "test_acc" in history.epochs[0] and "test_acc" not in history.epochs[1]
+    assert len(history.evals) == 1
 
 
 def test_onecycle_warms_up_then_anneals(mnist):
@@ -104,23 +131,62 @@ def test_eval_every_adds_test_points_during_the_epoch(mnist):
     assert sum("test_acc" in r for r in history.steps) == 4
 
 
-def test_a_custom_objective_is_used_for_training_and_evaluation(mnist):
-    """The VAE page's pattern: its own loss on x/255 and its own metric names."""
+def reconstruction_objective(seen: list | None = None):
+    """The VAE page's pattern: its own loss (BCE, which CUDA autocast refuses) on x/255, its own metrics."""
 
-    def reconstruction(model, x, y):
+    def objective(model, x, y):
         target = x.float().div(255).flatten(1)  # (B, 784)
         out = torch.sigmoid(model(x.float().div(255).unsqueeze(1)))  # (B, 784)
+        if seen is not None:
+            seen.append((out.dtype, torch.is_autocast_enabled(x.device.type)))
         bce = F.binary_cross_entropy(out, target)
         return bce, {"bce": bce, "mean_out": out.mean()}
 
-    model = torch.nn.Sequential(
+    return objective
+
+
+def autoencoder() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
         torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 784)
     )
-    cfg = TrainConfig(train_subset=1024, batch_size=64, lr=1e-2, eval_subset=500, log_every=4)
-    history = fit(model, mnist, cfg, objective=reconstruction)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_custom_objective_is_used_for_training_and_evaluation(mnist, precision):
+    """bf16 autocast on the CPU takes the same path as CUDA's: only the model's forward is autocast."""
+    seen, layer_dtypes = [], set()
+    model = autoencoder()
+    model[1].register_forward_hook(lambda m, i, o: layer_dtypes.add(o.dtype))
+    cfg = TrainConfig(
+        train_subset=1024, batch_size=64, lr=1e-2, eval_subset=500, log_every=4, precision=precision
+    )
+    history = fit(model, mnist, cfg, objective=reconstruction_objective(seen))
     assert set(history.epochs[0]) >= {"loss", "bce", "mean_out", "test_loss", "test_bce"}
-    metrics = evaluate(model, mnist, objective=reconstruction, limit=500)
+    # the loss always sees fp32 outputs with autocast off; the network itself ran in bf16 when asked
+    assert set(seen) == {(torch.float32, False)}
+    assert layer_dtypes == ({torch.bfloat16} if precision == "bf16" else {torch.float32})
+    metrics = evaluate(model, mnist, objective=reconstruction_objective(), limit=500, precision=precision)
     assert metrics["bce"] == pytest.approx(history.epochs[0]["test_bce"], rel=1e-5)
+    assert history.steps[-1]["bce"] < history.steps[0]["bce"]
+
+
+def test_mixed_precision_reaches_the_models_attributes_and_returns_fp32():
+    model = autoencoder()
+    model.hidden_size = 32  # e.g. a VAE's encode/decode: reached through the wrapper
+    net = MixedPrecision(model, "cpu", torch.bfloat16)
+    x = torch.rand(2, 1, 28, 28)
+    out = net(x)
+    assert out.dtype == torch.float32 and net.hidden_size == 32
+    torch.testing.assert_close(out, model(x), atol=0.05, rtol=0.05)  # the fp32 forward, up to bf16 rounding
+    assert next(net.parameters()) is next(model.parameters())
+
+
+@pytest.mark.gpu
+def test_binary_cross_entropy_objective_trains_under_cuda_autocast(mnist):
+    """#14: F.binary_cross_entropy raised "unsafe to autocast" under fit's CUDA autocast."""
+    cfg = TrainConfig(train_subset=1024, batch_size=64, lr=1e-2, eval_subset=500, device="cuda")
+    history = fit(autoencoder(), mnist, cfg, objective=reconstruction_objective())
     assert history.steps[-1]["bce"] < history.steps[0]["bce"]
 
 
@@ -177,3 +243,59 @@ def test_mistakes_in_the_config_become_sentences(mnist, change, match):
     with pytest.raises(UserError, match=match) as err:
         fit(build_model("mlp"), mnist, TrainConfig(**change))
     assert err.value.zh != err.value.en
+
+
+def test_cadence_reports_about_a_hundred_times_and_tests_a_few_times_per_epoch():
+    c = cadence(TrainConfig(train_subset=60_000, batch_size=128, epochs=2, device="cpu"))
+    assert (c.log_every, c.eval_every, c.eval_subset) == (9, 93, 2000)  # 938 steps: ~100 reports, 10 tests
+    small = cadence(TrainConfig(train_subset=2000, batch_size=64, epochs=1, device="cpu"))
+    assert (small.log_every, small.eval_every, small.eval_subset) == (1, 16, 500)
+
+
+def test_a_page_run_through_a_background_job_stops_fast_and_scores_the_full_test_set(mnist):
+    """What the Train and Stop buttons do: train_run in a BackgroundJob, stopped after a few reports."""
+    cfg = TrainConfig(model="mlp", train_subset=60_000, batch_size=32, log_every=2, eval_subset=500)
+
+    def work(report, should_stop):
+        return train_run(7, mnist, cfg, {"dropout": 0.0}, True, report, should_stop)
+
+    job = BackgroundJob(work, "cpu").start()
+    while len(job.snapshot()["records"]) < 3 and not job.finished:
+        time.sleep(0.05)
+    job.stop()
+    run = job.join(120).result
+    assert job.status == "stopped" and run is not None and run.stopped and run.id == 7 and run.init_seed == 0
+    assert run.history.images < 60_000 and run.label == "#7 mlp · adam · lr 0.003"
+    # the last curve point and the table show one figure: the full test set, equal to evaluate()'s
+    assert run.test_acc == pytest.approx(evaluate(run.model, mnist)["acc"], abs=1e-6)
+    assert run.history.steps[-1]["test_acc"] == run.test_acc == run.history.epochs[-1]["test_acc"]
+    assert run.history.steps[-1]["test_loss"] == pytest.approx(evaluate(run.model, mnist)["loss"], rel=1e-4)
+    assert len(run.history.evals) == 0  # the stopped run skipped fit's own final evaluation
+    assert run.probs.shape == (10_000, 10) and not run.model.training
+    assert next(run.model.parameters()).device.type == "cpu"
+
+
+def test_score_run_of_loaded_weights_has_no_history(mnist):
+    model = build_seeded("mlp", 0)
+    run = score_run(1, model, mnist, config_from_dict({"model": "mlp", "unknown": 1}), {})
+    assert run.history is None and not run.stopped and run.config.model == "mlp"
+    assert run.test_acc == pytest.approx(float((run.probs.argmax(1) == mnist.test_y).float().mean()))
+
+
+def test_curve_points_are_long_format_train_and_test():
+    steps = [
+        {"epoch": 0.5, "loss": 1.0, "acc": 0.5},
+        {"epoch": 1.0, "loss": 0.5, "acc": 0.8, "test_acc": 0.9},
+    ]
+    points = curve_points([("#1", steps)])
+    assert len(points) == 5
+    assert {"run": "#1", "epoch": 1.0, "metric": "acc", "split": "test", "value": 0.9} in points
+
+
+def test_cell_examples_are_exactly_the_cells_images_most_confident_first():
+    probs = torch.tensor([[0.1, 0.9], [0.3, 0.7], [0.8, 0.2], [0.05, 0.95], [0.4, 0.6]])
+    y = torch.tensor([0, 0, 0, 1, 0])
+    assert cell_examples(probs, y, true=0, predicted=1) == [0, 1, 4]  # image 3 is a 1, image 2 read as 0
+    assert cell_examples(probs, y, true=0, predicted=1, k=2) == [0, 1]
+    assert cell_examples(probs, y, true=1, predicted=0) == []
+    assert cell_examples(probs, y, true=0, predicted=0) == [2]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 
 import pytest
 import torch
+from playwright.sync_api import expect
 
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from core.checkpoint import save_checkpoint
+from core.models import build_seeded
+from core.train import TrainConfig, score_run
+from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/mnist_trainer.py"
@@ -43,6 +48,56 @@ def test_summary_headers_follow_a_language_switch():
     assert at.dataframe[0].value.columns[0] == "层"
 
 
+def scored_run(mnist, run_id: int = 1):
+    """A real Run without training (seeded MLP weights, scored on the full test set): a cheap table row."""
+    model = build_seeded("mlp", run_id)
+    return score_run(run_id, model, mnist, TrainConfig(model="mlp"), {"dropout": 0.0})
+
+
+def test_zero_epochs_gets_a_sentence_and_train_waits(lang):
+    at = app_test(PAGE, lang)
+    at.number_input(key="train.epochs").set_value(0).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        {
+            "en": "Epochs must be between 1 and 20 on this server; got 0.",
+            "zh": "本服务器的训练轮数必须在 1 到 20 之间，现在是 0。",
+        }[lang]
+    ]
+    assert at.button(key="train.start_btn").disabled  # Train never runs another number than the one shown
+    at.number_input(key="train.epochs").set_value(2).run()
+    assert not at.error and not at.button(key="train.start_btn").disabled
+
+
+def test_loading_weights_after_a_run_selects_the_loaded_run(lang, mnist):
+    """#12: the upload set train.inspect after its selectbox existed (WidgetAlreadyInstantiated error)."""
+    first = scored_run(mnist)
+    at = app_test(PAGE, lang, timeout=120, **{"train.runs": [first], "train.counter": 1})
+    assert at.selectbox(key="train.inspect").value == 1
+    blob = save_checkpoint(first.model, {"test_acc": first.test_acc, "config": asdict(first.config)})
+    at.file_uploader(key="train.upload").set_value(
+        ("mlp.safetensors", blob, "application/octet-stream")
+    ).run()
+    assert not at.exception, at.exception
+    runs = at.session_state["train.runs"]
+    assert [r.id for r in runs] == [1, 2] and runs[1].test_acc == first.test_acc
+    assert at.selectbox(key="train.inspect").value == 2 and at.session_state["train.model"] is runs[1].model
+    assert any(TABLES[lang]["train.uploaded"].split("{")[0] in s.value for s in at.success)
+    at.file_uploader(key="train.upload").set_value(
+        ("evil.pt", b"\x80\x04K\x01.", "application/octet-stream")
+    ).run()
+    assert not at.exception and "pickle" in at.error[0].value  # refused with a reason, the page keeps working
+    assert len(at.session_state["train.runs"]) == 2
+
+
+def test_the_draw_section_names_the_run_it_uses(lang, mnist):
+    runs = [scored_run(mnist, 1), scored_run(mnist, 2)]
+    at = app_test(PAGE, lang, timeout=120, **{"train.runs": runs, "train.counter": 2, "train.draw_run": 1})
+    assert not at.exception
+    picker = at.selectbox(key="train.draw_run")
+    assert picker.value == 1 and picker.label == TABLES[lang]["train.draw.run"]
+
+
 @pytest.mark.slow
 def test_a_tiny_run_trains_and_shows_results(lang):
     at = app_test(PAGE, lang, timeout=600, **{"train.subset": 2000, "train.batch": 64})
@@ -51,26 +106,29 @@ def test_a_tiny_run_trains_and_shows_results(lang):
     run_until(at, lambda a: "train.job" not in a.session_state and a.session_state["train.runs"])
     assert not at.exception, at.exception
     assert at.success, "no 'done' message"
+    at.run()  # #12: "Done" vanished after the next rerun (a drawn digit, any click)
+    assert at.success and TABLES[lang]["train.done"].split("{")[0] in at.success[0].value
     runs = at.session_state["train.runs"]
-    assert len(runs) == 1 and runs[0]["test_acc"] > 0.6  # 2,000 real images, one epoch
+    assert len(runs) == 1 and runs[0].test_acc > 0.6  # 2,000 real images, one epoch
+    assert runs[0].history.steps[-1]["test_acc"] == runs[0].test_acc  # curve and table agree
     model, meta = at.session_state["train.model"], at.session_state["train.model_meta"]
     assert isinstance(model, torch.nn.Module) and not model.training and meta["name"] == "two_layer_cnn"
-    assert meta["test_acc"] == runs[0]["test_acc"]
-    # run table, confusion matrix and gallery are on the page
-    assert any("%" in str(v) for df in at.dataframe for v in df.value.iloc[:, -2].tolist())
+    assert meta["test_acc"] == runs[0].test_acc
+    # run table (test accuracy as a percentage), confusion matrix and gallery are on the page
+    assert f"{runs[0].test_acc:.2%}" in at.dataframe[1].value.iloc[0].tolist()
     assert len(at.image) >= 2  # the first training image and the misclassified gallery
 
 
 @pytest.mark.slow
 def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
-    from core.train import BackgroundRun
+    from core.jobs import BackgroundJob
 
     started = []
-    original_start = BackgroundRun.start
-    monkeypatch.setattr(BackgroundRun, "start", lambda self: started.append(self) or original_start(self))
+    original_start = BackgroundJob.start
+    monkeypatch.setattr(BackgroundJob, "start", lambda self: started.append(self) or original_start(self))
 
     def press_stop_after_the_first_report():  # what the Stop button's on_click does
-        while not (started and started[0].steps):
+        while not (started and started[0].records):
             time.sleep(0.1)
         started[0].stop()
 
@@ -81,48 +139,72 @@ def test_stop_keeps_what_was_learned_and_shows_it(lang, monkeypatch):
     assert not at.exception
     assert at.warning, "no 'stopped early' message"
     run = at.session_state["train.runs"][-1]
-    assert run["history"].stopped and run["history"].images < 60000
-    assert run["test_acc"] > 0.3  # a few steps of an MLP already beat chance (10%)
-    assert at.session_state["train.model"] is run["model"]
+    assert run.history.stopped and run.history.images < 60000
+    assert run.test_acc > 0.3  # a few steps of an MLP already beat chance (10%)
+    assert at.session_state["train.model"] is run.model
 
 
 # --- real browser ---------------------------------------------------------------------------------
 
 
+NO_OVERFLOW = """() => { const m = document.querySelector('[data-testid="stMain"]');
+  return m.scrollWidth <= m.clientWidth + 1; }"""
+INK = """(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }"""
+
+
+def look_at(page, text: str, name: str, exact: bool = True) -> None:
+    """Scroll `text` into the window and save a screenshot of what a student sees there."""
+    page.get_by_text(text, exact=exact).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(400)
+    snap(page, name, full_page=False)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("lang_code", ["en", "zh"])
-def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, page, lang_code):
-    done_text = {"en": "Done: test accuracy", "zh": "完成：测试准确率"}[lang_code]
-    open_app(page, server, "trainer", f"lang={lang_code}&train.subset=2000&train.batch=64")
-    if page.get_by_role("dialog").count():  # a cold server may greet a deep link with "Page not found"
-        page.keyboard.press("Escape")
-        page.get_by_role("dialog").wait_for(state="detached", timeout=10_000)
-    assert not exception_text(page)
-    page.wait_for_timeout(3000)
-    wait_idle(page)
-    snap(page, f"trainer_before_{lang_code}")
-    page.get_by_role("button", name={"en": "Train", "zh": "开始训练"}[lang_code], exact=True).click()
-    # the live panel: a progress bar and the Stop button while training
-    try:
-        page.get_by_role("button", name={"en": "Stop", "zh": "停止"}[lang_code]).wait_for(timeout=90_000)
-    finally:
-        snap(page, f"trainer_after_click_{lang_code}")
-    page.wait_for_selector("[data-testid='stProgress']", timeout=120_000)
-    page.locator("[data-testid='stProgress']").first.scroll_into_view_if_needed()
-    snap(page, f"trainer_live_{lang_code}", full_page=False)
-    page.get_by_text(done_text).wait_for(timeout=600_000)
+def test_browser_train_drill_down_reload_weights_and_draw(server, page, lang_code, tmp_path):
+    """#12 items 1, 7, 8, 9 and #19 drill-down, as a student does it: 1440×900, then presenter 1280×720."""
+    T, prefix = TABLES[lang_code], lambda key: TABLES[lang_code][key].split("{")[0]
+    open_app(page, server, "trainer", f"lang={lang_code}&train.subset=1000&train.batch=64")
+    dismiss_dialogs(page)
+    page.get_by_role("button", name=T["train.start"], exact=True).click()
+    page.get_by_role("button", name=T["common.stop"]).wait_for(timeout=120_000)
+    page.get_by_text(prefix("train.done")).wait_for(timeout=600_000)
     wait_idle(page)
     assert not exception_text(page), exception_text(page)
-    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4  # curves, confusion, per class
-    page.get_by_text(
-        {"en": "Loss and accuracy", "zh": "损失与准确率"}[lang_code]
-    ).scroll_into_view_if_needed()
-    snap(page, f"trainer_curves_{lang_code}", full_page=False)
-    page.locator("[data-testid='stVegaLiteChart']").nth(2).scroll_into_view_if_needed()
-    snap(page, f"trainer_results_{lang_code}", full_page=False)
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(
+        4
+    )  # loss, accuracy, confusion, digit
+    look_at(page, T["train.curves"], f"trainer_{lang_code}_1440_curves")
+    look_at(page, T["train.diagnostics"], f"trainer_{lang_code}_1440_diagnostics")
+    assert page.evaluate(NO_OVERFLOW)
 
-    # draw a "1": one vertical stroke on the canvas
+    # drill-down: click the middle of the confusion matrix; exactly that cell's images appear
+    matrix = page.locator("[data-testid='stVegaLiteChart']").nth(2)
+    matrix.scroll_into_view_if_needed()
+    box = matrix.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
+    header = page.get_by_text(prefix("train.cell"))
+    header.wait_for(timeout=60_000)
+    wait_idle(page)
+    n = int(header.inner_text().replace(",", "").split("(" if lang_code == "en" else "共 ")[1].split()[0])
+    gallery = page.locator("[data-testid='stImage']")
+    expect(gallery).to_have_count(min(n, 16) + 1)  # + the first training image at the top
+    look_at(page, prefix("train.cell"), f"trainer_{lang_code}_1440_drilldown", exact=False)
+
+    # #12 item 1: download the weights and load the same file back, after a run
+    page.get_by_text(T["train.weights"]).click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name=T["train.download"]).click()
+    path = tmp_path / "weights.safetensors"
+    download.value.save_as(path)
+    page.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_text(prefix("train.uploaded")).wait_for(timeout=120_000)
+    wait_idle(page)
+    assert not exception_text(page), exception_text(page)
+
+    # #12 item 8: draw a "1"; the prediction names its run, and the drawing stays on the canvas
     canvas = page.locator("canvas.upper-canvas").first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -132,10 +214,23 @@ def test_browser_trains_a_small_run_sees_curves_and_reads_a_drawn_digit(server, 
     for i in range(1, 21):
         page.mouse.move(x + i * 0.3, top + i * box["height"] * 0.035)
     page.mouse.up()
-    page.get_by_text({"en": "The network reads:", "zh": "网络认为是："}[lang_code]).wait_for(timeout=120_000)
+    page.get_by_text(prefix("train.prediction")).wait_for(timeout=120_000)
     wait_idle(page)
+    page.wait_for_timeout(1500)
     assert not exception_text(page), exception_text(page)
-    page.get_by_text(
-        {"en": "The network reads:", "zh": "网络认为是："}[lang_code]
-    ).scroll_into_view_if_needed()
-    snap(page, f"trainer_draw_{lang_code}", full_page=False)
+    expect(page.get_by_text(prefix("train.draw.used"))).to_be_visible()
+    assert page.locator("canvas.dc-canvas.lower-canvas").first.evaluate(INK) > 500, (
+        "the drawing vanished from the canvas"
+    )
+    look_at(page, T["train.draw"], f"trainer_{lang_code}_1440_draw")
+
+    # presenter mode on a 1280×720 projector: nothing runs off the side
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.get_by_text(T["side.presenter"]).click()
+    wait_idle(page)
+    assert not exception_text(page)
+    assert page.evaluate(NO_OVERFLOW)
+    for key, part in (("train.settings", "top"), ("train.curves", "curves"), ("train.runs", "runs")):
+        look_at(page, T[key], f"trainer_{lang_code}_1280_present_{part}")
+    look_at(page, T["train.diagnostics"], f"trainer_{lang_code}_1280_present_diagnostics")
+    look_at(page, T["train.draw"], f"trainer_{lang_code}_1280_present_draw")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core import unet
+from core import diffusion, unet
 from core.errors import UserError
+from core.models import count_parameters
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_sd15_blocks_are_the_homeworks_classes(sd15_512):
 @pytest.mark.slow
 def test_sd15_parameter_total_matches_the_model(sd15_512):
     assert unet.total_parameters(sd15_512) == unet.SD15_PARAMETERS == 859_520_964
-    assert unet.count_parameters(unet.build_unet(unet.SD15)) == 859_520_964  # the reference: sum(p.numel())
+    assert count_parameters(unet.build_unet(unet.SD15)) == 859_520_964  # the reference: sum(p.numel())
     for row in sd15_512:
         assert sum(p.params for p in row.parts) == row.params, row.name
     by_type = unet.parameters_by_type(sd15_512)
@@ -154,7 +155,7 @@ def test_tiny_config_meta_trace_matches_a_real_forward():
         return [(r.name, r.out_shape, r.params) for r in rs]
 
     assert summary(rows) == summary(real_rows)
-    assert unet.total_parameters(rows) == unet.count_parameters(real)
+    assert unet.total_parameters(rows) == count_parameters(real)
     text = torch.zeros(3, 77, 32)
     out = real(torch.zeros(3, 4, 8, 16), torch.tensor([1, 1, 1]), encoder_hidden_states=text).sample
     assert by_name(rows)["conv_out"].out_shape == tuple(out.shape)
@@ -183,7 +184,7 @@ def test_bad_sizes_are_explained(height, width, batch):
 
 def test_a_loaded_unet_is_inspected_through_its_config(tiny_pipe):
     rows = unet.inspect_unet(tiny_pipe.unet, 64, 64, batch=1, guidance=True)
-    assert unet.total_parameters(rows) == unet.count_parameters(tiny_pipe.unet)
+    assert unet.total_parameters(rows) == count_parameters(tiny_pipe.unet)
     assert [r.cls for r in rows if r.kind in ("down", "up")] == [
         "DownBlock2D",
         "CrossAttnDownBlock2D",
@@ -194,13 +195,13 @@ def test_a_loaded_unet_is_inspected_through_its_config(tiny_pipe):
 
 
 def test_encode_prompt_gives_77_tokens(tiny_pipe):
-    embeddings, tokens = unet.encode_prompt(tiny_pipe, "a fantasy landscape")
+    embeddings, tokens = diffusion.encode_prompt(tiny_pipe, "a fantasy landscape")
     assert embeddings.shape == (1, 77, 32) and len(tokens) == 77
     assert tokens[0] == "<|startoftext|>" and unet.prompt_length(tokens) == 5
 
 
 def test_cross_attention_maps_leave_the_output_unchanged(tiny_pipe):
-    embeddings, tokens = unet.encode_prompt(tiny_pipe, "a mountain lake")
+    embeddings, tokens = diffusion.encode_prompt(tiny_pipe, "a mountain lake")
     model = tiny_pipe.unet
     processors = dict(model.attn_processors)
     maps = unet.cross_attention_maps(model, embeddings, tokens, 64, 64, timestep=500, seed=1)
@@ -219,7 +220,7 @@ def test_cross_attention_maps_leave_the_output_unchanged(tiny_pipe):
 
 
 def test_activation_stats_match_a_direct_forward(tiny_pipe):
-    embeddings, _ = unet.encode_prompt(tiny_pipe, "snow")
+    embeddings, _ = diffusion.encode_prompt(tiny_pipe, "snow")
     stats = unet.activation_stats(tiny_pipe.unet, embeddings, 64, 64, timestep=999, seed=3)
     assert [s.name for s in stats] == [
         "conv_in",
@@ -252,7 +253,7 @@ def test_cross_attention_maps_on_cuda_in_half_precision(tiny_pipe):
     tiny_pipe.text_encoder.to("cuda", torch.float16)
     model.set_attn_processor(AttnProcessor2_0())
     try:
-        embeddings, tokens = unet.encode_prompt(tiny_pipe, "a fantasy landscape")
+        embeddings, tokens = diffusion.encode_prompt(tiny_pipe, "a fantasy landscape")
         maps = unet.cross_attention_maps(model, embeddings, tokens, 64, 64, timestep=500, seed=2)
         with torch.no_grad():
             noise = unet._noisy_latent(model, (8, 8), 2)
@@ -263,3 +264,60 @@ def test_cross_attention_maps_on_cuda_in_half_precision(tiny_pipe):
     finally:
         model.to("cpu", torch.float32)
         tiny_pipe.text_encoder.to("cpu", torch.float32)
+
+
+def test_encode_prompt_is_what_the_pipeline_itself_encodes(tiny_pipe):
+    """One prompt encoder for both pages, checked against diffusers' own `pipe.encode_prompt`."""
+    ours, _ = diffusion.encode_prompt(tiny_pipe, "a fantasy landscape")
+    theirs, empty = tiny_pipe.encode_prompt("a fantasy landscape", "cpu", 1, True, "")
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(diffusion.encode_prompt(tiny_pipe, "")[0], empty)  # the unconditional prompt
+
+
+def test_short_counts_fit_a_headline_and_round_the_exact_count():
+    assert unet.short_count(unet.SD15_PARAMETERS) == "859.5 M"  # 859,520,964
+    assert unet.short_count(97_038_080) == "97.0 M" and unet.short_count(12_800) == "12,800"
+    assert unet.short_count(2_567_463_684) == "2.57 B"
+    assert unet.shape_text((2, 1280, 8, 8)) == "2×1280×8×8"
+
+
+def test_tables_are_the_rows_as_records(sd15_512):
+    rows = by_name(sd15_512)
+    blocks = unet.block_table(sd15_512)
+    assert [b["block"] for b in blocks] == list(rows) and sum(b["params"] for b in blocks) == 859_520_964
+    parts = unet.part_table(rows["down_blocks.0"])
+    assert [p["class"] for p in parts] == ["ResnetBlock2D", "Transformer2DModel"] * 2 + ["Downsample2D"]
+    assert parts[1]["heads"] == "8 × 40"
+    cross = unet.cross_table(rows["mid_block"])
+    assert cross == [
+        {
+            "where": "mid_block.attentions.0",
+            "query": 64,
+            "keys": 77,
+            "dims": "1280 → 768",
+            "heads": "8 × 160",
+            "scores": "2×8×64×77",
+        }
+    ]
+    skips = unet.skip_table(unet.skip_pairs(sd15_512))
+    assert [s["index"] for s in skips] == list(range(12)) and skips[0]["source"] == "conv_in"
+
+
+def test_diagram_boxes_never_overlap_and_arcs_clear_the_boxes(sd15_512):
+    boxes, arcs = unet.diagram_layout(sd15_512)
+    assert [b.label for b in boxes] == [
+        "conv_in",
+        *(f"down {i}" for i in range(4)),
+        "mid",
+        *(f"up {i}" for i in range(4)),
+        "conv_out",
+    ]
+    assert [b.level for b in boxes] == [0, 0, 1, 2, 3, 3, 3, 2, 1, 0, 0]
+    for left, right in zip(boxes, boxes[1:], strict=False):  # neighbours: a gap between the boxes
+        assert left.x + left.half_width < right.x - right.half_width
+    assert max(len(b.label) for b in boxes) <= 8 and max(len(b.size) for b in boxes) <= 5  # short labels
+    assert sum(a.count for a in arcs) == 12  # every skip tensor travels along one arc
+    for arc in arcs:
+        top = arc.points[1][1]
+        lowest_box = min(b.level for b in boxes if b.name in (arc.source, arc.target))
+        assert top < lowest_box - unet.BOX_HALF_HEIGHT and top > -unet.MARGIN_TOP

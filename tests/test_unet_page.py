@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import app_test, exception_text, open_app, snap, wait_idle
+from tests.conftest import PROJECTOR, app_test, exception_text, layout_problems, open_app, snap, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/unet_inspector.py"
@@ -19,7 +19,9 @@ def test_page_opens_on_the_mid_block_and_picks_another(lang):
     at = app_test(PAGE, lang, timeout=300)
     assert not at.exception, at.exception
     tr = TABLES[lang]
-    assert metrics(at)[tr["unet.m.params"]] == "859,520,964"
+    assert metrics(at)[tr["unet.m.params"]] == "859.5 M"  # 859,520,964, short enough for a projector
+    assert "859,520,964" in at.markdown[0].value  # the exact count, in the introduction
+    assert metrics(at)[tr["unet.d.params"]] == "97.0 M"  # the mid block: 97,038,080
     assert metrics(at)[tr["unet.m.latent"]] == "64 × 64"
     assert metrics(at)[tr["unet.m.batch"]] == "2"  # guidance on by default
     assert at.selectbox(key="unet.block").value == "mid_block"
@@ -57,7 +59,7 @@ def test_live_tab_on_the_tiny_pipeline(tmp_path):
     assert any("Loaded" in s.value for s in at.success)
     assert at.radio(key="unet.source").value == "sd15"
     at.radio(key="unet.source").set_value("loaded").run()
-    assert metrics(at)[TABLES["en"]["unet.m.params"]] != "859,520,964"  # the tiny UNet's own count
+    assert metrics(at)[TABLES["en"]["unet.m.params"]] != "859.5 M"  # the tiny UNet's own count
     at.slider(key="unet.side").set_value(64).run()
     at.button(key="unet.run").click().run()
     assert not at.exception, at.exception
@@ -77,6 +79,8 @@ def test_a_missing_pipeline_is_explained():
 @pytest.mark.slow
 @pytest.mark.parametrize("ui_lang", ["zh", "en"])
 def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
+    from playwright.sync_api import expect
+
     # A cold server greets a first deep link with "Page not found" (pages register during that run):
     # open the home page first, then ours, with room for the first import of diffusers.
     open_app(page, server, query=f"lang={ui_lang}")
@@ -89,7 +93,7 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     )
     tr = TABLES[ui_lang]
     mid_heading = tr["unet.details"].format(name="mid_block", cls="UNetMidBlock2DCrossAttn")
-    assert page.get_by_text(mid_heading).is_visible()
+    expect(page.get_by_text(mid_heading)).to_be_visible(timeout=60_000)
     snap(page, f"unet_{ui_lang}", full_page=False)
     # Pick a block the way a student does: the selectbox under the diagram.
     label = page.get_by_text(tr["unet.block"], exact=True)
@@ -100,7 +104,7 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     wait_idle(page, timeout_ms=120_000)
     heading = page.get_by_text(tr["unet.details"].format(name="up_blocks.1", cls="CrossAttnUpBlock2D"))
     heading.wait_for(timeout=60_000)
-    assert "unet.block=up_blocks.1" in page.url
+    page.wait_for_url("**unet.block=up_blocks.1**", timeout=30_000)  # the fragment writes the address bar too
     assert not exception_text(page), exception_text(page)
     heading.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
@@ -109,3 +113,16 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     mid.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     snap(page, f"unet_mid_{ui_lang}", full_page=False)
+    assert not layout_problems(page), layout_problems(page)
+
+    # The projector: 1280×720 in presenter mode, the headline numbers whole, the U drawn
+    page.set_viewport_size(PROJECTOR)
+    page.goto(f"{server}/unet?lang={ui_lang}&present=1")
+    wait_idle(page, timeout_ms=240_000)
+    expect(page.locator("[data-testid='stMetricValue']").first).to_have_text("859.5 M", timeout=120_000)
+    page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
+    assert not layout_problems(page), layout_problems(page)
+    snap(page, f"unet_present_{ui_lang}", full_page=False)
+    page.get_by_text(tr["unet.diagram"]).evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
+    snap(page, f"unet_present_diagram_{ui_lang}", full_page=False)

@@ -3,16 +3,16 @@ interpolation, training through core.train.fit on real MNIST, and safe checkpoin
 
 import io
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core import vae as core_vae
+from core import vae_training as vt
 from core.errors import UserError
 from core.models.vae import VAE, VAEConfig, interpolate, kl_divergence, vae_loss
-from core.train import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -187,9 +187,9 @@ def test_interpolation_mistakes_are_user_errors():
 @pytest.mark.parametrize("method", ["linear", "slerp"])
 def test_interpolated_strip_ends_at_the_decodings_of_the_two_digits(tiny, mnist, method):
     x0, x1 = mnist.test_x[0], mnist.test_x[1]
-    strip = core_vae.interpolate_images(tiny, x0, x1, steps=6, method=method)
+    strip = vt.interpolate_images(tiny, x0, x1, steps=6, method=method)
     assert strip.shape == (6, 28, 28)
-    ends = core_vae.reconstruct(tiny, torch.stack([x0, x1]))  # decode(μ(x)) of each digit
+    ends = vt.reconstruct(tiny, torch.stack([x0, x1]))  # decode(μ(x)) of each digit
     torch.testing.assert_close(strip[0], ends[0])
     torch.testing.assert_close(strip[-1], ends[1])
     assert not torch.allclose(strip[2], strip[0])
@@ -200,36 +200,37 @@ def test_interpolated_strip_ends_at_the_decodings_of_the_two_digits(tiny, mnist,
 
 def test_sample_is_seeded_and_in_range(tiny):
     a, b, c = (
-        core_vae.sample(tiny, 6, seed=3),
-        core_vae.sample(tiny, 6, seed=3),
-        core_vae.sample(tiny, 6, seed=4),
+        vt.sample(tiny, 6, seed=3),
+        vt.sample(tiny, 6, seed=3),
+        vt.sample(tiny, 6, seed=4),
     )
     assert a.shape == (6, 28, 28) and torch.equal(a, b) and not torch.equal(a, c)
     assert 0 <= a.min() and a.max() <= 1
     with pytest.raises(UserError):
-        core_vae.sample(tiny, 0)
+        vt.sample(tiny, 0)
 
 
 def test_manifold_grid_uses_gaussian_quantiles_with_z2_upwards():
     torch.manual_seed(0)
     model = VAE(z_dim=2, hidden=16, channels=(4, 8))
-    v = core_vae.manifold_values(5)
+    v = vt.manifold_values(5)
     torch.testing.assert_close(v[2], torch.tensor(0.0), atol=1e-6, rtol=0)
     torch.testing.assert_close(v[0], torch.tensor(-1.6449), atol=1e-4, rtol=0)  # Φ⁻¹(0.05)
-    grid = core_vae.latent_manifold(model, 5)
+    grid = vt.latent_manifold(model, 5)
     assert grid.shape == (5, 5, 28, 28)
-    top_left = core_vae.decode(model, torch.stack([v[0], v[-1]]).unsqueeze(0))[0]
+    top_left = vt.decode(model, torch.stack([v[0], v[-1]]).unsqueeze(0))[0]
     torch.testing.assert_close(grid[0, 0], top_left)
     with pytest.raises(UserError):
-        core_vae.latent_manifold(VAE(z_dim=3), 5)
+        vt.latent_manifold(VAE(z_dim=3), 5)
 
 
 def test_image_grid_and_gif():
     images = torch.rand(5, 28, 28)
-    mosaic = core_vae.image_grid(images, cols=3, pad=2)
-    assert mosaic.shape == (2 * 30 + 2, 3 * 30 + 2)
-    assert mosaic[2, 2] == round(images[0, 0, 0].item() * 255)
-    gif = core_vae.frames_to_gif(images, scale=2)
+    mosaic = vt.image_grid(images, cols=3, pad=2)
+    assert mosaic.shape == (2 * 30 - 2, 3 * 30 - 2)  # core.images.mosaic: gaps between, none around
+    assert mosaic[0, 0] == round(images[0, 0, 0].item() * 255) and mosaic[0, 28] == 0
+    assert vt.image_grid(images, cols=3, pad=2, scale=2).shape == (2 * 58, 2 * 88)
+    gif = vt.frames_to_gif(images, scale=2)
     with Image.open(io.BytesIO(gif)) as im:
         assert im.format == "GIF" and im.size == (56, 56)
         assert im.n_frames == 5 + 3  # there and back
@@ -239,79 +240,145 @@ def test_image_grid_and_gif():
 
 
 @pytest.mark.slow
-def test_loss_falls_on_a_real_mnist_subset(mnist):
+def test_the_default_config_learns_on_a_small_real_subset(mnist):
+    """The page's defaults (z = 8, Adam 1e-3, batch 128) through the same entry point as the page and
+    `make prepare`, on 8 000 real images: the loss falls from chance (~540 nats) below 215 (measured
+    204.9: reconstruction 203.1 + KL 1.8; the in-class epoch over 60 000 images reaches about 140)."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    before = core_vae.train_vae  # the same entry point the page and `make prepare` use
     steps = []
-    model, history = before(
-        mnist,
-        VAEConfig(z_dim=8, hidden=64, channels=(8, 16)),
-        TrainConfig(
-            optimizer="adam",
-            lr=2e-3,
-            batch_size=64,
-            epochs=1,
-            train_subset=1536,
-            schedule="constant",
-            eval_subset=500,
-            log_every=4,
-            device="cpu",
-        ),
-        on_step=steps.append,
-    )
-    assert len(steps) >= 5 and {"loss", "recon", "kl"} <= set(steps[0])
+    config = replace(vt.DEFAULT_TRAIN, train_subset=8_000, eval_subset=1_000, device="cpu")
+    model, history = vt.train_vae(mnist, vt.DEFAULT_VAE, config, on_step=steps.append)
+    assert len(steps) >= 6 and {"loss", "recon", "kl"} <= set(steps[0])
     first, last = steps[0], steps[-1]
-    assert last["recon"] < first["recon"] - 60, (first, last)  # from ~540 nats (chance) towards ~200
+    assert last["recon"] < first["recon"] - 100, (first, last)
     torch.testing.assert_close(
         torch.tensor(last["loss"]), torch.tensor(last["recon"] + last["kl"]), rtol=1e-4, atol=1e-3
     )
     final = history.epochs[-1]
-    assert final["test_loss"] < 300, final
-    assert not model.training and next(model.parameters()).device.type == "cpu"
+    assert final["test_loss"] < 215, final
+    assert not model.training and next(model.parameters()).device.type == "cpu" and model.z_dim == 8
 
 
 def test_beta_out_of_range_is_a_user_error():
     with pytest.raises(UserError):
-        core_vae.vae_objective(beta=-1)
+        vt.vae_objective(beta=-1)
 
 
-# --- checkpoints -------------------------------------------------------------------------------
+# --- checkpoints: core/checkpoint.py's format, the best run per setting kept --------------------------
 
 
-def test_checkpoint_round_trip_in_memory_and_on_disk(tiny, tmp_path, monkeypatch):
-    blob = core_vae.save_vae(tiny, {"test_loss": 123.4})
-    loaded, meta = core_vae.load_vae(blob)
-    assert meta["model"] == "vae" and meta["test_loss"] == 123.4
-    assert meta["options"] == {"z_dim": 3, "hidden": 16, "channels": [4, 8]}
+def meta(loss: float, **extra) -> dict:
+    return {"dataset": "mnist", "beta": 1.0, "epochs": 1, "test_loss": loss, **extra}
+
+
+def test_checkpoint_round_trip_through_core_checkpoint(tiny, tmp_path, monkeypatch):
+    from core.checkpoint import load_checkpoint, save_checkpoint
+
+    blob = save_checkpoint(tiny, {"test_loss": 123.4})
+    with pytest.raises(UserError):
+        load_checkpoint(blob)  # where a classifier is expected (trainer, feature page), a VAE is refused
+    loaded, saved = load_checkpoint(blob, models=("vae",))
+    assert saved["model"] == "vae" and saved["test_loss"] == 123.4
+    assert saved["options"] == {"z_dim": 3, "hidden": 16, "channels": [4, 8]}
+    assert isinstance(loaded, VAE) and not loaded.training
     for (k, a), (k2, b) in zip(tiny.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(a, b)
-    z = torch.randn(2, 3)
-    torch.testing.assert_close(loaded.decode(z), tiny.decode(z))
 
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))
-    assert core_vae.load_cached("mnist", 3) is None
-    path = core_vae.save_cached(tiny, "mnist", 1.0, {"epochs": 1})
-    assert path.parent == tmp_path / "vae" and not list(tmp_path.glob("vae/.*tmp"))
-    model, meta = core_vae.load_cached("mnist", 3)
-    assert meta["dataset"] == "mnist" and meta["epochs"] == 1
+    assert vt.load_cached("mnist", 3) is None
+    path = vt.save_cached(tiny, meta(150.0))
+    assert path == tmp_path / "vae" / "mnist_z3_beta1.safetensors" and not list(tmp_path.glob("vae/.*tmp"))
+    model, found = vt.load_cached("mnist", 3)
+    assert found["dataset"] == "mnist" and found["epochs"] == 1 and math.isnan(found["test_kl"])
+    z = torch.randn(2, 3)
     torch.testing.assert_close(model.decode(z), tiny.decode(z))
 
 
+def test_seeded_build_is_core_models_build_seeded():
+    from core.models import build_seeded
+
+    a = build_seeded("vae", 5, **vt.DEFAULT_VAE.options())
+    b = build_seeded("vae", 5, z_dim=8)
+    assert isinstance(a, VAE) and a.z_dim == vt.DEFAULT_VAE.z_dim == 8
+    assert all(
+        torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
+
+
+def test_a_quick_run_never_replaces_a_better_cached_checkpoint(tiny, tmp_path, monkeypatch):
+    """Issue #12: a weak classroom run became the checkpoint every later session started from."""
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    good = VAE(z_dim=3, hidden=16, channels=(4, 8))
+    assert vt.keep_if_better(good, meta(101.4)) == (True, 101.4)  # nothing cached yet: kept
+    path = vt.checkpoint_path("mnist", 3)
+    before = path.read_bytes()
+    assert vt.keep_if_better(tiny, meta(162.7, epochs=2, images=20_000)) == (False, 101.4)  # worse: refused
+    assert vt.keep_if_better(tiny, meta(float("nan"))) == (False, 101.4)  # a diverged run: refused
+    assert path.read_bytes() == before
+    assert vt.keep_if_better(tiny, meta(99.0)) == (True, 99.0)  # better: replaces it
+    model, found = vt.load_cached("mnist", 3)
+    assert found["test_loss"] == 99.0 and vt.checkpoint_path("mnist", 3, 4.0) != path  # β has its own file
+    torch.testing.assert_close(model.decode(torch.ones(1, 3)), tiny.decode(torch.ones(1, 3)))
+
+
 def test_damaged_or_foreign_checkpoints_are_refused(tiny, tmp_path, monkeypatch):
-    blob = core_vae.save_vae(tiny)
+    from core.checkpoint import load_checkpoint, save_checkpoint
+    from core.models import build_model
+
+    blob = save_checkpoint(tiny)
     with pytest.raises(UserError):
-        core_vae.load_vae(blob[: len(blob) // 2])  # truncated
+        load_checkpoint(blob[: len(blob) // 2], models=("vae",))  # truncated
     buf = io.BytesIO()
     torch.save(tiny.state_dict(), buf)
     with pytest.raises(UserError):
-        core_vae.load_vae(buf.getvalue())  # a pickle: never loaded
-    from core.checkpoint import save_checkpoint
-    from core.models import build_model
-
-    with pytest.raises(UserError):
-        core_vae.load_vae(save_checkpoint(build_model("mlp")))  # a classifier, not a VAE
+        load_checkpoint(buf.getvalue(), models=("vae",))  # a pickle: never loaded
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))
-    path = core_vae.checkpoint_path("mnist", 3)
+    path = vt.checkpoint_path("mnist", 3)
     path.parent.mkdir(parents=True)
+    path.write_bytes(save_checkpoint(build_model("mlp")))  # a classifier where a VAE should be
+    assert vt.load_cached("mnist", 3) is None
     path.write_bytes(blob[:100])
-    assert core_vae.load_cached("mnist", 3) is None  # a damaged cache file counts as missing
+    assert vt.load_cached("mnist", 3) is None  # a damaged cache file counts as missing
+
+
+def test_train_work_reports_steps_and_epochs_and_curves(mnist, tmp_path, monkeypatch):
+    """The page's job on a tiny real subset: step records, one test record per epoch, the curve rows."""
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    monkeypatch.setattr(vt, "DEFAULT_VAE", VAEConfig(z_dim=2, hidden=16, channels=(4, 8)))
+    monkeypatch.setattr(vt, "DEFAULT_TRAIN", replace(vt.DEFAULT_TRAIN, eval_subset=200, log_every=2))
+    records = []
+    model, found = vt.train_work(mnist, 2, 1.0, epochs=2, images=256, device="cpu")(
+        records.append, lambda: False
+    )
+    tests = [r for r in records if "test_recon" in r]
+    assert [r["epoch"] for r in tests] == [1.0, 2.0] and all(0 < r["progress"] <= 1 for r in records)
+    assert found["cached"] and found["z"] == 2 and found["images"] == 512 and not found["stopped"]
+    assert found["test_loss"] == pytest.approx(found["test_recon"] + found["test_kl"], rel=1e-4)
+    rows = vt.curve_rows(records)
+    assert len(rows) == 2 * len(records) and {r["split"] for r in rows} == {"train", "test"}
+    assert rows[-1] == {
+        "step": tests[-1]["step"],
+        "nats": tests[-1]["test_kl"],
+        "term": "kl",
+        "split": "test",
+    }
+    stopped = vt.train_work(mnist, 2, 1.0, epochs=1, images=256, device="cpu")(records.append, lambda: True)
+    assert stopped is None  # stopped before its first step: nothing learned, nothing kept
+
+
+def test_latent_points_are_mu_for_z2_and_principal_components_above(tiny, mnist):
+    x = mnist.test_x[:50]
+    mu = vt.encode_means(tiny, x)  # (50, 3)
+    pc = vt.latent_points(tiny, x)
+    centred = (mu - mu.mean(0)).double()
+    u, s, _ = torch.linalg.svd(centred, full_matrices=False)
+    torch.testing.assert_close(pc.double().abs(), (u[:, :2] * s[:2]).abs(), rtol=1e-4, atol=1e-4)  # sign free
+    two = VAE(z_dim=2, hidden=16, channels=(4, 8)).eval()
+    torch.testing.assert_close(vt.latent_points(two, x), vt.encode_means(two, x))
+
+
+def test_slider_start_is_zero_or_the_digits_mean_rounded(tiny, mnist):
+    assert vt.slider_start(tiny) == [0.0, 0.0, 0.0]
+    mu = vt.encode_means(tiny, mnist.test_x[0])[0]
+    expected = [round(min(3.0, max(-3.0, v)), 1) for v in mu.tolist()]
+    assert vt.slider_start(tiny, mnist.test_x[0]) == expected

@@ -1,4 +1,4 @@
-"""Make the home page's pictures (assets/home/<url>.png) and the README's screenshots from the real app.
+"""Make the home page's pictures (assets/home/<url>_<lang>.png) and the README's screenshots from the app.
 
 Starts `streamlit run`, opens each page in headless Chromium, and saves a viewport screenshot,
 downscaled. Run it after a page changes its look: `.venv/bin/python tools/thumbnails.py`.
@@ -45,6 +45,9 @@ def card_picture(tab, page_png: bytes) -> Image.Image:
             element.scroll_into_view_if_needed()
             tab.wait_for_timeout(500)
             visual = Image.open(io.BytesIO(element.screenshot())).convert("RGB")
+            # A wide visual is cropped, not shrunk: the card must stay readable (at most 1.5× reduction).
+            w, h = min(visual.width, int(CARD[0] * 1.5)), min(visual.height, int(CARD[1] * 1.5))
+            visual = visual.crop((0, 0, w, h))
             visual.thumbnail(CARD, Image.Resampling.LANCZOS)
             card = Image.new("RGB", CARD, "white")
             card.paste(visual, ((CARD[0] - visual.width) // 2, (CARD[1] - visual.height) // 2))
@@ -72,8 +75,8 @@ def main() -> None:
                 Image.open(io.BytesIO(png)).convert("RGB").resize((960, 600), Image.Resampling.LANCZOS).save(
                     SHOTS / f"{name}_{lang}.png", optimize=True
                 )
-                if spec is not None and lang == "zh":
-                    card_picture(tab, png).save(HOME / f"{spec.url}.png", optimize=True)
+                if spec is not None:
+                    card_picture(tab, png).save(HOME / f"{spec.url}_{lang}.png", optimize=True)
                 print("saved", name, lang)
             context.close()
         browser.close()

@@ -17,3 +17,43 @@ def img2img_pipeline(model: str, device: str) -> Any:
     from core.diffusion import load_img2img
 
     return load_img2img(model, device)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def vae_checkpoint(dataset: str, z: int, beta: float, mtime: float) -> tuple[Any, dict] | None:
+    """The VAE page's cached checkpoint for (dataset, z, β), loaded once per process (mtime: a newer file
+    is loaded again)."""
+    from core.vae_training import load_cached
+
+    return load_cached(dataset, z, beta)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def uploaded_checkpoint(raw: bytes) -> tuple[Any, dict]:
+    """A model from uploaded safetensors bytes (core/checkpoint.py), once per distinct file."""
+    from core.checkpoint import load_checkpoint
+
+    return load_checkpoint(raw)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def checkpoint_file(path: str, mtime: float) -> tuple[Any, dict]:
+    """A model from a checkpoint in the app's cache (core/checkpoint.py), loaded once per process
+    (mtime: a newer file is loaded again)."""
+    from core.checkpoint import load_checkpoint_file
+
+    return load_checkpoint_file(path)
+
+
+def leaderboard_db(url: str | None = None) -> Any:
+    """The class leaderboard's database (connection pool), one per process and database URL."""
+    from core.leaderboard import database_url
+
+    return _leaderboard(url or database_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _leaderboard(url: str) -> Any:
+    from core.leaderboard import Leaderboard
+
+    return Leaderboard(url)

@@ -37,6 +37,9 @@ def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     big = presenter()
     return (
         chart.configure_axis(labelFontSize=16 if big else 12, titleFontSize=18 if big else 13, labelLimit=0)
+        # Room for the y labels even when Vega measures them before the web font has loaded (it then
+        # under-measures, and "100%" was drawn as "00%", cut at the chart's left edge).
+        .configure_axisY(minExtent=56 if big else 44)
         .configure_legend(
             labelFontSize=16 if big else 12, titleFontSize=16 if big else 12, labelLimit=0, symbolLimit=0
         )
@@ -115,7 +118,7 @@ def bars(
     }
     if highlight is not None:
         enc["color"] = alt.condition(alt.datum[x] == highlight, alt.value("#e45756"), alt.value(PALETTE[0]))
-    show(alt.Chart(df).mark_bar().encode(**enc), height)
+    show(alt.Chart(df).mark_bar(clip=True).encode(**enc), height)  # clip: no bar below its axis
 
 
 def heatmap(

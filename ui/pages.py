@@ -50,6 +50,24 @@ PAGES = (
         ":material/account_tree:",
     ),
     PageSpec(
+        "pages/backprop.py",
+        "backprop",
+        "nav.backprop",
+        "nav.group.training",
+        "home.backprop",
+        ":material/functions:",
+    ),
+)
+PAGES += (
+    PageSpec(
+        "pages/leaderboard.py",
+        "leaderboard",
+        "nav.board",
+        "nav.group.training",
+        "home.board",
+        ":material/leaderboard:",
+    ),
+    PageSpec(
         "pages/mnist_diffusion.py",
         "diffusion",
         "nav.diffusion",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -16,15 +17,25 @@ from ui.i18n import LANG_LABELS, LANGS, current_lang, default_lang, t
 from ui.state import sync_url, url_default
 
 T = TypeVar("T")
+FAVICON = str(Path(__file__).resolve().parent.parent / "assets" / "favicon.png")
 GLOBAL_KEYS = ("lang", "device", "present", "seed")
 
 PRESENTER_CSS = """
 <style>
-html, body, [class*="st-"] { font-size: 1.22rem; }
-h1 { font-size: 2.8rem !important; } h2 { font-size: 2.1rem !important; } h3 { font-size: 1.7rem !important; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; }
-[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
-code { font-size: 1.1rem; }
+/* Presenter mode: read from the back of a classroom at 1280×720. Titles stay larger than the text,
+   numbers shrink with the window instead of being cut, the page uses the whole width. */
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; }
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p { font-size: 1.15rem; }
+[data-testid="stMain"] h1, [data-testid="stMain"] h1 span[data-heading-text] { font-size: 2.6rem !important; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h2 span[data-heading-text] { font-size: 2.0rem !important; }
+[data-testid="stMain"] h3, [data-testid="stMain"] h3 span[data-heading-text] { font-size: 1.6rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+  font-size: clamp(1.3rem, 2.4vw, 2.4rem) !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.05rem !important; white-space: normal !important; }
+[data-testid="stMetricLabel"] * { overflow: visible !important; white-space: normal !important; }
+[data-testid="stMainBlockContainer"] { padding: 2.2rem 2rem 4rem 2rem; max-width: 100%; }
+code { font-size: 1.05rem; }
 </style>
 """
 
@@ -45,11 +56,9 @@ def sidebar() -> None:
             t("side.language"), LANGS, key="lang", format_func=LANG_LABELS.get, selection_mode="single"
         )
         options = ["auto", *core_device.available_devices()]
+        auto = t("side.device.auto")  # bound now: format_func may run after this script run
         st.selectbox(
-            t("side.device"),
-            options,
-            key="device",
-            format_func=lambda d: t("side.device.auto") if d == "auto" else d.upper(),
+            t("side.device"), options, key="device", format_func=lambda d: auto if d == "auto" else d.upper()
         )
         st.caption(device_caption(current_device()))
         st.toggle(t("side.presenter"), key="present", help=t("side.presenter.help"))
@@ -61,6 +70,14 @@ def sidebar() -> None:
     if presenter():
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
     sync_url(*GLOBAL_KEYS)
+
+
+def sidebar_state() -> str:
+    """The sidebar starts collapsed in presenter mode (a projector needs the whole width), else auto."""
+    wanted = st.session_state.get("present")
+    if wanted is None:
+        wanted = st.query_params.get("present", "0").lower() in ("1", "true", "yes", "on")
+    return "collapsed" if wanted else "auto"
 
 
 def device_caption(device: torch.device) -> str:

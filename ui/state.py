@@ -28,6 +28,11 @@ def _parse(raw: str, default: Any) -> Any:
         return int(float(raw))
     if isinstance(default, float):
         return float(raw)
+    if isinstance(default, list) and not default:  # names of any length, e.g. a multiselect's choice
+        items = json.loads(raw)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError("not a list of names")
+        return items
     if isinstance(default, (list, tuple)):
         items = json.loads(raw)
         if not isinstance(items, list) or len(items) != len(default):

@@ -298,6 +298,9 @@ _ZOO: dict[str, type[nn.Module]] = {
     "resnet_small": ResNetSmall,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_ZOO)
+# Every name build_model and core/checkpoint.py know: the classifiers above, and the VAE page's
+# model (core/models/vae.py), which is not a classifier and so is not offered where MODEL_NAMES is.
+ALL_MODELS: tuple[str, ...] = (*MODEL_NAMES, "vae")
 
 
 def model_options(name: str) -> dict[str, Any]:
@@ -308,6 +311,10 @@ def model_options(name: str) -> dict[str, Any]:
 
 
 def _model_class(name: str) -> type[nn.Module]:
+    if name == "vae":
+        from core.models.vae import VAE  # imported here: core.models.vae imports nothing from this file
+
+        return VAE
     if name not in _ZOO:
         raise UserError(
             f"Unknown model '{name}'; choose one of: {', '.join(MODEL_NAMES)}.",
@@ -353,34 +360,26 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def summarize(model: nn.Module, input_shape: tuple[int, ...] = (1, 28, 28)) -> list[dict[str, Any]]:
-    """torchsummary-like rows per leaf layer, in call order: layer, type, output_shape (no batch), params."""
-    rows: list[dict[str, Any]] = []
-    handles = []
+    """torchsummary-like rows per leaf layer, in call order: layer, type, output_shape (no batch), params.
 
-    def hook_for(layer: str):
-        def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-            rows.append(
-                {
-                    "layer": layer,
-                    "type": type(module).__name__,
-                    "output_shape": tuple(output.shape[1:]),
-                    "params": sum(p.numel() for p in module.parameters(recurse=False)),
-                }
-            )
+    Built on torchinfo (its forward hooks and parameter counts); `layer` is the `named_modules()` name
+    that the feature-map viewer hooks (e.g. "layer2.downsample.0").
+    """
+    import torchinfo  # imported here: only the layer table needs it
 
-        return hook
-
-    for name, module in model.named_modules():
-        if name and not list(module.children()) and not isinstance(module, nn.Identity):
-            handles.append(module.register_forward_hook(hook_for(name)))
-    was_training = model.training
+    names = {id(m): n for n, m in model.named_modules()}
     device = next(model.parameters()).device
-    try:
-        model.eval()  # BatchNorm1d cannot run a batch of one in training mode
-        with torch.no_grad():
-            model(torch.zeros(2, *input_shape, device=device))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    return rows
+    # eval: BatchNorm1d cannot run a batch of one in training mode; torchinfo restores the mode
+    info = torchinfo.summary(
+        model, input_size=(2, *input_shape), device=device, mode="eval", verbose=0, depth=99
+    )
+    return [
+        {
+            "layer": names[id(layer.module)],
+            "type": layer.class_name,
+            "output_shape": tuple(layer.output_size[1:]),
+            "params": layer.num_params,
+        }
+        for layer in info.summary_list
+        if layer.depth > 0 and not layer.children and not isinstance(layer.module, nn.Identity)
+    ]

@@ -39,6 +39,8 @@ class VAEConfig:
 class VAE(nn.Module):
     """Conv encoder → (μ, log σ²) → reparameterize → transposed-conv decoder → sigmoid pixel probabilities."""
 
+    name = "vae"  # what core/checkpoint.py writes in a checkpoint (core.models.build_model("vae", ...))
+
     def __init__(self, z_dim: int = 20, hidden: int = 128, channels: tuple[int, int] | list[int] = (32, 64)):
         super().__init__()
         if not 1 <= int(z_dim) <= 512:
@@ -49,6 +51,7 @@ class VAE(nn.Module):
         c1, c2 = (int(c) for c in channels)
         self.config = VAEConfig(int(z_dim), int(hidden), (c1, c2))
         self.z_dim = int(z_dim)
+        self.options = self.config.options()  # the constructor's arguments, for checkpoints
         self.encoder = nn.Sequential(
             nn.Conv2d(1, c1, kernel_size=4, stride=2, padding=1),  # (B, c1, 14, 14)
             nn.ReLU(),

@@ -48,8 +48,7 @@ EN = {
     "feat.shared.help": "On: channels can be compared (a dim map is a weak response). Off: each channel is "
     "stretched to its own range, so faint patterns become visible.",
     "feat.channel": "Channel to enlarge",
-    "feat.channel.title": "{layer}, channel {k}",
-    "feat.value": "value",
+    "feat.channel.title": "{layer}, channel {k}: values from {lo:.2f} to {hi:.2f}",
     "feat.scale.signed": "The values are signed (before a ReLU): blue is negative, white is zero, red is "
     "positive.",
     "feat.scale.positive": "The values are ≥ 0 (after a ReLU or pooling): dark is 0, yellow is the largest.",
@@ -138,8 +137,7 @@ ZH = {
     "feat.shared.help": "开：可以比较各通道（颜色暗表示响应弱）。关：每个通道按自己的范围拉伸，"
     "微弱的模式也能看到。",
     "feat.channel": "放大第几个通道",
-    "feat.channel.title": "{layer}，通道 {k}",
-    "feat.value": "数值",
+    "feat.channel.title": "{layer}，通道 {k}：数值从 {lo:.2f} 到 {hi:.2f}",
     "feat.scale.signed": "数值有正有负（在 ReLU 之前）：蓝色为负，白色为零，红色为正。",
     "feat.scale.positive": "数值都 ≥ 0（在 ReLU 或池化之后）：深色为 0，黄色为最大值。",
     "feat.grid.caption": "{layer}：{c} 个特征图，输出形状 {shape}",

@@ -12,6 +12,9 @@ EN = {
     "sd.upload": "Upload a photo (PNG, JPEG, WebP…)",
     "sd.upload.none": "No image uploaded yet: using the mountain sketch.",
     "sd.prompt": "Prompt",
+    "sd.prompt.empty": "An empty prompt is the unconditional prompt: the same empty text classifier-free "
+    "guidance compares every step against. With it the model denoises toward no text at all, so guidance has "
+    "nothing to push toward (only away from a negative prompt).",
     "sd.negative": "Negative prompt (what to steer away from)",
     "sd.strength": "Strength",
     "sd.strength.help": "How far back along the noise schedule to start: 0 keeps the image, 1 starts from pure noise.",
@@ -22,7 +25,7 @@ EN = {
     "sd.scheduler": "Scheduler",
     "sd.model": "Model: Hub id, local diffusers folder or .safetensors file",
     "sd.model.help": "Default: the SD_MODEL environment variable, else stable-diffusion-v1-5 from the Hub.",
-    "sd.arith.title": "1 · What strength does: the step arithmetic",
+    "sd.arith.title": "What strength does: the step arithmetic",
     "sd.arith.text": "The {scheduler} schedule of **{steps}** steps is made; img2img keeps its last "
     "int({steps} × {strength}) = **{kept}** steps and skips the rest.",
     "sd.arith.pndm": "PNDM, SD-1.5's default scheduler, repeats one timestep of its schedule, so the UNet "
@@ -30,7 +33,7 @@ EN = {
     "sd.steps_run": "UNet steps that will run",
     "sd.start_t": "Start timestep t",
     "sd.signal_left": "Signal left √ᾱ_t",
-    "sd.noisy.title": "2 · The noisy starting point",
+    "sd.noisy.title": "The noisy starting point",
     "sd.noisy.caption": "Your image with the noise of t = {t} added by the real scheduler "
     "(`scheduler.add_noise`). Shown in pixel space for the eye; the pipeline adds the same "
     "noise to the VAE latent (4 × H/8 × W/8).",
@@ -43,11 +46,11 @@ EN = {
     "sd.schedule.noise": "noise 1 − ᾱ_t",
     "sd.schedule.t": "timestep t",
     "sd.schedule.value": "share of variance",
-    "sd.gen.title": "3 · Generate",
-    "sd.weights.missing": "No weights for `{model}` on this computer. Generate will try to download them "
-    "(about 4 GB) if huggingface.co can be reached; otherwise run `make prepare` while "
-    "online, or set the model to a local folder or .safetensors file. Parts 1 and 2 "
-    "above work without them.",
+    "sd.gen.title": "Generate",
+    "sd.weights.missing": "No weights for `{model}` on this computer, and huggingface.co cannot be reached: "
+    "Generate and the contact sheet are off. Sections 1 and 2 above need no weights, and neither do these:",
+    "sd.weights.download": "No weights for `{model}` on this computer yet: Generate downloads them first "
+    "(about 4 GB, minutes).",
     "sd.weights.here": "Weights found: `{model}` ({where}).",
     "sd.where.folder": "local folder",
     "sd.where.file": "single file",
@@ -64,7 +67,7 @@ EN = {
     "sd.tokens": "CLIP reads at most 77 tokens: your prompt has {n}, the rest was ignored.",
     "sd.download": "Download the PNG (settings in its metadata)",
     "sd.settings": "Settings of this image",
-    "sd.sheet.title": "4 · Contact sheet: strength × guidance at one seed",
+    "sd.sheet.title": "Contact sheet: strength × guidance at one seed",
     "sd.sheet.caption": "Each cell is one run with the same seed and prompt: rows change the strength, "
     "columns the guidance scale.",
     "sd.sheet.strengths": "Strengths (rows)",
@@ -88,6 +91,8 @@ ZH = {
     "sd.upload": "上传照片（PNG、JPEG、WebP…）",
     "sd.upload.none": "还没有上传图片：先使用雪山草图。",
     "sd.prompt": "提示词",
+    "sd.prompt.empty": "空提示词就是“无条件”提示词：无分类器引导在每一步都拿它作对照。用它时模型不朝任何文字去噪，"
+    "引导没有可以推向的目标（只能远离反向提示词）。",
     "sd.negative": "反向提示词（希望避开的内容）",
     "sd.strength": "强度",
     "sd.strength.help": "沿噪声调度往回退多远再开始：0 保持原图，1 从纯噪声开始。",
@@ -98,14 +103,14 @@ ZH = {
     "sd.scheduler": "调度器",
     "sd.model": "模型：Hub 名称、本地 diffusers 文件夹或 .safetensors 文件",
     "sd.model.help": "默认：环境变量 SD_MODEL，否则为 Hub 上的 stable-diffusion-v1-5。",
-    "sd.arith.title": "1 · 强度做了什么：步数的算术",
+    "sd.arith.title": "强度做了什么：步数的算术",
     "sd.arith.text": "先生成 **{steps}** 步的 {scheduler} 调度；图生图保留其最后 "
     "int({steps} × {strength}) = **{kept}** 步，跳过其余的步。",
     "sd.arith.pndm": "PNDM 是 SD-1.5 的默认调度器，它的调度中有一个时间步重复一次，所以 UNet 会多运行一次。",
     "sd.steps_run": "实际运行的 UNet 步数",
     "sd.start_t": "起始时间步 t",
     "sd.signal_left": "保留的信号 √ᾱ_t",
-    "sd.noisy.title": "2 · 加噪后的起点",
+    "sd.noisy.title": "加噪后的起点",
     "sd.noisy.caption": "用真实的调度器（`scheduler.add_noise`）给你的图像加上 t = {t} 的噪声。为便于观察，"
     "这里在像素空间中展示；管线实际把同样的噪声加在 VAE 潜变量（4 × H/8 × W/8）上。",
     "sd.noisy.input": "输入 x₀",
@@ -116,10 +121,10 @@ ZH = {
     "sd.schedule.noise": "噪声 1 − ᾱ_t",
     "sd.schedule.t": "时间步 t",
     "sd.schedule.value": "方差占比",
-    "sd.gen.title": "3 · 生成",
-    "sd.weights.missing": "本机没有 `{model}` 的权重。若能连接 huggingface.co，点击“生成”会尝试下载（约 4 GB）；"
-    "否则请在联网时运行 `make prepare`，或把模型设为本地文件夹或 .safetensors 文件。"
-    "上面的第 1、2 部分无需权重。",
+    "sd.gen.title": "生成",
+    "sd.weights.missing": "本机没有 `{model}` 的权重，且无法连接 huggingface.co：“生成”和对照表已停用。"
+    "上面的第 1、2 部分无需权重，下面这些页面也不需要：",
+    "sd.weights.download": "本机还没有 `{model}` 的权重：点击“生成”会先下载（约 4 GB，需要几分钟）。",
     "sd.weights.here": "已找到权重：`{model}`（{where}）。",
     "sd.where.folder": "本地文件夹",
     "sd.where.file": "单个文件",
@@ -135,7 +140,7 @@ ZH = {
     "sd.tokens": "CLIP 最多读取 77 个词元：你的提示词有 {n} 个，多出的部分被忽略了。",
     "sd.download": "下载 PNG（设置写在元数据中）",
     "sd.settings": "这张图的设置",
-    "sd.sheet.title": "4 · 对照表：同一种子下的强度 × 引导系数",
+    "sd.sheet.title": "对照表：同一种子下的强度 × 引导系数",
     "sd.sheet.caption": "每个格子是一次运行，种子和提示词相同：行改变强度，列改变引导系数。",
     "sd.sheet.strengths": "强度（行）",
     "sd.sheet.guidances": "引导系数（列）",

@@ -17,7 +17,8 @@ EN = {
     "unet.m.batch": "Batch the UNet sees",
     "unet.m.tokens": "Text tokens × width",
     "unet.diagram": "The U: blocks by resolution, width by channels",
-    "unet.diagram.caption": "Going down, the latent shrinks (64 → 32 → 16 → 8 at 512 px) while channels grow; "
+    "unet.diagram.caption": "Each box: the block's name, the latent size it works at and its channels. "
+    "Going down, the latent shrinks (64 → 32 → 16 → 8 at 512 px) while channels grow; "
     "coming up, it grows back. Grey arcs are the skip connections: tensors saved on the "
     "way down and concatenated on the way up (thicker = more tensors). Click a block, or "
     "pick it below.",
@@ -143,7 +144,8 @@ ZH = {
     "unet.m.batch": "UNet 实际的批大小",
     "unet.m.tokens": "文本词元数 × 维度",
     "unet.diagram": "U 形结构：按分辨率排列，宽度表示通道数",
-    "unet.diagram.caption": "向下走，潜变量变小（512 像素时 64 → 32 → 16 → 8），通道数变多；向上走，分辨率"
+    "unet.diagram.caption": "每个方框：模块名、它处理的潜变量尺寸和通道数。"
+    "向下走，潜变量变小（512 像素时 64 → 32 → 16 → 8），通道数变多；向上走，分辨率"
     "恢复。灰色弧线是跳跃连接：下采样路径上保存的张量，在上采样路径上拼接回来（越粗表示"
     "张量越多）。点击一个模块，或在下方选择。",
     "unet.block": "模块",

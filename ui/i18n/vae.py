@@ -10,19 +10,20 @@ EN = {
     "vae.dataset.mnist": "MNIST digits",
     "vae.dataset.fashion": "Fashion-MNIST clothes",
     "vae.z": "Latent size z",
-    "vae.z.help": "z = 2 lets you draw the whole latent space as a plane; z = 20 reconstructs sharper.",
+    "vae.z.help": "z = 2 lets you draw the whole latent space as a plane, but a short run then squeezes "
+    "similar digits into one cloud; z = 8 (the default) keeps digits apart and reconstructs them sharper.",
     "vae.beta": "β (weight of the KL term)",
     "vae.beta.help": "Loss = reconstruction + β·KL. A small β gives sharp reconstructions but a patchy "
     "latent space (samples from N(0, I) look worse); a large β gives a smooth latent "
     "space but blurry digits. β = 0 is a plain autoencoder.",
     "vae.loss": "Per image: loss = reconstruction (BCE summed over the 784 pixels) + β·KL(q(z|x) ‖ N(0, "
     "I)), in nats.",
-    "vae.model.cached": "Using the cached checkpoint (epochs: {epochs}, test loss {loss:.1f} nats = "
-    "reconstruction {recon:.1f} + KL {kl:.1f}).",
+    "vae.model.cached": "Using the saved checkpoint, the best run so far for these settings (epochs: {epochs}, "
+    "test loss {test_loss:.1f} nats = reconstruction {test_recon:.1f} + KL {test_kl:.1f}).",
     "vae.model.session": "Using the VAE you trained in this session (epochs: {epochs}, test loss "
-    "{loss:.1f} nats = reconstruction {recon:.1f} + KL {kl:.1f}).",
+    "{test_loss:.1f} nats = reconstruction {test_recon:.1f} + KL {test_kl:.1f}).",
     "vae.none": "There is no trained VAE for {dataset}, z = {z}, β = {beta} yet. Train one below (`make "
-    "prepare` caches MNIST with z = 2 and z = 20, β = 1, before class).",
+    "prepare` trains MNIST with z = 8 and z = 2, β = 1, for 5 epochs before class).",
     "vae.train.header": "Train a VAE with these settings",
     "vae.train.again": "Train again (more epochs, another β)",
     "vae.train.epochs": "Epochs",
@@ -32,8 +33,16 @@ EN = {
     "({kl:.1f})",
     "vae.train.recon": "Reconstruction (BCE, nats per image)",
     "vae.train.kl": "KL divergence (nats per image)",
-    "vae.train.done": "Trained in {seconds:.0f} s: test loss {loss:.1f} nats = reconstruction {recon:.1f} "
-    "+ KL {kl:.1f}.",
+    "vae.train.done.kept": "Done: {epochs:g} epoch(s) in {seconds:.0f} s: test loss {test_loss:.1f} nats = "
+    "reconstruction {test_recon:.1f} + KL {test_kl:.1f}. It is now the saved model new sessions start from.",
+    "vae.train.done.best": "Done: {epochs:g} epoch(s) in {seconds:.0f} s: test loss {test_loss:.1f} nats = "
+    "reconstruction {test_recon:.1f} + KL {test_kl:.1f}. The saved model stays, its test loss is lower "
+    "({best_loss:.1f} nats); this page uses yours until you leave.",
+    "vae.train.stopped.kept": "Stopped after {epochs:.2f} epochs ({seconds:.0f} s); what it learned is kept: "
+    "test loss {test_loss:.1f} nats. It is now the saved model new sessions start from.",
+    "vae.train.stopped.best": "Stopped after {epochs:.2f} epochs ({seconds:.0f} s); what it learned is kept "
+    "in this session: test loss {test_loss:.1f} nats. The saved model stays, its test loss is lower "
+    "({best_loss:.1f} nats).",
     "vae.train.step": "step",
     "vae.train.value": "nats",
     "vae.train.split": "data",
@@ -74,8 +83,10 @@ EN = {
     "test images (μ), coloured by class.",
     "vae.latent.manifold": "Decoded manifold",
     "vae.latent.scatter": "Test images in latent space ({n} points)",
-    "vae.latent.explainN": "With z = {z} we cannot draw the space; move one latent dimension at a time and "
-    "watch the decoded image change.",
+    "vae.latent.scatterN": "Test images in latent space ({n} points; μ seen along its two main directions)",
+    "vae.latent.explainN": "With z = {z} we cannot draw the space. Right: the test images' μ along the "
+    "two directions in which they vary most (PCA). Left: move one latent dimension at a time and watch "
+    "the decoded image change.",
     "vae.latent.start": "Start from",
     "vae.latent.start.zero": "the centre, z = 0",
     "vae.latent.start.digit": "the start image of the Interpolate tab (its μ)",
@@ -98,17 +109,18 @@ ZH = {
     "vae.dataset.mnist": "MNIST 手写数字",
     "vae.dataset.fashion": "Fashion-MNIST 服饰",
     "vae.z": "潜变量维度 z",
-    "vae.z.help": "z = 2 时整个潜变量空间可以画成一个平面；z = 20 时重构更清晰。",
+    "vae.z.help": "z = 2 时整个潜变量空间可以画成一个平面，但短时间训练会把相似的数字挤成一团；"
+    "z = 8（默认）能把不同数字分开，重构也更清晰。",
     "vae.beta": "β（KL 项的权重）",
     "vae.beta.help": "损失 = 重构误差 + β·KL。β 小：重构清晰，但潜变量空间不连续（从 N(0, I) 采样效果变差）"
     "；β 大：潜变量空间平滑，但数字变模糊。β = 0 就是普通自编码器。",
     "vae.loss": "每张图像：损失 = 重构误差（784 个像素的 BCE 之和）+ β·KL(q(z|x) ‖ N(0, I))，单位为 nats。",
-    "vae.model.cached": "正在使用缓存的检查点（{epochs} 个轮次，测试损失 {loss:.1f} nats = 重构 {recon:.1f}"
-    " + KL {kl:.1f}）。",
-    "vae.model.session": "正在使用你在本会话中训练的 VAE（{epochs} 个轮次，测试损失 {loss:.1f} nats = 重构 "
-    "{recon:.1f} + KL {kl:.1f}）。",
-    "vae.none": "还没有 {dataset}、z = {z}、β = {beta} 的已训练 VAE。请在下面训练一个（课前运行 `make prepa"
-    "re` 会缓存 MNIST 上 z = 2 和 z = 20、β = 1 的模型）。",
+    "vae.model.cached": "正在使用已保存的检查点，即这些设置下目前最好的一次训练（{epochs} 个轮次，测试损失 "
+    "{test_loss:.1f} nats = 重构 {test_recon:.1f} + KL {test_kl:.1f}）。",
+    "vae.model.session": "正在使用你在本会话中训练的 VAE（{epochs} 个轮次，测试损失 {test_loss:.1f} nats = "
+    "重构 {test_recon:.1f} + KL {test_kl:.1f}）。",
+    "vae.none": "还没有 {dataset}、z = {z}、β = {beta} 的已训练 VAE。请在下面训练一个（课前运行 "
+    "`make prepare` 会在 MNIST 上训练 z = 8 和 z = 2、β = 1 的模型各 5 轮）。",
     "vae.train.header": "用这些设置训练一个 VAE",
     "vae.train.again": "重新训练（更多轮次、换一个 β）",
     "vae.train.epochs": "轮次",
@@ -117,8 +129,15 @@ ZH = {
     "vae.train.progress": "第 {epoch:.2f} 轮：损失 {loss:.1f} nats = 重构 {recon:.1f} + β·KL（{kl:.1f}）",
     "vae.train.recon": "重构误差（BCE，每张图像的 nats）",
     "vae.train.kl": "KL 散度（每张图像的 nats）",
-    "vae.train.done": "训练用时 {seconds:.0f} 秒：测试损失 {loss:.1f} nats = 重构 {recon:.1f} + KL {kl:.1f}"
-    "。",
+    "vae.train.done.kept": "训练了 {epochs:g} 轮，用时 {seconds:.0f} 秒：测试损失 {test_loss:.1f} nats = 重构 "
+    "{test_recon:.1f} + KL {test_kl:.1f}。它现在是新会话开始时使用的已保存模型。",
+    "vae.train.done.best": "训练了 {epochs:g} 轮，用时 {seconds:.0f} 秒：测试损失 {test_loss:.1f} nats = 重构 "
+    "{test_recon:.1f} + KL {test_kl:.1f}。已保存的模型测试损失更低（{best_loss:.1f} nats），因此保留它；"
+    "在你离开之前，本页面使用你的模型。",
+    "vae.train.stopped.kept": "已停止：训练了 {epochs:.2f} 轮（{seconds:.0f} 秒），已学到的保留：测试损失 "
+    "{test_loss:.1f} nats。它现在是新会话开始时使用的已保存模型。",
+    "vae.train.stopped.best": "已停止：训练了 {epochs:.2f} 轮（{seconds:.0f} 秒），已学到的保留在本会话中：测试损失 "
+    "{test_loss:.1f} nats。已保存的模型测试损失更低（{best_loss:.1f} nats），因此保留它。",
     "vae.train.step": "步数",
     "vae.train.value": "nats",
     "vae.train.split": "数据",
@@ -156,7 +175,9 @@ ZH = {
     "向上）。右：编码器把测试图像放在哪里（μ），按类别着色。",
     "vae.latent.manifold": "解码流形",
     "vae.latent.scatter": "测试图像在潜变量空间中的位置（{n} 个点）",
-    "vae.latent.explainN": "z = {z} 时无法画出整个空间；每次拖动一个潜变量维度，观察解码图像的变化。",
+    "vae.latent.scatterN": "测试图像在潜变量空间中的位置（{n} 个点；沿 μ 变化最大的两个方向）",
+    "vae.latent.explainN": "z = {z} 时无法画出整个空间。右：测试图像的 μ 沿它们变化最大的两个方向（PCA）的位置。"
+    "左：每次拖动一个潜变量维度，观察解码图像的变化。",
     "vae.latent.start": "起始位置",
     "vae.latent.start.zero": "中心 z = 0",
     "vae.latent.start.digit": "“插值”页中起点图像的 μ",

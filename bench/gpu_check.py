@@ -1,0 +1,140 @@
+"""One prepared GPU check (`make gpu-check`): everything that needs CUDA, in ≤ 5 minutes, as one table.
+
+It runs, each as its own process with a time limit, and prints one table at the end:
+1. the unit suite on CUDA (every non-browser, non-slow test; `gpu` tests included);
+2. the trainer bench (`bench/train_mnist.py --device cuda`);
+3. the SD bench on a full-size SD-1.5 with random weights built from configs (`bench/random_sd15.py`),
+   plain diffusers vs ours, then ours with `torch.compile`;
+4. an AppTest of every page on CUDA (the page tests' non-browser part).
+
+On a fresh GPU machine that has PyTorch but not this project's venv, carry the missing wheels (see
+docs/gpu.md: `tools/gpu_wheels.sh` downloads them into .whl/) and start with
+`python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site`.
+
+    python bench/gpu_check.py                 # on the GPU machine
+    python bench/gpu_check.py --cpu --quick   # here: proves every step runs (tiny sizes, the CPU)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+@dataclass
+class Step:
+    name: str
+    command: list[str]
+    timeout: float
+    figures: str  # regex of the output lines worth showing in the table
+
+
+def steps(cpu: bool, quick: bool, model_dir: str) -> list[Step]:
+    device = "cpu" if cpu else "cuda"
+    unit = [
+        PY,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not browser and not slow",
+        "-x",
+        "--timeout",
+        "300",
+    ]
+    if quick:  # the CPU proof: a few core files only
+        unit += ["tests/test_device.py"]
+    train = [PY, "bench/train_mnist.py", "--device", device, "--max-epochs", "2"] + (
+        ["--dry-run"] if quick else []
+    )
+    sd = [PY, "bench/sd_img2img.py", "--repeats", "1" if quick else "2"]
+    sd += ["--tiny", "--cpu", "--steps", "4", "--side", "64"] if cpu else ["--model", model_dir]
+    pages = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser", "--timeout", "300"]
+    pages += (
+        ["tests/test_app_shell.py"]
+        if quick
+        else [str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests").glob("test_*_page.py"))]
+    )
+    slow = 4 if cpu else 1  # the CPU proof runs on a 2-core machine, maybe a busy one
+    out = [
+        Step("unit suite", unit, 150 * slow, r"passed|failed|error"),
+        Step("trainer bench", train, 90 * slow, r"images/s|ratio"),
+        Step("SD bench", sd, 120 * slow, r"steps/s|peak|speed-up|UNet steps"),
+    ]
+    if not cpu:
+        out.append(Step("SD bench + torch.compile", [*sd, "--compile"], 150, r"steps/s|speed-up"))
+    out.append(Step("AppTests on " + device.upper(), pages, 150 * slow, r"passed|failed|error"))
+    return out
+
+
+def run(step: Step, env: dict[str, str], log_dir: Path) -> tuple[str, float, list[str]]:
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            step.command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=step.timeout
+        )
+        text, status = proc.stdout + proc.stderr, "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+    except subprocess.TimeoutExpired as err:
+        parts = [p.decode(errors="replace") if isinstance(p, bytes) else p for p in (err.stdout, err.stderr)]
+        text, status = "".join(p or "" for p in parts), f"timeout {step.timeout:.0f} s"
+    seconds = time.monotonic() - start
+    (log_dir / f"{re.sub(r'[^a-z0-9]+', '_', step.name.lower())}.log").write_text(text)
+    lines = [x.strip() for x in text.splitlines() if re.search(step.figures, x)]
+    return status, seconds, lines[-4:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", action="store_true", help="no GPU: run every step small on the CPU")
+    parser.add_argument("--quick", action="store_true", help="the smallest form of each step")
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", ROOT / "bench" / "results")))
+    args = parser.parse_args(argv)
+
+    import torch
+
+    if not args.cpu and not torch.cuda.is_available():
+        print(
+            "No CUDA GPU here. On a GPU machine run `make gpu-check`; here `--cpu --quick` checks the script."
+        )
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OFFLINE="1")
+    env.setdefault("MODEL_DIR", tempfile.mkdtemp(prefix="gpu-check-models-"))
+    device = "CPU" if args.cpu else torch.cuda.get_device_name(0)
+    print(f"GPU check on {device}; torch {torch.__version__}; logs in {args.out}", flush=True)
+
+    model_dir = ""
+    if not args.cpu:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from random_sd15 import build_random_sd15
+
+        t0 = time.monotonic()
+        model_dir = str(build_random_sd15(Path(tempfile.mkdtemp(prefix="sd15-")) / "sd15"))
+        print(f"full-size random SD-1.5 built and saved in {time.monotonic() - t0:.1f} s", flush=True)
+
+    rows = []
+    for step in steps(args.cpu, args.quick, model_dir):
+        status, seconds, figures = run(step, env, args.out)
+        rows.append((step.name, status, seconds, figures))
+        print(f"- {step.name}: {status} in {seconds:.0f} s", flush=True)
+
+    print("\n| step | status | time | figures |\n|---|---|---:|---|")
+    for name, status, seconds, figures in rows:
+        print(f"| {name} | {status} | {seconds:.0f} s | {'<br>'.join(figures) or '—'} |")
+    return 0 if all(r[1] == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

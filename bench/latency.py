@@ -1,0 +1,104 @@
+"""Felt speed: a slider move on every page, from the key press to the settled page, in a real browser.
+
+Goal (#13): ≤ 0.5 s median per page on the 2-core machine, browser and server on the same box. The
+reference is a hello-world Streamlit app (one slider, one line of text) measured in the same run.
+
+How: the page's first slider gets focus and an arrow key; a MutationObserver in the page records
+each change of Streamlit's script state; the move has settled when the state is "notRunning" and
+stays so for 600 ms. Latency = that last change minus the key press (both `performance.now()`).
+
+    python bench/latency.py                 # every page with a slider, 7 moves each
+    python bench/latency.py --pages conv,backprop --moves 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_app, streamlit_server  # noqa: E402
+from ui.pages import PAGES  # noqa: E402
+
+HELLO = """import streamlit as st
+st.title("hello")
+v = st.slider("value", 0, 100, 50)
+st.write(f"value: {v}")
+"""
+
+WATCH = """() => {
+  window.__states = [];
+  const el = document.querySelector('[data-test-script-state]');
+  const record = () => window.__states.push([performance.now(), el.getAttribute('data-test-script-state')]);
+  new MutationObserver(record).observe(el, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+SETTLED = """(quiet) => {
+  const s = window.__states, now = performance.now();
+  if (!s.length) return false;
+  const [t, state] = s[s.length - 1];
+  return state === 'notRunning' && now - t > quiet;
+}"""
+
+
+def moves(tab, n: int) -> list[float]:
+    """Press → / ← on the first slider n times; the seconds each took to settle."""
+    box = tab.locator("[data-testid='stMain'] [data-testid='stSlider']:visible").first
+    box.wait_for(timeout=60_000)
+    slider = box.locator("input[type=range]").first  # react-aria keeps the real input visually hidden
+    out = []
+    for i in range(n):
+        tab.evaluate(WATCH)
+        slider.focus()
+        t0 = tab.evaluate("() => performance.now()")
+        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        tab.wait_for_function(SETTLED, arg=600, timeout=120_000, polling=50)
+        last = tab.evaluate("() => window.__states[window.__states.length - 1][0]")
+        out.append((last - t0) / 1000)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=7)
+    parser.add_argument("--pages", default="", help="comma-separated url paths (default: every page)")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    wanted = [p for p in PAGES if not args.pages or p.url in args.pages.split(",")]
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        hello = Path(tmp) / "hello.py"
+        hello.write_text(HELLO)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1440, "height": 900})
+        with streamlit_server(app=str(hello)) as url:
+            tab.goto(url)
+            tab.get_by_text("value: 50").wait_for(timeout=60_000)
+            results["hello-world slider (reference)"] = moves(tab, args.moves)
+        with streamlit_server() as url:
+            for spec in wanted:
+                open_app(tab, url, spec.url, "lang=en")
+                if not tab.locator("[data-testid='stMain'] [data-testid='stSlider']:visible").count():
+                    print(f"{spec.url:12s} no slider on the first screen", flush=True)
+                    continue
+                results[spec.url] = moves(tab, args.moves)
+                print(f"{spec.url:12s} median {statistics.median(results[spec.url]):.2f} s", flush=True)
+        browser.close()
+    print(f"\nslider move → settled page, median of {args.moves} (goal ≤ 0.50 s):")
+    for name, times in results.items():
+        med = statistics.median(times)
+        print(
+            f"  {name:32s} {med:5.2f} s   (min {min(times):.2f}, max {max(times):.2f})"
+            + ("" if "reference" in name else ("  ✓" if med <= 0.5 else "  ✗"))
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The two diffusion pages' own charts: the noise schedule (SD page) and the UNet's U (UNet inspector).
+
+The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each box carries three
+short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a column of about
+70 px, the width of one block at 1280×720 in presenter mode.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from core import unet
+from ui import charts
+from ui.shell import chart_height, presenter
+
+SIGNAL, NOISE = "#1565c0", "#ef6c00"  # the same colours in both languages
+CURVE_STRIDE = 4
+LEVEL_PX = 100  # height of one level of the U (presenter mode: × 1.5)
+ARC_COLOUR = "#9aa0a6"
+
+
+def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None:
+    """ᾱ_t and 1 − ᾱ_t over t (T,), the timesteps that run as dots, the start as a dashed rule."""
+    signal, noise = titles["signal"], titles["noise"]
+    every = CURVE_STRIDE  # a smooth curve needs 250 of the 1000 points (and redraws 4x faster)
+    t = range(0, len(alphas), every)
+    curve = pd.DataFrame({"t": t, signal: alphas[::every], noise: 1 - alphas[::every]}).melt(
+        "t", var_name="c"
+    )
+    x, y = alt.X("t:Q", title=titles["t"]), alt.Y("value:Q", title=titles["value"])
+    colours = alt.Scale(domain=[signal, noise], range=[SIGNAL, NOISE])
+    colour = alt.Color("c:N", title=None, scale=colours, legend=alt.Legend(orient="top"))
+    lines = alt.Chart(curve).mark_line(strokeWidth=3).encode(x, y, colour)
+    ran = pd.DataFrame({"t": timesteps, "value": alphas[timesteps]})
+    dots = alt.Chart(ran).mark_circle(size=40, color="#444").encode(x, y)
+    start = alt.Chart(pd.DataFrame({"t": timesteps[:1]})).mark_rule(strokeDash=[6, 4], size=2).encode(x)
+    charts.show(lines + dots + start, 280)
+
+
+def unet_diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
+    """The U: boxes by (forward order, level), the picked one outlined; clicking a box selects it ("pick")."""
+    boxes, arcs = unet.diagram_layout(rows)
+    frame = pd.DataFrame(
+        [
+            dict(
+                name=b.name,
+                cls=b.cls,
+                label=b.label,
+                size=b.size,
+                ch=str(b.channels),
+                params=f"{b.params:,}",
+                x=b.x - b.half_width,
+                x2=b.x + b.half_width,
+                xc=b.x,
+                y=b.level - unet.BOX_HALF_HEIGHT,
+                y2=b.level + unet.BOX_HALF_HEIGHT,
+                yc=b.level,
+                picked=b.name == picked,
+            )
+            for b in boxes
+        ]
+    )
+    paths = pd.DataFrame(
+        [
+            dict(pair=f"{a.source}→{a.target}", order=k, x=px, y=py, count=a.count)
+            for a in arcs
+            for k, (px, py) in enumerate(a.points)
+        ]
+    )
+    deepest = max(b.level for b in boxes)
+    xs = alt.Scale(domain=[-unet.MARGIN_X, len(boxes) - 1 + unet.MARGIN_X], nice=False)
+    ys = alt.Scale(domain=[-unet.MARGIN_TOP, deepest + unet.MARGIN_BOTTOM], reverse=True, nice=False)
+    x, y = alt.X("x:Q", scale=xs, axis=None), alt.Y("y:Q", scale=ys, axis=None)
+    lines = (
+        alt.Chart(paths)
+        .mark_line(color=ARC_COLOUR, strokeDash=[5, 3])
+        .encode(
+            x,
+            y,
+            detail="pair:N",
+            order="order:O",
+            strokeWidth=alt.StrokeWidth("count:Q", scale=alt.Scale(range=[1.5, 4]), legend=None),
+        )
+    )
+    big = presenter()
+    pick = alt.selection_point(fields=["name"], name="pick", on="click")
+    rects = (
+        alt.Chart(frame)
+        .mark_rect(cornerRadius=6, stroke="#333")
+        .encode(
+            x,
+            x2="x2:Q",
+            y=y,
+            y2="y2:Q",
+            color=alt.Color(
+                "cls:N",
+                scale=alt.Scale(scheme="pastel1"),
+                legend=alt.Legend(title=None, orient="bottom", columns=3 if big else 4, labelLimit=0),
+            ),
+            strokeWidth=alt.condition("datum.picked", alt.value(4), alt.value(0.5)),
+            tooltip=["name:N", "cls:N", "size:N", "ch:N", "params:N"],
+        )
+        .add_params(pick)
+    )
+    size = 18 if big else 12
+    texts = [
+        alt.Chart(frame)
+        .mark_text(fontSize=size, fontWeight="bold" if field == "label" else "normal", dy=dy * size)
+        .encode(alt.X("xc:Q", scale=xs), alt.Y("yc:Q", scale=ys), text=f"{field}:N")
+        for field, dy in (("label", -1.15), ("size", 0.0), ("ch", 1.15))
+    ]
+    height = chart_height(LEVEL_PX * (deepest + unet.MARGIN_TOP + unet.MARGIN_BOTTOM))
+    return (
+        alt.layer(lines, rects, *texts)
+        .properties(height=height)
+        .configure_legend(labelFontSize=size + 2)
+        .configure_view(stroke=None)
+    )
