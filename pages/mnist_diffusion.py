@@ -189,11 +189,11 @@ if st.session_state.get("ddpm.dataset") not in core_data.NAMES:  # a segmented c
     st.session_state["ddpm.dataset"] = dataset = "mnist"
 
 found = current_model(dataset)
+if found is None:
+    st.info(t("ddpm.none", dataset=t(f"ddpm.dataset.{dataset}"), minutes=ddpm.CPU_MINUTES))
 train_box = st.expander(
     t("ddpm.train.header" if found is None else "ddpm.train.again"), expanded=found is None
 )
-if found is None:
-    st.info(t("ddpm.none", dataset=t(f"ddpm.dataset.{dataset}"), minutes=ddpm.CPU_MINUTES))
 with train_box, explained_errors():
     train_live = st.container()
     train_ui(dataset, train_live)
