@@ -85,8 +85,6 @@ def train_ui(dataset: str, live) -> None:
     if st.button(t("ddpm.train.button"), type="primary", disabled=jobs.busy(), key="ddpm.train.go"):
         config.steps, config.device = st.session_state["ddpm.train_steps"], current_device().type
         jobs.start("ddpm.job", lambda report, stop: ddpm.train(config, report, stop), current_device())
-    with live:
-        jobs.show_outcome("ddpm.job")
 
 
 def draw_training(snap: dict) -> None:
@@ -197,6 +195,7 @@ train_box = st.expander(
 with train_box, explained_errors():
     train_live = st.container()
     train_ui(dataset, train_live)
+jobs.show_outcome("ddpm.job")  # outside the panel: it folds away once a model is there
 sheet_live = st.container()  # replaced inside the sheet tab once a model is there
 if found is not None:
     unet, meta, origin = found
