@@ -91,5 +91,13 @@ PAGES = (
     PageSpec(
         "pages/language_model.py", "lm", "nav.lm", "nav.group.generative", "home.lm", ":material/history_edu:"
     ),
+    PageSpec(
+        "pages/mnist_diffusion.py",
+        "diffusion",
+        "nav.diffusion",
+        "nav.group.generative",
+        "home.diffusion",
+        ":material/grain:",
+    ),
 )
 HOME = "pages/home.py"

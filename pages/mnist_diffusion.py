@@ -1,0 +1,282 @@
+"""Diffusion you can train: a class-conditional DDPM on MNIST; sampling, img2img, guidance, contact sheet.
+
+Longer than the usual ~250 lines: four mechanics (train, sample, img2img, sheet) and two background jobs.
+"""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from core import data as core_data
+from core import ddpm
+from core.images import zoom
+from ui import charts, jobs
+from ui.i18n import labeller, t
+from ui.shell import current_device, explained_errors, presenter, run_job, show_source
+from ui.state import sync_url, url_default
+
+STRENGTHS = [0.2, 0.4, 0.6, 0.8, 1.0]
+GUIDANCES = [0.0, 1.0, 3.0, 7.0]
+SHEET_STEPS = 20
+TRAIN_STEPS = sorted({200, 1000, ddpm.DDPMConfig().steps, 6000})
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_model(dataset: str, mtime: float):
+    """The checkpoint on disk, loaded once per process (mtime in the key: a new file is reloaded)."""
+    return ddpm.load_cached(dataset)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def run_sample(_unet, model_key, label, steps, scheduler, guidance, seed, init_bytes, strength):
+    """One traced sample (cached per model and settings): `init_bytes` is a uint8 28×28 drawing or None."""
+    init = None if init_bytes is None else torch.frombuffer(bytearray(init_bytes), dtype=torch.uint8)
+    return ddpm.sample(_unet, label, steps, scheduler, guidance, seed, init=init, strength=strength)
+
+
+def pixels(images, factor: int) -> list[np.ndarray]:
+    """(N, 28, 28) in [0, 1] -> uint8 pictures enlarged with square pixels."""
+    return [zoom((np.asarray(x) * 255).round().astype(np.uint8), factor) for x in images]
+
+
+def current_model(dataset: str):
+    """This session's trained model, else the cached checkpoint, else None -> (unet, meta, origin)."""
+    trained = st.session_state.get("ddpm.trained", {})
+    if dataset in trained:
+        return (*trained[dataset], "session")
+    path = ddpm.checkpoint_path(dataset)
+    found = cached_model(dataset, path.stat().st_mtime) if path.exists() else None
+    return None if found is None else (*found, "cached")
+
+
+def harvest_jobs(dataset: str) -> None:
+    """Take a finished training or sheet job once: keep the model / the sheet, record the sentence."""
+    job = jobs.harvest("ddpm.job")
+    if job is not None and job.result is not None and job.result[1]["steps_done"] > 0:
+        unet, meta = job.result
+        st.session_state.setdefault("ddpm.trained", {})[dataset] = (unet, meta)
+        if job.status == "done":
+            ddpm.save_cached(unet, meta)  # the next student starts from it instantly
+        key = "ddpm.train.done" if job.status == "done" else "ddpm.train.stopped"
+        jobs.outcome(
+            "ddpm.job",
+            "success" if job.status == "done" else "info",
+            key,
+            steps=meta["steps_done"],
+            seconds=meta["seconds"],
+            loss=meta["final_loss"],
+        )
+    sheet = jobs.harvest("ddpm.sheet")
+    if sheet is not None and sheet.result is not None:
+        st.session_state["ddpm._sheet"] = sheet.result
+        seconds = (sheet.ended or 0.0) - (sheet.running_since or 0.0)
+        jobs.outcome(
+            "ddpm.sheet", "success", "ddpm.sheet.done", cells=sheet.result.numel() // 784, seconds=seconds
+        )
+
+
+def train_ui(dataset: str, live) -> None:
+    """Steps and a Train button; the job runs in the background with a live loss curve and Stop."""
+    config = ddpm.DDPMConfig(dataset=dataset)
+    url_default("ddpm.train_steps", config.steps, choices=TRAIN_STEPS)
+    st.caption(t("ddpm.train.explain"))
+    st.select_slider(t("ddpm.train.steps", batch=config.batch_size), TRAIN_STEPS, key="ddpm.train_steps")
+    if st.button(t("ddpm.train.button"), type="primary", disabled=jobs.busy(), key="ddpm.train.go"):
+        config.steps, config.device = st.session_state["ddpm.train_steps"], current_device().type
+        jobs.start("ddpm.job", lambda report, stop: ddpm.train(config, report, stop), current_device())
+
+
+def draw_training(snap: dict) -> None:
+    last = snap["records"][-1]
+    eta = f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"
+    total = round(last["step"] / max(last["progress"], 1e-9))
+    jobs.progress_bar(
+        snap,
+        t(
+            "ddpm.train.progress",
+            step=last["step"],
+            total=total,
+            loss=last["loss"],
+            elapsed=snap["elapsed"],
+            eta=eta,
+        ),
+    )
+    df = pd.DataFrame(
+        {"step": [r["step"] for r in snap["records"]], "loss": [r["loss"] for r in snap["records"]]}
+    )
+    df["series"] = t("ddpm.train.series")
+    charts.curves(
+        df, "step", "loss", "series", x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"), height=200
+    )
+
+
+def settings_ui(classes) -> tuple:
+    """Class, guidance and (outside presenter mode) scheduler, steps and seed."""
+    c1, c2, c3, c4, c5 = st.columns([1, 1]) + [None] * 3 if presenter() else st.columns([3, 3, 2, 2, 2])
+    names = [str(c) if classes[c] == str(c) else f"{c} · {classes[c]}" for c in range(10)]
+    c1.selectbox(t("ddpm.label"), range(10), key="ddpm.label", format_func=names.__getitem__)
+    c2.slider(t("ddpm.guidance"), 0.0, 10.0, step=0.5, key="ddpm.guidance", help=t("ddpm.guidance.help"))
+    if not presenter():
+        c3.selectbox(t("ddpm.scheduler"), ddpm.SCHEDULER_NAMES, key="ddpm.scheduler", format_func=str.upper)
+        c4.number_input(t("ddpm.steps"), 1, 200, key="ddpm.steps")
+        c5.number_input(t("ddpm.seed"), 0, 2**31 - 1, key="ddpm.seed")
+    s = st.session_state
+    return s["ddpm.label"], s["ddpm.steps"], s["ddpm.scheduler"], float(s["ddpm.guidance"]), s["ddpm.seed"]
+
+
+@st.fragment
+def trace_ui(out: ddpm.SampleResult, key: str) -> None:
+    """The step scrubber: x_t and the three x̂₀ predictions at the chosen step, and the start and result."""
+    n = len(out.timesteps)
+    if st.session_state.get(f"{key}.of") != out.settings:  # a new run: show its last step
+        st.session_state[f"{key}.of"], st.session_state[key] = out.settings, n
+    k = st.slider(t("ddpm.scrub"), 1, n, key=key, help=t("ddpm.scrub.help")) if n > 1 else 1
+    i = k - 1
+    pictures = [out.start, out.xt[i], out.x0[i], out.x0_cond[i], out.x0_uncond[i]]
+    captions = [
+        t("ddpm.start", t=out.timesteps[0]),
+        t("ddpm.xt", k=k) + f" (t = {out.timesteps[i]})",
+        t("ddpm.x0"),
+        t("ddpm.x0.cond"),
+        t("ddpm.x0.uncond"),
+    ]
+    charts.image_row(pixels(torch.stack(pictures), 1), captions, per_row=5, factor=7 if presenter() else 5)
+    if not presenter():
+        st.caption(t("ddpm.x0.explain"))
+
+
+def drawing_ui(ds) -> torch.Tensor:
+    """The img2img input: a digit drawn on the canvas, or one from the test set -> uint8 (28, 28)."""
+    st.radio(
+        t("ddpm.source"),
+        ["test", "draw"],
+        key="ddpm.source",
+        horizontal=True,
+        format_func=labeller("ddpm.source."),
+    )
+    if st.session_state["ddpm.source"] == "draw":
+        from ui.canvas import draw_digit
+
+        st.caption(t("ddpm.draw"))
+        drawn = draw_digit("ddpm.canvas", side=196 if presenter() else 168)
+        return torch.zeros(28, 28, dtype=torch.uint8) if drawn is None else torch.from_numpy(drawn)
+    st.number_input(t("ddpm.test_index"), 0, len(ds.test_x) - 1, key="ddpm.test_index")
+    return ds.test_x[int(st.session_state["ddpm.test_index"])]
+
+
+# --- the page ------------------------------------------------------------------------------------
+st.title(t("nav.diffusion"))
+st.markdown(t("ddpm.intro"))
+url_default("ddpm.dataset", "mnist", choices=list(core_data.NAMES))
+url_default("ddpm.label", 3, choices=list(range(10)))
+url_default("ddpm.guidance", 3.0)
+url_default("ddpm.scheduler", "ddim", choices=list(ddpm.SCHEDULER_NAMES))
+url_default("ddpm.steps", 50)
+url_default("ddpm.seed", 0)
+url_default("ddpm.strength", 0.6)
+url_default("ddpm.source", "test", choices=["test", "draw"])
+url_default("ddpm.test_index", 18)  # a sloppy 3
+dataset = st.session_state["ddpm.dataset"]
+harvest_jobs(dataset)
+if not presenter():
+    st.segmented_control(
+        t("ddpm.dataset"), list(core_data.NAMES), key="ddpm.dataset", format_func=labeller("ddpm.dataset.")
+    )
+if st.session_state.get("ddpm.dataset") not in core_data.NAMES:  # a segmented control can be clicked off
+    st.session_state["ddpm.dataset"] = dataset = "mnist"
+
+found = current_model(dataset)
+if found is None:
+    st.info(t("ddpm.none", dataset=t(f"ddpm.dataset.{dataset}"), minutes=ddpm.CPU_MINUTES))
+train_box = st.expander(
+    t("ddpm.train.header" if found is None else "ddpm.train.again"), expanded=found is None
+)
+with train_box, explained_errors():
+    train_live = st.container()
+    train_ui(dataset, train_live)
+jobs.show_outcome("ddpm.job")  # outside the panel: it folds away once a model is there
+sheet_live = st.container()  # replaced inside the sheet tab once a model is there
+if found is not None:
+    unet, meta, origin = found
+    model_key = f"{origin}:{dataset}:{id(unet)}"
+    st.caption(
+        t(
+            f"ddpm.model.{origin}",
+            steps=meta.get("steps_done", 0),
+            params=ddpm.count_parameters(unet),
+            loss=meta.get("final_loss", float("nan")),
+        )
+    )
+    ds = core_data.load(dataset)
+    label, steps, scheduler, guidance, seed = settings_ui(ds.classes)
+    tab_sample, tab_img2img, tab_sheet = st.tabs(
+        [t("ddpm.tab.sample"), t("ddpm.tab.img2img"), t("ddpm.tab.sheet")]
+    )
+    with tab_sample, explained_errors():  # 1. from pure noise: every step runs
+        out = run_job(
+            lambda: run_sample(unet, model_key, label, steps, scheduler, guidance, seed, None, 1.0),
+            current_device(),
+        )
+        if out is not None:
+            st.caption(
+                t(
+                    "ddpm.ran",
+                    n=len(out.timesteps),
+                    first=out.timesteps[0],
+                    last=out.timesteps[-1],
+                    seconds=out.seconds,
+                )
+            )
+            trace_ui(out, "ddpm.k_sample")
+    with tab_img2img, explained_errors():  # 2. img2img: strength picks the first timestep
+        left, right = st.columns([1, 2])
+        with left:
+            init = drawing_ui(ds)
+        with right:
+            st.slider(
+                t("ddpm.strength"), 0.0, 1.0, step=0.05, key="ddpm.strength", help=t("ddpm.strength.help")
+            )
+            strength = float(st.session_state["ddpm.strength"])
+            plan = ddpm.step_plan(steps, strength, scheduler)  # raises the sentence for strength 0
+            st.markdown(t("ddpm.arith", steps=steps, strength=strength, **plan))
+            out = run_job(
+                lambda: run_sample(
+                    unet, model_key, label, steps, scheduler, guidance, seed, init.numpy().tobytes(), strength
+                ),
+                current_device(),
+            )
+        if out is not None:
+            trace_ui(out, "ddpm.k_img2img")
+    with tab_sheet, explained_errors():  # 3. strength × guidance, one seed
+        st.caption(t("ddpm.sheet.explain", steps=SHEET_STEPS))
+        sheet_live = st.container()
+        cells = len(STRENGTHS) * len(GUIDANCES)
+        if st.button(t("ddpm.sheet.button", cells=cells), disabled=jobs.busy(), key="ddpm.sheet.go"):
+            jobs.start(
+                "ddpm.sheet",
+                lambda report, stop: ddpm.contact_sheet(
+                    unet, init, label, STRENGTHS, GUIDANCES, SHEET_STEPS, "ddim", seed, report, stop
+                ),
+                current_device(),
+            )
+        jobs.show_outcome("ddpm.sheet")
+        sheet = st.session_state.get("ddpm._sheet")
+        if sheet is not None:
+            st.caption(
+                t("ddpm.sheet.rows", values=STRENGTHS) + " · " + t("ddpm.sheet.cols", values=GUIDANCES)
+            )
+            st.image(ddpm.grid(sheet, scale=4 if presenter() else 3).numpy(), width="content")
+sync_url("ddpm.")
+show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)
+
+
+def draw_sheet(snap: dict) -> None:
+    last = snap["records"][-1]
+    jobs.progress_bar(snap, t("ddpm.sheet.progress", done=last["done"], total=last["total"]))
+
+
+if jobs.running("ddpm.job"):
+    jobs.watch("ddpm.job", train_live, draw_training)
+elif jobs.running("ddpm.sheet"):
+    jobs.watch("ddpm.sheet", sheet_live, draw_sheet)

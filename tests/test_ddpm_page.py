@@ -1,0 +1,167 @@
+"""The MNIST diffusion page in both languages (tiny checkpoint, few steps), and in a real browser."""
+
+import re
+
+import pytest
+
+from core import ddpm
+from tests.conftest import ARTIFACTS, dismiss_dialogs, exception_text, open_app, snap, wait_idle
+from tests.conftest import app_test as _app_test
+from ui.i18n import TABLES
+
+PAGE = "pages/mnist_diffusion.py"
+TINY = ddpm.DDPMConfig(channels=(8, 16, 16), steps=3)
+
+
+def tiny_checkpoint(model_dir) -> None:
+    """An untrained tiny UNet cached as the MNIST model: the page's mechanics, not its quality."""
+    meta = {"config": {"dataset": "mnist"}, "steps_done": 3, "final_loss": 0.5, "seconds": 1.0}
+    ddpm.save_cached(ddpm.build_unet(TINY).eval(), meta)
+
+
+def app_test(lang, **state):
+    return _app_test(PAGE, lang, timeout=400, **{"ddpm.steps": 4, **state})
+
+
+def image_captions(at) -> list[str]:
+    """Every st.image element's proto text (captions included), in page order."""
+    found = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if type(child).__name__ == "Image":
+                found.append(str(child.proto))
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def texts(at) -> str:
+    return "\n".join(
+        [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
+    )
+
+
+@pytest.mark.slow
+def test_page_samples_traces_and_explains_the_steps(lang, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    tiny_checkpoint(tmp_path)
+    T = TABLES[lang]
+    at = app_test(lang)
+    assert not at.exception, at.exception
+    assert at.title[0].value == T["nav.diffusion"]
+    assert T["ddpm.intro"] in texts(at)
+    assert [tab.label for tab in at.tabs] == [
+        T["ddpm.tab.sample"],
+        T["ddpm.tab.img2img"],
+        T["ddpm.tab.sheet"],
+    ]
+    # the numbers shown are the steps that ran: 4 from noise; img2img 4 × 0.6 -> int 2 steps from t = 499
+    plan = ddpm.step_plan(4, 0.6, "ddim")
+    assert plan["n"] == 2 and plan["first"] == 499
+    shown = texts(at)
+    assert T["ddpm.ran"].split("{")[0] + "4" in shown
+    assert T["ddpm.arith"].format(steps=4, strength=0.6, **plan) in shown
+    # the scrubber: one per traced run, ending at the last step
+    scrubbers = {s.key: s for s in at.slider if s.key and s.key.startswith("ddpm.k_")}
+    assert scrubbers["ddpm.k_sample"].value == 4 and scrubbers["ddpm.k_img2img"].value == 2
+    scrubbers["ddpm.k_sample"].set_value(1).run()
+    assert not at.exception, at.exception
+    assert at.session_state["ddpm.k_sample"] == 1
+    assert any("(t = 999)" in c for c in image_captions(at))  # x_t after step 1 is at t = 999
+    # strength 0: a sentence, the rest of the page keeps working
+    at.slider(key="ddpm.strength").set_value(0.0).run()
+    assert not at.exception, at.exception
+    assert any("0" in e.value for e in at.error) and len(at.error) == 1
+    # guidance 0..10 and the class are in the URL state
+    at.slider(key="ddpm.guidance").set_value(7.5)
+    at.selectbox(key="ddpm.label").set_value(8).run()
+    assert not at.exception, at.exception
+    assert at.query_params["ddpm.guidance"] == "7.5" and at.query_params["ddpm.label"] == "8"
+
+
+@pytest.mark.slow
+def test_contact_sheet_runs_as_a_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    tiny_checkpoint(tmp_path)
+    at = app_test("en", **{"ddpm.steps": 2})
+    at.button(key="ddpm.sheet.go").click().run()
+    for _ in range(20):  # the job ends, `watch` reruns the page, the sheet is harvested
+        if "ddpm._sheet" in at.session_state:
+            break
+        at.run()
+    assert not at.exception, at.exception
+    sheet = at.session_state["ddpm._sheet"]
+    assert sheet.shape == (5, 4, 28, 28)
+    assert any(TABLES["en"]["ddpm.sheet.done"].split("{")[0] in s.value for s in at.success)
+
+
+def test_missing_checkpoint_offers_training_and_presenter_hides_controls(lang, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    T = TABLES[lang]
+    at = app_test(lang)
+    assert not at.exception, at.exception
+    assert any(T["ddpm.none"].split("{")[0] in i.value for i in at.info)
+    assert at.button(key="ddpm.train.go") and not at.tabs
+    tiny_checkpoint(tmp_path)
+    at = app_test(lang, present=True)
+    assert not at.exception, at.exception
+    keys = {w.key for w in [*at.number_input, *at.selectbox, *at.slider, *at.select_slider]}
+    assert "ddpm.scheduler" not in keys and "ddpm.seed" not in keys and "ddpm.guidance" in keys
+
+
+# --- real browser ------------------------------------------------------------------------------
+
+SLOW_MS = 600_000  # the first run imports diffusers and samples: minutes on a busy 2-core machine
+
+
+def open_slow(page, server, path: str, query: str) -> None:
+    """open_app with room for a slow first run (it waits for the title, then for the run to end)."""
+    page.goto(f"{server}/{path}?{query}")
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=SLOW_MS)
+    wait_idle(page, timeout_ms=SLOW_MS)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # first runs import diffusers and train a step: minutes on a busy machine
+def test_browser_sampling_img2img_and_presenter(server, page):
+    """Sample, scrub, img2img with a strength, presenter mode at 1280×720: screenshots in zh and en."""
+    if not ddpm.checkpoint_path("mnist").exists():  # the tests' own MODEL_DIR (see conftest)
+        tiny_checkpoint(ARTIFACTS / "model-cache")
+    for lang in ("zh", "en"):
+        T = TABLES[lang]
+        page.set_viewport_size({"width": 1440, "height": 900})
+        open_app(page, server, "", f"lang={lang}")
+        open_slow(page, server, "diffusion", f"lang={lang}&ddpm.steps=20")
+        dismiss_dialogs(page)
+        assert not exception_text(page), exception_text(page)
+        page.get_by_text(T["ddpm.x0.uncond"]).first.wait_for(timeout=SLOW_MS)
+        snap(page, f"ddpm_sample_{lang}")
+        page.get_by_role("tab", name=T["ddpm.tab.img2img"]).click()
+        wait_idle(page, timeout_ms=SLOW_MS)
+        page.get_by_text(T["ddpm.arith"].split("=")[0].strip()).first.wait_for(timeout=SLOW_MS)
+        snap(page, f"ddpm_img2img_{lang}")
+        assert not exception_text(page), exception_text(page)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_slow(page, server, "diffusion", "lang=zh&present=1&ddpm.steps=20")
+    page.get_by_text(TABLES["zh"]["ddpm.x0.uncond"]).first.wait_for(timeout=SLOW_MS)
+    wait_idle(page)
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, overflow
+    snap(page, "ddpm_presenter_1280", full_page=False)
+    # training live with Stop: Fashion-MNIST has no cached model, so the page offers to train one
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_slow(page, server, "diffusion", "lang=en&ddpm.dataset=fashion&ddpm.train_steps=200")
+    T = TABLES["en"]
+    if page.get_by_role("button", name=T["ddpm.train.button"], exact=True).count():
+        page.get_by_role("button", name=T["ddpm.train.button"], exact=True).click()
+        page.get_by_text(re.compile(r"Step \d+ of 200: loss")).first.wait_for(timeout=SLOW_MS)
+        snap(page, "ddpm_training_en")
+        page.get_by_role("button", name=T["common.stop"]).click()
+        page.get_by_text(T["ddpm.train.stopped"].split("{")[0].strip()).first.wait_for(timeout=SLOW_MS)
+        assert not exception_text(page), exception_text(page)
+        snap(page, "ddpm_stopped_en")
