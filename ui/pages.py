@@ -78,6 +78,14 @@ PAGES = (
         "pages/vae_sampler.py", "vae", "nav.vae", "nav.group.generative", "home.vae", ":material/blur_on:"
     ),
     PageSpec(
+        "pages/mnist_diffusion.py",
+        "diffusion",
+        "nav.diffusion",
+        "nav.group.generative",
+        "home.diffusion",
+        ":material/grain:",
+    ),
+    PageSpec(
         "pages/sd_fantasy.py", "fantasy", "nav.sd", "nav.group.generative", "home.sd", ":material/landscape:"
     ),
     PageSpec(
@@ -90,14 +98,6 @@ PAGES = (
     ),
     PageSpec(
         "pages/language_model.py", "lm", "nav.lm", "nav.group.generative", "home.lm", ":material/history_edu:"
-    ),
-    PageSpec(
-        "pages/mnist_diffusion.py",
-        "diffusion",
-        "nav.diffusion",
-        "nav.group.generative",
-        "home.diffusion",
-        ":material/grain:",
     ),
 )
 HOME = "pages/home.py"
