@@ -8,7 +8,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from core import diffusion
 from core.images import open_image
@@ -17,8 +16,7 @@ from ui import charts
 from ui.cached import img2img_pipeline
 from ui.diffusion_charts import noise_schedule
 from ui.i18n import labeller, t
-from ui.pages import PAGES
-from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
+from ui.shell import current_device, explained_errors, link_to, presenter, run_job, seed, show_source
 from ui.state import sync_url, url_default
 
 SKETCH = Path(__file__).resolve().parent.parent / "assets" / "sd" / "mountain_sketch.png"
@@ -50,16 +48,6 @@ def bundled_sketch():
 @st.cache_data(show_spinner=False, ttl=600)  # a network probe (5 s at most): once in 10 minutes per model
 def within_reach(model: str) -> bool:
     return diffusion.weights_within_reach(model)
-
-
-def link(file: str) -> None:
-    """A link to another page, only when ui.pages registers it (a page still being built is left out)."""
-    spec = next((p for p in PAGES if p.file == file), None)
-    if spec is not None:
-        try:
-            st.page_link(spec.file, label=t(spec.title_key), icon=spec.icon)
-        except StreamlitAPIException:  # this page run on its own (AppTest) knows no other page
-            st.markdown(f"[{t(spec.title_key)}](/{spec.url})")
 
 
 def input_ui():
@@ -151,7 +139,7 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, model: 
     else:
         st.info(t("sd.weights.missing", model=model))
         for file in ELSEWHERE:
-            link(file)
+            link_to(file)
     if device.type == "cpu" and ready:
         st.warning(t("sd.cpu_warning", cap=cap))
 

@@ -12,7 +12,7 @@ from ui import charts
 from ui.cached import img2img_pipeline
 from ui.diffusion_charts import unet_diagram
 from ui.i18n import TABLES, labeller, t
-from ui.shell import current_device, explained_errors, presenter, run_job, show_source
+from ui.shell import current_device, explained_errors, link_to, presenter, run_job, show_source
 from ui.state import sync_url, url_default
 
 SIZES = ["512x512", "768x512", "512x768", "640x640", "1024x1024", "256x256"]  # width x height
@@ -31,6 +31,14 @@ url_default("unet.side", 512)
 @st.cache_data(show_spinner=False, max_entries=32)
 def trace(config_items: tuple, height: int, width: int, batch: int, guidance: bool) -> list[unet.BlockRow]:
     return unet.inspect_unet(dict(config_items), height, width, batch, guidance)
+
+
+@st.cache_data(show_spinner=False)
+def mnist_unet_rows() -> list[unet.BlockRow]:
+    """The MNIST diffusion UNet's blocks (its default size; shapes and counts need no trained weights)."""
+    from core import ddpm
+
+    return ddpm.describe_unet()
 
 
 def table(records: list[dict], counts: bool = False) -> None:
@@ -231,5 +239,10 @@ if rows is not None:
     block_ui(rows)
     with overview_ui(rows):
         live_ui(pipe, pipe_key)
+with st.expander(t("unet.mnist.title")):  # the UNet that "Diffusion you can train" trains (issue #18)
+    mnist_rows = mnist_unet_rows()
+    st.markdown(t("unet.mnist.body", params=sum(r.params for r in mnist_rows)))
+    table(unet.block_table(mnist_rows), counts=True)
+    link_to("pages/mnist_diffusion.py")
 sync_url("unet.")
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)

@@ -60,7 +60,7 @@ def test_no_weights_view_still_teaches_and_points_elsewhere(lang, monkeypatch):
     assert at.button(key="sd.go").disabled and at.button(key="sd.sheet.go").disabled
     links = texts(at.markdown)
     assert f"[{t('nav.unet', lang)}](/unet)" in links
-    assert "mnist_diffusion" not in links and "(/diffusion)" not in links  # not registered on this branch
+    assert f"[{t('nav.diffusion', lang)}](/diffusion)" in links  # the diffusion model trained in the app
     assert not at.warning  # no CPU warning about a run that cannot happen
     # ... and the rest of the page keeps working: DDIM's arithmetic
     at.selectbox(key="sd.scheduler").set_value("ddim").run()
@@ -68,16 +68,13 @@ def test_no_weights_view_still_teaches_and_points_elsewhere(lang, monkeypatch):
     assert metrics[t("sd.steps_run", lang)] == "37" and metrics[t("sd.start_t", lang)] == "721"
 
 
-def test_the_trainable_diffusion_page_is_linked_once_it_is_registered(monkeypatch):
+def test_a_page_not_registered_is_not_linked(monkeypatch):
     import ui.pages
 
-    spec = ui.pages.PageSpec(
-        "pages/mnist_diffusion.py", "diffusion", "sd.gen.title", "", "", ":material/blur_on:"
-    )
-    monkeypatch.setattr(ui.pages, "PAGES", (*ui.pages.PAGES, spec))
+    monkeypatch.setattr(ui.pages, "PAGES", tuple(p for p in ui.pages.PAGES if p.url != "diffusion"))
     at = app_test(PAGE, "en", timeout=120, **{"sd.model": NO_WEIGHTS})
     assert not at.exception
-    assert f"[{t('sd.gen.title', 'en')}](/diffusion)" in texts(at.markdown)
+    assert "(/diffusion)" not in texts(at.markdown) and "(/unet)" in texts(at.markdown)
 
 
 def test_weights_that_can_be_downloaded_leave_generate_on(monkeypatch):

@@ -63,7 +63,7 @@ def test_live_tab_on_the_tiny_pipeline(tmp_path):
     at.slider(key="unet.side").set_value(64).run()
     at.button(key="unet.run").click().run()
     assert not at.exception, at.exception
-    stats = at.dataframe[-1].value
+    stats = next(d.value for d in reversed(at.dataframe) if "block" in d.value.columns)  # the live stats
     assert list(stats["block"])[0] == "conv_in" and list(stats["block"])[-1] == "conv_out"
     assert len(at.get("image")) == 10  # one map per token: <|startoftext|>, 8 word pieces, <|endoftext|>
 
@@ -126,3 +126,18 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     page.get_by_text(tr["unet.diagram"]).evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)
     snap(page, f"unet_present_diagram_{ui_lang}", full_page=False)
+
+
+def test_the_mnist_diffusion_unet_is_shown_beside_sd15(lang):
+    """Issue #18: the inspector also opens the small UNet that the MNIST diffusion page trains."""
+    from core import ddpm
+    from core.models import count_parameters
+
+    at = app_test("pages/unet_inspector.py", lang)
+    assert not at.exception
+    T = TABLES[lang]
+    assert T["unet.mnist.title"] in [e.label for e in at.expander]
+    total = count_parameters(ddpm.build_unet())
+    assert T["unet.mnist.body"].format(params=total) in [m.value for m in at.markdown]
+    rows = ddpm.describe_unet()
+    assert sum(r.params for r in rows) == total and rows[0].in_shape[1:] == (1, 28, 28)

@@ -170,3 +170,17 @@ def show_source(*objects: Any) -> None:
     with st.expander(t("common.show_source")):
         for obj in objects:
             st.code(inspect.getsource(obj), language="python")
+
+
+def link_to(file: str) -> None:
+    """A link to another page, only when ui.pages registers it (a page still being built is left out)."""
+    from streamlit.errors import StreamlitAPIException
+
+    from ui.pages import PAGES
+
+    spec = next((p for p in PAGES if p.file == file), None)
+    if spec is not None:
+        try:
+            st.page_link(spec.file, label=t(spec.title_key), icon=spec.icon)
+        except StreamlitAPIException:  # this page run on its own (AppTest) knows no other page
+            st.markdown(f"[{t(spec.title_key)}](/{spec.url})")

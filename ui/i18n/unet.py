@@ -125,6 +125,8 @@ EN = {
     "unet.live.slow": "This is the full SD-1.5 UNet on a CPU: one pass takes tens of seconds. A GPU makes it "
     "instant.",
     "unet.table.caption": "Shapes for {w}×{h} px images: latent {lh}×{lw}, batch {b}.",
+    "unet.mnist.title": 'The other UNet: the small one trained on MNIST in "Diffusion you can train"',
+    "unet.mnist.body": "The same kind of network, {params:,} parameters instead of 859.5 M: no text encoder, so no cross-attention; a class label (0–9, or none for guidance) joins the time embedding instead of a prompt.",
 }
 
 ZH = {
@@ -239,4 +241,6 @@ ZH = {
     "<|startoftext|> 通常占去大部分。",
     "unet.live.slow": "这是在 CPU 上运行完整的 SD-1.5 UNet：一次前向传播需要几十秒。用 GPU 则几乎瞬间完成。",
     "unet.table.caption": "{w}×{h} 像素图像的形状：潜变量 {lh}×{lw}，批大小 {b}。",
+    "unet.mnist.title": "另一个 UNet：“可训练的扩散模型”页在 MNIST 上训练的小 UNet",
+    "unet.mnist.body": "同一类网络，只有 {params:,} 个参数（而不是 8.595 亿）：没有文本编码器，所以没有交叉注意力；类别标签（0–9，或用于引导的“无标签”）代替提示词，加到时间嵌入上。",
 }
