@@ -67,7 +67,7 @@ def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path, 
     from ui.i18n import TABLES
 
     en = TABLES["en"]
-    queued = en["train.queued"].split("{")[0]  # "Waiting for the "
+    queued = en["common.queue"].split("{")[0]  # "Waiting for the " (ui/jobs.watch draws the queue place)
     # A long run for A (all 60,000 images, several epochs), so it is surely still running when B asks.
     env = {
         "MAX_EPOCHS": "5",
