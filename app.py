@@ -17,4 +17,4 @@ for spec in PAGES:
     groups.setdefault(t(spec.group_key), []).append(
         st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url)
     )
-st.navigation(groups).run()
+st.navigation(groups, expanded=True).run()  # every page listed: no "View more" to find
