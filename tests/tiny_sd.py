@@ -20,18 +20,10 @@ from pathlib import Path
 
 import torch
 
+from core.diffusion import SD15_SCHEDULER_CONFIG
+
 # SD-1.5's scheduler/scheduler_config.json (the real model's), so steps and timesteps match it exactly.
-SD15_PNDM_CONFIG = dict(
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule="scaled_linear",
-    clip_sample=False,
-    num_train_timesteps=1000,
-    set_alpha_to_one=False,
-    skip_prk_steps=True,
-    steps_offset=1,
-    trained_betas=None,
-)
+SD15_PNDM_CONFIG = {k: v for k, v in SD15_SCHEDULER_CONFIG.items() if k != "_class_name"}
 WORDS = ("a", "fantasy", "landscape", "trending", "on", "artstation", "mountain", "lake", "sky", "snow")
 
 
