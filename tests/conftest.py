@@ -69,6 +69,27 @@ def app_test(page_file: str, lang: str = "zh", timeout: float = 60, **state):
     return at.run()
 
 
+def image_protos(at) -> list[str]:
+    """Every st.image element of an AppTest's last run, in page order, as proto text (captions, URLs)."""
+    found = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if type(child).__name__ == "Image":
+                found.append(str(child.proto))
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def texts(at) -> str:
+    """An AppTest's captions, markdown and info boxes as one text."""
+    return "\n".join(
+        [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
+    )
+
+
 # --- real browser -----------------------------------------------------------------------------
 
 

@@ -5,7 +5,14 @@ import re
 import pytest
 
 from core import ddpm
-from tests.conftest import ARTIFACTS, dismiss_dialogs, exception_text, open_app, snap, wait_idle
+from tests.conftest import (
+    ARTIFACTS,
+    dismiss_dialogs,
+    exception_text,
+    open_app,
+    snap,
+    wait_idle,
+)
 from tests.conftest import app_test as _app_test
 from ui.i18n import TABLES
 
@@ -21,80 +28,6 @@ def tiny_checkpoint(model_dir) -> None:
 
 def app_test(lang, **state):
     return _app_test(PAGE, lang, timeout=400, **{"ddpm.steps": 4, **state})
-
-
-def image_captions(at) -> list[str]:
-    """Every st.image element's proto text (captions included), in page order."""
-    found = []
-
-    def walk(node):
-        for child in getattr(node, "children", {}).values():
-            if type(child).__name__ == "Image":
-                found.append(str(child.proto))
-            walk(child)
-
-    walk(at._tree)
-    return found
-
-
-def texts(at) -> str:
-    return "\n".join(
-        [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
-    )
-
-
-@pytest.mark.slow
-def test_page_samples_traces_and_explains_the_steps(lang, tmp_path, monkeypatch):
-    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
-    tiny_checkpoint(tmp_path)
-    T = TABLES[lang]
-    at = app_test(lang)
-    assert not at.exception, at.exception
-    assert at.title[0].value == T["nav.diffusion"]
-    assert T["ddpm.intro"] in texts(at)
-    assert [tab.label for tab in at.tabs] == [
-        T["ddpm.tab.sample"],
-        T["ddpm.tab.img2img"],
-        T["ddpm.tab.sheet"],
-    ]
-    # the numbers shown are the steps that ran: 4 from noise; img2img 4 × 0.6 -> int 2 steps from t = 499
-    plan = ddpm.step_plan(4, 0.6, "ddim")
-    assert plan["n"] == 2 and plan["first"] == 499
-    shown = texts(at)
-    assert T["ddpm.ran"].split("{")[0] + "4" in shown
-    assert T["ddpm.arith"].format(steps=4, strength=0.6, **plan) in shown
-    # the scrubber: one per traced run, ending at the last step
-    scrubbers = {s.key: s for s in at.slider if s.key and s.key.startswith("ddpm.k_")}
-    assert scrubbers["ddpm.k_sample"].value == 4 and scrubbers["ddpm.k_img2img"].value == 2
-    scrubbers["ddpm.k_sample"].set_value(1).run()
-    assert not at.exception, at.exception
-    assert at.session_state["ddpm.k_sample"] == 1
-    assert any("(t = 999)" in c for c in image_captions(at))  # x_t after step 1 is at t = 999
-    # strength 0: a sentence, the rest of the page keeps working
-    at.slider(key="ddpm.strength").set_value(0.0).run()
-    assert not at.exception, at.exception
-    assert any("0" in e.value for e in at.error) and len(at.error) == 1
-    # guidance 0..10 and the class are in the URL state
-    at.slider(key="ddpm.guidance").set_value(7.5)
-    at.selectbox(key="ddpm.label").set_value(8).run()
-    assert not at.exception, at.exception
-    assert at.query_params["ddpm.guidance"] == "7.5" and at.query_params["ddpm.label"] == "8"
-
-
-@pytest.mark.slow
-def test_contact_sheet_runs_as_a_job(tmp_path, monkeypatch):
-    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
-    tiny_checkpoint(tmp_path)
-    at = app_test("en", **{"ddpm.steps": 2})
-    at.button(key="ddpm.sheet.go").click().run()
-    for _ in range(20):  # the job ends, `watch` reruns the page, the sheet is harvested
-        if "ddpm._sheet" in at.session_state:
-            break
-        at.run()
-    assert not at.exception, at.exception
-    sheet = at.session_state["ddpm._sheet"]
-    assert sheet.shape == (5, 4, 28, 28)
-    assert any(TABLES["en"]["ddpm.sheet.done"].split("{")[0] in s.value for s in at.success)
 
 
 def test_missing_checkpoint_offers_training_and_presenter_hides_controls(lang, tmp_path, monkeypatch):

@@ -13,9 +13,11 @@ from tests.conftest import (
     app_test,
     dismiss_dialogs,
     exception_text,
+    image_protos,
     layout_problems,
     open_app,
     snap,
+    texts,
     wait_idle,
 )
 from ui.i18n import TABLES
@@ -40,26 +42,6 @@ def tiny_training(monkeypatch):
     monkeypatch.setattr(vt, "DEFAULT_TRAIN", replace(vt.DEFAULT_TRAIN, eval_subset=500))
 
 
-def images(at) -> list:
-    """Every st.image element of the last run, in page order (their protos carry the media URLs)."""
-    found = []
-
-    def walk(node):
-        for child in getattr(node, "children", {}).values():
-            if type(child).__name__ == "Image":
-                found.append(str(child.proto))
-            walk(child)
-
-    walk(at._tree)
-    return found
-
-
-def texts(at) -> str:
-    return "\n".join(
-        [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
-    )
-
-
 def test_defaults_open_the_model_make_prepare_trains():
     """Issue #12: the default was z = 2 on 10k images (blobs). The page opens on z = 8, trained on all
     60 000 images, and `make prepare` trains exactly that setting for more epochs."""
@@ -81,7 +63,7 @@ def test_page_samples_and_interpolates(lang, tmp_path, monkeypatch):
         T[f"vae.tab.{k}"] for k in ("sample", "interp", "latent", "recon")
     ]
     # sample grid + two endpoints + two strips (linear and slerp) + decoded slider point + inputs + outputs
-    before = images(at)
+    before = image_protos(at)
     assert len(before) == 8, len(before)
     assert len(at.get("vega_lite_chart")) == 1  # the test images' μ on its two principal directions
 
@@ -89,7 +71,7 @@ def test_page_samples_and_interpolates(lang, tmp_path, monkeypatch):
     at.button(key="vae.sample.go").click().run()
     assert not at.exception
     assert at.session_state["vae.sample_seed"] == 1
-    after = images(at)
+    after = image_protos(at)
     assert after[0] != before[0] and after[1:3] == before[1:3]
 
     # Interpolate: other endpoints, slerp only, 5 steps -> one strip and one GIF download
@@ -103,7 +85,7 @@ def test_page_samples_and_interpolates(lang, tmp_path, monkeypatch):
     from core.data import load
 
     assert int(load("mnist").test_y[int(at.session_state["vae._a_index"])]) == 3
-    assert len(images(at)) == 7
+    assert len(image_protos(at)) == 7
 
 
 def test_latent_sliders_move_one_decoded_digit(tmp_path, monkeypatch):
@@ -112,12 +94,12 @@ def test_latent_sliders_move_one_decoded_digit(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     dims = [s for s in at.slider if s.key and s.key.startswith("vae.dim")]
     assert len(dims) == 4 and all(s.value == 0.0 for s in dims)
-    decoded = images(at)[-3]  # the slider image sits before the two reconstruction rows
+    decoded = image_protos(at)[-3]  # the slider image sits before the two reconstruction rows
     at.slider(key="vae.dim1").set_value(2.5).run()
-    assert images(at)[-3] != decoded
+    assert image_protos(at)[-3] != decoded
     at.radio(key="vae.start").set_value("zero")
     at.button(key="vae.reset").click().run()
-    assert at.session_state["vae.dim1"] == 0.0 and images(at)[-3] == decoded
+    assert at.session_state["vae.dim1"] == 0.0 and image_protos(at)[-3] == decoded
 
 
 def test_z2_shows_the_manifold_and_the_latent_plane(tmp_path, monkeypatch):
