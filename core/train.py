@@ -513,6 +513,21 @@ class Run:
         return self.history is not None and self.history.stopped
 
     @property
+    def summary(self) -> dict[str, Any]:
+        """What a finished run reports: test acc, epochs reached, training seconds, images/s, device."""
+        h = self.history
+        if h is None:
+            return {"acc": self.test_acc}
+        epoch = h.steps[-1]["epoch"] if h.steps else 0.0
+        return {
+            "acc": self.test_acc,
+            "epoch": epoch,
+            "time": h.elapsed,
+            "ips": h.images_per_second,
+            "device": h.device.upper(),
+        }
+
+    @property
     def meta(self) -> dict[str, Any]:
         """What the feature-map viewer reads of the trainer's latest run (session key `train.model_meta`)."""
         return {"name": self.config.model, "options": self.options, "test_acc": self.test_acc}

@@ -37,14 +37,12 @@ url_default("train.epochs", 1, choices=list(range(1, LIMITS.max_epochs + 1)))
 url_default("train.subset", SUBSETS[-1], choices=SUBSETS)
 url_default("train.schedule", "onecycle", choices=list(train.SCHEDULES))
 url_default("train.wd", 0.0, choices=train.WEIGHT_DECAYS)
-_defaults = train.option_defaults(st.session_state["train.arch"])
-url_default("train.dropout", _defaults["dropout"])
-url_default("train.bn", _defaults["batch_norm"])
+url_default("train.dropout", train.option_defaults(st.session_state["train.arch"])["dropout"])
+url_default("train.bn", train.option_defaults(st.session_state["train.arch"])["batch_norm"])
 url_default("train.same_init", True)
 
 
-def mnist() -> core_data.Dataset:
-    return core_data.load("mnist")  # once per process, shared by every session
+mnist = partial(core_data.load, "mnist")  # once per process, shared by every session
 
 
 @st.cache_data(show_spinner=False)
@@ -71,18 +69,9 @@ def harvest() -> None:
     job = jobs.harvest(JOB)
     if job is None or job.result is None:
         return
-    run, h = job.result, job.result.history
-    keep(run)
-    if run.stopped:
-        jobs.outcome(JOB, "warning", "train.stopped", epoch=h.steps[-1]["epoch"], acc=run.test_acc)
-    else:
-        done = {
-            "acc": run.test_acc,
-            "time": h.elapsed,
-            "ips": h.images_per_second,
-            "device": h.device.upper(),
-        }
-        jobs.outcome(JOB, "success", "train.done", **done)
+    keep(run := job.result)
+    kind, message = ("warning", "train.stopped") if run.stopped else ("success", "train.done")
+    jobs.outcome(JOB, kind, message, **run.summary)  # acc, epoch, time, ips, device
 
 
 def load_upload() -> None:
@@ -105,53 +94,44 @@ def next_id() -> int:
 
 def reset() -> None:
     """A new model starts from its own defaults (e.g. dropout 0.3 for the homework's CNN)."""
-    defaults = train.option_defaults(st.session_state["train.arch"])
-    st.session_state["train.dropout"], st.session_state["train.bn"] = (
-        defaults["dropout"],
-        defaults["batch_norm"],
-    )
+    d = train.option_defaults(st.session_state["train.arch"])
+    st.session_state.update({"train.dropout": d["dropout"], "train.bn": d["batch_norm"]})
 
 
-def settings_ui(busy: bool) -> tuple[train.TrainConfig, dict[str, Any]]:
-    """The settings widgets -> (the run's TrainConfig with the page's cadence, the model's options)."""
-    s, w, name, opts = (
-        st.session_state,
-        {"disabled": busy},
-        labeller,
-        model_options(st.session_state["train.arch"]),
-    )
+def settings_ui(busy: bool) -> tuple[train.TrainConfig | None, dict[str, Any]]:
+    """The settings widgets -> (the run's TrainConfig with the page's cadence, or None: a mistake shown
+    as one sentence, the model's options)."""
+
+    def w(widget: Any, key: str, *args: Any, **kw: Any) -> None:  # labelled t(key), frozen while a run trains
+        widget(t(key), *args, key=key, disabled=busy, **kw)
+
+    s, opts = st.session_state, model_options(st.session_state["train.arch"])
     st.subheader(t("train.settings"))
-    st.selectbox(
-        t("train.arch"), MODEL_NAMES, key="train.arch", format_func=name("train.arch."), on_change=reset, **w
-    )
+    w(st.selectbox, "train.arch", MODEL_NAMES, format_func=labeller("train.arch."), on_change=reset)
     c1, c2 = st.columns(2)
-    c1.selectbox(
-        t("train.optimizer"), train.OPTIMIZERS, key="train.optimizer", format_func=name("train.opt."), **w
-    )
-    c2.select_slider(t("train.lr"), train.LRS, key="train.lr", format_func=NUMBER, **w)
-    c1.select_slider(t("train.batch"), train.BATCH_SIZES, key="train.batch", **w)
-    c2.number_input(
-        t("train.epochs"), min_value=0, step=1, key="train.epochs", help=t("train.epochs.help"), **w
-    )
+    w(c1.selectbox, "train.optimizer", train.OPTIMIZERS, format_func=labeller("train.opt."))
+    w(c2.select_slider, "train.lr", train.LRS, format_func=NUMBER)
+    w(c1.select_slider, "train.batch", train.BATCH_SIZES)
+    w(c2.number_input, "train.epochs", min_value=0, step=1, help=t("train.epochs.help"))
     if not presenter():
-        c1.select_slider(t("train.subset"), SUBSETS, key="train.subset", format_func="{:,}".format, **w)
-        c2.selectbox(
-            t("train.schedule"), train.SCHEDULES, key="train.schedule", format_func=name("train.sched."), **w
-        )
+        w(c1.select_slider, "train.subset", SUBSETS, format_func="{:,}".format)
+        w(c2.selectbox, "train.schedule", train.SCHEDULES, format_func=labeller("train.sched."))
         if "dropout" in opts:
-            c1.slider(t("train.dropout"), 0.0, 0.8, step=0.05, key="train.dropout", **w)
-        c2.select_slider(
-            t("train.weight_decay"), train.WEIGHT_DECAYS, key="train.wd", format_func=NUMBER, **w
-        )
+            w(c1.slider, "train.dropout", 0.0, 0.8, step=0.05)
+        w(c2.select_slider, "train.wd", train.WEIGHT_DECAYS, format_func=NUMBER)
         if "batch_norm" in opts:
-            st.checkbox(t("train.bn"), key="train.bn", **w)
-        st.checkbox(t("train.same_init"), key="train.same_init", help=t("train.same_init.help"), **w)
+            w(st.checkbox, "train.bn")
+        w(st.checkbox, "train.same_init", help=t("train.same_init.help"))
     config = train.TrainConfig(
         s["train.arch"], s["train.optimizer"], float(s["train.lr"]), weight_decay=float(s["train.wd"]),
         batch_size=int(s["train.batch"]), epochs=int(s["train.epochs"]), train_subset=int(s["train.subset"]),
         schedule=s["train.schedule"], seed=seed(), device=current_device().type,
     )  # fmt: skip
-    return train.cadence(config), train.options_for(config.model, s["train.dropout"], s["train.bn"])
+    options = train.options_for(config.model, s["train.dropout"], s["train.bn"])
+    with explained_errors():  # e.g. 0 epochs typed: one sentence, and Train waits for a valid number
+        train.check_config(config)
+        return train.cadence(config), options
+    return None, options
 
 
 def curves_ui(runs: list[tuple[str, list[dict]]]) -> None:
@@ -187,54 +167,44 @@ def start(config: train.TrainConfig, options: dict[str, Any]) -> None:
 
 def runs_table(runs: list[train.Run]) -> None:
     df = pd.DataFrame([train.run_row(r) for r in runs])
-    df["model"], df["optimizer"] = (
-        df.model.map(labeller("train.arch.")),
-        df.optimizer.map(labeller("train.opt.")),
-    )
+    df["model"] = df.model.map(labeller("train.arch."))
+    df["optimizer"] = df.optimizer.map(labeller("train.opt."))
     st.dataframe(df.rename(columns=lambda k: t(f"train.col.{k}")), hide_index=True, width="stretch")
 
 
-def run_picker(key: str, label: str, runs: list[train.Run], name: Any) -> train.Run:
+def run_picker(key: str, label: str, runs: list[train.Run], with_acc: bool = False) -> train.Run:
     """A selectbox over the runs (the newest when the kept choice has left) -> the chosen run."""
     by_id = {r.id: r for r in runs}
     if st.session_state.get(key) not in by_id:
         st.session_state[key] = runs[-1].id
-    st.selectbox(label, list(by_id), key=key, format_func=lambda i: name(by_id[i]))
+    names = {r.id: f"{r.label} · {r.test_acc:.1%}" if with_acc else r.label for r in runs}
+    st.selectbox(label, list(by_id), key=key, format_func=names.get)
     return by_id[st.session_state[key]]
 
 
 def diagnostics_ui(runs: list[train.Run]) -> None:
     """Confusion matrix (click a cell: its images), accuracy per digit, the most confident mistakes."""
     st.subheader(t("train.diagnostics"))
-    run = run_picker("train.inspect", t("train.inspect"), runs, lambda r: r.label)
+    run = run_picker("train.inspect", t("train.inspect"), runs)
     d, y, digits = train.diagnose(run.probs, mnist().test_y), mnist().test_y, [str(i) for i in range(10)]
     c1, c2 = st.columns(2)
     c1.markdown(f"**{t('train.confusion')}**")
     with c1:
-        axes = {
-            "row_title": t("train.axis.true"),
-            "col_title": t("train.axis.pred"),
-            "fmt": "d",
-            "height": 360,
-        }
-        cell = charts.heatmap(d.matrix.numpy(), digits, digits, **axes, log=True, select="train.cm")
+        kw = {"row_title": t("train.axis.true"), "col_title": t("train.axis.pred"), "fmt": "d", "log": True}
+        cell = charts.heatmap(d.matrix.numpy(), digits, digits, height=360, select="train.cm", **kw)
     c1.caption(t("train.cell.hint"))
     c2.markdown(f"**{t('train.per_class')}**")
     with c2:
         per = pd.DataFrame({"digit": range(10), "acc": d.per_class.tolist()})
         titles = {"x_title": t("train.axis.digit"), "y_title": t("train.axis.acc")}
         charts.bars(per, "digit", "acc", percent=True, y_domain=(d.floor, 1.0), height=360, **titles)
-    if cell is not None:
-        st.markdown(f"**{t('train.cell', true=cell[0], pred=cell[1], n=int(d.matrix[cell]))}**")
-    else:
-        st.markdown(f"**{t('train.gallery')}**")
+    title = t("train.cell", true=cell[0], pred=cell[1], n=int(d.matrix[cell])) if cell else t("train.gallery")
+    st.markdown(f"**{title}**")
     shown = train.gallery(run.probs, y, cell, k=8 if presenter() else 16)
     if not shown:
         st.info(t("train.gallery.none"))
-    images, captions = (
-        [mnist().test_x[e["index"]].numpy() for e in shown],
-        [t("train.gallery.caption", **e) for e in shown],
-    )
+    images = [mnist().test_x[e["index"]].numpy() for e in shown]
+    captions = [t("train.gallery.caption", **e) for e in shown]
     charts.image_row(images, captions, per_row=4 if presenter() else 8, factor=3)
 
 
@@ -243,14 +213,11 @@ def weights_ui(runs: list[train.Run]) -> None:
     with st.expander(t("train.weights"), expanded=False):
         run = next((r for r in runs if r.id == st.session_state.get("train.inspect")), None)
         if run is not None:
-            file_name = f"{run.config.model}.safetensors"
-            st.download_button(
-                t("train.download"), train.run_checkpoint(run), file_name, key="train.download"
-            )
+            blob, name = train.run_checkpoint(run), f"{run.config.model}.safetensors"
+            st.download_button(t("train.download"), blob, name, key="train.download")
         kinds = ["safetensors", "pt", "pth", "bin"]  # .pt is accepted here only to be refused with a reason
-        st.file_uploader(
-            t("train.upload"), kinds, help=t("train.upload.help"), key="train.upload", on_change=load_upload
-        )
+        tip = t("train.upload.help")
+        st.file_uploader(t("train.upload"), kinds, help=tip, key="train.upload", on_change=load_upload)
         if st.session_state.get("train.upload_error") is not None:
             show_error(st.session_state["train.upload_error"])
         jobs.show_outcome("train.upload")
@@ -267,9 +234,7 @@ def draw_ui() -> None:
             steps = draw_digit_steps("train.canvas")
     with c2:
         if runs:
-            run = run_picker(
-                "train.draw_run", t("train.draw.run"), runs, lambda r: f"{r.label} · {r.test_acc:.1%}"
-            )
+            run = run_picker("train.draw_run", t("train.draw.run"), runs, with_acc=True)
         if steps is not None:
             images = (steps.ink, steps.square, zoom(steps.scaled, 6), zoom(steps.digit, 4))
             captions = [t(f"train.step.{k}") for k in ("ink", "crop", "scaled", "centred")]
@@ -289,10 +254,10 @@ def draw_ui() -> None:
         charts.bars(frame, "digit", "p", percent=True, highlight=best, y_domain=(0, 1), height=220, **titles)
 
 
-def summary_ui(config: train.TrainConfig, options: dict[str, Any]) -> None:
+def summary_ui(arch: str, options: dict[str, Any]) -> None:
     """The chosen model's layers and parameter count (before training), and the first training image."""
     with explained_errors():
-        table, n_params = summary_table(config.model, tuple(sorted(options.items())), current_lang())
+        table, n_params = summary_table(arch, tuple(sorted(options.items())), current_lang())
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
         height = min(36 * (len(table) + 1) + 4, 560 if presenter() else 420)
@@ -310,16 +275,11 @@ st.caption(t("train.intro"))
 left, right = st.columns([2, 3], gap="large")
 with left:
     config, options = settings_ui(busy)
-    valid = False
-    with explained_errors():  # e.g. 0 epochs typed: one sentence, and Train waits for a valid number
-        train.check_config(config)
-        valid = True
-    if st.button(
-        t("train.start"), type="primary", disabled=busy or not valid, key="train.start_btn", width="stretch"
-    ):
+    off = busy or config is None
+    if st.button(t("train.start"), type="primary", disabled=off, key="train.start_btn", width="stretch"):
         start(config, options)
 with right:
-    summary_ui(config, options)
+    summary_ui(st.session_state["train.arch"], options)
 st.subheader(t("train.curves"))
 live = st.container()  # progress and Stop while a run trains
 with st.container():  # one slot: the sentence stays until the next run, and the layout below never shifts
@@ -339,9 +299,7 @@ if runs:
     fragment(diagnostics_ui)(runs)
 weights_ui(runs)
 if runs and not busy:
-    keep_trainer_runs(
-        runs, st.session_state.get("train.inspect"), mnist().test_y
-    )  # TensorBoard, notebook, board
+    keep_trainer_runs(runs, st.session_state.get("train.inspect"), mnist().test_y)  # TensorBoard, notebook
 fragment(draw_ui)()
 sync_url("train.")
 show_source(type(build_model(st.session_state["train.arch"])), train.fit, train.train_run, preprocess)

@@ -26,7 +26,7 @@ EN = {
     "train.schedule": "Learning-rate schedule",
     "train.sched.constant": "constant",
     "train.sched.onecycle": "OneCycle (warm up, then anneal)",
-    "train.weight_decay": "Weight decay",
+    "train.wd": "Weight decay",
     "train.same_init": "Same initial weights for every run",
     "train.same_init.help": "Weights are drawn from the sidebar's random seed, so two runs that differ only in "
     "the optimizer (or batch norm) start from the same point: a fair comparison.",
@@ -118,7 +118,7 @@ ZH = {
     "train.schedule": "学习率调度",
     "train.sched.constant": "恒定",
     "train.sched.onecycle": "OneCycle（先升温，再退火）",
-    "train.weight_decay": "权重衰减",
+    "train.wd": "权重衰减",
     "train.same_init": "每次训练使用相同的初始权重",
     "train.same_init.help": "初始权重由侧边栏的随机种子生成，因此只改变优化器（或批归一化）的两次训练从同一起点出发，"
     "比较才公平。",
