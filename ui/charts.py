@@ -127,7 +127,9 @@ def bars(
     }
     if highlight is not None:
         enc["color"] = alt.condition(alt.datum[x] == highlight, alt.value("#e45756"), alt.value(PALETTE[0]))
-    show(alt.Chart(df).mark_bar(clip=True).encode(**enc), height)  # clip: no bar below its axis
+    show(
+        alt.Chart(df).mark_bar(clip=True, color=PALETTE[0]).encode(**enc), height
+    )  # clip: none below its axis
 
 
 DIVERGING = {
