@@ -77,14 +77,14 @@ def harvest() -> None:
 def load_upload() -> None:
     """The uploader's callback: it runs before the page, so the loaded run can be selected everywhere."""
     upload, st.session_state["train.upload_error"] = st.session_state.get("train.upload"), None
+    if upload is None:
+        return
     try:
-        run = upload and train.load_run(next_id(), upload.getvalue(), mnist())
-    except UserError as err:
+        keep(run := train.load_run(next_id(), upload.getvalue(), mnist()))
+    except UserError as err:  # a pickle, a cut file, weights of another architecture: one sentence
         st.session_state["train.upload_error"] = err
         return
-    if run:
-        keep(run)
-        jobs.outcome("train.upload", "success", "train.uploaded", model=run.config.model, acc=run.test_acc)
+    jobs.outcome("train.upload", "success", "train.uploaded", model=run.config.model, acc=run.test_acc)
 
 
 def next_id() -> int:
