@@ -1,7 +1,8 @@
 """MNIST CNN trainer: pick a course model, train it live, compare runs, see its mistakes, draw a digit.
 
-Five views, each a `*_ui()` function over core: settings (`train.cadence`), live curves (`train.train_run`
-as a `ui/jobs` job), the run table (`train.run_row`), the error drill-down (`train.diagnose`), drawing.
+Longer than 250 lines because it holds five views, each a `*_ui()` function over core: settings
+(`train.cadence`), live curves (`train.train_run` as a `ui/jobs` job), the run table (`train.run_row`),
+the error drill-down (`train.diagnose`, `train.gallery`) and the drawing canvas (`train.predict_proba`).
 """
 
 from __future__ import annotations
