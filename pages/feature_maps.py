@@ -9,7 +9,6 @@ import torch
 from core import data, features
 from core.images import zoom
 from core.limits import LIMITS
-from core.train import predict_proba
 from ui import cached, charts, jobs
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
@@ -95,9 +94,8 @@ def input_ui(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
     return mnist.test_x[i].numpy(), t("feat.input.label", index=i, digit=int(mnist.test_y[i]))
 
 
-def prediction_ui(model: torch.nn.Module, image: np.ndarray, caption: str) -> None:
-    probs = predict_proba(model, torch.from_numpy(image))[0]  # (10,)
-    guess = int(probs.argmax())
+def prediction_ui(probs: torch.Tensor, image: np.ndarray, caption: str) -> None:
+    guess = int(probs.argmax())  # probs (10,)
     left, right = st.columns([1, 2])
     left.image(zoom(image, 8), caption=caption, width="stretch")  # square pixels, never wider than its column
     with right:
@@ -137,9 +135,9 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
     with controls:
         image, caption = input_ui(mnist)
     if image is not None:
-        with shown, explained_errors():
-            prediction_ui(model, image, caption)
-        acts = features.activations(model, features.model_input(torch.from_numpy(image)))
+        probs, acts = features.inspect_digit(model, torch.from_numpy(image))  # ONE core call, on one thread
+        with shown:
+            prediction_ui(probs, image, caption)
         st.subheader(t("feat.layers.title"))
         with st.expander(t("feat.walk"), expanded=not presenter()):
             cols = [t("feat.col.layer"), t("feat.col.type"), t("feat.col.shape")]

@@ -339,3 +339,20 @@ def test_first_kernels_and_embed_layers_fall_back_to_the_reports_views():
         == ["conv1", "conv2", "out"]
     )
     assert features.shape_text((16, 28, 28)) == "16 × 28 × 28"
+
+
+def test_inspect_digit_is_predict_proba_and_activations_on_one_thread(mnist):
+    """The page's one core call: the trainer's probabilities and the hooks' outputs, on one thread."""
+    from core.train import predict_proba
+
+    model = SlidesCNN().eval()
+    probs, acts = features.inspect_digit(model, mnist.test_x[4])
+    torch.testing.assert_close(probs, predict_proba(model, mnist.test_x[4])[0])
+    reference = features.activations(model, features.model_input(mnist.test_x[4]))
+    assert list(acts) == list(reference)
+    for name in acts:
+        torch.testing.assert_close(acts[name], reference[name])
+    before = torch.get_num_threads()
+    with features.one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before  # restored afterwards
