@@ -14,8 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.blocks.threads import one_thread
 from core.data import normalize
 from core.errors import UserError
 from core.storage import cache_dir
@@ -97,23 +97,12 @@ def activations(
     return {name: outputs[name] for name in order}
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run a one-image forward on one CPU thread (this thread only: OpenMP's setting is per thread).
-
-    On a busy shared machine, two OpenMP threads waiting for each other made a one-image forward of
-    the slides' CNN 40-70× slower (80 ms instead of 1 ms); one image has no work to share anyway.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def inspect_digit(model: nn.Module, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One digit uint8 (28, 28) -> (class probabilities (10,), every layer's output {name: (1, ...)})."""
+    """One digit uint8 (28, 28) -> (class probabilities (10,), every layer's output {name: (1, ...)}).
+
+    On one intra-op thread: on the busy 2-core machine two OpenMP threads made this one-image forward
+    of the slides' CNN 40-80 ms instead of 1 ms (one image has no work to share anyway).
+    """
     from core.train import predict_proba  # the trainer's prediction, so both pages say the same
 
     with one_thread():

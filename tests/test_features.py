@@ -343,6 +343,7 @@ def test_first_kernels_and_embed_layers_fall_back_to_the_reports_views():
 
 def test_inspect_digit_is_predict_proba_and_activations_on_one_thread(mnist):
     """The page's one core call: the trainer's probabilities and the hooks' outputs, on one thread."""
+    from core.blocks.threads import one_thread
     from core.train import predict_proba
 
     model = SlidesCNN().eval()
@@ -353,6 +354,6 @@ def test_inspect_digit_is_predict_proba_and_activations_on_one_thread(mnist):
     for name in acts:
         torch.testing.assert_close(acts[name], reference[name])
     before = torch.get_num_threads()
-    with features.one_thread():
+    with one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before  # restored afterwards
