@@ -9,11 +9,15 @@ stays so for 600 ms. Latency = that last change minus the key press (both `perfo
 
     python bench/latency.py                 # every page with a slider, 7 moves each
     python bench/latency.py --pages conv,backprop --moves 5
+    python bench/latency.py --pages features --control feat.input   # the widget with this key instead
+
+A page without a slider moves its first radio group: → / ← check the next / previous option (a click).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -46,11 +50,25 @@ SETTLED = """(quiet) => {
 }"""
 
 
-def moves(tab, n: int) -> list[float]:
-    """Press → / ← on the first slider n times; the seconds each took to settle."""
-    box = tab.locator("[data-testid='stMain'] [data-testid='stSlider']:visible").first
-    box.wait_for(timeout=60_000)
-    slider = box.locator("input[type=range]").first  # react-aria keeps the real input visually hidden
+def control(tab, key: str = ""):
+    """The input to press → / ← on: the widget with streamlit key `key`, else the first slider, else the
+    first radio group (its checked option); None when the page has none."""
+    main = "[data-testid='stMain']"
+    boxes = [f"{main} [data-testid='stSlider']:visible", f"{main} [data-testid='stRadio']:visible"]
+    if key:
+        boxes = [f"{main} .st-key-{re.sub(r'[^A-Za-z0-9_-]', '-', key)}"]  # Streamlit's class for a key
+    try:
+        tab.locator(", ".join(boxes)).first.wait_for(timeout=60_000)
+    except Exception:  # playwright's TimeoutError: the page has no such control
+        return None
+    box = next(tab.locator(b).first for b in boxes if tab.locator(b).count())
+    # react-aria and baseweb keep the real inputs visually hidden; the checked radio moves with each press
+    return None if box is None else box.locator("input[type=range], input[type=radio]:checked").first
+
+
+def moves(tab, n: int, key: str = "") -> list[float]:
+    """Press → / ← on the page's control (`control`) n times; the seconds each took to settle."""
+    slider = control(tab, key)
     out = []
     for i in range(n):
         tab.evaluate(WATCH)
@@ -70,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=7)
     parser.add_argument("--pages", default="", help="comma-separated url paths (default: every page)")
+    parser.add_argument("--control", default="", help="the key of the widget to move (default: first slider)")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -87,10 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         with streamlit_server() as url:
             for spec in wanted:
                 open_app(tab, url, spec.url, "lang=en")
-                if not tab.locator("[data-testid='stMain'] [data-testid='stSlider']:visible").count():
-                    print(f"{spec.url:12s} no slider on the first screen", flush=True)
+                if control(tab, args.control) is None:
+                    print(
+                        f"{spec.url:12s} no slider or radio (or no {args.control!r}) on the page", flush=True
+                    )
                     continue
-                results[spec.url] = moves(tab, args.moves)
+                results[spec.url] = moves(tab, args.moves, args.control)
                 if not results[spec.url]:
                     print(f"{spec.url:12s} no key press started a rerun", flush=True)
                     del results[spec.url]

@@ -210,3 +210,36 @@ def image_row(
         chunk = zip(images[start : start + per_row], captions[start : start + per_row], strict=True)
         for col, (img, cap) in zip(cols, chunk, strict=False):
             col.image(zoom(np.asarray(img), factor), caption=cap, width="stretch")
+
+
+def scatter(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    classes: Sequence[str],
+    *,
+    axes: tuple[str, str] | None = None,
+    legend: str | None = None,
+    tooltip: Sequence = (),
+    title: str = "",
+    size: int = 18,
+    height: int = 300,
+) -> None:
+    """Points (x, y), one palette colour per class in `classes` order: a latent space, a layer's 2-D map.
+
+    `axes` (x title, y title) draws axes that span the points (not 0); None hides them. `legend` titles
+    the colour legend; None leaves it out (a page with several maps draws one legend for all).
+    """
+    if axes is None:
+        xy = {"x": alt.X(f"{x}:Q", axis=None), "y": alt.Y(f"{y}:Q", axis=None)}
+    else:
+        fit = alt.Scale(zero=False)
+        xy = {"x": alt.X(f"{x}:Q", title=axes[0], scale=fit), "y": alt.Y(f"{y}:Q", title=axes[1], scale=fit)}
+    palette = alt.Scale(domain=list(classes), range=PALETTE)
+    shown = alt.Undefined if legend else None
+    colour = alt.Color(f"{color}:N", title=legend, sort=list(classes), scale=palette, legend=shown)
+    chart = (
+        alt.Chart(df).mark_circle(size=size, opacity=0.75).encode(**xy, color=colour, tooltip=list(tooltip))
+    )
+    show(chart.properties(title=title) if title else chart, height)
