@@ -57,6 +57,11 @@ def harvest() -> None:
         st.session_state["sd.sheet"] = job.result
 
 
+@st.cache_data(show_spinner=False, max_entries=256)  # Altair builds and validates it in ~0.1 s
+def schedule_spec(alphas, timesteps: tuple, titles: tuple, big: bool) -> dict:
+    return noise_schedule(alphas, list(timesteps), dict(titles))
+
+
 def input_ui() -> tuple:
     """The bundled sketch or an upload -> (RGB image, a key naming it for the cache)."""
     st.subheader(t("sd.input"))
@@ -113,10 +118,9 @@ def arithmetic_ui(s: diffusion.Img2ImgSettings, image, key: str) -> diffusion.Im
         c[1].image(p.noisy, caption=t("sd.noisy.start", t=start), width="stretch", output_format="JPEG")
         st.caption(t("sd.noisy.caption", t=start))
         st.subheader(t("sd.schedule.title"))
-        noise_schedule(
-            p.alphas.numpy(),
-            p.timesteps,
-            {k: t(f"sd.schedule.{k}") for k in ("signal", "noise", "t", "value")},
+        titles = tuple((k, t(f"sd.schedule.{k}")) for k in ("signal", "noise", "t", "value"))
+        st.vega_lite_chart(
+            schedule_spec(p.alphas.numpy(), tuple(p.timesteps), titles, presenter()), width="stretch"
         )
         st.caption(t("sd.schedule.caption"))
         return p
@@ -178,7 +182,7 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str,
 
 
 @st.fragment  # the sheet's own controls rerun this section only
-def sheet_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, ready: bool):
+def sheet_ui(number: int, model: str, ready: bool):
     st.header(f"{number} · {t('sd.sheet.title')}")
     st.caption(t("sd.sheet.caption"))
     c = st.columns([2, 2, 1])
@@ -194,6 +198,7 @@ def sheet_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, re
         if not rows or not cols:
             st.warning(t("sd.sheet.empty"))
         else:
+            settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
             prompt, negative, s = settings.prompt, settings.negative_prompt, seed()
 
             def work(report, should_stop):
@@ -217,6 +222,26 @@ def sheet_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, re
     return live
 
 
+@st.fragment  # a slider reruns the input, the settings and sections 1-2 only (felt speed)
+def top_ui() -> tuple:
+    """Input, settings and the no-weights sections -> (settings, plan or None, model)."""
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        image, image_key = input_ui()
+    with right:
+        settings = settings_ui()
+    p = arithmetic_ui(settings, image, image_key)
+    model = st.session_state["sd.model"].strip() or diffusion.default_model()
+    st.session_state["sd._plan"] = settings, p
+    sync_url("sd.")
+    if len(settings.prompt) > 300:  # a 10,000-character prompt stays out of the address bar
+        st.query_params.pop("sd.prompt", None)
+    if st.session_state.setdefault("sd._shown", (p is None, model)) != (p is None, model):
+        st.session_state["sd._shown"] = p is None, model
+        st.rerun()  # the sections below change too (numbering, buttons, weights): the whole page
+    return settings, p, model
+
+
 def draw_progress(snap: dict) -> None:
     last = snap["records"][-1]
     if "done" in last:
@@ -231,20 +256,11 @@ def draw_progress(snap: dict) -> None:
 harvest()
 st.title(t("nav.sd"))
 st.markdown(t("sd.intro"))
-left, right = st.columns([1, 1], gap="large")
-with left:
-    image, image_key = input_ui()
-with right:
-    settings = settings_ui()
-p = arithmetic_ui(settings, image, image_key)
-model = st.session_state["sd.model"].strip() or diffusion.default_model()
+settings, p, model = top_ui()
 ready = p is not None and (diffusion.weights_status(model) != "missing" or within_reach(model))
 number = 3 if p is not None else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
 live = generate_ui(number, settings, p, model, ready)
-sheet_live = sheet_ui(number + 1, settings, p, model, ready)
-sync_url("sd.")
-if len(settings.prompt) > 300:  # a 10,000-character prompt stays out of the address bar
-    st.query_params.pop("sd.prompt", None)
+sheet_live = sheet_ui(number + 1, model, ready)
 show_source(diffusion.run_img2img, diffusion.plan_img2img, diffusion.forward_noise, diffusion.latents_to_rgb)
 if jobs.running("sd.job"):
     jobs.watch("sd.job", live, draw_progress)

@@ -50,8 +50,12 @@ def activation_bars(records: list[dict], block_title: str) -> None:
     charts.show(alt.Chart(frame).mark_bar().encode(x, alt.Y("std:Q"), tooltip=list(frame.columns)), 240)
 
 
-def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None:
-    """ᾱ_t and 1 − ᾱ_t over t (T,), the timesteps that run as dots, the start as a dashed rule."""
+def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> dict[str, Any]:
+    """ᾱ_t and 1 − ᾱ_t over t (T,), the timesteps that run as dots, the start as a dashed rule.
+
+    Returns the styled Vega-Lite spec (draw it with `st.vega_lite_chart(spec, width="stretch")`): a page
+    caches it, so a slider moved back and forth skips Altair's build and validation (felt speed).
+    """
     signal, noise = titles["signal"], titles["noise"]
     every = CURVE_STRIDE  # a smooth curve needs 250 of the 1000 points (and redraws 4x faster)
     t = range(0, len(alphas), every)
@@ -65,7 +69,9 @@ def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None
     ran = pd.DataFrame({"t": timesteps, "value": alphas[timesteps]})
     dots = alt.Chart(ran).mark_circle(size=40, color="#444").encode(x, y)
     start = alt.Chart(pd.DataFrame({"t": timesteps[:1]})).mark_rule(strokeDash=[6, 4], size=2).encode(x)
-    charts.show(lines + dots + start, 280)
+    spec = charts._style((lines + dots + start).properties(height=chart_height(280))).to_dict()
+    spec.get("config", {}).pop("view", None)  # Altair's default 300 px view: Streamlit sizes the chart
+    return spec
 
 
 def unet_diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:
