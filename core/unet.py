@@ -17,7 +17,7 @@ processor (the one place where the prompt enters the image).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -767,13 +767,30 @@ def cross_attention_maps(
     return AttentionMaps(tokens, per_layer, torch.stack(resized).mean(0), output.detach().float().cpu())
 
 
-def analyse(pipe: Any, prompt: str, side: int, timestep: int) -> tuple[list[ActivationStats], AttentionMaps]:
-    """A loaded pipeline's UNet on noise at (side, side) px for `prompt`: block statistics and token maps."""
+def analyse(
+    pipe: Any,
+    prompt: str,
+    side: int,
+    timestep: int,
+    report: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[ActivationStats], AttentionMaps] | None:
+    """A loaded pipeline's UNet on noise at (side, side) px for `prompt`: block statistics and token maps.
+
+    Two forward passes; `report` gets {"progress", "done"} after each; None when `should_stop()` says so.
+    """
     from core.diffusion import encode_prompt
 
     embeddings, tokens = encode_prompt(pipe, prompt)  # (1, 77, D), 77 tokens
     stats = activation_stats(pipe.unet, embeddings, side, side, timestep)
-    return stats, cross_attention_maps(pipe.unet, embeddings, tokens, side, side, timestep)
+    if report is not None:
+        report({"progress": 0.5, "done": 1})
+    if should_stop is not None and should_stop():
+        return None
+    maps = cross_attention_maps(pipe.unet, embeddings, tokens, side, side, timestep)
+    if report is not None:
+        report({"progress": 1.0, "done": 2})
+    return stats, maps
 
 
 def token_maps(maps: AttentionMaps) -> tuple[list[str], list[torch.Tensor]]:

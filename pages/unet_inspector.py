@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from core import diffusion, unet
-from ui import charts
+from ui import charts, jobs
 from ui.cached import img2img_pipeline
 from ui.diffusion_charts import activation_bars, metric_rows, parameter_types, unet_diagram
 from ui.i18n import TABLES, labeller, t
-from ui.shell import current_device, explained_errors, link_to, presenter, run_job, show_source
+from ui.shell import current_device, explained_errors, link_to, presenter, show_source
 from ui.state import sync_url, url_default
 
 SIZES = ["512x512", "768x512", "512x768", "640x640", "1024x1024", "256x256"]  # width x height
@@ -123,20 +123,27 @@ def overview_ui(rows: list[unet.BlockRow]):
     return tabs[3]
 
 
-def live_ui(pipe, pipe_key) -> None:
-    """Real weights: load a pipeline, run its UNet once on noise, show block statistics and token maps."""
+def harvest() -> None:
+    """A finished load (the pipeline's cache key) or analysis, taken once and kept in the session."""
+    if (job := jobs.harvest("unet.load.job")) is not None and job.result is not None:
+        st.session_state["unet.pipe_key"] = job.result
+    if (job := jobs.harvest("unet.run.job")) is not None and job.result is not None:
+        st.session_state["unet.live"] = job.result
+
+
+def live_ui(pipe, pipe_key):
+    """Real weights: load a pipeline, run its UNet once on noise (background jobs) -> the live panel."""
     st.markdown(t("unet.live.intro"))
-    device = current_device()
+    device, model = current_device(), st.session_state["unet.model"]
     st.text_input(t("unet.live.model"), key="unet.model")
-    if st.button(t("unet.live.load"), key="unet.load"):
-        with explained_errors():
-            model = st.session_state["unet.model"].strip()
-            if run_job(lambda: img2img_pipeline(model, str(device)), device) is not None:
-                st.session_state["unet.pipe_key"] = (model, str(device))
-                st.rerun()
+    if st.button(t("unet.live.load"), key="unet.load", disabled=jobs.busy()):
+        key = (model.strip(), str(device))
+        jobs.start("unet.load.job", lambda report, stop: img2img_pipeline(*key) and key, device)
+    live = st.container()
+    jobs.show_outcome("unet.load.job")
     if pipe is None:
         st.info(t("unet.live.none"))
-        return
+        return live
     n_params = unet.count_parameters(pipe.unet)
     st.success(t("unet.live.loaded", model=pipe_key[0], device=pipe_key[1], params=f"{n_params:,}"))
     max_side = diffusion.max_side(pipe.unet.device.type)
@@ -147,25 +154,34 @@ def live_ui(pipe, pipe_key) -> None:
     c[1].slider(t("unet.live.side"), 64, max_side, step=64, key="unet.side")
     if pipe.unet.device.type == "cpu" and n_params > 100_000_000:
         st.warning(t("unet.live.slow"))
-    if st.button(t("unet.live.run"), key="unet.run", type="primary"):
+    if st.button(t("unet.live.run"), key="unet.run", type="primary", disabled=jobs.busy()):
         s = st.session_state
-        prompt, side, step = s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"])
-        with explained_errors():
-            s["unet.live"] = run_job(lambda: unet.analyse(pipe, prompt, side, step), pipe.unet.device)
+        args = pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"])
+        jobs.start("unet.run.job", lambda report, stop: unet.analyse(*args, report, stop), pipe.unet.device)
+    jobs.show_outcome("unet.run.job")
     if st.session_state.get("unet.live"):
         stats, maps = st.session_state["unet.live"]
         st.markdown(f"**{t('unet.live.stats')}**")
         records = unet.stats_table(stats)
         activation_bars(records, t("unet.col.block"))
-        st.dataframe(
-            pd.DataFrame(records).rename(columns={"name": "block"}), hide_index=True, width="stretch"
-        )
+        frame = pd.DataFrame(records).rename(columns={"name": "block"})
+        st.dataframe(frame, hide_index=True, width="stretch")
         st.markdown(f"**{t('unet.live.maps')}**")
         tokens, images = unet.token_maps(maps)
         charts.image_row([m.numpy() for m in images], tokens, per_row=6, factor=8)
         st.caption(t("unet.live.maps.caption"))
+    return live
 
 
+def draw_progress(snap: dict) -> None:
+    if "done" in (last := snap["records"][-1]):
+        jobs.progress_bar(snap, t("unet.live.running", done=last["done"]))
+    else:
+        model, device = st.session_state["unet.model"], current_device().type.upper()
+        jobs.progress_bar(snap, t("unet.live.loading", model=model, device=device))
+
+
+harvest()
 st.title(t("nav.unet"))
 st.markdown(t("unet.intro", params=f"{unet.SD15_PARAMETERS:,}"))
 pipe_key = st.session_state.get("unet.pipe_key")
@@ -174,7 +190,7 @@ if (rows := settings_ui(pipe)) is not None:
     metric_rows({t(f"unet.m.{k}"): v for k, v in unet.headline(rows).items()})
     block_ui(rows)
     with overview_ui(rows):
-        live_ui(pipe, pipe_key)
+        live = live_ui(pipe, pipe_key)
 with st.expander(t("unet.mnist.title")):  # the UNet that "Diffusion you can train" trains (issue #18)
     mnist_rows = mnist_unet_rows()
     st.markdown(t("unet.mnist.body", params=unet.total_parameters(mnist_rows)))
@@ -182,3 +198,6 @@ with st.expander(t("unet.mnist.title")):  # the UNet that "Diffusion you can tra
     link_to("pages/mnist_diffusion.py")
 sync_url("unet.")
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
+for key in ("unet.load.job", "unet.run.job"):
+    if jobs.running(key) and rows is not None:
+        jobs.watch(key, live, draw_progress)

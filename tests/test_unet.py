@@ -353,7 +353,10 @@ def test_sizes_and_config_keys():
 
 def test_analyse_is_the_stats_and_maps_of_one_prompt(tiny_pipe):
     """The live tab's one core call equals its two parts run by hand."""
-    stats, maps = unet.analyse(tiny_pipe, "snow", 64, 999)
+    records: list[dict] = []
+    stats, maps = unet.analyse(tiny_pipe, "snow", 64, 999, report=records.append)
+    assert [r["done"] for r in records] == [1, 2] and records[-1]["progress"] == 1.0
+    assert unet.analyse(tiny_pipe, "snow", 64, 999, should_stop=lambda: True) is None  # Stop between passes
     embeddings, tokens = diffusion.encode_prompt(tiny_pipe, "snow")
     assert stats == unet.activation_stats(tiny_pipe.unet, embeddings, 64, 64, 999)
     by_hand = unet.cross_attention_maps(tiny_pipe.unet, embeddings, tokens, 64, 64, 999)
