@@ -3,6 +3,7 @@ pipeline, and a browser test of both with screenshots."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -229,7 +230,7 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
     page.get_by_role("button", name=t("sd.generate", "en"), exact=True).click()
     stop = page.get_by_role("button", name=t("common.stop", "en"), exact=True)
     expect(stop).to_be_visible(timeout=120_000)
-    expect(page.get_by_text("Step ", exact=False).first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(re.compile(r"Step \d+ of 51 \(t = \d+\)"))).to_be_visible(timeout=120_000)
     snap(page, "sd_tiny_running_en", full_page=False)
     stop.click()
     expect(page.get_by_text(t("common.cancelled", "en"), exact=True)).to_be_visible(timeout=120_000)
