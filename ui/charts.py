@@ -9,7 +9,9 @@ Rules that each helper applies, so that no page has to remember them:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -47,9 +49,16 @@ def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def show(chart: alt.TopLevelMixin, height: int = 300) -> None:
-    """Draw an Altair chart with the shared style, full width, `height` scaled for a projector."""
-    st.altair_chart(_style(chart.properties(height=chart_height(height))), width="stretch")
+def show(chart: alt.TopLevelMixin, height: int = 300, *, key: str | None = None) -> Any:
+    """Draw an Altair chart with the shared style, full width, `height` scaled for a projector.
+
+    With a `key`, a click on the chart's selection reruns the page and the selection event is returned.
+    """
+    styled = _style(chart.properties(height=chart_height(height)))
+    if key is None:
+        st.altair_chart(styled, width="stretch")
+        return None
+    return st.altair_chart(styled, width="stretch", on_select="rerun", key=key)
 
 
 def curves(
@@ -110,7 +119,7 @@ def bars(
     """Vertical bars; `highlight` colours one x value red (the predicted digit, the chosen token)."""
     lo = min(0.0, float(df[y].min())) if y_domain is None else y_domain[0]
     hi = max(float(df[y].max()), 1e-12) if y_domain is None else y_domain[1]
-    axis = alt.Axis(format=".0%") if percent else alt.Axis()
+    axis = alt.Axis(format=".1~%") if percent else alt.Axis()  # 97.5% on a zoomed axis, 20% on a whole one
     enc = {
         "x": alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
         "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[lo, hi]), axis=axis),
@@ -118,7 +127,9 @@ def bars(
     }
     if highlight is not None:
         enc["color"] = alt.condition(alt.datum[x] == highlight, alt.value("#e45756"), alt.value(PALETTE[0]))
-    show(alt.Chart(df).mark_bar(clip=True).encode(**enc), height)  # clip: no bar below its axis
+    show(
+        alt.Chart(df).mark_bar(clip=True, color=PALETTE[0]).encode(**enc), height
+    )  # clip: none below its axis
 
 
 DIVERGING = {
@@ -143,8 +154,14 @@ def heatmap(
     text: bool = True,
     fmt: str = ".2f",
     height: int | None = None,
-) -> None:
-    """A labelled matrix (attention weights, Q/K/V, a confusion matrix), values written in each cell."""
+    log: bool = False,
+    select: str | None = None,
+) -> tuple[int, int] | None:
+    """A labelled matrix (attention weights, Q/K/V, a confusion matrix), values written in each cell.
+
+    `log`: a symlog colour scale (counts that span orders of magnitude). `select`: a widget key; cells
+    are clickable and the clicked cell's (row, column) index is returned (None: no cell clicked).
+    """
     m = np.asarray(matrix, dtype=float)
     df = pd.DataFrame(
         [(i, j, rows[i], cols[j], m[i, j]) for i in range(m.shape[0]) for j in range(m.shape[1])],
@@ -154,21 +171,33 @@ def heatmap(
         x=alt.X("col:N", title=col_title, sort=list(dict.fromkeys(cols)), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("row:N", title=row_title, sort=list(dict.fromkeys(rows))),
     )
-    layer = base.mark_rect().encode(
-        color=alt.Color("value:Q", scale=alt.Scale(scheme=scheme), legend=None),
-        tooltip=["row", "col", alt.Tooltip("value:Q", format=fmt)],
+    scale = alt.Scale(scheme=scheme, type="symlog") if log else alt.Scale(scheme=scheme)
+    layer = base.mark_rect(cursor="pointer" if select else alt.Undefined).encode(
+        color=alt.Color("value:Q", scale=scale, legend=None),
+        tooltip=[
+            alt.Tooltip("row:N", title=row_title or "row"),
+            alt.Tooltip("col:N", title=col_title or "col"),
+            alt.Tooltip("value:Q", format=fmt),
+        ],
     )
+    if select:
+        pick = alt.selection_point(name="cell", fields=["i", "j"])
+        layer = layer.encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45))).add_params(pick)
     if text and m.size <= 400:
         lo, hi = (float(np.nanmin(m)), float(np.nanmax(m))) if m.size else (0.0, 0.0)
         mid, half = (lo + hi) / 2, (hi - lo) / 2
         # White text where the cell is dark: the top of a sequential scheme, both ends of a diverging one.
         diverging = scheme in DIVERGING
         dark = f"abs(datum.value - {mid}) > {0.55 * half}" if diverging else f"datum.value > {mid}"
+        if log:  # symlog: the colour is dark above 80% of log(1 + the largest count)
+            dark = f"log(1 + datum.value) > {0.8 * math.log1p(max(hi, 0.0))}"
         layer = layer + base.mark_text(fontSize=16 if presenter() else 11).encode(
             text=alt.Text("value:Q", format=fmt),
             color=alt.condition(dark, alt.value("white"), alt.value("black")),
         )
-    show(layer, height or max(160, 28 * m.shape[0] + 60))
+    event = show(layer, height or max(160, 28 * m.shape[0] + 60), key=select)
+    points = ((event or {}).get("selection") or {}).get("cell") or []
+    return (int(points[0]["i"]), int(points[0]["j"])) if points else None
 
 
 def image_row(
