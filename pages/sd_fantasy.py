@@ -159,7 +159,8 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str,
             )
             return None if out is None else (out, p.image, ran_on)
 
-        jobs.start("sd.job", work, device)
+        if jobs.start("sd.job", work, device):
+            st.rerun()  # drawn again with the buttons off while it runs
     live = st.container()
     jobs.show_outcome("sd.job")
     if "sd.result" in st.session_state:

@@ -138,7 +138,8 @@ def live_ui(pipe, pipe_key):
     st.text_input(t("unet.live.model"), key="unet.model")
     if st.button(t("unet.live.load"), key="unet.load", disabled=jobs.busy()):
         key = (model.strip(), str(device))
-        jobs.start("unet.load.job", lambda report, stop: img2img_pipeline(*key) and key, device)
+        if jobs.start("unet.load.job", lambda report, stop: img2img_pipeline(*key) and key, device):
+            st.rerun()  # drawn again with the buttons off while it runs
     live = st.container()
     jobs.show_outcome("unet.load.job")
     if pipe is None:
@@ -157,7 +158,10 @@ def live_ui(pipe, pipe_key):
     if st.button(t("unet.live.run"), key="unet.run", type="primary", disabled=jobs.busy()):
         s = st.session_state
         args = pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"])
-        jobs.start("unet.run.job", lambda report, stop: unet.analyse(*args, report, stop), pipe.unet.device)
+        if jobs.start(
+            "unet.run.job", lambda report, stop: unet.analyse(*args, report, stop), pipe.unet.device
+        ):
+            st.rerun()
     jobs.show_outcome("unet.run.job")
     if st.session_state.get("unet.live"):
         stats, maps = st.session_state["unet.live"]
