@@ -51,6 +51,11 @@ def plan(_image, image_key: str, side: int, steps: int, strength: float, schedul
     return diffusion.plan_img2img(_image, side, steps, strength, scheduler, seed)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)  # Altair builds and validates it in ~0.1 s
+def schedule_spec(alphas, timesteps: tuple, titles: tuple, big: bool) -> dict:  # big: presenter mode
+    return noise_schedule(alphas, list(timesteps), dict(titles))
+
+
 def harvest() -> None:
     """A finished run or contact sheet, taken once and kept in the session."""
     if (job := jobs.harvest("sd.job")) is not None and job.result is not None:
@@ -59,11 +64,6 @@ def harvest() -> None:
         jobs.outcome("sd.job", "success", "sd.done", n=n, t=t0, seconds=seconds, device=ran_on)
     if (job := jobs.harvest("sd.sheet.job")) is not None and job.result is not None:
         st.session_state["sd.sheet"] = job.result
-
-
-@st.cache_data(show_spinner=False, max_entries=256)  # Altair builds and validates it in ~0.1 s
-def schedule_spec(alphas, timesteps: tuple, titles: tuple, big: bool) -> dict:
-    return noise_schedule(alphas, list(timesteps), dict(titles))
 
 
 def input_ui() -> tuple:
