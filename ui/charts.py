@@ -84,8 +84,9 @@ def curves(
         else alt.Scale(domain=list(y_domain) if y_domain else alt.Undefined, zero=False)
     )
     enc = {
-        "x": alt.X(f"{x}:Q", title=x_title),
-        "y": alt.Y(f"{y}:Q", title=y_title, scale=scale),
+        # ~r: a single point's degenerate axis would otherwise print "482.045898"
+        "x": alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=",.4~r")),
+        "y": alt.Y(f"{y}:Q", title=y_title, scale=scale, axis=alt.Axis(format=",.4~r")),
         "color": alt.Color(
             f"{color}:N",
             title=color_title or None,
