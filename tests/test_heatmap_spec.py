@@ -1,0 +1,62 @@
+"""ui.charts.heatmap writes its Vega-Lite spec by hand (felt speed, #13): it must be the chart that Altair
+builds from the same description (the reference below is the Altair code it replaced)."""
+
+from unittest import mock
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+
+from ui import charts
+
+
+def altair_reference(m, rows, cols, *, row_title, col_title, scheme, text, fmt, height) -> dict:
+    """The Altair heatmap the page used before, as the dict Streamlit sent to the browser."""
+    df = pd.DataFrame(
+        [(i, j, rows[i], cols[j], m[i, j]) for i in range(m.shape[0]) for j in range(m.shape[1])],
+        columns=["i", "j", "row", "col", "value"],
+    )
+    base = alt.Chart(df).encode(
+        x=alt.X("col:N", title=col_title, sort=list(dict.fromkeys(cols)), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("row:N", title=row_title, sort=list(dict.fromkeys(rows))),
+    )
+    layer = base.mark_rect().encode(
+        color=alt.Color("value:Q", scale=alt.Scale(scheme=scheme), legend=None),
+        tooltip=["row", "col", alt.Tooltip("value:Q", format=fmt)],
+    )
+    if text:
+        lo, hi = float(np.nanmin(m)), float(np.nanmax(m))
+        mid, half = (lo + hi) / 2, (hi - lo) / 2
+        dark = (
+            f"abs(datum.value - {mid}) > {0.55 * half}"
+            if scheme in charts.DIVERGING
+            else f"datum.value > {mid}"
+        )
+        layer = layer + base.mark_text(fontSize=11).encode(
+            text=alt.Text("value:Q", format=fmt),
+            color=alt.condition(dark, alt.value("white"), alt.value("black")),
+        )
+    spec = charts._style(layer.properties(height=height)).to_dict()
+    for key in ("$schema", "data", "datasets"):
+        spec.pop(key)
+    spec["config"].pop("view")  # Altair's default view size: no effect on a chart of two nominal axes
+    return spec, df
+
+
+@pytest.mark.parametrize(
+    ("scheme", "text", "fmt"), [("redblue", True, ".1f"), ("blues", True, ".2f"), ("blues", False, ".3f")]
+)
+def test_handwritten_spec_equals_altairs(scheme, text, fmt):
+    m = np.random.default_rng(0).normal(size=(4, 3))
+    m[0, 2] = np.nan  # a masked (causal) cell
+    rows, cols = ["the", "cat", "the\u200b", "sat"], ["0", "1", "2"]
+    kw = dict(row_title="query", col_title="key", scheme=scheme, text=text, fmt=fmt)
+    with mock.patch.object(st, "vega_lite_chart") as drawn:
+        charts.heatmap(m, rows, cols, **kw)
+    (data, spec), options = drawn.call_args
+    want, want_df = altair_reference(m, rows, cols, height=max(160, 28 * 4 + 60), **kw)
+    assert spec == want
+    pd.testing.assert_frame_equal(data, want_df, check_dtype=False)
+    assert options == {"width": "stretch"}
