@@ -7,8 +7,14 @@ How: the page's first slider gets focus and an arrow key; a MutationObserver in 
 each change of Streamlit's script state; the move has settled when the state is "notRunning" and
 stays so for 600 ms. Latency = that last change minus the key press (both `performance.now()`).
 
-    python bench/latency.py                 # every page with a slider, 7 moves each
+Pages whose first screen has no slider: `PREPARE` does what a student does first (the language model
+trains its quick recipe, capped at LM_MAX_STEPS steps on this bench's server, and then shows its Write
+tab's sliders), and `--control page=kind` moves another kind of control (`CONTROLS`; the UNet
+inspector's first screen has a toggle but no slider).
+
+    python bench/latency.py                 # every page, 7 moves each
     python bench/latency.py --pages conv,backprop --moves 5
+    python bench/latency.py --pages lm,unet,attention
 """
 
 from __future__ import annotations
@@ -22,8 +28,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_app, streamlit_server  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_app, streamlit_server, wait_idle  # noqa: E402
+from ui.i18n import TABLES  # noqa: E402
 from ui.pages import PAGES  # noqa: E402
+
+# A control kind -> (its box's data-testid, the element inside that takes the keys, the keys in turn).
+CONTROLS = {
+    "slider": ("stSlider", "input[type=range]", ("ArrowRight", "ArrowLeft")),
+    "toggle": ("stCheckbox", "input[type=checkbox]", ("Space", "Space")),
+}
+DEFAULT_CONTROL = {"unet": "toggle"}  # its sliders appear only once a Stable Diffusion pipeline is loaded
+LM_STEPS = "8"  # the bench's server caps a language-model training run at this many steps
+
+
+def train_gpt(tab) -> None:
+    """The language model page shows its sliders (Write tab) once a GPT is trained: train one, briefly."""
+    tab.get_by_role("button", name=TABLES["en"]["lm.train"]).click()
+    tab.locator("[data-testid=stAlertContentSuccess]").wait_for(timeout=300_000)
+    wait_idle(tab)
+
+
+PREPARE = {"lm": train_gpt}  # page -> what a student does before the page has a control to move
 
 HELLO = """import streamlit as st
 st.title("hello")
@@ -46,17 +71,23 @@ SETTLED = """(quiet) => {
 }"""
 
 
-def moves(tab, n: int) -> list[float]:
-    """Press → / ← on the first slider n times; the seconds each took to settle."""
-    box = tab.locator("[data-testid='stMain'] [data-testid='stSlider']:visible").first
+def first_control(tab, kind: str = "slider"):
+    """The page's first visible control of this kind (a locator; count() is 0 when there is none)."""
+    return tab.locator(f"[data-testid='stMain'] [data-testid='{CONTROLS[kind][0]}']:visible").first
+
+
+def moves(tab, n: int, kind: str = "slider") -> list[float]:
+    """Press the kind's keys in turn (→ / ← on a slider) on the first control n times; seconds to settle."""
+    box = first_control(tab, kind)
     box.wait_for(timeout=60_000)
-    slider = box.locator("input[type=range]").first  # react-aria keeps the real input visually hidden
+    _, inner, keys = CONTROLS[kind]
+    control = box.locator(inner).first  # react-aria keeps the real input visually hidden
     out = []
     for i in range(n):
         tab.evaluate(WATCH)
-        slider.focus()
+        control.focus()
         t0 = tab.evaluate("() => (window.__t0 = performance.now())")
-        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        control.press(keys[i % len(keys)])
         tab.wait_for_function(SETTLED, arg=600, timeout=120_000, polling=50)
         states = tab.evaluate("() => window.__states")
         if states:  # a press that started no rerun is not a sample (printed, never counted as fast)
@@ -70,7 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=7)
     parser.add_argument("--pages", default="", help="comma-separated url paths (default: every page)")
+    parser.add_argument(
+        "--control",
+        action="append",
+        default=[],
+        metavar="PAGE=KIND",
+        help=f"move PAGE's first control of KIND ({', '.join(CONTROLS)}); default slider, {DEFAULT_CONTROL}",
+    )
     args = parser.parse_args(argv)
+    control = {**DEFAULT_CONTROL, **dict(c.split("=", 1) for c in args.control)}
     from playwright.sync_api import sync_playwright
 
     wanted = [p for p in PAGES if not args.pages or p.url in args.pages.split(",")]
@@ -84,24 +123,27 @@ def main(argv: list[str] | None = None) -> int:
             tab.goto(url)
             tab.get_by_text("value: 50").wait_for(timeout=60_000)
             results["hello-world slider (reference)"] = moves(tab, args.moves)
-        with streamlit_server() as url:
+        with streamlit_server({"LM_MAX_STEPS": LM_STEPS}) as url:
             for spec in wanted:
                 open_app(tab, url, spec.url, "lang=en")
-                if not tab.locator("[data-testid='stMain'] [data-testid='stSlider']:visible").count():
-                    print(f"{spec.url:12s} no slider on the first screen", flush=True)
+                PREPARE.get(spec.url, lambda tab: None)(tab)
+                kind = control.get(spec.url, "slider")
+                if not first_control(tab, kind).count():
+                    print(f"{spec.url:12s} no {kind} on the first screen", flush=True)
                     continue
-                results[spec.url] = moves(tab, args.moves)
+                results[spec.url] = moves(tab, args.moves, kind)
                 if not results[spec.url]:
                     print(f"{spec.url:12s} no key press started a rerun", flush=True)
                     del results[spec.url]
                     continue
                 print(f"{spec.url:12s} median {statistics.median(results[spec.url]):.2f} s", flush=True)
         browser.close()
-    print(f"\nslider move → settled page, median of {args.moves} (goal ≤ 0.50 s):")
+    print(f"\ncontrol move → settled page, median of {args.moves} (goal ≤ 0.50 s):")
     for name, times in results.items():
         med = statistics.median(times)
+        label = f"{name} ({control[name]})" if name in control else name
         print(
-            f"  {name:32s} {med:5.2f} s   (min {min(times):.2f}, max {max(times):.2f})"
+            f"  {label:32s} {med:5.2f} s   (min {min(times):.2f}, max {max(times):.2f})"
             + ("" if "reference" in name else ("  ✓" if med <= 0.5 else "  ✗"))
         )
     return 0

@@ -1,6 +1,8 @@
-"""ui.charts.heatmap writes its Vega-Lite spec by hand (felt speed, #13): it must be the chart that Altair
-builds from the same description (the reference below is the Altair code it replaced)."""
+"""What keeps a rerun cheap (felt speed, #13) must not change what a student sees: ui.charts.heatmap writes
+its Vega-Lite spec by hand and must be the chart that Altair builds (the reference below is the Altair
+code it replaced); ui.shell.show_source caches the source text and must show `inspect.getsource`."""
 
+import inspect
 from unittest import mock
 
 import altair as alt
@@ -9,7 +11,9 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from ui import charts
+from core import gpt
+from core.blocks import attention
+from ui import charts, shell
 
 
 def altair_reference(m, rows, cols, *, row_title, col_title, scheme, text, fmt, height) -> dict:
@@ -60,3 +64,13 @@ def test_handwritten_spec_equals_altairs(scheme, text, fmt):
     assert spec == want
     pd.testing.assert_frame_equal(data, want_df, check_dtype=False)
     assert options == {"width": "stretch"}
+
+
+def test_cached_source_is_inspects():
+    def local() -> int:  # not importable by name: read directly, never cached under another object's name
+        return 1
+
+    for obj in (gpt.GPT, gpt.train, attention.run, attention.SingleHeadSelfAttention.steps, local):
+        assert shell._source(obj) == inspect.getsource(obj)
+    assert attention.run.__wrapped__  # a decorated function: its own source, not the decorator's
+    assert "def run(" in shell._source(attention.run)
