@@ -28,7 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_app, streamlit_server, wait_idle  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    dismiss_dialogs,
+    open_app,
+    streamlit_server,
+    wait_idle,
+)
 from ui.i18n import TABLES  # noqa: E402
 from ui.pages import PAGES  # noqa: E402
 
@@ -43,6 +50,7 @@ LM_STEPS = "8"  # the bench's server caps a language-model training run at this 
 
 def train_gpt(tab) -> None:
     """The language model page shows its sliders (Write tab) once a GPT is trained: train one, briefly."""
+    dismiss_dialogs(tab)
     tab.get_by_role("button", name=TABLES["en"]["lm.train"]).click()
     tab.locator("[data-testid=stAlertContentSuccess]").wait_for(timeout=300_000)
     wait_idle(tab)
