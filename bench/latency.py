@@ -7,19 +7,22 @@ How: the page's first slider gets focus and an arrow key; a MutationObserver in 
 each change of Streamlit's script state; the move has settled when the state is "notRunning" and
 stays so for 600 ms. Latency = that last change minus the key press (both `performance.now()`).
 
-Pages whose first screen has no slider: `PREPARE` does what a student does first (the language model
-trains its quick recipe, capped at LM_MAX_STEPS steps on this bench's server, and then shows its Write
-tab's sliders), and `--control page=kind` moves another kind of control (`CONTROLS`; the UNet
-inspector's first screen has a toggle but no slider).
-
-    python bench/latency.py                 # every page, 7 moves each
+    python bench/latency.py                 # every page with a slider, 7 moves each
     python bench/latency.py --pages conv,backprop --moves 5
+    python bench/latency.py --pages features --control feat.input   # the widget with this key instead
     python bench/latency.py --pages lm,unet,attention
+
+A page without a slider moves its first radio group: → / ← check the next / previous option (a click).
+A toggle (by key) gets Space. Pages whose first screen has neither: `PREPARE` does what a student does
+first (the language model trains its quick recipe, capped at LM_STEPS steps on this bench's server,
+then shows its Write tab's sliders), and `DEFAULT_KEY` names the control to move (the UNet inspector's
+sliders need a loaded Stable Diffusion pipeline: its guidance toggle).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -39,12 +42,7 @@ from tests.conftest import (  # noqa: E402
 from ui.i18n import TABLES  # noqa: E402
 from ui.pages import PAGES  # noqa: E402
 
-# A control kind -> (its box's data-testid, the element inside that takes the keys, the keys in turn).
-CONTROLS = {
-    "slider": ("stSlider", "input[type=range]", ("ArrowRight", "ArrowLeft")),
-    "toggle": ("stCheckbox", "input[type=checkbox]", ("Space", "Space")),
-}
-DEFAULT_CONTROL = {"unet": "toggle"}  # its sliders appear only once a Stable Diffusion pipeline is loaded
+DEFAULT_KEY = {"unet": "unet.cfg"}  # page -> the widget to move when its first screen has no slider/radio
 LM_STEPS = "8"  # the bench's server caps a language-model training run at this many steps
 
 
@@ -79,23 +77,33 @@ SETTLED = """(quiet) => {
 }"""
 
 
-def first_control(tab, kind: str = "slider"):
-    """The page's first visible control of this kind (a locator; count() is 0 when there is none)."""
-    return tab.locator(f"[data-testid='stMain'] [data-testid='{CONTROLS[kind][0]}']:visible").first
+def control(tab, key: str = ""):
+    """The input to press → / ← on: the widget with streamlit key `key`, else the first slider, else the
+    first radio group (its checked option); None when the page has none."""
+    main = "[data-testid='stMain']"
+    boxes = [f"{main} [data-testid='stSlider']:visible", f"{main} [data-testid='stRadio']:visible"]
+    if key:
+        boxes = [f"{main} .st-key-{re.sub(r'[^A-Za-z0-9_-]', '-', key)}"]  # Streamlit's class for a key
+    try:
+        tab.locator(", ".join(boxes)).first.wait_for(timeout=60_000)
+    except Exception:  # playwright's TimeoutError: the page has no such control
+        return None
+    box = next(tab.locator(b).first for b in boxes if tab.locator(b).count())
+    # react-aria and baseweb keep the real inputs visually hidden; the checked radio moves with each press
+    inputs = "input[type=range], input[type=radio]:checked, input[type=checkbox]"  # a toggle: a checkbox
+    return None if box is None else box.locator(inputs).first
 
 
-def moves(tab, n: int, kind: str = "slider") -> list[float]:
-    """Press the kind's keys in turn (→ / ← on a slider) on the first control n times; seconds to settle."""
-    box = first_control(tab, kind)
-    box.wait_for(timeout=60_000)
-    _, inner, keys = CONTROLS[kind]
-    control = box.locator(inner).first  # react-aria keeps the real input visually hidden
+def moves(tab, n: int, key: str = "") -> list[float]:
+    """Press → / ← (Space on a toggle) on the page's control (`control`) n times; seconds to settle."""
+    slider = control(tab, key)
+    keys = ("Space",) if slider.get_attribute("type") == "checkbox" else ("ArrowRight", "ArrowLeft")
     out = []
     for i in range(n):
         tab.evaluate(WATCH)
-        control.focus()
+        slider.focus()
         t0 = tab.evaluate("() => (window.__t0 = performance.now())")
-        control.press(keys[i % len(keys)])
+        slider.press(keys[i % len(keys)])
         tab.wait_for_function(SETTLED, arg=600, timeout=120_000, polling=50)
         states = tab.evaluate("() => window.__states")
         if states:  # a press that started no rerun is not a sample (printed, never counted as fast)
@@ -109,15 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=7)
     parser.add_argument("--pages", default="", help="comma-separated url paths (default: every page)")
-    parser.add_argument(
-        "--control",
-        action="append",
-        default=[],
-        metavar="PAGE=KIND",
-        help=f"move PAGE's first control of KIND ({', '.join(CONTROLS)}); default slider, {DEFAULT_CONTROL}",
-    )
+    parser.add_argument("--control", default="", help="the key of the widget to move (default: first slider)")
     args = parser.parse_args(argv)
-    control = {**DEFAULT_CONTROL, **dict(c.split("=", 1) for c in args.control)}
     from playwright.sync_api import sync_playwright
 
     wanted = [p for p in PAGES if not args.pages or p.url in args.pages.split(",")]
@@ -135,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             for spec in wanted:
                 open_app(tab, url, spec.url, "lang=en")
                 PREPARE.get(spec.url, lambda tab: None)(tab)
-                kind = control.get(spec.url, "slider")
-                if not first_control(tab, kind).count():
-                    print(f"{spec.url:12s} no {kind} on the first screen", flush=True)
+                key = args.control or DEFAULT_KEY.get(spec.url, "")
+                if control(tab, key) is None:
+                    print(f"{spec.url:12s} no slider or radio (or no {key!r}) on the page", flush=True)
                     continue
-                results[spec.url] = moves(tab, args.moves, kind)
+                results[spec.url] = moves(tab, args.moves, key)
                 if not results[spec.url]:
                     print(f"{spec.url:12s} no key press started a rerun", flush=True)
                     del results[spec.url]
@@ -149,9 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncontrol move → settled page, median of {args.moves} (goal ≤ 0.50 s):")
     for name, times in results.items():
         med = statistics.median(times)
-        label = f"{name} ({control[name]})" if name in control else name
         print(
-            f"  {label:32s} {med:5.2f} s   (min {min(times):.2f}, max {max(times):.2f})"
+            f"  {name:32s} {med:5.2f} s   (min {min(times):.2f}, max {max(times):.2f})"
             + ("" if "reference" in name else ("  ✓" if med <= 0.5 else "  ✗"))
         )
     return 0

@@ -40,6 +40,8 @@ def main() -> int:
     )
     parser.add_argument("--steps", type=int, default=0, help="training steps (0: the recipe's)")
     parser.add_argument("--no-align", action="store_true", help="random windows instead of line-aligned ones")
+    parser.add_argument("--no-clause", action="store_true", help="no clause-position embedding")
+    parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--chars", type=int, default=1500, help="characters generated for the rhythm count")
     args = parser.parse_args()
     if args.threads:
@@ -49,7 +51,13 @@ def main() -> int:
     tok = text.Tokenizer.from_text(corpus.text)
     train_ids, val_ids = text.split(corpus, tok)
     overrides = {"steps": args.steps} if args.steps else {}
-    model_cfg, train_cfg = gpt.recipe(args.recipe, tok.size, align_lines=not args.no_align, **overrides)
+    model_cfg, train_cfg = gpt.recipe(
+        args.recipe,
+        tok.size,
+        () if args.no_clause else tok.clause_breaks(),
+        align_lines=not args.no_align,
+        **overrides,
+    )
     model = gpt.GPT(model_cfg)
     print(f"corpus: tang300, {len(corpus.poems)} poems, {len(corpus.text)} characters, vocabulary {tok.size}")
     print(f"model: {model_cfg}, {gpt.count_parameters(model):,} parameters; {train_cfg}")
@@ -71,7 +79,9 @@ def main() -> int:
     bigram = text.bigram_loss(train_ids, val_ids, tok.size)
     unigram = text.unigram_loss(train_ids, val_ids, tok.size)
     # The page's defaults: prompt 春 (a line start), temperature 0.8, top-k 20.
-    poems = "".join(gpt.generate(model, tok, text.PROMPTS["tang300"], args.chars, 0.8, 20, seed=0))
+    poems = "".join(
+        gpt.generate(model, tok, text.PROMPTS["tang300"], args.chars, args.temperature, 20, seed=0)
+    )
     share, lines = text.rhythm_share(poems)
     corpus_share, corpus_lines = text.rhythm_share(corpus.text)
     print()

@@ -46,6 +46,11 @@ SD15_SCHEDULER_CONFIG: dict[str, Any] = dict(
     trained_betas=None,
 )
 SCHEDULERS = {"pndm": "PNDMScheduler", "ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler"}
+SIDES = (128, 256, 384, 512, 640, 768)  # the longer side of a generated image, in pixels (multiples of 8)
+SHEET_STRENGTHS = (0.3, 0.5, 0.75, 0.9, 1.0)  # the contact sheet's rows ...
+SHEET_GUIDANCES = (1.0, 3.0, 7.5, 12.0)  # ... and columns to choose from
+SKETCH = Path(__file__).resolve().parent.parent / "assets" / "sd" / "mountain_sketch.png"
+Report = Callable[[dict[str, Any]], None]  # core.jobs' progress callback: a dict with "progress" in 0..1
 # The widely used linear map from SD-1.x's 4 latent channels to RGB (as in ComfyUI's previewer):
 # rgb ≈ latent @ LATENT_RGB_FACTORS, roughly in [-1, 1]. 3 multiply-adds a pixel instead of a VAE decode.
 LATENT_RGB_FACTORS = torch.tensor(
@@ -194,6 +199,45 @@ def sd_image_size(width: int, height: int, max_side: int, multiple: int = 8) -> 
     w = max(multiple, int(width * scale) // multiple * multiple)
     h = max(multiple, int(height * scale) // multiple * multiple)
     return w, h
+
+
+def max_side(device_type: str) -> int:
+    """The longest image side this server generates on `device_type` (MAX_SD_SIDE, MAX_SD_SIDE_CPU)."""
+    from core.limits import LIMITS
+
+    return LIMITS.max_sd_side_cpu if device_type == "cpu" else LIMITS.max_sd_side
+
+
+def side_choices(cap: int) -> list[int]:
+    """The SIDES a student may pick under `cap` (at least the smallest)."""
+    return [s for s in SIDES if s <= cap] or [SIDES[0]]
+
+
+@dataclass
+class Img2ImgPlan:
+    """What img2img will do, known before any weights load (the page's sections 1 and 2)."""
+
+    image: Image.Image  # the input at the size that runs: (H, W), multiples of 8
+    timesteps: list[int]  # (T_run,) the timesteps denoised; the first is the start
+    kept: int  # int(steps × strength): the schedule's steps kept
+    alphas: torch.Tensor  # (T,) ᾱ_t of the whole schedule
+    noisy: Image.Image  # the input at the start timestep, in pixel space, (H, W)
+
+    @property
+    def signal_left(self) -> float:
+        """√ᾱ at the start timestep: the share of the input's amplitude left in x_t."""
+        return float(self.alphas[self.timesteps[0]]) ** 0.5
+
+
+def plan_img2img(
+    image: Image.Image, side: int, steps: int, strength: float, scheduler: str = "pndm", seed: int = 0
+) -> Img2ImgPlan:
+    """The no-weights part of img2img: size, timesteps, ᾱ_t and the noisy start; UserError if none runs."""
+    sched = make_scheduler(scheduler)
+    timesteps = timesteps_run(steps, strength, sched)
+    sized = image.resize(sd_image_size(*image.size, max_side=side))
+    noisy = forward_noise(sized, timesteps[0], sched, seed)
+    return Img2ImgPlan(sized, timesteps, kept_steps(steps, strength), noise_schedule(sched), noisy)
 
 
 def count_tokens(tokenizer: Any, prompt: str) -> int:
@@ -384,13 +428,15 @@ def run_img2img(
     guidance_scale: float = 7.5,
     steps: int = 50,
     seed: int = 0,
-    on_step: Callable[[int, int, int, Image.Image], None] | None = None,
     scheduler: str | None = None,
-) -> Img2ImgResult:
+    report: Report | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Img2ImgResult | None:
     """Img2img on `pipe`'s components: (H, W) RGB image + prompt -> (H, W) image and per-step previews.
 
-    H and W are rounded down to multiples of 8. `on_step(i, n, t, preview)` is called after each of the
-    n steps. `scheduler` ("pndm", "ddim", ...) replaces the pipeline's for this run only.
+    H and W are rounded down to multiples of 8. After each of the n steps `report` gets
+    {"progress", "step", "steps", "t"}; `should_stop()` is checked before each step (None when stopped).
+    `scheduler` ("pndm", "ddim", ...) replaces the pipeline's for this run only.
     Same seed, same settings -> the same image (and the same image `pipe(...)` gives).
     """
     start_time = time.perf_counter()
@@ -425,6 +471,8 @@ def run_img2img(
     step_kwargs = {"generator": generator} if "generator" in inspect.signature(sched.step).parameters else {}
     previews = []
     for i, t in enumerate(timesteps):
+        if should_stop is not None and should_stop():
+            return None
         model_input = torch.cat([latents] * 2) if do_guidance else latents
         model_input = sched.scale_model_input(model_input, t)
         noise_pred = pipe.unet(model_input, t, encoder_hidden_states=prompt_embeds, return_dict=False)[0]
@@ -436,8 +484,10 @@ def run_img2img(
         predicted_x0 = (latents - (1 - a).sqrt() * noise_pred) / a.sqrt()
         latents = sched.step(noise_pred, t, latents, **step_kwargs, return_dict=False)[0]
         previews.append(latents_to_rgb(predicted_x0))
-        if on_step is not None:
-            on_step(i, len(timesteps), int(t), previews[-1])
+        if report is not None:
+            report(
+                {"progress": (i + 1) / len(timesteps), "step": i + 1, "steps": len(timesteps), "t": int(t)}
+            )
 
     # 6. Decode the final latent with the VAE (and the safety checker, when the model has one)
     decoded = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
@@ -476,20 +526,28 @@ def contact_sheet(
     steps: int = 20,
     seed: int = 0,
     negative_prompt: str = "",
-    on_cell: Callable[[int, int, Image.Image], None] | None = None,
-) -> list[list[Image.Image]]:
-    """A strength × guidance grid at one seed: sheet[row = strength][col = guidance], each (H, W)."""
+    report: Report | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[list[Image.Image]] | None:
+    """A strength × guidance grid at one seed: sheet[row = strength][col = guidance], each (H, W).
+
+    After each cell `report` gets {"progress", "done", "total"}; None when `should_stop()` says so.
+    """
     for s in strengths:
         check_settings(steps, s)
-    sheet = []
-    for r, strength in enumerate(strengths):
-        row = []
-        for c, guidance in enumerate(guidances):
-            out = run_img2img(pipe, image, prompt, negative_prompt, strength, guidance, steps, seed).image
-            row.append(out)
-            if on_cell is not None:
-                on_cell(r, c, out)
-        sheet.append(row)
+    sheet, total = [], len(strengths) * len(guidances)
+    for strength in strengths:
+        sheet.append([])
+        for guidance in guidances:
+            out = run_img2img(
+                pipe, image, prompt, negative_prompt, strength, guidance, steps, seed, should_stop=should_stop
+            )
+            if out is None:
+                return None
+            sheet[-1].append(out.image)
+            if report is not None:
+                done = sum(map(len, sheet))
+                report({"progress": done / total, "done": done, "total": total})
     return sheet
 
 
@@ -512,6 +570,13 @@ def png_with_settings(image: Image.Image, settings: dict[str, Any]) -> bytes:
 
 
 # --- the bundled input ----------------------------------------------------------------------------
+
+
+def bundled_sketch() -> Image.Image:
+    """The page's default input: assets/sd/mountain_sketch.png, else the same sketch drawn by code."""
+    from core.images import open_image
+
+    return open_image(SKETCH.read_bytes()) if SKETCH.exists() else make_mountain_sketch()
 
 
 def make_mountain_sketch(width: int = 768, height: int = 512, seed: int = 7) -> Image.Image:

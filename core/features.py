@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.blocks.threads import one_thread
 from core.data import normalize
 from core.errors import UserError
 from core.storage import cache_dir
@@ -95,6 +97,18 @@ def activations(
     return {name: outputs[name] for name in order}
 
 
+def inspect_digit(model: nn.Module, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One digit uint8 (28, 28) -> (class probabilities (10,), every layer's output {name: (1, ...)}).
+
+    On one intra-op thread: on the busy 2-core machine two OpenMP threads made this one-image forward
+    of the slides' CNN 40-80 ms instead of 1 ms (one image has no work to share anyway).
+    """
+    from core.train import predict_proba  # the trainer's prediction, so both pages say the same
+
+    with one_thread():
+        return predict_proba(model, image)[0], activations(model, model_input(image))
+
+
 def model_input(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 images (N, 28, 28) or (28, 28) -> normalized float input (N, 1, 28, 28) on `device`."""
     if images.dim() == 2:
@@ -115,16 +129,33 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
     return None
 
 
+def shape_text(shape: Sequence[int]) -> str:
+    """A shape as the page writes it: (16, 28, 28) -> "16 × 28 × 28"."""
+    return " × ".join(map(str, shape))
+
+
 def shape_walk(model: nn.Module, acts: dict[str, torch.Tensor]) -> list[tuple[str, str, str]]:
     """(layer, module type, output shape without the batch, e.g. "16 × 28 × 28") for each activation."""
     types = {name: type(m).__name__ for name, m in model.named_modules()}
-    return [(name, types[name], " × ".join(map(str, a.shape[1:]))) for name, a in acts.items()]
+    return [(name, types[name], shape_text(a.shape[1:])) for name, a in acts.items()]
 
 
 def default_map_layer(acts: dict[str, torch.Tensor]) -> str:
     """The layer whose maps the page opens on: the first conv (or its ReLU) with (B, C, H, W) output."""
     names = list(acts)
     return next((n for n in names if acts[n].dim() == 4 and n.startswith(("relu", "conv"))), names[0])
+
+
+def first_kernels(model: nn.Module) -> tuple[str, torch.Tensor] | None:
+    """The first conv layer's name and its kernels on the first input channel (C_out, k, k), or None."""
+    found = first_conv(model)
+    return None if found is None else (found[0], found[1].weight.detach()[:, 0])
+
+
+def embed_layers(model: nn.Module, chosen: Sequence[str] = ()) -> list[str]:
+    """The layers to map: `chosen` when it names leaf layers of this model, else `default_embed_layers`."""
+    valid = bool(chosen) and set(chosen) <= set(leaf_layers(model))
+    return list(chosen) if valid else default_embed_layers(model)
 
 
 def default_embed_layers(model: nn.Module) -> list[str]:
@@ -251,6 +282,33 @@ def vector_as_maps(v: torch.Tensor) -> torch.Tensor:
     padded = torch.zeros(int(np.ceil(d / cols)) * cols, dtype=v.dtype)
     padded[:d] = v.flatten().cpu()
     return padded.view(1, -1, cols)
+
+
+@dataclass
+class LayerView:
+    """One image's output of one layer, drawn: every channel in a grid, one channel enlarged."""
+
+    maps: torch.Tensor  # (C, H, W): a flat output (D,) folded by vector_as_maps into (1, rows, cols)
+    channel: int  # the enlarged channel, clamped to 0..C-1
+    grid: np.ndarray  # (rows·(cell+gap), cols·(cell+gap), 3) uint8: every channel
+    one: np.ndarray  # (≈448, ≈448, 3) uint8: the enlarged channel on its own colour scale
+    lo: float  # the enlarged channel's smallest value
+    hi: float  # and its largest
+    shape: str  # the layer's output shape without the batch, e.g. "16 × 28 × 28"
+    signed: bool  # a value < 0: blue-white-red around zero, else viridis
+
+
+def layer_view(act: torch.Tensor, channel: int = 0, shared_scale: bool = True, width: int = 520) -> LayerView:
+    """act (C, H, W) or (D,) -> its grid with cells of about width/√C pixels (24..112), one channel big."""
+    maps = act if act.dim() == 3 else vector_as_maps(act)  # (C, H, W)
+    k = min(max(int(channel), 0), len(maps) - 1)
+    cell = int(np.clip(width // int(np.ceil(np.sqrt(len(maps)))), 24, 112))
+    grid = map_grid(maps, shared_scale=shared_scale, cell=cell)
+    one = maps[k]  # (H, W)
+    big = map_grid(one[None], cell=448)
+    return LayerView(
+        maps, k, grid, big, float(one.min()), float(one.max()), shape_text(act.shape), bool(maps.min() < 0)
+    )
 
 
 def png_data_url(image: np.ndarray) -> str:

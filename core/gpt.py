@@ -39,6 +39,10 @@ class GPTConfig:
     n_head: int = 4
     n_embd: int = 96  # width of the residual stream; n_embd % n_head == 0
     dropout: float = 0.1
+    clause_breaks: tuple[int, ...] = ()  # ids that end a clause (，。\n…): adds a clause-position embedding
+
+    def __post_init__(self) -> None:
+        self.clause_breaks = tuple(int(i) for i in self.clause_breaks)  # a list after a JSON round-trip
 
 
 class CausalSelfAttention(nn.Module):
@@ -113,6 +117,9 @@ class GPT(nn.Module):
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)  # token embeddings
         self.wpe = nn.Embedding(config.block_size, config.n_embd)  # position embeddings
+        if config.clause_breaks:  # characters since the last clause break: where in the line (5 or 7) we are
+            self.wce = nn.Embedding(config.block_size + 1, config.n_embd)
+            self.register_buffer("breaks", torch.tensor(config.clause_breaks), persistent=False)
         self.drop = nn.Dropout(config.dropout)
         self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
         self.ln_f = nn.LayerNorm(config.n_embd)
@@ -129,10 +136,25 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         pos = torch.arange(0, idx.size(1), dtype=torch.long, device=idx.device)  # (T,)
-        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        x = self.wte(idx) + self.wpe(pos)  # (B, T, C)
+        if self.config.clause_breaks:
+            x = x + self.wce(clause_positions(idx, self.breaks))
+        x = self.drop(x)
         for block in self.h:
             x = block(x)
         return self.lm_head(self.ln_f(x))  # (B, T, vocab_size)
+
+
+def clause_positions(idx: torch.Tensor, breaks: torch.Tensor) -> torch.Tensor:
+    """(B, T) ids -> (B, T): 1 + characters since the last break before t (床前明月光， -> 1 2 3 4 5 6).
+
+    A break counts for the characters after it, so "，" itself says how long its clause was; it depends
+    on ids[..t] only, so the model stays causal. Before the window's first break it counts from the start.
+    """
+    pos = torch.arange(idx.size(1), device=idx.device).expand_as(idx)  # (B, T)
+    at_break = torch.where(torch.isin(idx, breaks), pos, -1)  # (B, T): t where ids[t] is a break
+    last = F.pad(at_break.cummax(dim=1).values[:, :-1], (1, 0), value=-1)  # last break strictly before t
+    return pos - last
 
 
 def _init_weights(module: nn.Module) -> None:
@@ -401,9 +423,12 @@ RECIPES = {  # name -> (GPTConfig fields, TrainConfig fields); the page and benc
 }
 
 
-def recipe(name: str, vocab_size: int, **train_overrides: Any) -> tuple[GPTConfig, TrainConfig]:
+def recipe(
+    name: str, vocab_size: int, clause_breaks: tuple[int, ...] = (), **train_overrides: Any
+) -> tuple[GPTConfig, TrainConfig]:
     """The (model, training) configs of a named recipe for a vocabulary of `vocab_size` characters."""
     model_fields, train_fields = RECIPES[name]
+    model_fields = {**model_fields, "clause_breaks": clause_breaks}
     train_cfg = TrainConfig(**{**train_fields, **train_overrides})
     cap = os.environ.get("LM_MAX_STEPS", "")  # a hosted class (or a browser test) caps the steps per run
     if cap.isdigit() and int(cap) > 0:
@@ -456,6 +481,8 @@ def next_distribution(
     context = torch.tensor([context_window(ids, model.block_size, newline)], dtype=torch.long, device=device)
     logits = model(context)[0, -1, :].float() / max(temperature, 1e-4)  # (V,)
     logits[0] = -float("inf")  # never write the "unknown character" id
+    if newline is not None and ids[-2:] == [newline, newline]:
+        logits[newline] = -float("inf")  # a blank line ends a poem; the corpus never has two in a row
     if top_k is not None and 0 < top_k < logits.numel():
         kth = torch.topk(logits, top_k).values[-1]
         logits[logits < kth] = -float("inf")

@@ -150,6 +150,10 @@ class Tokenizer:
         """ids -> str."""
         return "".join(self.chars[int(i)] for i in ids)
 
+    def clause_breaks(self) -> tuple[int, ...]:
+        """The ids of the characters that end a clause or a line (，。？！； and the line break)."""
+        return tuple(self.index[c] for c in CLAUSE_END + "\n" if c in self.index)
+
 
 def split(
     corpus: Corpus, tok: Tokenizer, val_fraction: float = 0.1, verse_only: bool | None = None

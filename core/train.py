@@ -30,11 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.checkpoint import load_checkpoint, save_checkpoint
 from core.data import Dataset, normalize
 from core.device import pick_device
 from core.errors import UserError
 from core.limits import LIMITS
-from core.models import build_seeded
+from core.models import build_seeded, model_options
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd_momentum", "adam", "adamw")
 SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
@@ -511,6 +512,26 @@ class Run:
     def stopped(self) -> bool:
         return self.history is not None and self.history.stopped
 
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What a finished run reports: test acc, epochs reached, training seconds, images/s, device."""
+        h = self.history
+        if h is None:
+            return {"acc": self.test_acc}
+        epoch = h.steps[-1]["epoch"] if h.steps else 0.0
+        return {
+            "acc": self.test_acc,
+            "epoch": epoch,
+            "time": h.elapsed,
+            "ips": h.images_per_second,
+            "device": h.device.upper(),
+        }
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """What the feature-map viewer reads of the trainer's latest run (session key `train.model_meta`)."""
+        return {"name": self.config.model, "options": self.options, "test_acc": self.test_acc}
+
 
 def run_label(run_id: int, config: TrainConfig) -> str:
     """How charts and tables name a run: "#2 two_layer_cnn · adam · lr 0.003"."""
@@ -588,3 +609,104 @@ def cell_examples(
     pred = probs.argmax(dim=1)
     idx = ((y_true == true) & (pred == predicted)).nonzero().flatten()
     return idx[probs[idx, predicted].argsort(descending=True)][:k].tolist()
+
+
+# --- what the trainer page offers and keeps (a notebook can use the same choices) -------------------
+
+LRS: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3)
+BATCH_SIZES: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+WEIGHT_DECAYS: tuple[float, ...] = (0.0, 1e-4, 5e-4, 1e-3, 1e-2)
+MAX_RUNS = 4  # runs kept side by side; the oldest leaves
+
+
+def subset_choices(limit: int | None = None) -> list[int]:
+    """Training-subset sizes offered, up to `limit` (default: this server's LIMITS.max_train_subset)."""
+    limit = LIMITS.max_train_subset if limit is None else limit
+    return [n for n in (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000) if n <= limit]
+
+
+def option_defaults(model: str) -> dict[str, Any]:
+    """The dropout and batch-norm settings a model starts from (0.0 and False where it has no such option)."""
+    opts = model_options(model)
+    return {"dropout": float(opts.get("dropout", 0.0)), "batch_norm": bool(opts.get("batch_norm", False))}
+
+
+def options_for(model: str, dropout: float, batch_norm: bool) -> dict[str, Any]:
+    """The page's dropout and batch-norm settings, keeping only the options `model` accepts."""
+    allowed = model_options(model)
+    return {
+        k: v for k, v in {"dropout": float(dropout), "batch_norm": bool(batch_norm)}.items() if k in allowed
+    }
+
+
+def keep_run(runs: list[Run], run: Run, max_runs: int = MAX_RUNS) -> list[Run]:
+    """`runs` with `run` appended, the oldest dropped beyond `max_runs`."""
+    return [*runs, run][-max_runs:]
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """One row of the run table: settings, images seen, test accuracy, training seconds ("—": loaded)."""
+    c, h = run.config, run.history
+    return {
+        "run": f"#{run.id}",
+        "model": c.model,
+        "optimizer": c.optimizer,
+        "lr": c.lr,
+        "batch": c.batch_size,
+        "epochs": c.epochs,
+        "images": h.images if h else "—",
+        "test_acc": f"{run.test_acc:.2%}",
+        "time": round(h.elapsed, 1) if h else "—",
+    }
+
+
+def acc_floor(values: Any) -> float:
+    """Bottom of an accuracy curve's axis: 2 points under the lowest value, never below 0."""
+    return max(0.0, float(min(values)) - 0.02)
+
+
+def run_checkpoint(run: Run) -> bytes:
+    """The run's weights as safetensors, with its test accuracy and TrainConfig (read by `load_run`)."""
+    return save_checkpoint(run.model, {"test_acc": run.test_acc, "config": asdict(run.config)})
+
+
+def load_run(run_id: int, blob: bytes, data: Dataset) -> Run:
+    """A Run from a safetensors checkpoint (never unpickled), scored on all test images of `data`."""
+    model, meta = load_checkpoint(blob)
+    config = config_from_dict({**(meta.get("config") or {}), "model": meta["model"]})
+    return score_run(run_id, model, data, config, meta.get("options", {}))
+
+
+@dataclass
+class Diagnosis:
+    """What the error drill-down charts show of one run, as plain numbers."""
+
+    matrix: torch.Tensor  # (10, 10) int64 counts: row = true digit, column = predicted
+    per_class: torch.Tensor  # (10,) accuracy per true digit
+    floor: float  # bottom of the per-digit axis: 0, or just under the worst digit of a good model
+
+
+def diagnose(probs: torch.Tensor, y_true: torch.Tensor) -> Diagnosis:
+    """probs (N, 10) -> confusion matrix, accuracy per digit and where the per-digit axis starts."""
+    matrix = confusion_matrix(y_true, probs.argmax(1))
+    per_class = per_class_accuracy(matrix)
+    worst = float(per_class.min())  # a good model zooms in: worst 0.985 -> the axis starts at 0.97
+    return Diagnosis(matrix, per_class, 0.0 if worst < 0.9 else (int(worst * 100) - 1) / 100)
+
+
+def gallery(
+    probs: torch.Tensor, y_true: torch.Tensor, cell: tuple[int, int] | None = None, k: int = 16
+) -> list[dict[str, Any]]:
+    """The k images the drill-down shows: the (true, predicted) `cell`'s, else the most confident mistakes.
+
+    Each as {index, true, pred, conf (of pred), p_true}: what its caption says.
+    """
+    if cell is not None:
+        shown = cell_examples(probs, y_true, *cell, k=k)
+    else:
+        shown = [w["index"] for w in misclassified(probs, y_true, k=k)]
+    return [
+        {"index": i, "true": int(y_true[i]), "pred": int(probs[i].argmax()), "conf": float(probs[i].max()),
+         "p_true": float(probs[i, y_true[i]])}
+        for i in shown
+    ]  # fmt: skip

@@ -17,7 +17,7 @@ processor (the one place where the prompt enters the image).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -429,6 +429,51 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """ "768x512" (width x height, as image sizes are written) -> (height, width) = (512, 768)."""
+    width, height = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    return height, width
+
+
+def config_key(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A UNet config's public entries, sorted and hashable (a cache key; `dict(key)` rebuilds the config)."""
+    return tuple(sorted((k, v) for k, v in dict(config).items() if not k.startswith("_")))
+
+
+def headline(rows: list[BlockRow]) -> dict[str, Any]:
+    """The numbers above the diagram: parameters (short, exact), latent h × w, batch, text tokens × width."""
+    first, attention = rows[0], [a for r in rows for a in r.cross_attention]
+    total = total_parameters(rows)
+    numbers = {
+        "params": (short_count(total), f"{total:,}"),
+        "latent": f"{first.in_shape[2]} × {first.in_shape[3]}",
+        "batch": first.in_shape[0],
+    }
+    if attention:
+        numbers["tokens"] = f"{attention[0].key_tokens} × {attention[0].key_dim}"
+    return numbers
+
+
+def block_numbers(row: BlockRow, rows: list[BlockRow]) -> dict[str, Any]:
+    """One block's headline: parameters (short, exact), its share of the UNet, input and output shapes."""
+    return {
+        "params": (short_count(row.params), f"{row.params:,}"),
+        "share": f"{100 * row.params / total_parameters(rows):.1f} %",
+        "in": shape_text(row.in_shape),
+        "out": shape_text(row.out_shape),
+    }
+
+
+def explain_topic(row: BlockRow) -> str:
+    """What explains a block: its kind for conv_in/time/conv_out, else its class ("CrossAttnDownBlock2D")."""
+    return row.kind if row.kind in ("in", "out", "time") else row.cls
+
+
+def mid_attention(rows: list[BlockRow]) -> CrossAttention | None:
+    """The mid block's first cross-attention (the smallest image, where the prompt acts most), if any."""
+    return next((r.cross_attention[0] for r in rows if r.kind == "mid" and r.cross_attention), None)
+
+
 # --- tables: plain records (a DataFrame each), keyed by column name ---------------------------
 
 
@@ -475,6 +520,11 @@ def cross_table(row: BlockRow) -> list[dict[str, Any]]:
         }
         for a in row.cross_attention
     ]
+
+
+def stats_table(stats: list[ActivationStats]) -> list[dict[str, Any]]:
+    """One record per block of a live forward pass: name, shape (text), mean, std, min, max."""
+    return [{**vars(s), "shape": shape_text(s.shape)} for s in stats]
 
 
 def skip_table(skips: list[Skip] | tuple[Skip, ...]) -> list[dict[str, Any]]:
@@ -715,6 +765,32 @@ def cross_attention_maps(
         for m in per_layer.values()
     ]
     return AttentionMaps(tokens, per_layer, torch.stack(resized).mean(0), output.detach().float().cpu())
+
+
+def analyse(
+    pipe: Any,
+    prompt: str,
+    side: int,
+    timestep: int,
+    report: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[ActivationStats], AttentionMaps] | None:
+    """A loaded pipeline's UNet on noise at (side, side) px for `prompt`: block statistics and token maps.
+
+    Two forward passes; `report` gets {"progress", "done"} after each; None when `should_stop()` says so.
+    """
+    from core.diffusion import encode_prompt
+
+    embeddings, tokens = encode_prompt(pipe, prompt)  # (1, 77, D), 77 tokens
+    stats = activation_stats(pipe.unet, embeddings, side, side, timestep)
+    if report is not None:
+        report({"progress": 0.5, "done": 1})
+    if should_stop is not None and should_stop():
+        return None
+    maps = cross_attention_maps(pipe.unet, embeddings, tokens, side, side, timestep)
+    if report is not None:
+        report({"progress": 1.0, "done": 2})
+    return stats, maps
 
 
 def token_maps(maps: AttentionMaps) -> tuple[list[str], list[torch.Tensor]]:

@@ -311,6 +311,12 @@ def latent_table(model: VAE, data: Dataset, n: int = 2000) -> dict[str, Any]:
     return {"z1": xy[:, 0], "z2": xy[:, 1], "class": [data.classes[int(c)] for c in data.test_y[:n]]}
 
 
+def random_test_images(data: Dataset, n: int = 16, seed: int = 0) -> torch.Tensor:
+    """n test images uint8 (n, 28, 28) in a seeded random order: the same seed, the same images."""
+    order = torch.randperm(len(data.test_x), generator=torch.Generator().manual_seed(int(seed)))
+    return data.test_x[order[:n]]
+
+
 def curve_rows(records: list[dict[str, float]]) -> list[dict[str, Any]]:
     """`train_job` reports -> long rows {step, nats, term: recon|kl, split: train|test} for two charts."""
     rows = []

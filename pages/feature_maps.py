@@ -9,7 +9,6 @@ import torch
 from core import data, features
 from core.images import zoom
 from core.limits import LIMITS
-from core.train import predict_proba
 from ui import cached, charts, jobs
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
@@ -17,7 +16,7 @@ from ui.state import sync_url, url_default
 
 JOB = "feat.job"
 SOURCES, INPUTS, METHODS = ("session", "upload", "quick"), ("index", "class", "draw"), ("both", "pca", "tsne")
-TOP = min(5000, LIMITS.max_embed_points)
+TOP, DIGITS = min(5000, LIMITS.max_embed_points), [str(d) for d in range(10)]
 TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
 url_default("feat.source", "session" if TRAINED else "quick", choices=SOURCES)
 url_default("feat.quick", "slides_cnn", choices=features.QUICK_MODELS)
@@ -95,43 +94,37 @@ def input_ui(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
     return mnist.test_x[i].numpy(), t("feat.input.label", index=i, digit=int(mnist.test_y[i]))
 
 
-def prediction_ui(model: torch.nn.Module, image: np.ndarray, caption: str) -> None:
-    probs = predict_proba(model, torch.from_numpy(image))[0]  # (10,)
-    guess = int(probs.argmax())
+def prediction_ui(probs: torch.Tensor, image: np.ndarray, caption: str) -> None:
+    guess = int(probs.argmax())  # probs (10,)
     left, right = st.columns([1, 2])
     left.image(zoom(image, 8), caption=caption, width="stretch")  # square pixels, never wider than its column
     with right:
         st.markdown(t("feat.prediction", digit=guess, p=100 * float(probs[guess])))
-        df = pd.DataFrame({"digit": [str(d) for d in range(10)], "p": probs.numpy()})
+        df = pd.DataFrame({"digit": DIGITS, "p": probs.numpy()})
         kw = {"x_title": t("feat.axis.digit"), "y_title": t("feat.axis.prob"), "y_domain": (0, 1)}
         charts.bars(df, "digit", "p", percent=True, highlight=str(guess), height=160, **kw)
 
 
-def maps_ui(model: torch.nn.Module, acts: dict[str, torch.Tensor]) -> None:
+def maps_ui(acts: dict[str, torch.Tensor]) -> None:
     """Pick a layer: all its channels in a grid, one enlarged, on a shared or per-channel colour scale."""
-    names = list(acts)
-    if st.session_state["feat.layer"] not in names:
-        st.session_state["feat.layer"] = features.default_map_layer(acts)
+    ss, names = st.session_state, list(acts)
+    if ss["feat.layer"] not in names:
+        ss["feat.layer"] = features.default_map_layer(acts)
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-    shape = {n: " × ".join(map(str, acts[n].shape[1:])) for n in names}
+    shape = {n: features.shape_text(acts[n].shape[1:]) for n in names}
     c1.selectbox(t("feat.layer"), names, key="feat.layer", format_func=lambda n: f"{n} · {shape[n]}")
-    layer = st.session_state["feat.layer"]
-    act = acts[layer][0]  # (C, H, W) or (D,)
-    maps = act if act.dim() == 3 else features.vector_as_maps(act)
     if not presenter():
         c2.toggle(t("feat.shared"), key="feat.shared", help=t("feat.shared.help"))
-    st.session_state["feat.channel"] = min(int(st.session_state["feat.channel"]), len(maps) - 1)
-    c3.number_input(t("feat.channel"), 0, len(maps) - 1, step=1, key="feat.channel", disabled=len(maps) == 1)
-    signed = bool(maps.min() < 0)
-    st.caption(t("feat.scale.signed") if signed else t("feat.scale.positive"))
+    width = 640 if presenter() else 520
+    view = features.layer_view(acts[ss["feat.layer"]][0], ss["feat.channel"], ss["feat.shared"], width)
+    ss["feat.channel"], c = view.channel, len(view.maps)
+    c3.number_input(t("feat.channel"), 0, c - 1, step=1, key="feat.channel", disabled=c == 1)
+    st.caption(t("feat.scale.signed") if view.signed else t("feat.scale.positive"))
     grid_col, big_col = st.columns([3, 2])
-    cell = int(np.clip((640 if presenter() else 520) // int(np.ceil(np.sqrt(len(maps)))), 24, 112))
-    picture = features.map_grid(maps, shared_scale=bool(st.session_state["feat.shared"]), cell=cell)
-    shown = {"layer": layer, "shape": " × ".join(map(str, act.shape)), "k": st.session_state["feat.channel"]}
-    grid_col.image(picture, caption=t("feat.grid.caption", c=len(maps), **shown))
-    one = maps[shown["k"]]  # (H, W), enlarged with square pixels, fits its column
-    caption = t("feat.channel.title", lo=float(one.min()), hi=float(one.max()), **shown)
-    big_col.image(features.map_grid(one[None], cell=448), caption=caption, width="stretch")
+    shown = {"layer": ss["feat.layer"], "shape": view.shape, "k": view.channel}
+    grid_col.image(view.grid, caption=t("feat.grid.caption", c=c, **shown))
+    caption = t("feat.channel.title", lo=view.lo, hi=view.hi, **shown)
+    big_col.image(view.one, caption=caption, width="stretch")  # square pixels, fits its column
 
 
 @st.fragment
@@ -142,25 +135,23 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
     with controls:
         image, caption = input_ui(mnist)
     if image is not None:
-        with shown, explained_errors():
-            prediction_ui(model, image, caption)
-        acts = features.activations(model, features.model_input(torch.from_numpy(image)))
+        probs, acts = features.inspect_digit(model, torch.from_numpy(image))  # ONE core call, on one thread
+        with shown:
+            prediction_ui(probs, image, caption)
         st.subheader(t("feat.layers.title"))
         with st.expander(t("feat.walk"), expanded=not presenter()):
             cols = [t("feat.col.layer"), t("feat.col.type"), t("feat.col.shape")]
             st.dataframe(pd.DataFrame(features.shape_walk(model, acts), columns=cols), hide_index=True)
-        maps_ui(model, acts)
+        maps_ui(acts)
     sync_url("feat.")
 
 
 def kernels_ui(model: torch.nn.Module) -> None:
-    found = features.first_conv(model)
-    if found is not None:
-        weight = found[1].weight.detach()[:, 0]  # (C_out, k, k): the kernels on the first input channel
-        st.subheader(t("feat.kernels.title", layer=found[0]))
-        caption = t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1])
+    if (found := features.first_kernels(model)) is not None:
+        layer, weight = found  # (C_out, k, k): the kernels on the first input channel
+        st.subheader(t("feat.kernels.title", layer=layer))
         picture = features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight)))
-        st.image(picture, caption=caption)
+        st.image(picture, caption=t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1]))
 
 
 @st.fragment
@@ -168,11 +159,9 @@ def embed_ui(model: torch.nn.Module) -> None:
     """4. PCA / t-SNE maps of whole layers, computed on demand (a fragment: its controls rerun only it)."""
     st.subheader(t("feat.embed.title"))
     st.markdown(t("feat.embed.explain"))
-    choices = features.leaf_layers(model)
-    if not st.session_state["feat.elayers"] or not set(st.session_state["feat.elayers"]) <= set(choices):
-        st.session_state["feat.elayers"] = features.default_embed_layers(model)
+    st.session_state["feat.elayers"] = features.embed_layers(model, st.session_state["feat.elayers"])
     e1, e2 = st.columns(2)
-    e1.multiselect(t("feat.elayers"), choices, key="feat.elayers", max_selections=4)
+    e1.multiselect(t("feat.elayers"), features.leaf_layers(model), key="feat.elayers", max_selections=4)
     e2.slider(t("feat.n"), min(500, TOP), TOP, step=100 if TOP > 500 else 1, key="feat.n")
     fmt = labeller("feat.method.")
     e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
@@ -199,16 +188,13 @@ def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexi
     swatch = '<span style="color:{}">●</span> {}'
     legend = " &nbsp; ".join(swatch.format(charts.PALETTE[d], d) for d in range(10))
     st.markdown(f"{t('feat.axis.digit')}: {legend}", unsafe_allow_html=True)
-    palette = alt.Scale(domain=[str(d) for d in range(10)], range=charts.PALETTE)
     tip = [alt.Tooltip("digit:N", title=t("feat.axis.digit")), alt.Tooltip("index:Q", title=t("feat.index"))]
-    tip.append("image")  # the digit's picture (a PNG data URL) in the tooltip
+    kw = {"tooltip": [*tip, "image"], "size": 18 if n > 2000 else 28, "height": 280}  # image: a PNG data URL
     for m in ("pca", "tsne") if method == "both" else (method,):
-        for i, (col, layer) in enumerate(zip(st.columns(len(layers)), layers, strict=True)):
-            dots = alt.Chart(table).mark_circle(size=18 if n > 2000 else 28, opacity=0.75)
-            xy = {"x": alt.X(f"x{i}_{m}:Q", axis=None), "y": alt.Y(f"y{i}_{m}:Q", axis=None)}
-            chart = dots.encode(**xy, color=alt.Color("digit:N", scale=palette, legend=None), tooltip=tip)
+        for i, col in enumerate(st.columns(len(layers))):
             with col:
-                charts.show(chart.properties(title=f"{layer} · {t(f'feat.method.{m}')}"), 280)
+                title = f"{layers[i]} · {t(f'feat.method.{m}')}"
+                charts.scatter(table, f"x{i}_{m}", f"y{i}_{m}", "digit", DIGITS, title=title, **kw)
     st.caption(t("feat.embed.caption", n=n, perplexity=perplexity))
 
 

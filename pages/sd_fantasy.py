@@ -1,48 +1,44 @@
 """Stable Diffusion img2img "fantasy landscape": strength, guidance and steps, with and without weights.
 
-About 250 lines: four sections, two of them (Generate, the contact sheet) with their own run button,
-progress and results, each in its own fragment.
+Longer than the usual ~250 lines: four sections, two background jobs (Generate, the contact sheet) and
+a fragment that lets the sliders rerun only the sections they change.
 """
 
 from dataclasses import asdict
-from pathlib import Path
 
 import streamlit as st
 
 from core import diffusion
 from core.images import open_image
 from core.limits import LIMITS
-from ui import charts
+from ui import charts, jobs
 from ui.cached import img2img_pipeline
 from ui.diffusion_charts import noise_schedule
 from ui.i18n import labeller, t
-from ui.shell import current_device, explained_errors, link_to, presenter, run_job, seed, show_source
+from ui.shell import current_device, explained_errors, link_to, presenter, seed, show_source
 from ui.state import sync_url, url_default
 
-SKETCH = Path(__file__).resolve().parent.parent / "assets" / "sd" / "mountain_sketch.png"
-SIDES = [128, 256, 384, 512, 640, 768]
-ELSEWHERE = ["pages/mnist_diffusion.py", "pages/unet_inspector.py"]  # what runs without SD weights
-HOMEWORK = diffusion.Img2ImgSettings()
-device = current_device()
-cap = LIMITS.max_sd_side_cpu if device.type == "cpu" else LIMITS.max_sd_side
-sides = [s for s in SIDES if s <= cap] or [SIDES[0]]
-
+HOMEWORK, device = diffusion.Img2ImgSettings(), current_device()
+cap = diffusion.max_side(device.type)
 url_default("sd.source", "sketch", choices=["sketch", "upload"])
 url_default("sd.prompt", HOMEWORK.prompt)
 url_default("sd.negative", HOMEWORK.negative_prompt)
 url_default("sd.strength", HOMEWORK.strength)
 url_default("sd.guidance", HOMEWORK.guidance_scale)
 url_default("sd.steps", min(HOMEWORK.steps, LIMITS.max_sd_steps))
-url_default("sd.side", 768, choices=SIDES)
+url_default("sd.side", 768, choices=list(diffusion.SIDES))
 url_default("sd.scheduler", HOMEWORK.scheduler, choices=list(diffusion.SCHEDULERS))
 url_default("sd.model", diffusion.default_model())
-st.session_state["sd.side"] = min(st.session_state["sd.side"], max(sides))  # a GPU server's link on a CPU
+st.session_state["sd.side"] = min(st.session_state["sd.side"], max(diffusion.side_choices(cap)))  # GPU link
 st.session_state["sd.steps"] = max(1, min(int(st.session_state["sd.steps"]), LIMITS.max_sd_steps))
+st.session_state.setdefault("sd.sheet.strengths", [0.5, 0.75, 1.0])
+st.session_state.setdefault("sd.sheet.guidances", [1.0, 7.5, 12.0])
+st.session_state.setdefault("sd.sheet.steps", min(20, LIMITS.max_sd_steps))
 
 
 @st.cache_data(show_spinner=False)
 def bundled_sketch():
-    return open_image(SKETCH.read_bytes()) if SKETCH.exists() else diffusion.make_mountain_sketch()
+    return diffusion.bundled_sketch()
 
 
 @st.cache_data(show_spinner=False, ttl=600)  # a network probe (5 s at most): once in 10 minutes per model
@@ -50,27 +46,42 @@ def within_reach(model: str) -> bool:
     return diffusion.weights_within_reach(model)
 
 
-def input_ui():
-    """The bundled sketch or an upload -> an RGB image."""
+@st.cache_data(show_spinner=False, max_entries=64)  # a slider moved back and forth redraws from memory
+def plan(_image, image_key: str, side: int, steps: int, strength: float, scheduler: str, seed: int):
+    return diffusion.plan_img2img(_image, side, steps, strength, scheduler, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)  # Altair builds and validates it in ~0.1 s
+def schedule_spec(alphas, timesteps: tuple, titles: tuple, big: bool) -> dict:  # big: presenter mode
+    return noise_schedule(alphas, list(timesteps), dict(titles))
+
+
+def harvest() -> None:
+    """A finished run or contact sheet, taken once and kept in the session."""
+    if (job := jobs.harvest("sd.job")) is not None and job.result is not None:
+        result, _, ran_on = st.session_state["sd.result"] = job.result
+        n, t0, seconds = len(result.timesteps), result.timesteps[0], result.seconds
+        jobs.outcome("sd.job", "success", "sd.done", n=n, t=t0, seconds=seconds, device=ran_on)
+    if (job := jobs.harvest("sd.sheet.job")) is not None and job.result is not None:
+        st.session_state["sd.sheet"] = job.result
+
+
+def input_ui() -> tuple:
+    """The bundled sketch or an upload -> (RGB image, a key naming it for the cache)."""
     st.subheader(t("sd.input"))
-    st.radio(
-        t("sd.source"),
-        ["sketch", "upload"],
-        key="sd.source",
-        horizontal=True,
-        format_func=labeller("sd.source."),
-    )
-    image = bundled_sketch()
-    if st.session_state["sd.source"] == "upload":
-        upload = st.file_uploader(
-            t("sd.upload"), type=["png", "jpg", "jpeg", "webp", "gif", "bmp"], key="sd.upload"
-        )
+    options, label = ["sketch", "upload"], labeller("sd.source.")
+    source = st.radio(t("sd.source"), options, key="sd.source", horizontal=True, format_func=label)
+    image, key = bundled_sketch(), "sketch"
+    if source == "upload":
+        types = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
+        upload = st.file_uploader(t("sd.upload"), type=types, key="sd.upload")
         if upload is None:
             st.caption(t("sd.upload.none"))
         with explained_errors():
-            image = open_image(upload.getvalue(), max_side=2 * LIMITS.max_sd_side) if upload else image
+            if upload is not None:
+                image, key = open_image(upload.getvalue(), max_side=2 * LIMITS.max_sd_side), upload.file_id
     st.image(image, width="stretch", output_format="JPEG")  # JPEG: photos and noise encode 100x faster
-    return image
+    return image, key
 
 
 def settings_ui() -> diffusion.Img2ImgSettings:
@@ -82,55 +93,45 @@ def settings_ui() -> diffusion.Img2ImgSettings:
     st.slider(t("sd.strength"), 0.0, 1.0, step=0.05, key="sd.strength", help=t("sd.strength.help"))
     st.slider(t("sd.guidance"), 1.0, 20.0, step=0.5, key="sd.guidance", help=t("sd.guidance.help"))
     st.slider(t("sd.steps"), 1, LIMITS.max_sd_steps, key="sd.steps")
-    st.select_slider(t("sd.side"), sides, key="sd.side")
+    st.select_slider(t("sd.side"), diffusion.side_choices(cap), key="sd.side")
     if not presenter():
-        st.selectbox(
-            t("sd.scheduler"),
-            list(diffusion.SCHEDULERS),
-            key="sd.scheduler",
-            format_func=diffusion.SCHEDULERS.get,
-        )
+        names = diffusion.SCHEDULERS
+        st.selectbox(t("sd.scheduler"), list(names), key="sd.scheduler", format_func=names.get)
         st.text_input(t("sd.model"), key="sd.model", help=t("sd.model.help"))
     keys = ("sd.prompt", "sd.negative", "sd.strength", "sd.guidance", "sd.steps", "sd.scheduler")
     return diffusion.Img2ImgSettings(*(st.session_state[k] for k in keys))
 
 
-def arithmetic_ui(settings: diffusion.Img2ImgSettings, sized) -> list[int]:
-    """Sections 1 and 2, with the real scheduler and no weights: the timesteps that run (or [])."""
+def arithmetic_ui(s: diffusion.Img2ImgSettings, image, key: str) -> diffusion.Img2ImgPlan | None:
+    """Sections 1 and 2, with the real scheduler and no weights: the plan, or None after a sentence."""
     st.header(f"1 · {t('sd.arith.title')}")
-    scheduler = diffusion.make_scheduler(settings.scheduler)
     with explained_errors():
-        timesteps = diffusion.timesteps_run(settings.steps, settings.strength, scheduler)
-        kept = diffusion.kept_steps(settings.steps, settings.strength)
-        name = diffusion.SCHEDULERS[settings.scheduler]
-        st.markdown(
-            t("sd.arith.text", scheduler=name, steps=settings.steps, strength=settings.strength, kept=kept)
-        )
-        if settings.scheduler == "pndm":
+        p = plan(image, key, st.session_state["sd.side"], s.steps, s.strength, s.scheduler, seed())
+        name, start = diffusion.SCHEDULERS[s.scheduler], p.timesteps[0]
+        st.markdown(t("sd.arith.text", scheduler=name, steps=s.steps, strength=s.strength, kept=p.kept))
+        if s.scheduler == "pndm":
             st.caption(t("sd.arith.pndm"))
-        alphas = diffusion.noise_schedule(scheduler).numpy()
         m = st.columns(3)
-        m[0].metric(t("sd.steps_run"), len(timesteps))
-        m[1].metric(t("sd.start_t"), timesteps[0])
-        m[2].metric(t("sd.signal_left"), f"{alphas[timesteps[0]] ** 0.5:.2f}")
-
+        m[0].metric(t("sd.steps_run"), len(p.timesteps))
+        m[1].metric(t("sd.start_t"), start)
+        m[2].metric(t("sd.signal_left"), f"{p.signal_left:.2f}")
         st.header(f"2 · {t('sd.noisy.title')}")
-        noisy = diffusion.forward_noise(sized, timesteps[0], scheduler, seed=seed())
         c = st.columns(2)
-        c[0].image(sized, caption=t("sd.noisy.input"), width="stretch", output_format="JPEG")
-        c[1].image(noisy, caption=t("sd.noisy.start", t=timesteps[0]), width="stretch", output_format="JPEG")
-        st.caption(t("sd.noisy.caption", t=timesteps[0]))
+        c[0].image(p.image, caption=t("sd.noisy.input"), width="stretch", output_format="JPEG")
+        c[1].image(p.noisy, caption=t("sd.noisy.start", t=start), width="stretch", output_format="JPEG")
+        st.caption(t("sd.noisy.caption", t=start))
         st.subheader(t("sd.schedule.title"))
-        titles = {k: t(f"sd.schedule.{k}") for k in ("signal", "noise", "t", "value")}
-        noise_schedule(alphas, timesteps, titles)
+        titles = tuple((k, t(f"sd.schedule.{k}")) for k in ("signal", "noise", "t", "value"))
+        st.vega_lite_chart(
+            schedule_spec(p.alphas.numpy(), tuple(p.timesteps), titles, presenter()), width="stretch"
+        )
         st.caption(t("sd.schedule.caption"))
-        return timesteps
-    return []
+        return p
+    return None
 
 
-@st.fragment  # Generate reruns this section only
-def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, model: str, ready: bool) -> None:
-    st.header(f"{number} · {t('sd.gen.title')}")
+def weights_ui(model: str, ready: bool) -> None:
+    """Where the weights are, or how to get them (with the pages that need none)."""
     status = diffusion.weights_status(model)
     if status != "missing":
         st.caption(t("sd.weights.here", model=model, where=t(f"sd.where.{status}")))
@@ -138,31 +139,32 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, model: 
         st.info(t("sd.weights.download", model=model))
     else:
         st.info(t("sd.weights.missing", model=model))
-        for file in ELSEWHERE:
-            link_to(file)
+        link_to("pages/mnist_diffusion.py")
+        link_to("pages/unet_inspector.py")
     if device.type == "cpu" and ready:
         st.warning(t("sd.cpu_warning", cap=cap))
 
-    def generate() -> diffusion.Img2ImgResult:
-        bar = st.progress(0.0, text=t("sd.loading", model=model, device=device.type.upper()))
 
-        def on_step(i: int, n: int, step: int, _preview) -> None:
-            bar.progress((i + 1) / n, text=t("sd.progress", i=i + 1, n=n, t=step))
+def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, ready: bool):
+    """Generate runs as a background job; the last result, its previews and download. -> the live panel."""
+    st.header(f"{number} · {t('sd.gen.title')}")
+    weights_ui(model, ready)
+    if st.button(t("sd.generate"), type="primary", disabled=not ready or jobs.busy(), key="sd.go"):
+        args, ran_on = dict(**asdict(settings), seed=seed()), device.type.upper()
 
-        try:  # the bar goes away also when loading fails: the sentence replaces it
-            pipe = img2img_pipeline(model, str(device))
-            return diffusion.run_img2img(pipe, sized, **asdict(settings), seed=seed(), on_step=on_step)
-        finally:
-            bar.empty()
+        def work(report, should_stop):
+            report({"progress": 0.0})  # "loading the model" until the first step
+            out = diffusion.run_img2img(
+                img2img_pipeline(model, str(device)), p.image, **args, report=report, should_stop=should_stop
+            )
+            return None if out is None else (out, p.image, ran_on)
 
-    if st.button(t("sd.generate"), type="primary", disabled=not ready, key="sd.go"):
-        with explained_errors():
-            if (result := run_job(generate, device)) is not None:
-                st.session_state["sd.result"] = (result, sized, device.type.upper())
+        if jobs.start("sd.job", work, device):
+            st.rerun()  # drawn again with the buttons off while it runs
+    live = st.container()
+    jobs.show_outcome("sd.job")
     if "sd.result" in st.session_state:
-        result, shown_input, ran_on = st.session_state["sd.result"]
-        n, t0, seconds = len(result.timesteps), result.timesteps[0], result.seconds
-        st.success(t("sd.done", n=n, t=t0, seconds=seconds, device=ran_on))
+        result, shown_input, _ = st.session_state["sd.result"]
         if result.prompt_tokens > diffusion.CLIP_MAX_TOKENS:
             st.info(t("sd.tokens", n=result.prompt_tokens))
         c = st.columns(2)
@@ -173,79 +175,93 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, sized, model: 
         picks = diffusion.evenly_spaced(len(result.previews), per_row)
         captions = [f"t = {result.timesteps[k]}" for k in picks]
         charts.image_row([result.previews[k] for k in picks], captions, per_row=per_row, factor=2)
-        png = diffusion.png_with_settings(result.image, result.settings)
-        st.download_button(
-            t("sd.download"), png, file_name="fantasy_landscape.png", mime="image/png", key="sd.download"
-        )
+        png, name = diffusion.png_with_settings(result.image, result.settings), "fantasy_landscape.png"
+        st.download_button(t("sd.download"), png, file_name=name, mime="image/png", key="sd.download")
         if not presenter():
             with st.expander(t("sd.settings")):
                 st.json(result.settings)
+    return live
 
 
 @st.fragment  # the sheet's own controls rerun this section only
-def sheet_ui(number: int, settings: diffusion.Img2ImgSettings, sized, model: str, ready: bool) -> None:
+def sheet_ui(number: int, model: str, ready: bool):
     st.header(f"{number} · {t('sd.sheet.title')}")
     st.caption(t("sd.sheet.caption"))
     c = st.columns([2, 2, 1])
-    c[0].multiselect(t("sd.sheet.strengths"), [0.3, 0.5, 0.75, 0.9, 1.0], key="sd.sheet.strengths")
-    c[1].multiselect(t("sd.sheet.guidances"), [1.0, 3.0, 7.5, 12.0], key="sd.sheet.guidances")
-    c[2].number_input(t("sd.sheet.steps"), 1, LIMITS.max_sd_steps, key="sd.sheet.steps")
-    rows, cols = (
-        sorted(st.session_state["sd.sheet.strengths"]),
-        sorted(st.session_state["sd.sheet.guidances"]),
-    )
-    steps = int(st.session_state["sd.sheet.steps"])
+    strengths, guidances = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES
+    rows = sorted(c[0].multiselect(t("sd.sheet.strengths"), strengths, key="sd.sheet.strengths"))
+    cols = sorted(c[1].multiselect(t("sd.sheet.guidances"), guidances, key="sd.sheet.guidances"))
+    steps = int(c[2].number_input(t("sd.sheet.steps"), 1, LIMITS.max_sd_steps, key="sd.sheet.steps"))
     st.caption(t("sd.sheet.time", cells=len(rows) * len(cols), steps=steps))
-
-    def make_sheet():
-        bar = st.progress(0.0, text=t("sd.loading", model=model, device=device.type.upper()))
-        total = len(rows) * len(cols)
-
-        def done(r: int, c: int, _image) -> None:
-            k = r * len(cols) + c + 1
-            bar.progress(k / total, text=t("sd.sheet.progress", k=k, total=total))
-
-        try:
-            pipe = img2img_pipeline(model, str(device))
-            return diffusion.contact_sheet(
-                pipe, sized, settings.prompt, rows, cols, steps, seed(), settings.negative_prompt, done
-            )
-        finally:
-            bar.empty()
-
-    if st.button(t("sd.sheet.make"), key="sd.sheet.go", disabled=not ready):
+    if st.button(t("sd.sheet.make"), key="sd.sheet.go", disabled=not ready or jobs.busy()):
         if not rows or not cols:
             st.warning(t("sd.sheet.empty"))
-        with explained_errors():
-            if rows and cols and (sheet := run_job(make_sheet, device)) is not None:
-                st.session_state["sd.sheet"] = (sheet, rows, cols)
+        else:
+            settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
+            prompt, negative, s = settings.prompt, settings.negative_prompt, seed()
+
+            def work(report, should_stop):
+                report({"progress": 0.0})
+                pipe = img2img_pipeline(model, str(device))
+                out = diffusion.contact_sheet(
+                    pipe, p.image, prompt, rows, cols, steps, s, negative, report, should_stop
+                )
+                return None if out is None else (out, rows, cols)
+
+            if jobs.start("sd.sheet.job", work, device):
+                st.rerun()  # the whole page: its last line watches the job
+    live = st.container()
+    jobs.show_outcome("sd.sheet.job")
     if "sd.sheet" in st.session_state:
         sheet, sheet_rows, sheet_cols = st.session_state["sd.sheet"]
         for r, strength in enumerate(sheet_rows):
             for c, column in enumerate(st.columns(len(sheet_cols))):
-                column.image(
-                    sheet[r][c], caption=t("sd.sheet.cell", s=strength, g=sheet_cols[c]), width="stretch"
-                )
+                caption = t("sd.sheet.cell", s=strength, g=sheet_cols[c])
+                column.image(sheet[r][c], caption=caption, width="stretch")
+    return live
 
 
-st.session_state.setdefault("sd.sheet.strengths", [0.5, 0.75, 1.0])
-st.session_state.setdefault("sd.sheet.guidances", [1.0, 7.5, 12.0])
-st.session_state.setdefault("sd.sheet.steps", min(20, LIMITS.max_sd_steps))
+@st.fragment  # a slider reruns the input, the settings and sections 1-2 only (felt speed)
+def top_ui() -> tuple:
+    """Input, settings and the no-weights sections -> (settings, plan or None, model)."""
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        image, image_key = input_ui()
+    with right:
+        settings = settings_ui()
+    p = arithmetic_ui(settings, image, image_key)
+    model = st.session_state["sd.model"].strip() or diffusion.default_model()
+    st.session_state["sd._plan"] = settings, p
+    sync_url("sd.")
+    if len(settings.prompt) > 300:  # a 10,000-character prompt stays out of the address bar
+        st.query_params.pop("sd.prompt", None)
+    if st.session_state.setdefault("sd._shown", (p is None, model)) != (p is None, model):
+        st.session_state["sd._shown"] = p is None, model
+        st.rerun()  # the sections below change too (numbering, buttons, weights): the whole page
+    return settings, p, model
+
+
+def draw_progress(snap: dict) -> None:
+    last = snap["records"][-1]
+    if "done" in last:
+        text = t("sd.sheet.progress", k=last["done"], total=last["total"])
+    elif "step" in last:
+        text = t("sd.progress", i=last["step"], n=last["steps"], t=last["t"])
+    else:
+        text = t("sd.loading", model=model, device=device.type.upper())
+    jobs.progress_bar(snap, text)
+
+
+harvest()
 st.title(t("nav.sd"))
 st.markdown(t("sd.intro"))
-left, right = st.columns([1, 1], gap="large")
-with left:
-    image = input_ui()
-with right:
-    settings = settings_ui()
-sized = image.resize(diffusion.sd_image_size(*image.size, max_side=int(st.session_state["sd.side"])))
-timesteps = arithmetic_ui(settings, sized)
-model = st.session_state["sd.model"].strip() or diffusion.default_model()
-ready = bool(timesteps) and (diffusion.weights_status(model) != "missing" or within_reach(model))
-number = 3 if timesteps else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
-generate_ui(number, settings, sized, model, ready)
-sheet_ui(number + 1, settings, sized, model, ready)
-sync_url("sd.")
-if len(settings.prompt) > 300:  # a 10,000-character prompt stays out of the address bar
-    st.query_params.pop("sd.prompt", None)
-show_source(diffusion.run_img2img, diffusion.timesteps_run, diffusion.forward_noise, diffusion.latents_to_rgb)
+settings, p, model = top_ui()
+ready = p is not None and (diffusion.weights_status(model) != "missing" or within_reach(model))
+number = 3 if p is not None else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
+live = generate_ui(number, settings, p, model, ready)
+sheet_live = sheet_ui(number + 1, model, ready)
+show_source(diffusion.run_img2img, diffusion.plan_img2img, diffusion.forward_noise, diffusion.latents_to_rgb)
+if jobs.running("sd.job"):
+    jobs.watch("sd.job", live, draw_progress)
+elif jobs.running("sd.sheet.job"):
+    jobs.watch("sd.sheet.job", sheet_live, draw_progress)

@@ -1,20 +1,18 @@
 """VAE sampler: train (or load) the report's convolutional VAE; sample, interpolate, walk the latent space.
 
-One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (About 270
-lines, over CONTRIBUTING's ~250: the four views share one model and its training job; all logic is in
-core/vae_training.py.)
+One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (About 265
+lines, over CONTRIBUTING's ~250: four views share one model and its training job; the logic is in core.)
 """
 
 from math import isqrt
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 import torch
 
 from core import data
 from core import vae_training as vt
-from core.features import model_fingerprint
+from core.features import model_fingerprint, pick_by_class
 from core.limits import LIMITS
 from core.models.vae import VAE, interpolate, kl_divergence, vae_loss
 from ui import cached, charts, jobs
@@ -53,14 +51,13 @@ def bump(key: str) -> None:
 def harvest_training() -> None:
     """A finished training job: keep its model in the session, say how it went and whether it was cached."""
     job = jobs.harvest(JOB)
-    if job is None or job.result is None:
-        return
-    model, meta = job.result
-    setting = (meta["dataset"], meta["z"], meta["beta"])
-    st.session_state.setdefault("vae.trained", {})[setting] = (model, meta)
-    st.session_state["vae.last_run"] = (setting, job.snapshot()["records"])
-    how = f"vae.train.{'stopped' if meta['stopped'] else 'done'}.{'kept' if meta['cached'] else 'best'}"
-    jobs.outcome(JOB, "success", how, **meta)
+    if job is not None and job.result is not None:
+        model, meta = job.result
+        setting = (meta["dataset"], meta["z"], meta["beta"])
+        st.session_state.setdefault("vae.trained", {})[setting] = (model, meta)
+        st.session_state["vae.last_run"] = (setting, job.snapshot()["records"])
+        how = f"vae.train.{'stopped' if meta['stopped'] else 'done'}.{'kept' if meta['cached'] else 'best'}"
+        jobs.outcome(JOB, "success", how, **meta)
 
 
 def settings_ui() -> tuple[str, int, float]:
@@ -114,14 +111,12 @@ def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool):
         last = st.session_state.get("vae.last_run")
         if jobs.running(JOB) is None and last and last[0] == (ds.name, z, beta):
             curves_ui(last[1])
-            tensorboard_button(
-                f"vae_{ds.name}_z{z}_beta{beta:g}", last[1], {"dataset": ds.name, "z": z, "beta": beta}, "vae"
-            )
+            hparams = {"dataset": ds.name, "z": z, "beta": beta}
+            tensorboard_button(f"vae_{ds.name}_z{z}_beta{beta:g}", last[1], hparams, "vae")
     jobs.show_outcome(JOB)  # outside the expander, which closes once a model is there
     return panel
 
 
-@st.fragment
 def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.sample.explain"))
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
@@ -134,7 +129,6 @@ def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     with explained_errors():
         images = vt.sample(model, n, seed=int(st.session_state["vae.sample_seed"]))
         st.image(vt.image_grid(images, isqrt(n), scale=3 if n > 36 else 4), width=600 if presenter() else 480)
-    sync_url("vae.")
 
 
 def digit_ui(ds: data.Dataset, side: str) -> torch.Tensor | None:
@@ -148,15 +142,15 @@ def digit_ui(ds: data.Dataset, side: str) -> torch.Tensor | None:
     pick, show = st.columns([2, 1])
     name = ds.classes.__getitem__
     pick.selectbox(t("vae.interp.class"), range(10), key=f"vae.{side}_class", format_func=name)
-    indices = (ds.test_y == st.session_state[f"vae.{side}_class"]).nonzero().flatten()
-    pick.number_input(t("vae.interp.nth"), 0, min(499, len(indices) - 1), step=1, key=f"vae.{side}_nth")
-    index = st.session_state[f"vae._{side}_index"] = int(indices[st.session_state[f"vae.{side}_nth"]])
+    pick.number_input(t("vae.interp.nth"), 0, 499, step=1, key=f"vae.{side}_nth")  # ≥ 892 of each class
+    ss = st.session_state
+    index = pick_by_class(ds.test_y, ss[f"vae.{side}_class"], ss[f"vae.{side}_nth"])
+    ss[f"vae._{side}_index"] = index
     picture = vt.image_grid(ds.test_x[index : index + 1] / 255, 1, scale=4)
     show.image(picture, caption=t("vae.interp.index", index=index))
     return ds.test_x[index]
 
 
-@st.fragment
 def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.interp.explain"))
     how = labeller("vae.interp.source.")
@@ -170,7 +164,6 @@ def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     kw = {"format_func": labeller("vae.interp."), "help": t("vae.interp.method.help")}
     c1.radio(t("vae.interp.method"), ["linear", "slerp", "both"], key="vae.method", horizontal=True, **kw)
     c2.slider(t("vae.interp.steps"), 3, 16, key="vae.steps")
-    sync_url("vae.")
     if a is None or b is None:
         st.info(t("vae.interp.draw"))
         return
@@ -186,18 +179,12 @@ def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
 
 def scatter_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     points = latent_table(model_fingerprint(model), model, ds.name)
-    x, y = ("z₁", "z₂") if z == 2 else ("PC1", "PC2")
     st.markdown(f"**{t('vae.latent.scatter' if z == 2 else 'vae.latent.scatterN', n=len(points))}**")
-    palette = alt.Scale(range=charts.PALETTE)
-    colour = alt.Color("class:N", title=t("vae.latent.class"), sort=list(ds.classes), scale=palette)
-    dots = alt.Chart(points).mark_circle(size=28 if presenter() else 18, opacity=0.75)
-    fit = alt.Scale(zero=False)  # the axes span the points, not 0
-    xy = {"x": alt.X("z1:Q", title=x, scale=fit), "y": alt.Y("z2:Q", title=y, scale=fit)}
-    chart = dots.encode(**xy, color=colour, tooltip=["class"])
-    charts.show(chart, 380)
+    axes, size = (("z₁", "z₂") if z == 2 else ("PC1", "PC2")), 28 if presenter() else 18
+    kw = {"axes": axes, "legend": t("vae.latent.class"), "tooltip": ["class"], "size": size, "height": 380}
+    charts.scatter(points, "z1", "z2", "class", ds.classes, **kw)
 
 
-@st.fragment
 def latent_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.latent.explain2") if z == 2 else t("vae.latent.explainN", z=z))
     left, right = st.columns(2)
@@ -212,7 +199,6 @@ def latent_ui(model: VAE, ds: data.Dataset, z: int) -> None:
                 st.slider("n × n", 5, 25, key="vae.grid")
             grid = vt.latent_manifold(model, st.session_state["vae.grid"])  # (n, n, 28, 28)
             st.image(vt.image_grid(grid.flatten(0, 1), len(grid), pad=0, scale=2), width="stretch")
-    sync_url("vae.")
 
 
 def dims_ui(model: VAE, ds: data.Dataset, z: int) -> None:
@@ -237,17 +223,21 @@ def dims_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     picture.image(vt.image_grid(vt.decode(model, point), 1, scale=6), caption=t("vae.latent.decoded"))
 
 
-@st.fragment
 def recon_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.recon.explain", z=z))
     icon = ":material/shuffle:"
     st.button(t("vae.recon.shuffle"), on_click=bump, args=("vae.recon_seed",), key="vae.recon.go", icon=icon)
-    generator = torch.Generator().manual_seed(int(st.session_state["vae.recon_seed"]))
-    inputs = ds.test_x[torch.randperm(len(ds.test_x), generator=generator)[:16]]
+    inputs = vt.random_test_images(ds, 16, seed=int(st.session_state["vae.recon_seed"]))  # uint8 (16, 28, 28)
     st.markdown(f"**{t('vae.recon.inputs')}**")
     st.image(vt.image_grid(inputs / 255, 16, scale=3), width="stretch")
     st.markdown(f"**{t('vae.recon.outputs')}**")
     st.image(vt.image_grid(vt.reconstruct(model, inputs), 16, scale=3), width="stretch")
+
+
+@st.fragment
+def tab_ui(view, model: VAE, ds: data.Dataset, z: int) -> None:
+    """One tab's view as a fragment: its controls rerun only this tab, then mirror vae.* into the URL."""
+    view(model, ds, z)
     sync_url("vae.")
 
 
@@ -271,7 +261,7 @@ if found is not None:
     tabs = st.tabs([t(f"vae.tab.{k}") for k in ("sample", "interp", "latent", "recon")])
     for tab, view in zip(tabs, (sample_ui, interpolate_ui, latent_ui, recon_ui), strict=True):
         with tab:
-            view(model, ds, z)
+            tab_ui(view, model, ds, z)
 sync_url("vae.")
 show_source(VAE, vae_loss, kl_divergence, interpolate, vt.vae_objective, vt.train_vae, vt.keep_if_better)
 if panel is not None:

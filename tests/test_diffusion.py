@@ -142,7 +142,7 @@ def test_callback_count_of_the_real_pipeline_equals_steps_run(tiny_folder, sketc
 
 @pytest.mark.slow
 def test_run_img2img_gives_the_pipelines_image_with_previews_each_step(pipe, sketch):
-    calls: list[tuple[int, int, int]] = []
+    calls: list[dict] = []
     result = sd.run_img2img(
         pipe,
         sketch,
@@ -151,7 +151,7 @@ def test_run_img2img_gives_the_pipelines_image_with_previews_each_step(pipe, ske
         guidance_scale=7.5,
         steps=4,
         seed=3,
-        on_step=lambda i, n, t, preview: calls.append((i, n, t)),
+        report=calls.append,
     )
     reference = pipe(
         prompt=sd.HOMEWORK_PROMPT,
@@ -164,8 +164,9 @@ def test_run_img2img_gives_the_pipelines_image_with_previews_each_step(pipe, ske
     diff = np.abs(np.asarray(result.image, dtype=int) - np.asarray(reference, dtype=int)).max()
     assert diff <= 1, f"our recipe differs from StableDiffusionImg2ImgPipeline by {diff} grey levels"
     n = sd.steps_run(4, 0.75, pipe.scheduler)
-    assert [c[0] for c in calls] == list(range(n)) and {c[1] for c in calls} == {n}
-    assert [c[2] for c in calls] == result.timesteps == sd.timesteps_run(4, 0.75, pipe.scheduler)
+    assert [c["step"] for c in calls] == list(range(1, n + 1)) and {c["steps"] for c in calls} == {n}
+    assert [c["progress"] for c in calls] == [(i + 1) / n for i in range(n)]
+    assert [c["t"] for c in calls] == result.timesteps == sd.timesteps_run(4, 0.75, pipe.scheduler)
     assert len(result.previews) == n and result.image.size == sketch.size
     assert result.previews[0].size == (sketch.width // 2, sketch.height // 2)  # tiny VAE: factor 2
     assert result.settings["steps_run"] == n and result.settings["start_timestep"] == result.timesteps[0]
@@ -211,20 +212,47 @@ def test_any_prompt_runs_and_long_ones_are_counted(pipe, sketch, prompt):
 
 def test_contact_sheet_is_strength_by_guidance(pipe, sketch):
     small = sketch.resize((16, 16))
-    cells: list[tuple[int, int]] = []
+    records: list[dict] = []
     sheet = sd.contact_sheet(
-        pipe,
-        small,
-        "lake",
-        [0.5, 1.0],
-        [1.0, 3.0, 7.5],
-        steps=2,
-        seed=1,
-        on_cell=lambda r, c, img: cells.append((r, c)),
+        pipe, small, "lake", [0.5, 1.0], [1.0, 3.0, 7.5], steps=2, seed=1, report=records.append
     )
     assert len(sheet) == 2 and all(len(row) == 3 for row in sheet)
-    assert cells == [(r, c) for r in range(2) for c in range(3)]
-    assert sheet[0][0].size == (16, 16)
+    assert [r["done"] for r in records] == list(range(1, 7)) and {r["total"] for r in records} == {6}
+    assert records[-1]["progress"] == 1.0 and sheet[0][0].size == (16, 16)
+    one = sd.run_img2img(pipe, small, "lake", "", 1.0, 3.0, 2, seed=1).image  # row 1, column 1: one plain run
+    assert np.array_equal(np.asarray(sheet[1][1]), np.asarray(one))
+
+
+def test_stop_ends_a_run_and_a_sheet_with_nothing(pipe, sketch):
+    """Stop (core.jobs.BackgroundJob) is checked before every UNet step: a stopped run returns None."""
+    small = sketch.resize((16, 16))
+    asked = []
+    stop_after_one = lambda: asked.append(1) or len(asked) > 1  # noqa: E731
+    assert (
+        sd.run_img2img(
+            pipe, small, "a", steps=4, strength=1.0, guidance_scale=1.0, should_stop=stop_after_one
+        )
+        is None
+    )
+    assert len(asked) == 2  # one step ran, the second was not started
+    assert sd.contact_sheet(pipe, small, "a", [1.0], [1.0], steps=2, should_stop=lambda: True) is None
+
+
+def test_a_job_runs_the_tiny_pipeline_with_progress_and_stop(pipe, sketch):
+    """The page's pattern, without the page: BackgroundJob(work(report, should_stop)) on the tiny pipeline."""
+    from core.jobs import BackgroundJob
+
+    small = sketch.resize((16, 16))
+    work = lambda report, stop: sd.run_img2img(  # noqa: E731
+        pipe, small, "a", steps=2, strength=1.0, guidance_scale=1.0, report=report, should_stop=stop
+    )
+    job = BackgroundJob(work, "cpu", name="sd-test").start().join(120)
+    assert job.status == "done" and job.snapshot()["progress"] == 1.0
+    assert len(job.records) == sd.steps_run(2, 1.0, pipe.scheduler) == 3  # PNDM repeats one timestep
+    stopped = BackgroundJob(work, "cpu", name="sd-test-stop")
+    stopped.stop()
+    stopped.start().join(120)
+    assert stopped.status in ("stopped", "cancelled") and stopped.result is None
 
 
 # --- no weights: fast, one clear sentence ---------------------------------------------------------
@@ -321,6 +349,29 @@ def test_noise_schedule_is_sd15s_scaled_linear():
     assert torch.allclose(alphas.double(), torch.cumprod(1 - betas, 0), atol=1e-6)
 
 
+def test_plan_is_the_pages_sections_1_and_2_from_the_closed_form():
+    """The homework's settings: 38 PNDM steps from t=741, √ᾱ_741 of the signal, the input at its run size."""
+    image = sd.make_mountain_sketch(96, 64)
+    plan = sd.plan_img2img(image, 48, 50, 0.75, "pndm", seed=11)
+    betas = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
+    alpha_bar = torch.cumprod(1 - betas, 0)
+    assert len(plan.timesteps) == 38 and plan.timesteps[0] == 741 and plan.kept == 37
+    assert abs(plan.signal_left - float(alpha_bar[741]) ** 0.5) < 1e-6
+    assert plan.image.size == (48, 32)  # the longer side at most 48, both multiples of 8
+    expected = sd.forward_noise(image.resize((48, 32)), 741, sd.make_scheduler("pndm"), seed=11)
+    assert np.array_equal(np.asarray(plan.noisy), np.asarray(expected))
+    with pytest.raises(UserError):
+        sd.plan_img2img(image, 48, 10, 0.05)  # 10 × 0.05 rounds down to no step at all
+
+
+def test_image_sides_follow_the_servers_limits(monkeypatch):
+    from core.limits import LIMITS
+
+    assert sd.max_side("cpu") == LIMITS.max_sd_side_cpu and sd.max_side("cuda") == LIMITS.max_sd_side
+    assert sd.side_choices(512) == [128, 256, 384, 512] and sd.side_choices(100) == [128]
+    assert all(s % 8 == 0 for s in sd.SIDES)
+
+
 def test_latent_preview_is_the_linear_map():
     z = torch.randn(1, 4, 6, 5, generator=torch.Generator().manual_seed(0))
     preview = np.asarray(sd.latents_to_rgb(z), dtype=np.float64)
@@ -338,11 +389,14 @@ def test_png_keeps_the_settings_in_its_metadata():
     assert json.loads(png.text["parameters"]) == settings
 
 
-def test_bundled_sketch_is_the_code_drawn_one_and_small():
+def test_bundled_sketch_is_the_code_drawn_one_and_small(monkeypatch, tmp_path):
     bundled = ROOT / "assets" / "sd" / "mountain_sketch.png"
-    assert bundled.stat().st_size < 64_000
+    assert bundled.stat().st_size < 64_000 and sd.SKETCH == bundled
     drawn = np.asarray(sd.make_mountain_sketch())
     assert np.array_equal(np.asarray(Image.open(bundled).convert("RGB")), drawn)
+    assert np.array_equal(np.asarray(sd.bundled_sketch()), drawn)
+    monkeypatch.setattr(sd, "SKETCH", tmp_path / "gone.png")  # a checkout without assets draws it
+    assert np.array_equal(np.asarray(sd.bundled_sketch()), drawn)
 
 
 @pytest.mark.gpu

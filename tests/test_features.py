@@ -307,3 +307,53 @@ def test_first_conv_and_vector_as_maps():
     m = features.vector_as_maps(torch.arange(10.0))
     assert m.shape == (1, 3, 4) and float(m.sum()) == 45.0
     assert features.png_data_url(np.zeros((28, 28), np.uint8)).startswith("data:image/png;base64,")
+
+
+def test_layer_view_matches_the_slides_forward_and_clamps_the_channel():
+    """The page's grid, enlarged channel and its range: pool2 of a hand-written slides forward (example 7)."""
+    model = SlidesCNN().eval()
+    x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    ref = F.max_pool2d(F.relu(model.conv2(F.max_pool2d(F.relu(model.conv1(x)), 2))), 2)[0]  # (32, 7, 7)
+    act = features.activations(model, x)["pool2"][0]
+    view = features.layer_view(act, channel=99, shared_scale=True, width=520)
+    assert view.channel == 31 and view.shape == "32 × 7 × 7" and not view.signed  # after a ReLU: ≥ 0
+    assert (view.lo, view.hi) == (float(ref[31].min()), float(ref[31].max()))
+    cell = 520 // 6  # √32 rounded up: 6 columns of 86 px (7 px maps drawn at 12× = 84 px)
+    np.testing.assert_array_equal(view.grid, features.map_grid(ref.detach(), shared_scale=True, cell=cell))
+    np.testing.assert_array_equal(view.one, features.map_grid(ref[31:].detach(), cell=448))
+    flat = features.layer_view(torch.tensor([-1.0, 2.0, 3.0]), channel=-5)  # a vector: one folded map
+    assert flat.channel == 0 and len(flat.maps) == 1 and flat.shape == "3" and flat.signed
+    assert features.layer_view(torch.zeros(1000, 1, 1)).grid.shape[0] == (32 - 1) * (24 + 2) + 24  # ≥ 24 px
+
+
+def test_first_kernels_and_embed_layers_fall_back_to_the_reports_views():
+    model = SlidesCNN()
+    name, kernels = features.first_kernels(model)
+    torch.testing.assert_close(kernels, model.conv1.weight.detach()[:, 0])
+    assert name == "conv1" and kernels.shape == (16, 5, 5)
+    assert features.first_kernels(nn.Sequential(nn.Flatten(), nn.Linear(784, 10))) is None
+    assert features.embed_layers(model, ["conv2", "out"]) == ["conv2", "out"]
+    assert (
+        features.embed_layers(model, [])
+        == features.embed_layers(model, ["nope"])
+        == ["conv1", "conv2", "out"]
+    )
+    assert features.shape_text((16, 28, 28)) == "16 × 28 × 28"
+
+
+def test_inspect_digit_is_predict_proba_and_activations_on_one_thread(mnist):
+    """The page's one core call: the trainer's probabilities and the hooks' outputs, on one thread."""
+    from core.blocks.threads import one_thread
+    from core.train import predict_proba
+
+    model = SlidesCNN().eval()
+    probs, acts = features.inspect_digit(model, mnist.test_x[4])
+    torch.testing.assert_close(probs, predict_proba(model, mnist.test_x[4])[0])
+    reference = features.activations(model, features.model_input(mnist.test_x[4]))
+    assert list(acts) == list(reference)
+    for name in acts:
+        torch.testing.assert_close(acts[name], reference[name])
+    before = torch.get_num_threads()
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before  # restored afterwards

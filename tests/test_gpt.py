@@ -12,11 +12,12 @@ from core.errors import UserError
 from tests.hostile_corpus import checkpoint_cases
 
 SMALL = gpt.GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=4, n_embd=32, dropout=0.0)
+CLAUSED = gpt.GPTConfig(**{**SMALL.__dict__, "clause_breaks": (3, 7)})  # ids 3 and 7 end a clause
 
 
-def small(seed: int = 0) -> gpt.GPT:
+def small(seed: int = 0, config: gpt.GPTConfig = SMALL) -> gpt.GPT:
     torch.manual_seed(seed)
-    return gpt.GPT(SMALL).eval()
+    return gpt.GPT(config).eval()
 
 
 def test_attention_equals_scaled_dot_product_attention():
@@ -31,14 +32,27 @@ def test_attention_equals_scaled_dot_product_attention():
     torch.testing.assert_close(attn(x), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_changing_a_later_token_changes_no_earlier_logit():
-    model = small()
+@pytest.mark.parametrize("config", [SMALL, CLAUSED], ids=["plain", "clause-positions"])
+def test_changing_a_later_token_changes_no_earlier_logit(config):
+    model = small(config=config)
     idx = torch.randint(1, 50, (1, 16))
+    idx[0, 10] = 3  # a clause break after the change point moves no earlier clause position
     changed = idx.clone()
     changed[0, 9:] = (changed[0, 9:] + 7) % 49 + 1
     a, b = model(idx), model(changed)
     torch.testing.assert_close(a[:, :9], b[:, :9], rtol=0, atol=0)  # positions 0..8 never saw 9..15
     assert not torch.allclose(a[:, 9:], b[:, 9:])
+
+
+def test_clause_positions_count_the_characters_of_each_clause():
+    tok = text.Tokenizer.from_text("床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n")
+    idx = torch.tensor([tok.encode("床前明月光，疑是地上霜。\n举头望明月，低头思故乡。")])
+    pos = gpt.clause_positions(idx, torch.tensor(tok.clause_breaks()))
+    # 五言: 1..5 for the characters, 6 on the mark that ends the clause, "。\n" is a one-character clause
+    expected = [1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 1, 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6]
+    assert pos[0].tolist() == expected
+    counted = [len(c) + 1 for c in text.clauses("床前明月光，疑是地上霜。")]
+    assert counted == [pos[0, 5].item(), pos[0, 11].item()]  # the marks carry text.clauses' lengths
 
 
 def test_the_cnn_is_causal_too_and_sees_only_its_receptive_field():
@@ -74,8 +88,9 @@ def test_cnn_like_matches_the_parameter_count_it_computes():
     assert n_gpt == expected and n_gpt < expected + 2579 * 64
 
 
-def test_parameter_table_adds_up_to_the_model():
-    model = small()
+@pytest.mark.parametrize("config", [SMALL, CLAUSED], ids=["plain", "clause-positions"])
+def test_parameter_table_adds_up_to_the_model(config):
+    model = small(config=config)
     rows = gpt.parameter_table(model)
     top = [r for r in rows if not r["layer"].startswith(" ")]
     assert sum(r["params"] for r in top if r["params"]) == gpt.count_parameters(model)
@@ -83,6 +98,7 @@ def test_parameter_table_adds_up_to_the_model():
 
 
 def test_the_graph_is_a_real_traced_forward_pass():
+    assert "wce" in gpt.graph_dot(small(config=CLAUSED), "model")  # the clause positions trace too
     model = small()
     dot = gpt.graph_dot(model, "model")
     assert dot.startswith("digraph") and '"h_0"' in dot and '"lm_head"' in dot and "1×8×32" in dot
@@ -158,6 +174,11 @@ def test_save_and_load_round_trip_and_refuse_hostile_files(tmp_path):
     assert not cases["marker"].exists()  # no pickle was ever run
     cnn = gpt.CharCNN(gpt.CNNConfig(vocab_size=tok.size, block_size=8, n_layer=1, n_embd=8))
     assert isinstance(gpt.load(gpt.save(cnn, tok))[0], gpt.CharCNN)
+    cfg = gpt.GPTConfig(tok.size, 8, 1, 2, 8, clause_breaks=tok.clause_breaks())
+    claused = gpt.GPT(cfg).eval()
+    loaded = gpt.load(gpt.save(claused, tok))[0]  # the break ids survive the JSON header as a tuple
+    assert loaded.config == cfg
+    torch.testing.assert_close(loaded(idx), claused(idx))
 
 
 def test_a_forged_header_cannot_ask_for_a_huge_model():
@@ -176,3 +197,14 @@ def test_a_forged_header_cannot_ask_for_a_huge_model():
     )
     with pytest.raises(UserError, match="settings or vocabulary"):
         gpt.load(forged)
+
+
+def test_a_blank_line_is_never_followed_by_another():
+    tok = text.Tokenizer.from_text("床前明月光，疑是地上霜。\n\n举头望明月，低头思故乡。\n")
+    torch.manual_seed(0)
+    model = gpt.GPT(gpt.GPTConfig(vocab_size=tok.size, block_size=16, n_layer=1, n_head=2, n_embd=16)).eval()
+    nl = tok.index["\n"]
+    after_line = gpt.next_distribution(model, tok.encode("床前明月光，疑是地上霜。\n"), newline=nl)
+    after_blank = gpt.next_distribution(model, tok.encode("床前明月光，疑是地上霜。\n\n"), newline=nl)
+    assert after_line[nl] > 0 and after_blank[nl] == 0  # a poem may end, but no run of blank lines
+    assert after_blank.sum().item() == pytest.approx(1.0)

@@ -3,6 +3,7 @@ pipeline, and a browser test of both with screenshots."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,7 @@ def test_a_run_on_the_tiny_pipeline(lang, tiny_folder):
 
 @pytest.mark.slow
 def test_contact_sheet_on_the_tiny_pipeline(tiny_folder):
+    """The sheet runs as a background job (jobs.watch waits for it, then the page reruns and keeps it)."""
     at = app_test(
         PAGE,
         "en",
@@ -221,3 +223,16 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
         expect(page.get_by_text(t("sd.download", lang))).to_be_visible(timeout=240_000)
         assert exception_text(page) == ""
         tall_snap(page, f"sd_tiny_run_{lang}")
+
+    # A long run in the background: live progress with a Stop button; Stop ends it with a sentence.
+    query = f"lang=en&sd.model={quote(str(tiny_folder), safe='')}&sd.side=128&sd.steps=50&sd.strength=1.0"
+    open_sd(page, server, query)
+    page.get_by_role("button", name=t("sd.generate", "en"), exact=True).click()
+    stop = page.get_by_role("button", name=t("common.stop", "en"), exact=True)
+    expect(stop).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(re.compile(r"Step \d+ of 51 \(t = \d+\)"))).to_be_visible(timeout=120_000)
+    snap(page, "sd_tiny_running_en", full_page=False)
+    stop.click()
+    expect(page.get_by_text(t("common.cancelled", "en"), exact=True)).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("button", name=t("sd.generate", "en"), exact=True)).to_be_enabled()
+    assert exception_text(page) == ""

@@ -15,20 +15,31 @@ from core.jobs import BackgroundJob
 from core.limits import LIMITS
 from core.models import build_model, build_seeded
 from core.train import (
+    MAX_RUNS,
     MixedPrecision,
     TrainConfig,
+    acc_floor,
     cadence,
     cell_examples,
     classification_objective,
     config_from_dict,
     confusion_matrix,
     curve_points,
+    diagnose,
     evaluate,
     fit,
+    gallery,
+    keep_run,
+    load_run,
     misclassified,
+    option_defaults,
+    options_for,
     per_class_accuracy,
     predict_proba,
+    run_checkpoint,
+    run_row,
     score_run,
+    subset_choices,
     train_run,
 )
 
@@ -299,3 +310,90 @@ def test_cell_examples_are_exactly_the_cells_images_most_confident_first():
     assert cell_examples(probs, y, true=0, predicted=1, k=2) == [0, 1]
     assert cell_examples(probs, y, true=1, predicted=0) == []
     assert cell_examples(probs, y, true=0, predicted=0) == [2]
+
+
+# --- what the trainer page offers and keeps -------------------------------------------------------
+
+
+def test_subset_choices_stop_at_the_servers_limit():
+    assert subset_choices(60_000) == [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000]
+    assert subset_choices(10_000) == [1_000, 2_000, 5_000, 10_000]
+    assert subset_choices()[-1] <= LIMITS.max_train_subset
+
+
+def test_option_defaults_and_options_for_follow_each_models_signature():
+    assert option_defaults("two_layer_cnn") == {"dropout": 0.3, "batch_norm": False}  # homework 000's p
+    assert option_defaults("bn_cnn") == {"dropout": 0.0, "batch_norm": True}
+    assert option_defaults("lenet5") == {"dropout": 0.0, "batch_norm": False}  # neither option: off
+    assert options_for("mlp", 0.25, True) == {"dropout": 0.25}  # the MLP has no batch norm
+    assert options_for("two_layer_cnn", 0.5, 1) == {"dropout": 0.5, "batch_norm": True}
+    build_model("mlp", **options_for("mlp", 0.25, True))  # what the page passes, the model accepts
+
+
+def scored(mnist, run_id: int, model: str = "mlp"):
+    return score_run(run_id, build_seeded(model, run_id), mnist, TrainConfig(model=model, lr=0.01), {})
+
+
+def test_keep_run_drops_the_oldest_beyond_the_limit(mnist):
+    runs = []
+    base = scored(mnist, 1)
+    for i in range(1, MAX_RUNS + 3):
+        runs = keep_run(runs, type(base)(i, base.model, base.config, {}, base.probs, base.test_acc))
+    assert [r.id for r in runs] == list(range(3, MAX_RUNS + 3))
+
+
+def test_run_row_of_a_loaded_run_and_the_meta_the_feature_maps_read(mnist):
+    run = scored(mnist, 3)
+    row = run_row(run)
+    assert row == {"run": "#3", "model": "mlp", "optimizer": "adam", "lr": 0.01, "batch": 128, "epochs": 1,
+                   "images": "—", "test_acc": f"{run.test_acc:.2%}", "time": "—"}  # fmt: skip
+    assert run.meta == {"name": "mlp", "options": {}, "test_acc": run.test_acc}
+    assert run.summary == {"acc": run.test_acc}
+
+
+def test_acc_floor_is_two_points_under_the_lowest_value_never_negative():
+    assert acc_floor([0.95, 0.99]) == pytest.approx(0.93)
+    assert acc_floor([0.01, 0.5]) == 0.0
+
+
+def test_a_checkpoint_round_trip_gives_the_same_run(mnist):
+    run = scored(mnist, 2, "two_layer_cnn")
+    back = load_run(5, run_checkpoint(run), mnist)
+    assert back.id == 5 and back.config == run.config and back.history is None
+    assert back.test_acc == run.test_acc  # the same weights score the same on all 10,000 test images
+    torch.testing.assert_close(back.probs, run.probs)
+
+
+def test_diagnose_matches_sklearn_and_zooms_the_axis_for_a_good_model():
+    from sklearn.metrics import confusion_matrix as sk_confusion
+    from sklearn.metrics import recall_score
+
+    g = torch.Generator().manual_seed(1)
+    y = torch.randint(0, 10, (2000,), generator=g)
+    good = F.one_hot(y, 10).float() * 5 + torch.rand(2000, 10, generator=g) * 4  # mostly right
+    probs = F.softmax(good, 1)
+    d = diagnose(probs, y)
+    pred = probs.argmax(1).numpy()
+    assert d.matrix.tolist() == sk_confusion(y.numpy(), pred, labels=list(range(10))).tolist()
+    recall = recall_score(y.numpy(), pred, labels=list(range(10)), average=None)
+    torch.testing.assert_close(d.per_class, torch.tensor(recall, dtype=torch.float32))
+    worst = float(recall.min())
+    assert worst >= 0.9 and d.floor == pytest.approx(math.floor(worst * 100 - 1) / 100)
+    assert d.floor < worst  # every bar shows
+    chance = diagnose(F.softmax(torch.rand(2000, 10, generator=g), 1), y)
+    assert chance.floor == 0.0
+
+
+def test_gallery_captions_name_the_cells_images_or_the_worst_mistakes():
+    probs = torch.tensor([[0.1, 0.9], [0.3, 0.7], [0.8, 0.2], [0.05, 0.95], [0.4, 0.6]])
+    y = torch.tensor([0, 0, 0, 1, 0])
+    cell = gallery(probs, y, (0, 1), k=2)
+    assert [e["index"] for e in cell] == [0, 1]
+    assert cell[0] == {
+        "index": 0,
+        "true": 0,
+        "pred": 1,
+        "conf": pytest.approx(0.9),
+        "p_true": pytest.approx(0.1),
+    }
+    assert [e["index"] for e in gallery(probs, y)] == [w["index"] for w in misclassified(probs, y, k=16)]

@@ -321,3 +321,46 @@ def test_diagram_boxes_never_overlap_and_arcs_clear_the_boxes(sd15_512):
         top = arc.points[1][1]
         lowest_box = min(b.level for b in boxes if b.name in (arc.source, arc.target))
         assert top < lowest_box - unet.BOX_HALF_HEIGHT and top > -unet.MARGIN_TOP
+
+
+def test_headline_numbers_are_the_homeworks(sd15_512):
+    """The page's metrics: 859,520,964 parameters, a 64 × 64 latent, batch 2 (guidance), 77 × 768 tokens."""
+    assert unet.headline(sd15_512) == {
+        "params": ("859.5 M", "859,520,964"),
+        "latent": "64 × 64",
+        "batch": 2,
+        "tokens": "77 × 768",
+    }
+    mid = by_name(sd15_512)["mid_block"]
+    assert unet.block_numbers(mid, sd15_512) == {
+        "params": ("97.0 M", "97,038,080"),
+        "share": f"{100 * 97_038_080 / 859_520_964:.1f} %",  # 11.3 %
+        "in": "2×1280×8×8",
+        "out": "2×1280×8×8",
+    }
+    assert (
+        unet.mid_attention(sd15_512) == mid.cross_attention[0] and mid.cross_attention[0].query_tokens == 64
+    )
+    topics = {r.name: unet.explain_topic(r) for r in sd15_512}
+    assert topics["conv_in"] == "in" and topics["conv_out"] == "out" and topics["mid_block"] == mid.cls
+
+
+def test_sizes_and_config_keys():
+    assert unet.parse_size("768x512") == (512, 768) and unet.parse_size("640 × 480") == (480, 640)
+    key = unet.config_key({**dict(unet.SD15), "_class_name": "UNet2DConditionModel"})
+    assert dict(key) == dict(unet.SD15) and hash(key) == hash(unet.config_key(unet.SD15))
+
+
+def test_analyse_is_the_stats_and_maps_of_one_prompt(tiny_pipe):
+    """The live tab's one core call equals its two parts run by hand."""
+    records: list[dict] = []
+    stats, maps = unet.analyse(tiny_pipe, "snow", 64, 999, report=records.append)
+    assert [r["done"] for r in records] == [1, 2] and records[-1]["progress"] == 1.0
+    assert unet.analyse(tiny_pipe, "snow", 64, 999, should_stop=lambda: True) is None  # Stop between passes
+    embeddings, tokens = diffusion.encode_prompt(tiny_pipe, "snow")
+    assert stats == unet.activation_stats(tiny_pipe.unet, embeddings, 64, 64, 999)
+    by_hand = unet.cross_attention_maps(tiny_pipe.unet, embeddings, tokens, 64, 64, 999)
+    assert maps.tokens == by_hand.tokens and torch.equal(maps.mean, by_hand.mean)
+    records = unet.stats_table(stats)
+    assert records[0]["name"] == "conv_in" and records[0]["shape"] == unet.shape_text(stats[0].shape)
+    assert records[-1]["std"] == stats[-1].std

@@ -382,3 +382,13 @@ def test_slider_start_is_zero_or_the_digits_mean_rounded(tiny, mnist):
     mu = vt.encode_means(tiny, mnist.test_x[0])[0]
     expected = [round(min(3.0, max(-3.0, v)), 1) for v in mu.tolist()]
     assert vt.slider_start(tiny, mnist.test_x[0]) == expected
+
+
+def test_random_test_images_are_a_seeded_permutations_first_n(mnist):
+    """The reconstruction tab's inputs: torch.randperm with a seeded generator, the same on every call."""
+    reference = mnist.test_x[
+        torch.randperm(len(mnist.test_x), generator=torch.Generator().manual_seed(3))[:16]
+    ]
+    torch.testing.assert_close(vt.random_test_images(mnist, 16, seed=3), reference)
+    assert not torch.equal(vt.random_test_images(mnist, 16, seed=4), reference)
+    assert vt.random_test_images(mnist, 5).shape == (5, 28, 28)

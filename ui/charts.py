@@ -9,7 +9,9 @@ Rules that each helper applies, so that no page has to remember them:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -61,9 +63,16 @@ def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def show(chart: alt.TopLevelMixin, height: int = 300) -> None:
-    """Draw an Altair chart with the shared style, full width, `height` scaled for a projector."""
-    st.altair_chart(_style(chart.properties(height=chart_height(height))), width="stretch")
+def show(chart: alt.TopLevelMixin, height: int = 300, *, key: str | None = None) -> Any:
+    """Draw an Altair chart with the shared style, full width, `height` scaled for a projector.
+
+    With a `key`, a click on the chart's selection reruns the page and the selection event is returned.
+    """
+    styled = _style(chart.properties(height=chart_height(height)))
+    if key is None:
+        st.altair_chart(styled, width="stretch")
+        return None
+    return st.altair_chart(styled, width="stretch", on_select="rerun", key=key)
 
 
 def curves(
@@ -124,7 +133,7 @@ def bars(
     """Vertical bars; `highlight` colours one x value red (the predicted digit, the chosen token)."""
     lo = min(0.0, float(df[y].min())) if y_domain is None else y_domain[0]
     hi = max(float(df[y].max()), 1e-12) if y_domain is None else y_domain[1]
-    axis = alt.Axis(format=".0%") if percent else alt.Axis()
+    axis = alt.Axis(format=".1~%") if percent else alt.Axis()  # 97.5% on a zoomed axis, 20% on a whole one
     enc = {
         "x": alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
         "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[lo, hi]), axis=axis),
@@ -132,7 +141,9 @@ def bars(
     }
     if highlight is not None:
         enc["color"] = alt.condition(alt.datum[x] == highlight, alt.value("#e45756"), alt.value(PALETTE[0]))
-    show(alt.Chart(df).mark_bar(clip=True).encode(**enc), height)  # clip: no bar below its axis
+    show(
+        alt.Chart(df).mark_bar(clip=True, color=PALETTE[0]).encode(**enc), height
+    )  # clip: none below its axis
 
 
 DIVERGING = {
@@ -157,11 +168,17 @@ def heatmap(
     text: bool = True,
     fmt: str = ".2f",
     height: int | None = None,
-) -> None:
+    log: bool = False,
+    select: str | None = None,
+) -> tuple[int, int] | None:
     """A labelled matrix (attention weights, Q/K/V, a confusion matrix), values written in each cell.
 
+    `log`: a symlog colour scale (counts that span orders of magnitude). `select`: a widget key; cells
+    are clickable and the clicked cell's (row, column) index is returned (None: no cell clicked).
+
     Written as a plain Vega-Lite spec, not with Altair: Altair's schema validation took ~70 ms a heatmap,
-    and a page redraws up to eight of them on one slider move (felt speed, #13). Same chart either way.
+    and a page redraws up to eight of them on one slider move (felt speed, #13). Same chart either way
+    (tests/test_felt_speed.py compares the two).
     """
     m = np.asarray(matrix, dtype=float)
     n_rows, n_cols = m.shape
@@ -182,49 +199,55 @@ def heatmap(
         "axis": {"labelAngle": 0},
     }
     y = {"field": "row", "type": "nominal", "title": row_title, "sort": list(dict.fromkeys(rows))}
-    layers = [
-        {
-            "mark": {"type": "rect"},
-            "encoding": {
-                "x": x,
-                "y": y,
-                "color": {
-                    "field": "value",
-                    "type": "quantitative",
-                    "scale": {"scheme": scheme},
-                    "legend": None,
-                },
-                "tooltip": [
-                    {"field": "row", "type": "nominal"},
-                    {"field": "col", "type": "nominal"},
-                    {"field": "value", "type": "quantitative", "format": fmt},
-                ],
+    cells = {
+        "mark": {"type": "rect", **({"cursor": "pointer"} if select else {})},
+        "encoding": {
+            "x": x,
+            "y": y,
+            "color": {
+                "field": "value",
+                "type": "quantitative",
+                "scale": {"scheme": scheme, **({"type": "symlog"} if log else {})},
+                "legend": None,
             },
-        }
-    ]
+            "tooltip": [
+                {"field": "row", "type": "nominal", "title": row_title or "row"},
+                {"field": "col", "type": "nominal", "title": col_title or "col"},
+                {"field": "value", "type": "quantitative", "format": fmt},
+            ],
+        },
+    }
+    pick = {"name": "cell", "select": {"type": "point", "fields": ["i", "j"]}}
+    if select:
+        cells["encoding"]["opacity"] = {"condition": {"param": "cell", "value": 1.0}, "value": 0.45}
+    spec = {**cells, **({"params": [pick]} if select else {})}
     if text and m.size <= 400:
         lo, hi = (float(np.nanmin(m)), float(np.nanmax(m))) if m.size else (0.0, 0.0)
         mid, half = (lo + hi) / 2, (hi - lo) / 2
         # White text where the cell is dark: the top of a sequential scheme, both ends of a diverging one.
         diverging = scheme in DIVERGING
         dark = f"abs(datum.value - {mid}) > {0.55 * half}" if diverging else f"datum.value > {mid}"
-        layers.append(
-            {
-                "mark": {"type": "text", "fontSize": 16 if presenter() else 11},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "text": {"field": "value", "type": "quantitative", "format": fmt},
-                    "color": {"condition": {"test": dark, "value": "white"}, "value": "black"},
-                },
-            }
-        )
-    spec = {
-        **(layers[0] if len(layers) == 1 else {"layer": layers}),
-        "height": chart_height(height or max(160, 28 * n_rows + 60)),
-        "config": _config(),
-    }
-    st.vega_lite_chart(df, spec, width="stretch")
+        if log:  # symlog: the colour is dark above 80% of log(1 + the largest count)
+            dark = f"log(1 + datum.value) > {0.8 * math.log1p(max(hi, 0.0))}"
+        numbers = {
+            "mark": {"type": "text", "fontSize": 16 if presenter() else 11},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "text": {"field": "value", "type": "quantitative", "format": fmt},
+                "color": {"condition": {"test": dark, "value": "white"}, "value": "black"},
+            },
+        }
+        spec = {"layer": [{**cells, **({"name": "cells"} if select else {})}, numbers]}
+        if select:  # a selection in a layer is declared at the top, naming the layer it lives in
+            spec["params"] = [{**pick, "views": ["cells"]}]
+    spec |= {"height": chart_height(height or max(160, 28 * n_rows + 60)), "config": _config()}
+    if select is None:
+        st.vega_lite_chart(df, spec, width="stretch")
+        return None
+    event = st.vega_lite_chart(df, spec, width="stretch", on_select="rerun", key=select)
+    points = ((event or {}).get("selection") or {}).get("cell") or []
+    return (int(points[0]["i"]), int(points[0]["j"])) if points else None
 
 
 def image_row(
@@ -237,3 +260,36 @@ def image_row(
         chunk = zip(images[start : start + per_row], captions[start : start + per_row], strict=True)
         for col, (img, cap) in zip(cols, chunk, strict=False):
             col.image(zoom(np.asarray(img), factor), caption=cap, width="stretch")
+
+
+def scatter(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    classes: Sequence[str],
+    *,
+    axes: tuple[str, str] | None = None,
+    legend: str | None = None,
+    tooltip: Sequence = (),
+    title: str = "",
+    size: int = 18,
+    height: int = 300,
+) -> None:
+    """Points (x, y), one palette colour per class in `classes` order: a latent space, a layer's 2-D map.
+
+    `axes` (x title, y title) draws axes that span the points (not 0); None hides them. `legend` titles
+    the colour legend; None leaves it out (a page with several maps draws one legend for all).
+    """
+    if axes is None:
+        xy = {"x": alt.X(f"{x}:Q", axis=None), "y": alt.Y(f"{y}:Q", axis=None)}
+    else:
+        fit = alt.Scale(zero=False)
+        xy = {"x": alt.X(f"{x}:Q", title=axes[0], scale=fit), "y": alt.Y(f"{y}:Q", title=axes[1], scale=fit)}
+    palette = alt.Scale(domain=list(classes), range=PALETTE)
+    shown = alt.Undefined if legend else None
+    colour = alt.Color(f"{color}:N", title=legend, sort=list(classes), scale=palette, legend=shown)
+    chart = (
+        alt.Chart(df).mark_circle(size=size, opacity=0.75).encode(**xy, color=colour, tooltip=list(tooltip))
+    )
+    show(chart.properties(title=title) if title else chart, height)

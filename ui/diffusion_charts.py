@@ -1,4 +1,5 @@
-"""The two diffusion pages' own charts: the noise schedule (SD page) and the UNet's U (UNet inspector).
+"""The two diffusion pages' own charts: the noise schedule (SD page), the UNet's U, its parameters by
+type and live activations (UNet inspector), and the headline metrics both pages show.
 
 The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each box carries three
 short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a column of about
@@ -7,8 +8,11 @@ short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labe
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
+import streamlit as st
 
 from core import unet
 from ui import charts
@@ -20,8 +24,38 @@ LEVEL_PX = 100  # height of one level of the U (presenter mode: × 1.5)
 ARC_COLOUR = "#9aa0a6"
 
 
-def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None:
-    """ᾱ_t and 1 − ᾱ_t over t (T,), the timesteps that run as dots, the start as a dashed rule."""
+def metric_rows(items: dict[str, Any], per_row: int | None = None) -> None:
+    """{label: value or (value, help)} as metrics, two a row on a projector (so they stay whole), four on
+    a laptop."""
+    per_row, items = per_row or (2 if presenter() else 4), list(items.items())
+    for start in range(0, len(items), per_row):
+        for column, (label, value) in zip(st.columns(per_row), items[start : start + per_row], strict=False):
+            value, help_ = value if isinstance(value, tuple) else (value, None)
+            column.metric(label, value, help=help_)
+
+
+def parameter_types(by_type: dict[str, int], title: str) -> None:
+    """Horizontal bars: parameters per part class (`core.unet.parameters_by_type`), largest on top."""
+    frame = pd.DataFrame([{"type": k, "params": v} for k, v in by_type.items() if v])
+    x, tip = alt.X("params:Q", title=title), ["type:N", alt.Tooltip("params:Q", format=",")]
+    charts.show(
+        alt.Chart(frame).mark_bar().encode(x, alt.Y("type:N", sort="-x", title=None), tooltip=tip), 260
+    )
+
+
+def activation_bars(records: list[dict], block_title: str) -> None:
+    """The std of each block's output in a live forward pass (`core.unet.stats_table`), in forward order."""
+    frame = pd.DataFrame(records)
+    x = alt.X("name:N", sort=None, title=block_title)
+    charts.show(alt.Chart(frame).mark_bar().encode(x, alt.Y("std:Q"), tooltip=list(frame.columns)), 240)
+
+
+def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> dict[str, Any]:
+    """ᾱ_t and 1 − ᾱ_t over t (T,), the timesteps that run as dots, the start as a dashed rule.
+
+    Returns the styled Vega-Lite spec (draw it with `st.vega_lite_chart(spec, width="stretch")`): a page
+    caches it, so a slider moved back and forth skips Altair's build and validation (felt speed).
+    """
     signal, noise = titles["signal"], titles["noise"]
     every = CURVE_STRIDE  # a smooth curve needs 250 of the 1000 points (and redraws 4x faster)
     t = range(0, len(alphas), every)
@@ -35,7 +69,9 @@ def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> None
     ran = pd.DataFrame({"t": timesteps, "value": alphas[timesteps]})
     dots = alt.Chart(ran).mark_circle(size=40, color="#444").encode(x, y)
     start = alt.Chart(pd.DataFrame({"t": timesteps[:1]})).mark_rule(strokeDash=[6, 4], size=2).encode(x)
-    charts.show(lines + dots + start, 280)
+    spec = charts._style((lines + dots + start).properties(height=chart_height(280))).to_dict()
+    spec.get("config", {}).pop("view", None)  # Altair's default 300 px view: Streamlit sizes the chart
+    return spec
 
 
 def unet_diagram(rows: list[unet.BlockRow], picked: str) -> alt.LayerChart:

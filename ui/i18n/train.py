@@ -26,7 +26,7 @@ EN = {
     "train.schedule": "Learning-rate schedule",
     "train.sched.constant": "constant",
     "train.sched.onecycle": "OneCycle (warm up, then anneal)",
-    "train.weight_decay": "Weight decay",
+    "train.wd": "Weight decay",
     "train.same_init": "Same initial weights for every run",
     "train.same_init.help": "Weights are drawn from the sidebar's random seed, so two runs that differ only in "
     "the optimizer (or batch norm) start from the same point: a fair comparison.",
@@ -34,7 +34,7 @@ EN = {
     "train.params": "Trainable parameters: {n:,}",
     "train.col.layer": "layer",
     "train.col.type": "type",
-    "train.col.shape": "output shape",
+    "train.col.output_shape": "output shape",
     "train.col.params": "parameters",
     "train.first_image": "The first training image (as the homework saves it to vis.png): label {label}",
     "train.start": "Train",
@@ -64,7 +64,6 @@ EN = {
     "train.confusion": "Confusion matrix (rows: true digit, columns: predicted)",
     "train.axis.true": "true",
     "train.axis.pred": "predicted",
-    "train.axis.count": "count",
     "train.per_class": "Accuracy per digit",
     "train.axis.digit": "digit",
     "train.gallery": "Misclassified test images, most confident mistakes first",
@@ -91,7 +90,6 @@ EN = {
     "train.step.normalized": "5 · normalized: (x/255 − 0.1307) / 0.3081, range {lo:.2f} … {hi:.2f}",
     "train.axis.prob": "probability",
     "train.prediction": "The network reads: {digit} ({p:.0%})",
-    "train.shared": "The feature-map viewer can now use this model ({model}, test accuracy {acc:.2%}).",
 }
 
 ZH = {
@@ -120,7 +118,7 @@ ZH = {
     "train.schedule": "学习率调度",
     "train.sched.constant": "恒定",
     "train.sched.onecycle": "OneCycle（先升温，再退火）",
-    "train.weight_decay": "权重衰减",
+    "train.wd": "权重衰减",
     "train.same_init": "每次训练使用相同的初始权重",
     "train.same_init.help": "初始权重由侧边栏的随机种子生成，因此只改变优化器（或批归一化）的两次训练从同一起点出发，"
     "比较才公平。",
@@ -128,7 +126,7 @@ ZH = {
     "train.params": "可训练参数：{n:,}",
     "train.col.layer": "层",
     "train.col.type": "类型",
-    "train.col.shape": "输出形状",
+    "train.col.output_shape": "输出形状",
     "train.col.params": "参数量",
     "train.first_image": "第一张训练图片（作业中保存为 vis.png）：标签 {label}",
     "train.start": "开始训练",
@@ -158,7 +156,6 @@ ZH = {
     "train.confusion": "混淆矩阵（行：真实数字，列：预测数字）",
     "train.axis.true": "真实",
     "train.axis.pred": "预测",
-    "train.axis.count": "数量",
     "train.per_class": "每个数字的准确率",
     "train.axis.digit": "数字",
     "train.gallery": "被分错的测试图片（最有把握的错误排在前面）",
@@ -184,5 +181,4 @@ ZH = {
     "train.step.normalized": "5 · 标准化：(x/255 − 0.1307) / 0.3081，取值范围 {lo:.2f} … {hi:.2f}",
     "train.axis.prob": "概率",
     "train.prediction": "网络认为是：{digit}（{p:.0%}）",
-    "train.shared": "特征图页面现在可以使用这个模型（{model}，测试准确率 {acc:.2%}）。",
 }
