@@ -140,12 +140,13 @@ def main(argv: list[str] | None = None) -> int:
                 if control(tab, key) is None:
                     print(f"{spec.url:12s} no slider or radio (or no {key!r}) on the page", flush=True)
                     continue
-                results[spec.url] = moves(tab, args.moves, key)
-                if not results[spec.url]:
-                    print(f"{spec.url:12s} no key press started a rerun", flush=True)
-                    del results[spec.url]
+                name = f"{spec.url} ({key})" if key else spec.url
+                results[name] = moves(tab, args.moves, key)
+                if not results[name]:
+                    print(f"{name:12s} no key press started a rerun", flush=True)
+                    del results[name]
                     continue
-                print(f"{spec.url:12s} median {statistics.median(results[spec.url]):.2f} s", flush=True)
+                print(f"{name:12s} median {statistics.median(results[name]):.2f} s", flush=True)
         browser.close()
     print(f"\ncontrol move → settled page, median of {args.moves} (goal ≤ 0.50 s):")
     for name, times in results.items():
