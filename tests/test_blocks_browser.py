@@ -59,6 +59,7 @@ def test_laptop_views_and_a_typed_sentence(server, page):
     box.press("Enter")
     page.locator("[data-testid='stMain']").get_by_text(TABLES["en"]["attn.mode.word"], exact=True).click()
     expect(page.get_by_text("6 tokens: The | cat | sat | on | the | mat")).to_be_visible(timeout=120_000)
+    wait_idle(page)  # the caption comes first: the heatmaps below it are still being redrawn
     assert_fits(page)
     snap_tall(page, "blocks_attention_en", height=3200)
     box.fill("")

@@ -35,17 +35,31 @@ PALETTE = [
 ]  # Tableau 10: neighbours differ in hue, not only in shade
 
 
-def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+def _config() -> dict:
+    """The shared Vega-Lite `config`: type sizes for laptop or projector, labels never cut."""
     big = presenter()
-    return (
-        chart.configure_axis(labelFontSize=16 if big else 12, titleFontSize=18 if big else 13, labelLimit=0)
+    return {
+        "axis": {"labelFontSize": 16 if big else 12, "titleFontSize": 18 if big else 13, "labelLimit": 0},
         # Room for the y labels even when Vega measures them before the web font has loaded (it then
         # under-measures, and "100%" was drawn as "00%", cut at the chart's left edge).
-        .configure_axisY(minExtent=56 if big else 44)
-        .configure_legend(
-            labelFontSize=16 if big else 12, titleFontSize=16 if big else 12, labelLimit=0, symbolLimit=0
-        )
-        .configure_title(fontSize=20 if big else 14)
+        "axisY": {"minExtent": 56 if big else 44},
+        "legend": {
+            "labelFontSize": 16 if big else 12,
+            "titleFontSize": 16 if big else 12,
+            "labelLimit": 0,
+            "symbolLimit": 0,
+        },
+        "title": {"fontSize": 20 if big else 14},
+    }
+
+
+def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    c = _config()
+    return (
+        chart.configure_axis(**c["axis"])
+        .configure_axisY(**c["axisY"])
+        .configure_legend(**c["legend"])
+        .configure_title(**c["title"])
     )
 
 
@@ -162,28 +176,52 @@ def heatmap(
 
     `log`: a symlog colour scale (counts that span orders of magnitude). `select`: a widget key; cells
     are clickable and the clicked cell's (row, column) index is returned (None: no cell clicked).
+
+    Written as a plain Vega-Lite spec, not with Altair: Altair's schema validation took ~70 ms a heatmap,
+    and a page redraws up to eight of them on one slider move (felt speed, #13). Same chart either way
+    (tests/test_felt_speed.py compares the two).
     """
     m = np.asarray(matrix, dtype=float)
+    n_rows, n_cols = m.shape
     df = pd.DataFrame(
-        [(i, j, rows[i], cols[j], m[i, j]) for i in range(m.shape[0]) for j in range(m.shape[1])],
-        columns=["i", "j", "row", "col", "value"],
+        {
+            "i": np.repeat(np.arange(n_rows), n_cols),
+            "j": np.tile(np.arange(n_cols), n_rows),
+            "row": np.repeat(np.asarray(rows, dtype=object)[:n_rows], n_cols),
+            "col": np.tile(np.asarray(cols, dtype=object)[:n_cols], n_rows),
+            "value": m.ravel(),
+        }
     )
-    base = alt.Chart(df).encode(
-        x=alt.X("col:N", title=col_title, sort=list(dict.fromkeys(cols)), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("row:N", title=row_title, sort=list(dict.fromkeys(rows))),
-    )
-    scale = alt.Scale(scheme=scheme, type="symlog") if log else alt.Scale(scheme=scheme)
-    layer = base.mark_rect(cursor="pointer" if select else alt.Undefined).encode(
-        color=alt.Color("value:Q", scale=scale, legend=None),
-        tooltip=[
-            alt.Tooltip("row:N", title=row_title or "row"),
-            alt.Tooltip("col:N", title=col_title or "col"),
-            alt.Tooltip("value:Q", format=fmt),
-        ],
-    )
+    x = {
+        "field": "col",
+        "type": "nominal",
+        "title": col_title,
+        "sort": list(dict.fromkeys(cols)),
+        "axis": {"labelAngle": 0},
+    }
+    y = {"field": "row", "type": "nominal", "title": row_title, "sort": list(dict.fromkeys(rows))}
+    cells = {
+        "mark": {"type": "rect", **({"cursor": "pointer"} if select else {})},
+        "encoding": {
+            "x": x,
+            "y": y,
+            "color": {
+                "field": "value",
+                "type": "quantitative",
+                "scale": {"scheme": scheme, **({"type": "symlog"} if log else {})},
+                "legend": None,
+            },
+            "tooltip": [
+                {"field": "row", "type": "nominal", "title": row_title or "row"},
+                {"field": "col", "type": "nominal", "title": col_title or "col"},
+                {"field": "value", "type": "quantitative", "format": fmt},
+            ],
+        },
+    }
+    pick = {"name": "cell", "select": {"type": "point", "fields": ["i", "j"]}}
     if select:
-        pick = alt.selection_point(name="cell", fields=["i", "j"])
-        layer = layer.encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45))).add_params(pick)
+        cells["encoding"]["opacity"] = {"condition": {"param": "cell", "value": 1.0}, "value": 0.45}
+    spec = {**cells, **({"params": [pick]} if select else {})}
     if text and m.size <= 400:
         lo, hi = (float(np.nanmin(m)), float(np.nanmax(m))) if m.size else (0.0, 0.0)
         mid, half = (lo + hi) / 2, (hi - lo) / 2
@@ -192,11 +230,23 @@ def heatmap(
         dark = f"abs(datum.value - {mid}) > {0.55 * half}" if diverging else f"datum.value > {mid}"
         if log:  # symlog: the colour is dark above 80% of log(1 + the largest count)
             dark = f"log(1 + datum.value) > {0.8 * math.log1p(max(hi, 0.0))}"
-        layer = layer + base.mark_text(fontSize=16 if presenter() else 11).encode(
-            text=alt.Text("value:Q", format=fmt),
-            color=alt.condition(dark, alt.value("white"), alt.value("black")),
-        )
-    event = show(layer, height or max(160, 28 * m.shape[0] + 60), key=select)
+        numbers = {
+            "mark": {"type": "text", "fontSize": 16 if presenter() else 11},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "text": {"field": "value", "type": "quantitative", "format": fmt},
+                "color": {"condition": {"test": dark, "value": "white"}, "value": "black"},
+            },
+        }
+        spec = {"layer": [{**cells, **({"name": "cells"} if select else {})}, numbers]}
+        if select:  # a selection in a layer is declared at the top, naming the layer it lives in
+            spec["params"] = [{**pick, "views": ["cells"]}]
+    spec |= {"height": chart_height(height or max(160, 28 * n_rows + 60)), "config": _config()}
+    if select is None:
+        st.vega_lite_chart(df, spec, width="stretch")
+        return None
+    event = st.vega_lite_chart(df, spec, width="stretch", on_select="rerun", key=select)
     points = ((event or {}).get("selection") or {}).get("cell") or []
     return (int(points[0]["i"]), int(points[0]["j"])) if points else None
 
