@@ -42,7 +42,12 @@ def main() -> int:
     parser.add_argument("--no-align", action="store_true", help="random windows instead of line-aligned ones")
     parser.add_argument("--no-clause", action="store_true", help="no clause-position embedding")
     parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--chars", type=int, default=1500, help="characters generated for the rhythm count")
+    parser.add_argument("--chars", type=int, default=1000, help="characters per sample for the rhythm count")
+    parser.add_argument("--samples", type=int, default=3, help="samples (generation seeds 0, 1, …) counted")
+    parser.add_argument(
+        "--last", action="store_true", help="end with the last weights, not the best-validation"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the training seed (weights and batches)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -50,7 +55,11 @@ def main() -> int:
     corpus = text.load("tang300")
     tok = text.Tokenizer.from_text(corpus.text)
     train_ids, val_ids = text.split(corpus, tok)
-    overrides = {"steps": args.steps} if args.steps else {}
+    overrides = {
+        "seed": args.seed,
+        **({"keep_best": False} if args.last else {}),
+        **({"steps": args.steps} if args.steps else {}),
+    }
     model_cfg, train_cfg = gpt.recipe(
         args.recipe,
         tok.size,
@@ -58,7 +67,7 @@ def main() -> int:
         align_lines=not args.no_align,
         **overrides,
     )
-    model = gpt.GPT(model_cfg)
+    model = gpt.build(model_cfg, train_cfg.seed)
     print(f"corpus: tang300, {len(corpus.poems)} poems, {len(corpus.text)} characters, vocabulary {tok.size}")
     print(f"model: {model_cfg}, {gpt.count_parameters(model):,} parameters; {train_cfg}")
     print(f"torch threads: {torch.get_num_threads()}")
@@ -80,7 +89,8 @@ def main() -> int:
     unigram = text.unigram_loss(train_ids, val_ids, tok.size)
     # The page's defaults: prompt 春 (a line start), temperature 0.8, top-k 20.
     poems = "".join(
-        gpt.generate(model, tok, text.PROMPTS["tang300"], args.chars, args.temperature, 20, seed=0)
+        "".join(gpt.generate(model, tok, text.PROMPTS["tang300"], args.chars, args.temperature, 20, seed=i))
+        for i in range(args.samples)
     )
     share, lines = text.rhythm_share(poems)
     corpus_share, corpus_lines = text.rhythm_share(corpus.text)
@@ -95,7 +105,8 @@ def main() -> int:
         f"(unigram {unigram:.3f}, uniform {text.uniform_loss(tok.size):.3f}) nats/char"
     )
     print(
-        f"rhythm: {share:.1%} of {lines} generated verse lines have 5 or 7 characters per clause "
+        f"rhythm: {share:.1%} of {lines} verse lines ({args.samples} samples × {args.chars} characters) "
+        "have 5 or 7 characters per clause "
         f"(the corpus itself: {corpus_share:.1%} of {corpus_lines})"
     )
     print(

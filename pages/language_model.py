@@ -58,14 +58,18 @@ def keep_finished_job() -> None:
     st.session_state.setdefault(f"lm.{kind}", {})[name] = (model, tok, history)
     if kind == "gpt":
         st.session_state.pop("lm.generated", None)
+    low = min(history.evals, key=lambda r: r["val_loss"], default={"val_loss": history.val_loss, "step": 0})
+    done = "lm.done.last" if kind == "gpt" and low["step"] != history.best_step else f"lm.done.{kind}"
     jobs.outcome(
         JOB,
         "success",
-        f"lm.done.{kind}",
+        done,
         steps=history.steps,
         s=history.seconds,
         val=history.val_loss,
         best=history.best_step,
+        low=low["val_loss"],
+        low_step=low["step"],
     )
 
 
@@ -112,9 +116,13 @@ def train_ui(name: str, kind: str = "gpt", base: gpt.GPTConfig | None = None) ->
     ):
         corpus, tok, train_ids, val_ids, _ = corpus_data(name)
         model_cfg, train_cfg = gpt.recipe(
-            st.session_state["lm.recipe"], tok.size, seed=seed(), device=current_device().type
+            st.session_state["lm.recipe"],
+            tok.size,
+            tok.clause_breaks(),
+            seed=seed(),
+            device=current_device().type,
         )
-        model = gpt.GPT(model_cfg) if kind == "gpt" else gpt.CharCNN(gpt.cnn_like(base or model_cfg))
+        model = gpt.build(model_cfg if kind == "gpt" else gpt.cnn_like(base or model_cfg), seed())
         st.session_state["lm._kind"] = kind.upper()
         jobs.start(
             JOB,

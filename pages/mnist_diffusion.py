@@ -118,7 +118,13 @@ def settings_ui(classes) -> tuple:
     c1.selectbox(t("ddpm.label"), range(10), key="ddpm.label", format_func=names.__getitem__)
     c2.slider(t("ddpm.guidance"), 0.0, 10.0, step=0.5, key="ddpm.guidance", help=t("ddpm.guidance.help"))
     if not presenter():
-        c3.selectbox(t("ddpm.scheduler"), ddpm.SCHEDULER_NAMES, key="ddpm.scheduler", format_func=str.upper)
+        c3.selectbox(
+            t("ddpm.scheduler"),
+            ddpm.SCHEDULER_NAMES,
+            key="ddpm.scheduler",
+            format_func=str.upper,
+            help=t("ddpm.scheduler.help"),
+        )
         c4.number_input(t("ddpm.steps"), 1, 200, key="ddpm.steps")
         c5.number_input(t("ddpm.seed"), 0, 2**31 - 1, key="ddpm.seed")
     s = st.session_state
@@ -171,7 +177,7 @@ st.markdown(t("ddpm.intro"))
 url_default("ddpm.dataset", "mnist", choices=list(core_data.NAMES))
 url_default("ddpm.label", 3, choices=list(range(10)))
 url_default("ddpm.guidance", 3.0)
-url_default("ddpm.scheduler", "ddim", choices=list(ddpm.SCHEDULER_NAMES))
+url_default("ddpm.scheduler", "ddpm", choices=list(ddpm.SCHEDULER_NAMES))
 url_default("ddpm.steps", 50)
 url_default("ddpm.seed", 0)
 url_default("ddpm.strength", 0.6)
@@ -256,7 +262,7 @@ if found is not None:
             jobs.start(
                 "ddpm.sheet",
                 lambda report, stop: ddpm.contact_sheet(
-                    unet, init, label, STRENGTHS, GUIDANCES, SHEET_STEPS, "ddim", seed, report, stop
+                    unet, init, label, STRENGTHS, GUIDANCES, SHEET_STEPS, "ddpm", seed, report, stop
                 ),
                 current_device(),
             )
