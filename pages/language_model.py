@@ -24,7 +24,7 @@ LENGTHS = [50, 100, 200, 400]
 JOB = "lm.job"
 
 url_default("lm.corpus", "tang300", choices=list(text.CORPORA))
-url_default("lm.recipe", "quick", choices=["quick", "long"])
+url_default("lm.recipe", "long", choices=["quick", "long"])
 url_default("lm.temp", 0.8, choices=TEMPS)
 url_default("lm.topk", 20, choices=TOPKS)
 url_default("lm.n", 100, choices=LENGTHS)
