@@ -79,8 +79,8 @@ def block_ui(rows: list[unet.BlockRow]) -> None:
     if st.session_state["unet.block"] not in by_name:
         st.session_state["unet.block"] = "mid_block"
     st.subheader(t("unet.diagram"))
-    chart = unet_diagram(rows, st.session_state["unet.block"])
-    st.altair_chart(chart, key="unet.diagram", on_select=on_pick, selection_mode="pick", width="stretch")
+    spec = unet_diagram(rows, st.session_state["unet.block"])
+    st.vega_lite_chart(spec, key="unet.diagram", on_select=on_pick, selection_mode="pick", width="stretch")
     st.caption(t("unet.diagram.caption"))
     name = lambda n: f"{n} · {by_name[n].cls}"  # noqa: E731
     row = by_name[st.selectbox(t("unet.block"), list(by_name), key="unet.block", format_func=name)]
