@@ -5,9 +5,10 @@ EN = {
     "home.lm": "Train a small GPT on 300 Tang poems (or English verse) live, let it write, and see where "
     "each character looks.",
     "lm.intro": "A GPT reads characters and predicts the next one. It knows nothing about poetry: it learns "
-    "the five- and seven-character rhythm, the commas and the rhymes from the corpus alone, while you watch. "
-    "Training and validation loss are in nats per character; the dashed grey line is a counted bigram model "
-    "(the next character from the previous one only), the baseline to beat.",
+    "the five- and seven-character rhythm, the commas and the rhymes from the corpus alone, while you watch "
+    "(it is only told how many characters it has read since the last comma or line break). Training and "
+    "validation loss are in nats per character; the line labelled “bigram baseline” is a counted bigram "
+    "model (the next character from the previous one only), the baseline to beat.",
     "lm.corpus": "Corpus",
     "lm.corpus.tang300": "唐诗三百首 (Tang poems)",
     "lm.corpus.song100": "宋词一百首 (Song poems)",
@@ -97,8 +98,8 @@ ZH = {
     "nav.lm": "Transformer 语言模型",
     "home.lm": "现场用唐诗三百首（或英文诗）训练一个小 GPT，让它写诗，并看每个字在“看”哪里。",
     "lm.intro": "GPT 逐字阅读并预测下一个字。它对诗一无所知：五言七言的节奏、逗号和押韵，全靠从语料中学习，"
-    "你可以看着它学会。训练和验证损失以“每字奈特”为单位；灰色虚线是计数得到的二元（bigram）模型"
-    "（只根据前一个字预测下一个字），是要超越的基线。",
+    "你可以看着它学会（它只被告知：从上一个逗号或换行起已经读了几个字）。训练和验证损失以“每字奈特”为单位；"
+    "标为“二元模型基线”的线是计数得到的二元（bigram）模型（只根据前一个字预测下一个字），是要超越的基线。",
     "lm.corpus": "语料",
     "lm.corpus.tang300": "唐诗三百首",
     "lm.corpus.song100": "宋词一百首",
