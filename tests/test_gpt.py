@@ -208,3 +208,12 @@ def test_a_blank_line_is_never_followed_by_another():
     after_blank = gpt.next_distribution(model, tok.encode("床前明月光，疑是地上霜。\n\n"), newline=nl)
     assert after_line[nl] > 0 and after_blank[nl] == 0  # a poem may end, but no run of blank lines
     assert after_blank.sum().item() == pytest.approx(1.0)
+
+
+def test_sampling_between_training_steps_leaves_the_model_training():
+    model = small(config=gpt.GPTConfig(**{**SMALL.__dict__, "dropout": 0.3})).train()
+    gpt.generate_ids(model, [1, 2, 3], 4, seed=0)
+    assert model.training  # train() samples at each evaluation; dropout must stay on afterwards
+    model.eval()
+    gpt.generate_ids(model, [1, 2, 3], 4, seed=0)
+    assert not model.training

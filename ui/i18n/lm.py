@@ -20,7 +20,7 @@ EN = {
     "lm.recipe": "Recipe",
     "lm.recipe.quick": "Quick (200 steps)",
     "lm.recipe.long": "Longer (800 steps, better metre)",
-    "lm.recipe.help": "Both: 2 layers, 64 channels, dropout 0.3, 32 characters of context from a line start, "
+    "lm.recipe.help": "Both: 2 layers, 64 channels, 32 characters of context from a line start, "
     "and a clause-position embedding (how many characters since the last ，。 or line break: where in a "
     "five- or seven-character clause it is). Quick: 200 steps. Longer: 800 slower steps.",
     "lm.train": "Train the GPT",
@@ -110,7 +110,7 @@ ZH = {
     "lm.recipe": "配置",
     "lm.recipe.quick": "快速（200 步）",
     "lm.recipe.long": "较长（800 步，格律更好）",
-    "lm.recipe.help": "两者：2 层、64 通道、dropout 0.3，从一行的开头读 32 个字的上下文，"
+    "lm.recipe.help": "两者：2 层、64 通道，从一行的开头读 32 个字的上下文，"
     "并有一个“句内位置”嵌入（距上一个，。或换行已有几个字：在五言或七言的一句里写到了第几个字）。"
     "快速：200 步。较长：800 步，学习率更小。",
     "lm.train": "训练 GPT",
