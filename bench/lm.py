@@ -29,7 +29,7 @@ STEP = "  step {step:4d}  {elapsed:6.1f} s  train {train_loss:.3f}  val {val_los
 
 
 def train_one(
-    args: argparse.Namespace, seed: int, corpus, tok, train_ids, val_ids
+    args: argparse.Namespace, seed: int, tok: text.Tokenizer, train_ids: torch.Tensor, val_ids: torch.Tensor
 ) -> tuple[float, float, int, str]:
     """One model trained on `seed` within the budget -> (val loss, rhythm share, verse lines, its text)."""
     overrides = {
@@ -108,7 +108,7 @@ def main() -> int:
     train_ids, val_ids = text.split(corpus, tok)
     print(f"corpus: tang300, {len(corpus.poems)} poems, {len(corpus.text)} characters, vocabulary {tok.size}")
     print(f"torch threads: {torch.get_num_threads()}")
-    runs = [train_one(args, int(sd), corpus, tok, train_ids, val_ids) for sd in args.seeds.split(",")]
+    runs = [train_one(args, int(sd), tok, train_ids, val_ids) for sd in args.seeds.split(",")]
     bigram = text.bigram_loss(train_ids, val_ids, tok.size)
     unigram = text.unigram_loss(train_ids, val_ids, tok.size)
     corpus_share, corpus_lines = text.rhythm_share(corpus.text)
