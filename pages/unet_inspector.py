@@ -66,6 +66,11 @@ def settings_ui(pipe) -> list[unet.BlockRow] | None:
     return None
 
 
+@st.cache_data(show_spinner=False, max_entries=64)  # Altair validates the layered U in ~0.2 s a rerun
+def diagram_spec(rows: list[unet.BlockRow], picked: str, big: bool) -> dict:
+    return unet_diagram(rows, picked, big)
+
+
 def on_pick() -> None:
     """A click in the diagram selects that block in the selectbox (set before the widget is drawn)."""
     points = st.session_state["unet.diagram"].selection.get("pick") or []
@@ -79,7 +84,7 @@ def block_ui(rows: list[unet.BlockRow]) -> None:
     if st.session_state["unet.block"] not in by_name:
         st.session_state["unet.block"] = "mid_block"
     st.subheader(t("unet.diagram"))
-    spec = unet_diagram(rows, st.session_state["unet.block"])
+    spec = diagram_spec(rows, st.session_state["unet.block"], presenter())
     st.vega_lite_chart(spec, key="unet.diagram", on_select=on_pick, selection_mode="pick", width="stretch")
     st.caption(t("unet.diagram.caption"))
     name = lambda n: f"{n} · {by_name[n].cls}"  # noqa: E731

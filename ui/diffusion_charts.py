@@ -74,15 +74,10 @@ def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> dict
     return spec
 
 
-def unet_diagram(rows: list[unet.BlockRow], picked: str) -> dict[str, Any]:
-    """The U as a Vega-Lite spec: boxes by (forward order, level), the picked one outlined; clicking a box
-    selects it ("pick"). Built once per (model, picked block, presenter mode): Altair's schema validation
-    of this layered chart took about 0.2 s of every rerun of the page."""
-    return _unet_diagram_spec(rows, picked, presenter())
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _unet_diagram_spec(rows: list[unet.BlockRow], picked: str, big: bool) -> dict[str, Any]:
+def unet_diagram(rows: list[unet.BlockRow], picked: str, big: bool) -> dict[str, Any]:
+    """The U as a Vega-Lite spec: boxes by (forward order, level), the picked one outlined, larger on a
+    projector (`big`); clicking a box selects it ("pick"). Pure, so a page can cache it: Altair's schema
+    validation of this layered chart takes about 0.2 s."""
     boxes, arcs = unet.diagram_layout(rows)
     frame = pd.DataFrame(
         [
