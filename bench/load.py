@@ -177,9 +177,24 @@ IDLE_JS = """() => new Promise(resolve => {
 
 
 async def wait_idle(page, timeout_s: float) -> None:
-    """Until the current script run ends (after the action that started it)."""
-    await page.wait_for_selector("[data-test-script-state]", timeout=timeout_s * 1000)
-    await asyncio.wait_for(page.evaluate(IDLE_JS), timeout_s)
+    """Until the current script run ends (after the action that started it).
+
+    The watcher is installed before the action. When the action navigates (page.goto), the old
+    document's script context is destroyed under it; the watcher then starts again on the new page.
+    """
+    from playwright.async_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = max(0.1, deadline - time.monotonic())
+        try:
+            await page.wait_for_selector("[data-test-script-state]", timeout=left * 1000)
+            await asyncio.wait_for(page.evaluate(IDLE_JS), left)
+            return
+        except PlaywrightError as err:
+            if "context was destroyed" not in str(err) or time.monotonic() >= deadline:
+                raise
+            await page.wait_for_load_state("domcontentloaded", timeout=left * 1000)
 
 
 async def timed(page, action, timeout_s: float) -> float:

@@ -102,3 +102,33 @@ def test_two_students_share_the_queue_and_a_closed_tab_frees_its_slot(tmp_path, 
         b.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)  # B is training now
         print(f"B left the queue {freed_after:.1f} s after A's tab closed")
         ctx_b.close()
+
+
+def test_the_load_watcher_survives_a_navigation_under_it(tmp_path):
+    """bench/load.py installs its rerun watcher before the action. When the action is a page.goto and
+    the watcher already runs in the old document (a busy CI machine makes this likely), the navigation
+    destroys its script context; the watcher must start again on the new page, not fail the run."""
+    from bench.load import CHROMIUM, CHROMIUM_ARGS, wait_idle
+
+    async def scenario(url: str) -> str:
+        from playwright.async_api import async_playwright
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{url}/?lang=en")
+                await wait_idle(page, 120)
+                watcher = asyncio.ensure_future(wait_idle(page, 120))
+                await asyncio.sleep(1.0)  # the watcher is surely evaluating in the home page now
+                await page.goto(f"{url}/conv?lang=en")
+                await watcher
+                return await page.locator("[data-testid='stMain'] h1").first.inner_text()
+            finally:
+                await browser.close()
+
+    with Server(log_path=tmp_path / "server.log") as server:
+        title = run_in_own_loop(scenario(server.url))
+    from ui.i18n import TABLES
+
+    assert title.strip() == TABLES["en"]["nav.conv"].strip()
