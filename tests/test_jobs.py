@@ -108,3 +108,95 @@ def test_gpu_check_runs_on_the_cpu_path(tmp_path):
     assert "| step | status | time | figures |" in out.stdout, out.stdout + out.stderr
     assert out.returncode == 0, out.stdout
     assert (tmp_path / "trainer_bench.log").exists()
+
+
+# --- ui.jobs: the page-side API (control + watch_all), driven by AppTest -------------------------------
+
+
+def _jobs_page():
+    """A page using the compact API: harvest at the top, one control, watch_all last."""
+    import time
+
+    import streamlit as st
+
+    from core.errors import UserError
+    from ui import jobs
+
+    def boom(report, should_stop):
+        raise UserError("bad input", "输入有误")
+
+    def count(report, should_stop):
+        for i in range(3):
+            time.sleep(0.02)
+            report({"step": i + 1, "progress": (i + 1) / 3})
+        return 3
+
+    def finished(job):
+        st.session_state["kept"] = job.result
+        return "success", "common.error", {"msg": f"{job.result} steps"}
+
+    def draw(snap):
+        st.session_state.setdefault("frames", []).append(len(snap["records"]))
+        st.write(f"step {snap['records'][-1]['step']}")
+
+    jobs.harvest("t.job", finished)
+    st.title("jobs")
+    work = lambda: boom if st.session_state.get("fail") else count  # noqa: E731  (picked at the click)
+    jobs.control("t.job", "Go", work, draw, key="t.go", device=st.session_state.get("dev", "cpu"))
+    if st.session_state.get("second"):
+        jobs.start_button("t.job", "Go again", lambda: count, key="t.go2")
+    jobs.watch_all(every=0.01)
+
+
+def _jobs_app(lang="en", **state):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_jobs_page, default_timeout=30)
+    at.session_state["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def test_control_starts_watches_and_says_the_outcome():
+    import torch as _torch
+
+    at = _jobs_app(dev=_torch.device("cpu"))
+    assert not at.button(key="t.go").disabled and not at.success
+    at.button(key="t.go").click().run()  # the callback starts, watch_all draws until the end, then reruns
+    assert at.session_state["kept"] == 3  # finished(job) kept the result once
+    assert at.session_state["frames"] and at.session_state["frames"][-1] <= 3  # the live view was drawn
+    assert [s.value for s in at.success] == ["Something went wrong: 3 steps"]
+    assert not at.button(key="t.go").disabled and "t.job" not in at.session_state
+
+
+def test_a_failed_job_says_its_sentence_in_the_session_language():
+    import torch as _torch
+
+    at = _jobs_app("zh", dev=_torch.device("cpu"), fail=True)
+    at.button(key="t.go").click().run()
+    assert [e.value for e in at.error] == ["输入有误"] and "kept" not in at.session_state
+
+
+def test_a_second_start_button_shares_the_one_live_panel():
+    import torch as _torch
+
+    at = _jobs_app(dev=_torch.device("cpu"), second=True)
+    at.button(key="t.go2").click().run()
+    assert at.session_state["kept"] == 3 and at.session_state["frames"]
+
+
+def test_buttons_are_off_while_another_job_runs_and_watch_all_skips_panels_not_drawn():
+    """A job of this session running elsewhere (another page's key) turns Train off; this page's
+    watch_all does not loop on it (no panel for it here), so the run returns at once."""
+    import threading as _threading
+
+    gate = _threading.Event()
+    other = BackgroundJob(lambda report, should_stop: gate.wait(10), "cpu").start()
+    try:
+        at = _jobs_app(**{"other.job": other, "_jobs": {"other.job"}})
+        assert at.button(key="t.go").disabled and not at.exception
+    finally:
+        gate.set()
+        other.join(10)
+    assert not at.run().button(key="t.go").disabled

@@ -1,15 +1,25 @@
 """One way for a page to run a background job (training, sampling): start, watch live with Stop, harvest.
 
-    job = jobs.harvest("vae.job")                # top of the page: a finished job, taken out once
-    if job is not None and job.status in ("done", "stopped"):
-        keep(job.result); jobs.outcome("vae.job", "success", "vae.done", loss=...)
+The page pattern, three calls (the job's key is its area's, e.g. "vae.job"):
+
+    jobs.harvest(JOB, finished)          # top: a job that ended is taken out once; finished(job) keeps its
+                                         # result and returns what to say: ("success", "vae.done", {fields})
     ...
-    if st.button(label, disabled=jobs.busy()):
-        jobs.start("vae.job", lambda report, should_stop: core_vae.train(..., report, should_stop), device)
-    live = st.container()                         # where the progress and the Stop button appear
-    jobs.show_outcome("vae.job")                  # "Done …" / "Stopped" / the error, until the next run
+    jobs.control(JOB, t("vae.train"), work, draw, key="vae.go")
+                                         # the Train button (off while any job runs), under it the Stop button
+                                         # and draw(snapshot) while the job runs, then the outcome sentence
     ...
-    jobs.watch("vae.job", live, draw_progress)    # LAST line of the page: redraws until the job ends
+    jobs.watch_all()                     # LAST line: the live view of whichever job runs, until it ends
+
+`work` is a function of no arguments that the button's callback calls: it returns the core function
+`work(report, should_stop)` to run (or None to start nothing). It runs before the next script run,
+so the whole page is drawn with the job running (settings frozen, Train off). Where the button and the
+live view sit apart, `start_button(...)` draws the button and `live_panel(JOB, draw)` the live slot and
+the outcome; a second button for the same job (another model) is one more `start_button`. The outcome
+("Done …", "Stopped", the error's sentence) stays until the next start, in the current language.
+
+The lower-level calls stay for pages written before (`start`, `harvest`, `outcome`, `show_outcome`,
+`watch`, `running`, `busy`, `progress_bar`): `control` + `watch_all` are made of them.
 
 The job runs in a thread of the server process (`core.jobs.BackgroundJob`), inside the device queue,
 so forty students share one GPU in order. `watch` runs at the end of the script, so the whole page is
@@ -33,6 +43,10 @@ from core.jobs import BackgroundJob, Work
 from ui.i18n import t
 
 _KEYS = "_jobs"
+_PANELS = "_jobs.panels"  # the live slots drawn in this run: {key: (run, slot, draw)}
+
+Said = tuple[str, str, dict[str, Any]]  # what a finished job says: (kind, i18n key, fields)
+Draw = Callable[[dict[str, Any]], None]  # one frame of a live view, from a job's snapshot
 
 
 def session_alive() -> Callable[[], bool]:
@@ -75,11 +89,12 @@ def running(key: str) -> BackgroundJob | None:
     return job if isinstance(job, BackgroundJob) else None
 
 
-def harvest(key: str) -> BackgroundJob | None:
+def harvest(key: str, finished: Callable[[BackgroundJob], Said | None] | None = None) -> BackgroundJob | None:
     """A job under `key` that has ended, returned once and taken out of the session.
 
-    A failure or a cancel is recorded as the outcome to show; the page records its own success
-    sentence with `outcome(...)` from the returned job.
+    A failure or a cancel is recorded as the outcome to show. A job that left a result (done, or
+    stopped part-way) is passed to `finished(job)`, which keeps it and returns the sentence to show;
+    without `finished` the page records it with `outcome(...)` from the returned job.
     """
     job = running(key)
     if job is None or not job.finished:
@@ -89,13 +104,17 @@ def harvest(key: str) -> BackgroundJob | None:
         st.session_state[f"{key}.outcome"] = ("error", job.error, {})
     elif job.status == "cancelled" or (job.status == "stopped" and job.result is None):
         outcome(key, "info", "common.cancelled")
+    elif finished is not None and job.result is not None and (said := finished(job)) is not None:
+        kind, msg_key, fields = said
+        outcome(key, kind, msg_key, **fields)
     return job
 
 
-def outcome(key: str, kind: str, msg_key: str, **fields: Any) -> None:
+def outcome(key: str, kind: str, msg_key: str | BaseException, **fields: Any) -> None:
     """Remember what a finished job should say (`kind`: success/info/warning), until the next start.
 
-    Kept as a key and fields, not text, so that it follows a language switch.
+    Kept as a key and fields, not text, so that it follows a language switch. `kind` "error" takes the
+    exception itself (a UserError says its sentence in the session's language).
     """
     st.session_state[f"{key}.outcome"] = (kind, msg_key, fields)
 
@@ -147,3 +166,65 @@ def watch(key: str, panel: Any, draw: Callable[[dict[str, Any]], None], every: f
                 draw(snap)
         time.sleep(every)
     st.rerun()
+
+
+def _run() -> object:
+    """This script run's identity (a fresh object each run), so that watch_all never draws into old slots."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.cursors
+
+
+def _start(job: str, work: Callable[[], Work | None], device: torch.device | None) -> None:
+    """The start button's callback (before the script reruns): build the work, start it as `job`."""
+    if busy():  # a second tab of the same session started one meanwhile
+        outcome(job, "warning", "common.one_job")
+    elif (fn := work()) is not None:
+        from ui.shell import current_device
+
+        start(job, fn, device or current_device())
+
+
+def start_button(
+    job: str,
+    label: str,
+    work: Callable[[], Work | None],
+    device: torch.device | None = None,
+    disabled: bool = False,
+    **button: Any,
+) -> None:
+    """A primary button starting `work()` as `job` on `device` (the sidebar's by default); off while any job
+    of the session runs. `button` goes to st.button (key=, icon=, width=, help=)."""
+    button.setdefault("type", "primary")
+    st.button(label, on_click=_start, args=(job, work, device), disabled=disabled or busy(), **button)
+
+
+def live_panel(job: str, draw: Draw, show: bool = True) -> None:
+    """Here: the Stop button and `draw(snapshot)` while `job` runs (drawn by `watch_all`), then the outcome
+    of its last run (`show=False`: the page draws it elsewhere with `show_outcome`)."""
+    st.session_state.setdefault(_PANELS, {})[job] = (_run(), st.container(), draw)
+    if show:
+        with st.container():  # one slot: the sentence stays until the next run, the layout never shifts
+            show_outcome(job)
+
+
+def control(
+    job: str,
+    label: str,
+    work: Callable[[], Work | None],
+    draw: Draw,
+    show: bool = True,
+    **button: Any,
+) -> None:
+    """`start_button` and, right under it, the `live_panel`: Train, Stop with the live view, the outcome."""
+    start_button(job, label, work, **button)
+    live_panel(job, draw, show)
+
+
+def watch_all(every: float = 0.5) -> None:
+    """LAST line of a page: the running job of a `live_panel` drawn in this run, watched until it ends."""
+    panels, run = st.session_state.pop(_PANELS, {}), _run()
+    for key, (drawn_in, slot, draw) in panels.items():
+        if drawn_in is run and running(key) is not None:
+            watch(key, slot, draw, every)
