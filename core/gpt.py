@@ -345,6 +345,37 @@ class History:
         kept = [r for r in self.evals if r["step"] == self.best_step] or self.evals[-1:]
         return kept[-1]["val_loss"] if kept else float("nan")
 
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What a finished run says: steps, seconds, the kept weights' val loss and step, the lowest one."""
+        low = min(self.evals, key=lambda r: r["val_loss"], default={"val_loss": self.val_loss, "step": 0})
+        kept = {"val": self.val_loss, "best": self.best_step}
+        return {
+            "steps": self.steps,
+            "s": self.seconds,
+            **kept,
+            "low": low["val_loss"],
+            "low_step": low["step"],
+        }
+
+
+def curve_rows(histories: dict[str, History], reference: tuple[str, float] | None = None) -> list[dict]:
+    """Long rows {step, loss, model, split (train|val)} of each named History's evaluations; `reference`
+    (name, loss) adds a flat val line across the same steps (the counted bigram's loss)."""
+    rows = [
+        {"step": r["step"], "loss": r[f"{split}_loss"], "model": name, "split": split}
+        for name, history in histories.items()
+        for r in history.evals
+        for split in ("train", "val")
+    ]
+    if rows and reference is not None:
+        steps = [r["step"] for r in rows]
+        rows += [
+            {"step": s, "loss": reference[1], "model": reference[0], "split": "val"}
+            for s in (min(steps), max(steps))
+        ]
+    return rows
+
 
 def train(
     model: nn.Module,
@@ -595,6 +626,15 @@ def loss_by_position(
     logits = model(x.to(device))  # (W, T, V)
     loss = F.cross_entropy(logits.transpose(1, 2), y.to(device), reduction="none")  # (W, T)
     return loss.mean(0).cpu()
+
+
+def position_rows(models: dict[str, nn.Module], ids: torch.Tensor, newline: int | None = None) -> list[dict]:
+    """Rows {context (characters seen), loss, model} of `loss_by_position` for each named model."""
+    return [
+        {"context": t + 1, "loss": float(loss), "model": name}
+        for name, model in models.items()
+        for t, loss in enumerate(loss_by_position(model, ids, newline=newline))
+    ]
 
 
 def parameter_table(model: nn.Module, depth: int = 2) -> list[dict[str, Any]]:

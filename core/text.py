@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -192,6 +193,38 @@ def unigram_loss(train: torch.Tensor, val: torch.Tensor, vocab: int, alpha: floa
 def uniform_loss(vocab: int) -> float:
     """ln(V): the loss of a model that knows nothing (every character equally likely)."""
     return math.log(vocab)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A corpus ready to train on: its tokenizer, train/validation ids and the losses a model must beat."""
+
+    corpus: Corpus
+    tok: Tokenizer
+    train_ids: torch.Tensor  # (N,)
+    val_ids: torch.Tensor  # (M,)
+    refs: dict[str, float]  # bigram, unigram, uniform: validation nats/char; rhythm: share of metred lines
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What the page says about the corpus: file, package, licence, sizes."""
+        info, ids = self.corpus.info, {"train": len(self.train_ids), "val": len(self.val_ids)}
+        counts = {"poems": len(self.corpus.poems), "chars": len(self.corpus.text), "vocab": self.tok.size}
+        return {"file": self.corpus.source, "package": info.package, "licence": info.licence, **counts, **ids}
+
+
+def prepare(name: str) -> Prepared:
+    """Load corpus `name`, build its tokenizer, split it, and count the reference losses (closed forms)."""
+    corpus = load(name)
+    tok = Tokenizer.from_text(corpus.text)
+    train_ids, val_ids = split(corpus, tok)
+    refs = {
+        "bigram": bigram_loss(train_ids, val_ids, tok.size),
+        "unigram": unigram_loss(train_ids, val_ids, tok.size),
+        "uniform": uniform_loss(tok.size),
+        "rhythm": rhythm_share(corpus.text)[0],
+    }
+    return Prepared(corpus, tok, train_ids, val_ids, refs)
 
 
 # --- the rhythm of a Tang poem ----------------------------------------------------------------

@@ -538,6 +538,26 @@ def run_label(run_id: int, config: TrainConfig) -> str:
     return f"#{run_id} {config.model} · {config.optimizer} · lr {config.lr:g}"
 
 
+# The trainer page's short setting names (its URL keys, "train.<name>") -> TrainConfig fields.
+PAGE_SETTINGS = {
+    "arch": "model",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "wd": "weight_decay",
+    "batch": "batch_size",
+    "epochs": "epochs",
+    "subset": "train_subset",
+    "schedule": "schedule",
+}
+
+
+def config_from_settings(settings: dict[str, Any], **fixed: Any) -> TrainConfig:
+    """The page's settings by short name (PAGE_SETTINGS) -> a TrainConfig; each value cast to its type."""
+    base = TrainConfig()
+    values = {field: type(getattr(base, field))(settings[name]) for name, field in PAGE_SETTINGS.items()}
+    return TrainConfig(**values, **fixed)
+
+
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     """A TrainConfig from a saved dict (a checkpoint's metadata); unknown keys are ignored."""
     known = {f.name for f in fields(TrainConfig)}

@@ -16,15 +16,14 @@ import streamlit as st
 from core import data as core_data
 from core import train
 from core.digits import preprocess
-from core.errors import UserError
 from core.images import zoom
 from core.limits import LIMITS
 from core.models import MODEL_NAMES, build_model, count_parameters, model_options, summarize
-from ui import charts, jobs
+from ui import charts, jobs, weights
 from ui.canvas import draw_digit_steps
 from ui.i18n import current_lang, labeller, t
 from ui.keep import keep_trainer_runs
-from ui.shell import current_device, explained_errors, presenter, seed, show_error, show_source
+from ui.shell import current_device, explained_errors, presenter, seed, show_source
 from ui.state import sync_url, url_default
 
 JOB, SUBSETS, NUMBER = "train.job", train.subset_choices(), lambda v: f"{v:g}"
@@ -65,27 +64,18 @@ def keep(run: train.Run) -> None:
     s["train.model"], s["train.model_meta"] = run.model, run.meta  # read by the feature-map viewer
 
 
-def harvest() -> None:
-    """Top of the page: a finished training job becomes a run, and its outcome sentence is kept."""
-    job = jobs.harvest(JOB)
-    if job is None or job.result is None:
-        return
+def finished(job: jobs.BackgroundJob) -> jobs.Said:
+    """A finished training job becomes a run; its sentence names accuracy, epochs, time, images/s, device."""
     keep(run := job.result)
-    kind, message = ("warning", "train.stopped") if run.stopped else ("success", "train.done")
-    jobs.outcome(JOB, kind, message, **run.summary)  # acc, epoch, time, ips, device
+    return (
+        ("warning", "train.stopped", run.summary) if run.stopped else ("success", "train.done", run.summary)
+    )
 
 
-def load_upload() -> None:
-    """The uploader's callback: it runs before the page, so the loaded run can be selected everywhere."""
-    upload, st.session_state["train.upload_error"] = st.session_state.get("train.upload"), None
-    if upload is None:
-        return
-    try:
-        keep(run := train.load_run(next_id(), upload.getvalue(), mnist()))
-    except UserError as err:  # a pickle, a cut file, weights of another architecture: one sentence
-        st.session_state["train.upload_error"] = err
-        return
-    jobs.outcome("train.upload", "success", "train.uploaded", model=run.config.model, acc=run.test_acc)
+def load(blob: bytes) -> jobs.Said:
+    """An uploaded checkpoint becomes a run (core.train.load_run refuses pickles and foreign weights)."""
+    keep(run := train.load_run(next_id(), blob, mnist()))
+    return "success", "train.uploaded", {"model": run.config.model, "acc": run.test_acc}
 
 
 def next_id() -> int:
@@ -123,11 +113,8 @@ def settings_ui(busy: bool) -> tuple[train.TrainConfig | None, dict[str, Any]]:
         if "batch_norm" in opts:
             w(st.checkbox, "train.bn")
         w(st.checkbox, "train.same_init", help=t("train.same_init.help"))
-    config = train.TrainConfig(
-        s["train.arch"], s["train.optimizer"], float(s["train.lr"]), weight_decay=float(s["train.wd"]),
-        batch_size=int(s["train.batch"]), epochs=int(s["train.epochs"]), train_subset=int(s["train.subset"]),
-        schedule=s["train.schedule"], seed=seed(), device=current_device().type,
-    )  # fmt: skip
+    settings = {name: s[f"train.{name}"] for name in train.PAGE_SETTINGS}
+    config = train.config_from_settings(settings, seed=seed(), device=current_device().type)
     options = train.options_for(config.model, s["train.dropout"], s["train.bn"])
     with explained_errors():  # e.g. 0 epochs typed: one sentence, and Train waits for a valid number
         train.check_config(config)
@@ -160,10 +147,11 @@ def draw_live(snap: dict) -> None:
     curves_ui([*runs, (label, snap["records"])])
 
 
-def start(config: train.TrainConfig, options: dict[str, Any]) -> None:
-    run_id, same, data = next_id(), bool(st.session_state["train.same_init"]), mnist()
+def work(config: train.TrainConfig, options: dict[str, Any]) -> jobs.Work:
+    """Train's click: the next run's name for the live view, and its core call."""
+    run_id, same = next_id(), bool(st.session_state["train.same_init"])
     st.session_state["train.live"] = (train.run_label(run_id, config), config.epochs)
-    jobs.start(JOB, partial(train.train_run, run_id, data, config, options, same), current_device())
+    return partial(train.train_run, run_id, mnist(), config, options, same)
 
 
 def runs_table(runs: list[train.Run]) -> None:
@@ -207,21 +195,6 @@ def diagnostics_ui(runs: list[train.Run]) -> None:
     images = [mnist().test_x[e["index"]].numpy() for e in shown]
     captions = [t("train.gallery.caption", **e) for e in shown]
     charts.image_row(images, captions, per_row=4 if presenter() else 8, factor=3)
-
-
-def weights_ui(runs: list[train.Run]) -> None:
-    """Download the inspected run's weights; load weights (handled in the uploader's callback)."""
-    with st.expander(t("train.weights"), expanded=False):
-        run = next((r for r in runs if r.id == st.session_state.get("train.inspect")), None)
-        if run is not None:
-            blob, name = train.run_checkpoint(run), f"{run.config.model}.safetensors"
-            st.download_button(t("train.download"), blob, name, key="train.download")
-        kinds = ["safetensors", "pt", "pth", "bin"]  # .pt is accepted here only to be refused with a reason
-        tip = t("train.upload.help")
-        st.file_uploader(t("train.upload"), kinds, help=tip, key="train.upload", on_change=load_upload)
-        if st.session_state.get("train.upload_error") is not None:
-            show_error(st.session_state["train.upload_error"])
-        jobs.show_outcome("train.upload")
 
 
 def draw_ui() -> None:
@@ -268,24 +241,23 @@ def summary_ui(arch: str, options: dict[str, Any]) -> None:
         st.image(zoom(mnist().train_x[0].numpy(), 4), caption=t("train.first_image", label=label), width=112)
 
 
-# 2. The page: harvest a finished job, settings, live curves, runs, diagnostics, weights, drawing.
-harvest()
+# 2. The page: settings, live curves, runs, diagnostics, weights, drawing.
+jobs.harvest(JOB, finished)
 busy = jobs.busy()
 st.title(t("nav.trainer"))
 st.caption(t("train.intro"))
 left, right = st.columns([2, 3], gap="large")
 with left:
     config, options = settings_ui(busy)
-    off = busy or config is None
-    if st.button(t("train.start"), type="primary", disabled=off, key="train.start_btn", width="stretch"):
-        start(config, options)
+    start = partial(work, config, options)
+    jobs.start_button(
+        JOB, t("train.start"), start, disabled=config is None, key="train.start_btn", width="stretch"
+    )
 with right:
     summary_ui(st.session_state["train.arch"], options)
 st.subheader(t("train.curves"))
-live = st.container()  # progress and Stop while a run trains
-with st.container():  # one slot: the sentence stays until the next run, and the layout below never shifts
-    jobs.show_outcome(JOB)
-runs, busy = st.session_state.get("train.runs", []), jobs.busy()
+jobs.live_panel(JOB, draw_live)  # progress and Stop while a run trains, then "Done …"
+runs = st.session_state.get("train.runs", [])
 if not busy:
     curves_ui([(r.label, r.history.steps) for r in runs if r.history])
     if not runs:
@@ -298,10 +270,12 @@ if runs:
         st.session_state["train.runs"] = []
         st.rerun()
     fragment(diagnostics_ui)(runs)
-weights_ui(runs)
+inspected = next((r for r in runs if r.id == st.session_state.get("train.inspect")), None)
+saved = (train.run_checkpoint(inspected), f"{inspected.config.model}.safetensors") if inspected else None
+weights.expander("train", saved, load, types=["safetensors", "pt", "pth", "bin"])  # .pt: refused, with why
 if runs and not busy:
     keep_trainer_runs(runs, st.session_state.get("train.inspect"), mnist().test_y)  # TensorBoard, notebook
 fragment(draw_ui)()
 sync_url("train.")
 show_source(type(build_model(st.session_state["train.arch"])), train.fit, train.train_run, preprocess)
-jobs.watch(JOB, live, draw_live)  # last: everything above is drawn and clickable while a run trains
+jobs.watch_all()  # last: everything above is drawn and clickable while a run trains

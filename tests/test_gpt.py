@@ -217,3 +217,23 @@ def test_sampling_between_training_steps_leaves_the_model_training():
     model.eval()
     gpt.generate_ids(model, [1, 2, 3], 4, seed=0)
     assert not model.training
+
+
+def test_summary_curve_rows_and_position_rows_are_the_history_and_the_model_reshaped():
+    evals = [
+        {"step": 0, "train_loss": 4.0, "val_loss": 4.1},
+        {"step": 10, "train_loss": 3.0, "val_loss": 2.5},
+    ]
+    evals.append({"step": 20, "train_loss": 2.0, "val_loss": 2.7})
+    history = gpt.History(records=[{"step": 5, "loss": 3.5}, *evals], seconds=1.5, steps=20, best_step=10)
+    assert history.summary == {"steps": 20, "s": 1.5, "val": 2.5, "best": 10, "low": 2.5, "low_step": 10}
+    rows = gpt.curve_rows({"GPT": history}, ("bigram", 3.3))
+    assert len(rows) == 2 * 3 + 2 and {"step": 10, "loss": 2.5, "model": "GPT", "split": "val"} in rows
+    assert [r["step"] for r in rows if r["model"] == "bigram"] == [0, 20]  # the reference spans the run
+    assert gpt.curve_rows({"GPT": gpt.History()}, ("bigram", 3.3)) == []  # nothing trained: nothing drawn
+    ids = torch.randint(0, 50, (400,), generator=torch.Generator().manual_seed(0))
+    model = small()
+    by_pos = gpt.position_rows({"GPT": model}, ids)
+    want = gpt.loss_by_position(model, ids)
+    assert [r["context"] for r in by_pos] == list(range(1, SMALL.block_size + 1))
+    assert [r["loss"] for r in by_pos] == pytest.approx(want.tolist())

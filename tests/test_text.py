@@ -89,3 +89,17 @@ def test_parse_strips_colour_codes_and_splits_entries():
         "\x1b[32m《题》\x1b[m\n\x1b[33m作者：某\x1b[m\n白日依山尽，黄河入海流。\n%\n\n%\nsecond\n\n line\n%\n"
     )
     assert text.parse(raw) == ("《题》\n作者：某\n白日依山尽，黄河入海流。", "second\nline")
+
+
+def test_prepare_gives_the_split_the_references_and_the_facts_the_page_shows():
+    ready = text.prepare("tang300")
+    train_ids, val_ids = text.split(ready.corpus, ready.tok)
+    assert torch.equal(ready.train_ids, train_ids) and torch.equal(ready.val_ids, val_ids)
+    assert ready.refs["uniform"] == pytest.approx(math.log(ready.tok.size))
+    assert ready.refs["bigram"] == text.bigram_loss(train_ids, val_ids, ready.tok.size)
+    assert max(ready.refs["bigram"], ready.refs["unigram"]) < ready.refs["uniform"]  # counting beats ignorance
+    facts = ready.facts
+    assert (
+        facts["vocab"] == ready.tok.size and facts["train"] == len(train_ids) and facts["val"] == len(val_ids)
+    )
+    assert facts["package"] == "fortunes-zh" and facts["poems"] == len(ready.corpus.poems)

@@ -397,3 +397,14 @@ def test_gallery_captions_name_the_cells_images_or_the_worst_mistakes():
         "p_true": pytest.approx(0.1),
     }
     assert [e["index"] for e in gallery(probs, y)] == [w["index"] for w in misclassified(probs, y, k=16)]
+
+
+def test_config_from_settings_maps_the_page_names_and_casts_each_field():
+    from core.train import PAGE_SETTINGS, TrainConfig, config_from_settings
+
+    page = {"arch": "mlp", "optimizer": "sgd", "lr": 1e-2, "wd": 0, "batch": 64.0, "epochs": 2.0}
+    config = config_from_settings({**page, "subset": 2000, "schedule": "constant"}, seed=3, device="cpu")
+    want = {"weight_decay": 0.0, "batch_size": 64, "epochs": 2, "train_subset": 2000, "schedule": "constant"}
+    assert config == TrainConfig("mlp", "sgd", 0.01, seed=3, device="cpu", **want)
+    assert type(config.batch_size) is int and type(config.weight_decay) is float
+    assert set(PAGE_SETTINGS.values()) <= set(TrainConfig.__dataclass_fields__)

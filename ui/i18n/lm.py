@@ -43,7 +43,7 @@ EN = {
     "lm.tab.attention": "Attention",
     "lm.tab.structure": "Structure",
     "lm.tab.cnn": "Transformer vs CNN",
-    "lm.tab.save": "Save / load the model",
+    "lm.weights": "Save / load the model",
     "lm.prompt": "Prompt",
     "lm.prompt.help": "The text the model continues. It reads at most the last {n} characters.",
     "lm.heads": "藏头诗: first characters of the lines",
@@ -87,9 +87,9 @@ EN = {
     "lm.cnn.bypos": "Validation loss against the context a position has seen: beyond {rf} characters the "
     "CNN cannot see any further back, the Transformer can.",
     "lm.cnn.context": "characters of context",
-    "lm.save": "Save (.safetensors)",
-    "lm.load": "Load a saved model",
-    "lm.load.help": "A .safetensors file from the Save button. Pickled .pt files are refused: loading them can "
+    "lm.download": "Save (.safetensors)",
+    "lm.upload": "Load a saved model",
+    "lm.upload.help": "A .safetensors file from the Save button. Pickled .pt files are refused: loading them can "
     "run any code.",
     "lm.loaded": "Loaded a {kind} with {n:,} parameters trained on {corpus}.",
 }
@@ -132,7 +132,7 @@ ZH = {
     "lm.tab.attention": "注意力",
     "lm.tab.structure": "结构",
     "lm.tab.cnn": "Transformer 对比 CNN",
-    "lm.tab.save": "保存 / 加载模型",
+    "lm.weights": "保存 / 加载模型",
     "lm.prompt": "提示",
     "lm.prompt.help": "模型接着写的文字。它最多只读最后 {n} 个字。",
     "lm.heads": "藏头诗：每句的第一个字",
@@ -173,8 +173,8 @@ ZH = {
     "lm.cnn.bypos": "验证损失与该位置已看到的上下文长度的关系：超过 {rf} 个字，CNN 就看不到更早的字了，"
     "Transformer 还可以。",
     "lm.cnn.context": "上下文字数",
-    "lm.save": "保存（.safetensors）",
-    "lm.load": "加载保存的模型",
-    "lm.load.help": "用“保存”按钮得到的 .safetensors 文件。pickle 格式的 .pt 文件会被拒绝：加载它们可能执行任意代码。",
+    "lm.download": "保存（.safetensors）",
+    "lm.upload": "加载保存的模型",
+    "lm.upload.help": "用“保存”按钮得到的 .safetensors 文件。pickle 格式的 .pt 文件会被拒绝：加载它们可能执行任意代码。",
     "lm.loaded": "已加载一个 {kind}，{n:,} 个参数，训练语料：{corpus}。",
 }
