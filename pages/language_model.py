@@ -5,14 +5,14 @@ attention, structure, the CNN comparison, save/load); each is a small `*_ui()` f
 """
 
 import html
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from core import gpt, text
-from ui import charts, jobs
+from ui import charts, jobs, weights
 from ui.i18n import labeller, t
 from ui.keep import tensorboard_button
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
@@ -35,106 +35,51 @@ url_default("lm.part", "model", choices=["model", "block"])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def corpus_data(name: str) -> tuple[text.Corpus, text.Tokenizer, torch.Tensor, torch.Tensor, dict]:
+def corpus_data(name: str) -> text.Prepared:
     """The corpus, its tokenizer, the train/validation ids and the reference losses (counted, closed form)."""
-    corpus = text.load(name)
-    tok = text.Tokenizer.from_text(corpus.text)
-    train_ids, val_ids = text.split(corpus, tok)
-    refs = {
-        "bigram": text.bigram_loss(train_ids, val_ids, tok.size),
-        "unigram": text.unigram_loss(train_ids, val_ids, tok.size),
-        "uniform": text.uniform_loss(tok.size),
-        "rhythm": text.rhythm_share(corpus.text)[0],
-    }
-    return corpus, tok, train_ids, val_ids, refs
+    return text.prepare(name)
 
 
-def keep_finished_job() -> None:
+def finished(job: jobs.BackgroundJob) -> jobs.Said:
     """A finished training job becomes this session's model (GPT) or comparison model (CNN)."""
-    job = jobs.harvest(JOB)
-    if job is None or job.status not in ("done", "stopped") or job.result is None:
-        return
     kind, name, model, tok, history = job.result
     st.session_state.setdefault(f"lm.{kind}", {})[name] = (model, tok, history)
     if kind == "gpt":
         st.session_state.pop("lm.generated", None)
-    low = min(history.evals, key=lambda r: r["val_loss"], default={"val_loss": history.val_loss, "step": 0})
-    done = "lm.done.last" if kind == "gpt" and low["step"] != history.best_step else f"lm.done.{kind}"
-    jobs.outcome(
-        JOB,
+    said = history.summary  # the last weights may not be the lowest validation loss: then it says so
+    return (
         "success",
-        done,
-        steps=history.steps,
-        s=history.seconds,
-        val=history.val_loss,
-        best=history.best_step,
-        low=low["val_loss"],
-        low_step=low["step"],
+        "lm.done.last" if kind == "gpt" and said["low_step"] != said["best"] else f"lm.done.{kind}",
+        said,
     )
 
 
-def loss_frame(history: gpt.History, model_name: str) -> pd.DataFrame:
-    rows = [
-        {"step": r["step"], "loss": r[f"{split}_loss"], "model": model_name, "split": t(f"lm.split.{split}")}
-        for r in history.evals
-        for split in ("train", "val")
-    ]
-    return pd.DataFrame(rows)
-
-
-def curves_ui(frames: list[pd.DataFrame], bigram: float) -> None:
-    df = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()])
+def curves_ui(histories: dict[str, gpt.History], bigram: float) -> None:
+    """Train and validation loss of each model (dashed: validation), beside the counted bigram's."""
+    df = pd.DataFrame(gpt.curve_rows(histories, (t("lm.bigram"), bigram)))
     if df.empty:
         return
-    ref = pd.DataFrame({"step": [df["step"].min(), df["step"].max()], "loss": [bigram] * 2})
-    ref["model"], ref["split"] = t("lm.bigram"), t("lm.split.val")
-    charts.curves(
-        pd.concat([df, ref]),
-        "step",
-        "loss",
-        "model",
-        dash="split",
-        x_title=t("lm.step"),
-        y_title=t("lm.loss"),
-    )
+    df["split"] = df.split.map(labeller("lm.split."))
+    charts.curves(df, "step", "loss", "model", dash="split", x_title=t("lm.step"), y_title=t("lm.loss"))
 
 
-def train_ui(name: str, kind: str = "gpt", base: gpt.GPTConfig | None = None) -> None:
-    """Recipe and Train button (GPT), or the CNN matched to `base`; the live view is drawn by jobs.watch."""
-    if kind == "gpt" and not presenter():
-        st.radio(
-            t("lm.recipe"),
-            ["quick", "long"],
-            key="lm.recipe",
-            horizontal=True,
-            format_func=labeller("lm.recipe."),
-            help=t("lm.recipe.help"),
-        )
+def work(name: str, kind: str, base: gpt.GPTConfig | None) -> jobs.Work:
+    """Train's click: the model of the chosen recipe (or the CNN matched to `base`) and its training run."""
+    data = corpus_data(name)
+    device = current_device().type
+    recipe, breaks = st.session_state["lm.recipe"], data.tok.clause_breaks()
+    model_cfg, train_cfg = gpt.recipe(recipe, data.tok.size, breaks, seed=seed(), device=device)
+    model = gpt.build(model_cfg if kind == "gpt" else gpt.cnn_like(base or model_cfg), seed())
+    st.session_state["lm._kind"] = kind.upper()
+    train = partial(gpt.train, model, data.train_ids, data.val_ids, train_cfg, tokenizer=data.tok)
+    return lambda report, stop: (kind, name, model, data.tok, train(report, stop))
+
+
+def train_button(name: str, kind: str = "gpt", base: gpt.GPTConfig | None = None) -> None:
+    """Train the GPT (or the CNN matched to `base`); the live view shows at the top of the page."""
     label = t("lm.train") if kind == "gpt" else t("lm.cnn.train")
-    if st.button(
-        label, type="primary", disabled=jobs.busy(), key=f"lm.go.{kind}", icon=":material/play_arrow:"
-    ):
-        corpus, tok, train_ids, val_ids, _ = corpus_data(name)
-        model_cfg, train_cfg = gpt.recipe(
-            st.session_state["lm.recipe"],
-            tok.size,
-            tok.clause_breaks(),
-            seed=seed(),
-            device=current_device().type,
-        )
-        model = gpt.build(model_cfg if kind == "gpt" else gpt.cnn_like(base or model_cfg), seed())
-        st.session_state["lm._kind"] = kind.upper()
-        jobs.start(
-            JOB,
-            lambda report, stop: (
-                kind,
-                name,
-                model,
-                tok,
-                gpt.train(model, train_ids, val_ids, train_cfg, report, stop, tokenizer=tok),
-            ),
-            current_device(),
-        )
+    start = partial(work, name, kind, base)
+    jobs.start_button(JOB, label, start, key=f"lm.go.{kind}", icon=":material/play_arrow:")
 
 
 def draw_live(snap: dict) -> None:
@@ -143,8 +88,7 @@ def draw_live(snap: dict) -> None:
     jobs.progress_bar(snap, t("lm.progress", step=last["step"], loss=last["loss"], s=snap["elapsed"]))
     history = gpt.History(records=records)
     curves_ui(
-        [loss_frame(history, st.session_state.get("lm._kind", "GPT"))],
-        st.session_state.get("lm._bigram", float("nan")),
+        {st.session_state.get("lm._kind", "GPT"): history}, st.session_state.get("lm._bigram", float("nan"))
     )
     samples = [r["sample"] for r in records if "sample" in r]
     if samples:
@@ -162,28 +106,15 @@ def generate_ui(model: gpt.GPT, tok: text.Tokenizer, name: str) -> None:
     c1, c2, c3 = st.columns(3)
     c1.select_slider(t("lm.temp"), TEMPS, key="lm.temp", help=t("lm.temp.help"))
     if not big:
-        c2.select_slider(
-            t("lm.topk"),
-            TOPKS,
-            key="lm.topk",
-            help=t("lm.topk.help"),
-            format_func=lambda k: str(k) if k else t("lm.topk.all"),
-        )
+        topk = {"help": t("lm.topk.help"), "format_func": lambda k: str(k) if k else t("lm.topk.all")}
+        c2.select_slider(t("lm.topk"), TOPKS, key="lm.topk", **topk)
         c3.select_slider(t("lm.n"), LENGTHS, key="lm.n")
-    out = st.session_state.get("lm.generated")
+    ss, out = st.session_state, st.session_state.get("lm.generated")
     if st.button(t("lm.write"), type="primary", icon=":material/edit:", key="lm.write.go"):
-        heads = st.session_state["lm.heads"].strip() if text.CORPORA[name].lang == "zh" else ""
+        heads = ss["lm.heads"].strip() if text.CORPORA[name].lang == "zh" else ""
         with explained_errors():
-            stream = gpt.generate(
-                model,
-                tok,
-                st.session_state["lm.prompt"],
-                st.session_state["lm.n"],
-                st.session_state["lm.temp"],
-                st.session_state["lm.topk"] or None,
-                seed(),
-                heads,
-            )
+            sampling = (ss["lm.n"], ss["lm.temp"], ss["lm.topk"] or None, seed(), heads)
+            stream = gpt.generate(model, tok, ss["lm.prompt"], *sampling)
             box, written = st.empty(), ""
             for piece in stream:  # streamed: one character at a time, as the model writes it
                 written += piece
@@ -216,11 +147,9 @@ def attention_ui(model: gpt.GPT, tok: text.Tokenizer) -> None:
     st.caption(t("lm.att.explain", n=len(ids)))
     L, H = maps.shape[:2]
     for layer in range(L):
-        cols = st.columns(H)
-        for head, col in enumerate(cols):
-            col.image(
-                gpt.attention_picture(maps[layer, head], 4), caption=t("lm.att.lh", l=layer + 1, h=head + 1)
-            )
+        for head, col in enumerate(st.columns(H)):
+            caption = t("lm.att.lh", l=layer + 1, h=head + 1)
+            col.image(gpt.attention_picture(maps[layer, head], 4), caption=caption)
     st.session_state["lm.layer"] = min(max(0, st.session_state["lm.layer"] or 0), L - 1)
     st.session_state["lm.head"] = min(max(0, st.session_state["lm.head"] or 0), H - 1)
     c1, c2 = st.columns(2)
@@ -230,22 +159,10 @@ def attention_ui(model: gpt.GPT, tok: text.Tokenizer) -> None:
     labels = [f"{i + 1}:{c}" for i, c in enumerate(shown)]
     weights = maps[layer, head].numpy().copy()
     weights[np.triu_indices(len(ids), 1)] = np.nan  # the causal mask: the future is blank
-    charts.heatmap(
-        weights,
-        labels,
-        labels,
-        row_title=t("lm.att.rows"),
-        col_title=t("lm.att.cols"),
-        text=False,
-        height=420,
-    )
-    pos = st.pills(
-        t("lm.att.pick"),
-        list(range(len(ids))),
-        format_func=lambda i: shown[i],
-        key="lm.pos",
-        default=len(ids) - 1,
-    )
+    titles = {"row_title": t("lm.att.rows"), "col_title": t("lm.att.cols")}
+    charts.heatmap(weights, labels, labels, text=False, height=420, **titles)
+    pick = {"format_func": lambda i: shown[i], "key": "lm.pos", "default": len(ids) - 1}
+    pos = st.pills(t("lm.att.pick"), list(range(len(ids))), **pick)
     if pos is not None:
         st.markdown(t("lm.att.looked", c=shown[pos], l=layer + 1, h=head + 1))
         row = maps[layer, head, pos]
@@ -257,89 +174,55 @@ def attention_ui(model: gpt.GPT, tok: text.Tokenizer) -> None:
             else f'<span style="color:#bbb;font-size:1.5rem">{html.escape(shown[j])}</span>'
             for j in range(len(ids))
         )
-        st.markdown(
-            f'<div style="line-height:2.3;overflow-wrap:anywhere">{spans}</div>', unsafe_allow_html=True
-        )
+        box = f'<div style="line-height:2.3;overflow-wrap:anywhere">{spans}</div>'
+        st.markdown(box, unsafe_allow_html=True)
 
 
 def structure_ui(model: gpt.GPT) -> None:
-    st.radio(
-        t("lm.part"), ["model", "block"], key="lm.part", horizontal=True, format_func=labeller("lm.part.")
-    )
+    how = labeller("lm.part.")
+    st.radio(t("lm.part"), ["model", "block"], key="lm.part", horizontal=True, format_func=how)
     st.graphviz_chart(gpt.graph_dot(model, st.session_state["lm.part"]))
-    rows = gpt.parameter_table(model)
+    table = pd.DataFrame(gpt.parameter_table(model))
     st.caption(t("lm.params", n=gpt.count_parameters(model)))
-    st.dataframe(
-        pd.DataFrame(rows).rename(columns={k: t(f"lm.col.{k}") for k in rows[0]}),
-        hide_index=True,
-        width="stretch",
-    )
+    st.dataframe(table.rename(columns=lambda k: t(f"lm.col.{k}")), hide_index=True, width="stretch")
 
 
-def cnn_ui(name: str, model: gpt.GPT, tok: text.Tokenizer, refs: dict, val_ids: torch.Tensor) -> None:
+def cnn_ui(name: str, model: gpt.GPT, data: text.Prepared) -> None:
     """The seed's question: a causal CNN with as many parameters, trained the same way, against the GPT."""
     st.caption(t("lm.cnn.explain"))
     found = st.session_state.get("lm.cnn", {}).get(name)
     cnn_cfg = found[0].config if found else gpt.cnn_like(model.config)
+    sizes = f"{gpt.count_parameters(model):,} / {gpt.count_parameters(gpt.CharCNN(cnn_cfg)):,}"
     c1, c2, c3 = st.columns(3)
-    c1.metric(
-        t("lm.cnn.params"),
-        f"{gpt.count_parameters(model):,} / {gpt.count_parameters(gpt.CharCNN(cnn_cfg)):,}",
-    )
+    c1.metric(t("lm.cnn.params"), sizes)
     c2.metric(t("lm.cnn.span"), model.block_size)
     c3.metric(t("lm.cnn.rf"), cnn_cfg.receptive_field)
-    train_ui(name, "cnn", model.config)
+    train_button(name, "cnn", model.config)
     if not found:
         return
     cnn, _, cnn_history = found
-    gpt_history = st.session_state["lm.gpt"][name][2]
     if cnn.block_size != model.block_size:  # a GPT trained with another recipe since: compare like with like
         st.info(t("lm.cnn.stale"))
         return
-    curves_ui([loss_frame(gpt_history, "GPT"), loss_frame(cnn_history, "CNN")], refs["bigram"])
-    by_pos = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "context": range(1, m.block_size + 1),
-                    "loss": gpt.loss_by_position(m, val_ids, newline=tok.index.get("\n")).numpy(),
-                    "model": label,
-                    "split": t("lm.split.val"),
-                }
-            )
-            for m, label in ((model, "GPT"), (cnn, "CNN"))
-        ]
-    )
+    curves_ui({"GPT": st.session_state["lm.gpt"][name][2], "CNN": cnn_history}, data.refs["bigram"])
     st.markdown(t("lm.cnn.bypos", rf=cnn_cfg.receptive_field))
-    charts.curves(by_pos, "context", "loss", "model", x_title=t("lm.cnn.context"), y_title=t("lm.loss"))
+    by_pos = gpt.position_rows({"GPT": model, "CNN": cnn}, data.val_ids, newline=data.tok.index.get("\n"))
+    titles = {"x_title": t("lm.cnn.context"), "y_title": t("lm.loss")}
+    charts.curves(pd.DataFrame(by_pos), "context", "loss", "model", **titles)
 
 
-def save_ui(found: tuple | None, name: str) -> None:
-    """Download this session's GPT as safetensors; upload one (never unpickled: core.gpt.load checks it)."""
-    c1, c2 = st.columns(2)
-    if found is not None:
-        c1.download_button(
-            t("lm.save"),
-            gpt.save(found[0], found[1], {"corpus": name}),
-            file_name=f"gpt_{name}.safetensors",
-            mime="application/octet-stream",
-            icon=":material/download:",
-            key="lm.save.go",
-        )
-    upload = c2.file_uploader(t("lm.load"), type=None, key="lm.upload", help=t("lm.load.help"))
-    if upload is None or st.session_state.get("lm._loaded") == upload.file_id:
-        return
-    with explained_errors():
-        loaded, loaded_tok, meta = gpt.load(upload.getvalue())
-        corpus_name = meta.get("corpus") if meta.get("corpus") in text.CORPORA else name
-        kind = "gpt" if isinstance(loaded, gpt.GPT) else "cnn"
-        st.session_state.setdefault(f"lm.{kind}", {})[corpus_name] = (loaded, loaded_tok, gpt.History())
-        st.session_state["lm._loaded"] = upload.file_id
-        st.session_state.pop("lm.generated", None)
-        jobs.outcome(
-            JOB, "success", "lm.loaded", kind=kind.upper(), n=gpt.count_parameters(loaded), corpus=corpus_name
-        )
-        st.rerun()
+def load(blob: bytes) -> jobs.Said:
+    """An uploaded model (core.gpt.load never unpickles) becomes this session's GPT or CNN for its corpus."""
+    loaded, loaded_tok, meta = gpt.load(blob)
+    corpus_name = meta.get("corpus") if meta.get("corpus") in text.CORPORA else st.session_state["lm.corpus"]
+    kind = "gpt" if isinstance(loaded, gpt.GPT) else "cnn"
+    st.session_state.setdefault(f"lm.{kind}", {})[corpus_name] = (loaded, loaded_tok, gpt.History())
+    st.session_state.pop("lm.generated", None)
+    return (
+        "success",
+        "lm.loaded",
+        {"kind": kind.upper(), "n": gpt.count_parameters(loaded), "corpus": corpus_name},
+    )
 
 
 def corpus_changed() -> None:
@@ -349,17 +232,12 @@ def corpus_changed() -> None:
 
 # --- the page ------------------------------------------------------------------------------------
 
-keep_finished_job()
+jobs.harvest(JOB, finished)
 st.title(t("nav.lm"))
 if not presenter():
     st.caption(t("lm.intro"))
-st.segmented_control(
-    t("lm.corpus"),
-    list(text.CORPORA),
-    key="lm.corpus",
-    format_func=labeller("lm.corpus."),
-    on_change=corpus_changed,
-)
+pick = {"format_func": labeller("lm.corpus."), "on_change": corpus_changed}
+st.segmented_control(t("lm.corpus"), list(text.CORPORA), key="lm.corpus", **pick)
 if st.session_state.get("lm.corpus") not in text.CORPORA:  # a segmented control can be clicked off
     st.session_state["lm.corpus"] = "tang300"
 name = st.session_state["lm.corpus"]
@@ -369,34 +247,20 @@ with explained_errors():
 if data is None:
     sync_url("lm.")
     st.stop()
-corpus, tok, train_ids, val_ids, refs = data
-st.session_state["lm._bigram"] = refs["bigram"]
-info = text.CORPORA[name]
-st.caption(
-    t(
-        "lm.source",
-        file=corpus.source,
-        package=info.package,
-        licence=info.licence,
-        poems=len(corpus.poems),
-        chars=len(corpus.text),
-        vocab=tok.size,
-        train=len(train_ids),
-        val=len(val_ids),
-    )
-)
-
-live = st.container()
-with live:
-    train_ui(name)
-jobs.show_outcome(JOB)
+st.session_state["lm._bigram"] = data.refs["bigram"]
+st.caption(t("lm.source", **data.facts))
+if not presenter():
+    recipe = {"format_func": labeller("lm.recipe."), "help": t("lm.recipe.help"), "horizontal": True}
+    st.radio(t("lm.recipe"), ["quick", "long"], key="lm.recipe", **recipe)
+train_button(name)
+jobs.live_panel(JOB, draw_live)  # Stop and the live curves of the GPT's (or the CNN's) run, then "Done …"
 found = st.session_state.get("lm.gpt", {}).get(name)
 if found is None:
-    st.info(t("lm.none", bigram=refs["bigram"], uniform=refs["uniform"]))
+    st.info(t("lm.none", bigram=data.refs["bigram"], uniform=data.refs["uniform"]))
 else:
     model, tok, history = found
     if history.evals:
-        curves_ui([loss_frame(history, "GPT")], refs["bigram"])
+        curves_ui({"GPT": history}, data.refs["bigram"])
         tensorboard_button(f"gpt_{name}", history.records, {"corpus": name, **vars(model.config)}, "lm")
     # Only the open tab runs (on_change="rerun" + .open): attention maps, the fx trace and the CNN cost time.
     labels = [t(f"lm.tab.{k}") for k in ("write", "attention", "structure", "cnn")]
@@ -405,14 +269,14 @@ else:
         lambda: generate_ui(model, tok, name),
         lambda: attention_ui(model, tok),
         lambda: structure_ui(model),
-        lambda: cnn_ui(name, model, tok, refs, val_ids),
+        lambda: cnn_ui(name, model, data),
     )
     for tab, view in zip(tabs, views, strict=True):
         if tab.open:
             with tab, explained_errors():
                 view()
-with st.expander(t("lm.tab.save")):
-    save_ui(found, name)
+saved = (gpt.save(found[0], found[1], {"corpus": name}), f"gpt_{name}.safetensors") if found else None
+weights.expander("lm", saved, load)
 sync_url("lm.")
 show_source(gpt.CausalSelfAttention, gpt.Block, gpt.GPT, gpt.train, gpt.generate, gpt.CharCNN, text.Tokenizer)
-jobs.watch(JOB, live, draw_live)
+jobs.watch_all()
