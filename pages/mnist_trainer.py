@@ -67,9 +67,8 @@ def keep(run: train.Run) -> None:
 def finished(job: jobs.BackgroundJob) -> jobs.Said:
     """A finished training job becomes a run; its sentence names accuracy, epochs, time, images/s, device."""
     keep(run := job.result)
-    return (
-        ("warning", "train.stopped", run.summary) if run.stopped else ("success", "train.done", run.summary)
-    )
+    kind, msg_key = ("warning", "train.stopped") if run.stopped else ("success", "train.done")
+    return kind, msg_key, run.summary
 
 
 def load(blob: bytes) -> jobs.Said:

@@ -1,9 +1,10 @@
 """VAE sampler: train (or load) the report's convolutional VAE; sample, interpolate, walk the latent space.
 
-One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (About 265
-lines, over CONTRIBUTING's ~250: four views share one model and its training job; the logic is in core.)
+One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (A little
+over CONTRIBUTING's ~250 lines: four views share one model and its training job; the logic is in core.)
 """
 
+from functools import partial
 from math import isqrt
 
 import pandas as pd
@@ -48,16 +49,14 @@ def bump(key: str) -> None:
     st.session_state[key] = int(st.session_state[key]) + 1
 
 
-def harvest_training() -> None:
+def finished(job: jobs.BackgroundJob) -> jobs.Said:
     """A finished training job: keep its model in the session, say how it went and whether it was cached."""
-    job = jobs.harvest(JOB)
-    if job is not None and job.result is not None:
-        model, meta = job.result
-        setting = (meta["dataset"], meta["z"], meta["beta"])
-        st.session_state.setdefault("vae.trained", {})[setting] = (model, meta)
-        st.session_state["vae.last_run"] = (setting, job.snapshot()["records"])
-        how = f"vae.train.{'stopped' if meta['stopped'] else 'done'}.{'kept' if meta['cached'] else 'best'}"
-        jobs.outcome(JOB, "success", how, **meta)
+    model, meta = job.result
+    setting = (meta["dataset"], meta["z"], meta["beta"])
+    st.session_state.setdefault("vae.trained", {})[setting] = (model, meta)
+    st.session_state["vae.last_run"] = (setting, job.snapshot()["records"])
+    how = f"vae.train.{'stopped' if meta['stopped'] else 'done'}.{'kept' if meta['cached'] else 'best'}"
+    return "success", how, meta
 
 
 def settings_ui() -> tuple[str, int, float]:
@@ -94,8 +93,14 @@ def draw_progress(snap: dict) -> None:
     curves_ui(snap["records"])
 
 
-def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool):
-    """Epochs, images and Train; returns the panel where the running job's progress and Stop appear."""
+def work(ds: data.Dataset, z: int, beta: float) -> jobs.Work:
+    """Train's click: the core training job for these settings (epochs and images from the sliders)."""
+    epochs, images = st.session_state["vae.epochs"], st.session_state["vae.subset"]
+    return vt.train_work(ds, z, beta, epochs, images, seed(), current_device().type)
+
+
+def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool) -> None:
+    """Epochs, images and Train, the live view under it, the last run's curves; the outcome under all."""
     running = jobs.running(JOB) is not None
     label = t("vae.train.again" if have_model else "vae.train.header")
     with st.expander(label, expanded=running or not have_model):
@@ -103,18 +108,14 @@ def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool):
             c1, c2 = st.columns(2)
             c1.slider(t("vae.train.epochs"), 1, LIMITS.max_epochs, key="vae.epochs")
             c2.select_slider(t("vae.train.subset"), vt.SUBSETS, key="vae.subset", format_func="{:,}".format)
-        if st.button(t("vae.train.button"), type="primary", key="vae.train.go", disabled=jobs.busy()):
-            epochs, images = st.session_state["vae.epochs"], st.session_state["vae.subset"]
-            device = current_device()
-            jobs.start(JOB, vt.train_work(ds, z, beta, epochs, images, seed(), device.type), device)
-        panel = st.container()
+        start = partial(work, ds, z, beta)
+        jobs.control(JOB, t("vae.train.button"), start, draw_progress, show=False, key="vae.train.go")
         last = st.session_state.get("vae.last_run")
         if jobs.running(JOB) is None and last and last[0] == (ds.name, z, beta):
             curves_ui(last[1])
             hparams = {"dataset": ds.name, "z": z, "beta": beta}
             tensorboard_button(f"vae_{ds.name}_z{z}_beta{beta:g}", last[1], hparams, "vae")
     jobs.show_outcome(JOB)  # outside the expander, which closes once a model is there
-    return panel
 
 
 def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
@@ -241,20 +242,20 @@ def tab_ui(view, model: VAE, ds: data.Dataset, z: int) -> None:
     sync_url("vae.")
 
 
-harvest_training()
+jobs.harvest(JOB, finished)
 st.title(t("nav.vae"))
 if not presenter():
     st.caption(t("vae.intro"))
 dataset, z, beta = settings_ui()
 st.caption(t("vae.loss"))
-ds = found = panel = None
+ds = found = None
 with explained_errors():
     ds = data.load(dataset)
     found = current_model(dataset, z, beta)
 if ds is not None:
     if found is None and jobs.running(JOB) is None:
         st.info(t("vae.none", dataset=t(f"vae.dataset.{dataset}"), z=z, beta=f"{beta:g}"))
-    panel = train_ui(ds, z, beta, found is not None)
+    train_ui(ds, z, beta, found is not None)
 if found is not None:
     model, meta, origin = found
     st.caption(t(f"vae.model.{origin}", **meta))
@@ -264,5 +265,4 @@ if found is not None:
             tab_ui(view, model, ds, z)
 sync_url("vae.")
 show_source(VAE, vae_loss, kl_divergence, interpolate, vt.vae_objective, vt.train_vae, vt.keep_if_better)
-if panel is not None:
-    jobs.watch(JOB, panel, draw_progress)
+jobs.watch_all()
