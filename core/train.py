@@ -35,7 +35,7 @@ from core.data import Dataset, normalize
 from core.device import pick_device
 from core.errors import UserError
 from core.limits import LIMITS
-from core.models import build_seeded, model_options
+from core.models import build_model, build_seeded, count_parameters, model_options, summarize
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd_momentum", "adam", "adamw")
 SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
@@ -643,6 +643,14 @@ def subset_choices(limit: int | None = None) -> list[int]:
     """Training-subset sizes offered, up to `limit` (default: this server's LIMITS.max_train_subset)."""
     limit = LIMITS.max_train_subset if limit is None else limit
     return [n for n in (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000) if n <= limit]
+
+
+def layer_table(model: str, options: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """The layer table shown before training: rows {layer, type, output_shape "8×26×26", params}, and the
+    model's parameter count."""
+    net = build_model(model, **options)
+    rows = [{**r, "output_shape": "×".join(map(str, r["output_shape"]))} for r in summarize(net, (1, 28, 28))]
+    return rows, count_parameters(net)
 
 
 def option_defaults(model: str) -> dict[str, Any]:

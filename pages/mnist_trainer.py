@@ -18,10 +18,10 @@ from core import train
 from core.digits import preprocess
 from core.images import zoom
 from core.limits import LIMITS
-from core.models import MODEL_NAMES, build_model, count_parameters, model_options, summarize
+from core.models import MODEL_NAMES, build_model, model_options
 from ui import charts, jobs, weights
 from ui.canvas import draw_digit_steps
-from ui.i18n import current_lang, labeller, t
+from ui.i18n import labeller, t
 from ui.keep import keep_trainer_runs
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
 from ui.state import sync_url, url_default
@@ -46,12 +46,9 @@ mnist = partial(core_data.load, "mnist")  # once per process, shared by every se
 
 
 @st.cache_data(show_spinner=False)
-def summary_table(arch: str, options: tuple, language: str) -> tuple[pd.DataFrame, int]:
-    """The layer table; the language is part of the cache key, so each language gets its own headers."""
-    model = build_model(arch, **dict(options))
-    df = pd.DataFrame(summarize(model, (1, 28, 28)))
-    df["output_shape"] = df.output_shape.map(lambda shape: "×".join(map(str, shape)))
-    return df.rename(columns=lambda k: t(f"train.col.{k}", language)), count_parameters(model)
+def summary_table(arch: str, options: tuple) -> tuple[list[dict[str, Any]], int]:
+    """The layer table and the parameter count: one model build per model and options, for every session."""
+    return train.layer_table(arch, dict(options))
 
 
 def keep(run: train.Run) -> None:
@@ -230,10 +227,11 @@ def draw_ui() -> None:
 def summary_ui(arch: str, options: dict[str, Any]) -> None:
     """The chosen model's layers and parameter count (before training), and the first training image."""
     with explained_errors():
-        table, n_params = summary_table(arch, tuple(sorted(options.items())), current_lang())
+        rows, n_params = summary_table(arch, tuple(sorted(options.items())))
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
-        height = min(36 * (len(table) + 1) + 4, 560 if presenter() else 420)
+        table = pd.DataFrame(rows).rename(columns=lambda k: t(f"train.col.{k}"))
+        height = min(36 * (len(rows) + 1) + 4, 560 if presenter() else 420)
         st.dataframe(table, hide_index=True, width="stretch", height=height)
     if not presenter():
         label = int(mnist().train_y[0])

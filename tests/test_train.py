@@ -408,3 +408,20 @@ def test_config_from_settings_maps_the_page_names_and_casts_each_field():
     assert config == TrainConfig("mlp", "sgd", 0.01, seed=3, device="cpu", **want)
     assert type(config.batch_size) is int and type(config.weight_decay) is float
     assert set(PAGE_SETTINGS.values()) <= set(TrainConfig.__dataclass_fields__)
+
+
+def test_layer_table_is_the_model_summary_with_readable_shapes_and_the_parameter_count():
+    from core.models import build_model, count_parameters, summarize
+    from core.train import layer_table
+
+    rows, n = layer_table("two_layer_cnn", {"dropout": 0.3})
+    net = build_model("two_layer_cnn", dropout=0.3)
+    assert n == count_parameters(net) == sum(p.numel() for p in net.parameters())
+    raw = summarize(net, (1, 28, 28))
+    assert [r["layer"] for r in rows] == [r["layer"] for r in raw]
+    assert [r["output_shape"] for r in rows] == ["×".join(map(str, r["output_shape"])) for r in raw]
+    assert [r["output_shape"] for r in rows][:6:2] == [
+        "32×26×26",
+        "32×13×13",
+        "64×11×11",
+    ]  # the homework's walk
