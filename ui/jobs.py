@@ -5,7 +5,7 @@ The page pattern, three calls (the job's key is its area's, e.g. "vae.job"):
     jobs.harvest(JOB, finished)          # top: a job that ended is taken out once; finished(job) keeps its
                                          # result and returns what to say: ("success", "vae.done", {fields})
     ...
-    jobs.control(JOB, t("vae.train"), work, draw, key="vae.go")
+    jobs.control(JOB, t("vae.train.button"), work, draw, key="vae.go")
                                          # the Train button (off while any job runs), under it the Stop button
                                          # and draw(snapshot) while the job runs, then the outcome sentence
     ...
