@@ -133,7 +133,7 @@ def _jobs_page():
 
     def finished(job):
         st.session_state["kept"] = job.result
-        return "success", "common.error", {"msg": f"{job.result} steps"}
+        return "success", "common.error", {"msg": f"{job.result} steps", "kind": "any field name"}
 
     def draw(snap):
         st.session_state.setdefault("frames", []).append(len(snap["records"]))

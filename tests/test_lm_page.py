@@ -139,6 +139,25 @@ def test_missing_corpus_package_gets_a_sentence(lang, monkeypatch, tmp_path):
     assert at.error and "fortunes" in at.error[0].value and "apt-get install fortunes" in at.error[0].value
 
 
+def test_a_saved_model_loads_back_and_a_pickle_gets_a_sentence(lang):
+    """The shared save/load expander (ui/weights.py): a download of this page loads back as the GPT."""
+    model, tok, _ = tiny_model()
+    at = app_test(PAGE, lang, timeout=120)
+    assert not at.get("download_button")  # nothing trained or loaded: nothing to save
+    blob = gpt.save(model, tok, {"corpus": "tang300"})
+    at.file_uploader(key="lm.upload").set_value(("gpt.safetensors", blob, "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    loaded = at.session_state["lm.gpt"]["tang300"][0]
+    assert isinstance(loaded, gpt.GPT) and torch.equal(loaded.lm_head.weight, model.lm_head.weight)
+    said = TABLES[lang]["lm.loaded"].format(kind="GPT", n=gpt.count_parameters(model), corpus="tang300")
+    assert said in [s.value for s in at.success]
+    assert at.get("download_button")  # the loaded model can be saved again
+    at.file_uploader(key="lm.upload").set_value(
+        ("evil.pt", b"\x80\x04K\x01.", "application/octet-stream")
+    ).run()
+    assert not at.exception and at.error and "lm.gpt" in at.session_state  # a sentence; the model stays
+
+
 # --- real browser ------------------------------------------------------------------------------
 
 

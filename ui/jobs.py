@@ -105,8 +105,7 @@ def harvest(key: str, finished: Callable[[BackgroundJob], Said | None] | None = 
     elif job.status == "cancelled" or (job.status == "stopped" and job.result is None):
         outcome(key, "info", "common.cancelled")
     elif finished is not None and job.result is not None and (said := finished(job)) is not None:
-        kind, msg_key, fields = said
-        outcome(key, kind, msg_key, **fields)
+        say(key, said)
     return job
 
 
@@ -117,6 +116,11 @@ def outcome(key: str, kind: str, msg_key: str | BaseException, **fields: Any) ->
     exception itself (a UserError says its sentence in the session's language).
     """
     st.session_state[f"{key}.outcome"] = (kind, msg_key, fields)
+
+
+def say(key: str, said: Said) -> None:
+    """`outcome` from a (kind, i18n key, fields) triple, whose fields may use any name (even `kind`)."""
+    st.session_state[f"{key}.outcome"] = said
 
 
 def show_outcome(key: str) -> None:

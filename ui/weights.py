@@ -29,11 +29,9 @@ def _load(area: str, load: Load) -> None:
     if upload is None:  # the file was removed from the uploader
         return
     try:
-        kind, msg_key, fields = load(upload.getvalue())
+        jobs.say(f"{area}.upload", load(upload.getvalue()))
     except UserError as err:  # a pickle, a cut file, weights of another model: one sentence
         jobs.outcome(f"{area}.upload", "error", err)
-        return
-    jobs.outcome(f"{area}.upload", kind, msg_key, **fields)
 
 
 def expander(area: str, saved: tuple[bytes, str] | None, load: Load, types: list[str] | None = None) -> None:
