@@ -235,9 +235,16 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def size_of(config: GPTConfig | CNNConfig) -> int:
+    """Parameters of the model `config` describes, counted on the meta device: no weights are made and
+    nothing is drawn from the global RNG, whose stream a running job's dropout masks are reading."""
+    with torch.device("meta"):
+        return count_parameters(GPT(config) if isinstance(config, GPTConfig) else CharCNN(config))
+
+
 def cnn_like(config: GPTConfig, kernel_size: int = 3) -> CNNConfig:
     """A CNNConfig with the GPT's depth, context and vocabulary; its width matches the parameter count."""
-    target = count_parameters(GPT(config))
+    target = size_of(config)
     best = None
     for width in range(16, 1025, 4):
         cnn = CNNConfig(

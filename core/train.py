@@ -645,6 +645,13 @@ def subset_choices(limit: int | None = None) -> list[int]:
     return [n for n in (1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000) if n <= limit]
 
 
+def model_class(name: str) -> type[nn.Module]:
+    """The class of course model `name` (what the page shows the source of), built on the meta device: no
+    weights, and no draw from the global RNG, whose stream a running job's dropout masks are reading."""
+    with torch.device("meta"):
+        return type(build_model(name))
+
+
 def layer_table(model: str, options: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     """The layer table shown before training: rows {layer, type, output_shape "8×26×26", params}, and the
     model's parameter count."""

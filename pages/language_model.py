@@ -192,7 +192,9 @@ def cnn_ui(name: str, model: gpt.GPT, data: text.Prepared) -> None:
     st.caption(t("lm.cnn.explain"))
     found = st.session_state.get("lm.cnn", {}).get(name)
     cnn_cfg = found[0].config if found else gpt.cnn_like(model.config)
-    sizes = f"{gpt.count_parameters(model):,} / {gpt.count_parameters(gpt.CharCNN(cnn_cfg)):,}"
+    sizes = (
+        f"{gpt.count_parameters(model):,} / {gpt.size_of(cnn_cfg):,}"  # never built: a job may be training
+    )
     c1, c2, c3 = st.columns(3)
     c1.metric(t("lm.cnn.params"), sizes)
     c2.metric(t("lm.cnn.span"), model.block_size)

@@ -18,7 +18,7 @@ from core import train
 from core.digits import preprocess
 from core.images import zoom
 from core.limits import LIMITS
-from core.models import MODEL_NAMES, build_model, model_options
+from core.models import MODEL_NAMES, model_options
 from ui import charts, jobs, weights
 from ui.canvas import draw_digit_steps
 from ui.i18n import labeller, t
@@ -274,5 +274,5 @@ if runs and not busy:
     keep_trainer_runs(runs, st.session_state.get("train.inspect"), mnist().test_y)  # TensorBoard, notebook
 fragment(draw_ui)()
 sync_url("train.")
-show_source(type(build_model(st.session_state["train.arch"])), train.fit, train.train_run, preprocess)
+show_source(train.model_class(st.session_state["train.arch"]), train.fit, train.train_run, preprocess)
 jobs.watch_all()  # last: everything above is drawn and clickable while a run trains

@@ -237,3 +237,13 @@ def test_summary_curve_rows_and_position_rows_are_the_history_and_the_model_resh
     want = gpt.loss_by_position(model, ids)
     assert [r["context"] for r in by_pos] == list(range(1, SMALL.block_size + 1))
     assert [r["loss"] for r in by_pos] == pytest.approx(want.tolist())
+
+
+def test_size_of_counts_like_a_built_model_and_draws_nothing_from_the_global_rng():
+    """The page counts while a job trains: a build would shift that job's dropout masks."""
+    cnn = gpt.cnn_like(SMALL)
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    sizes = (gpt.size_of(SMALL), gpt.size_of(cnn))
+    assert torch.equal(before, torch.random.get_rng_state())
+    assert sizes == (gpt.count_parameters(small()), gpt.count_parameters(gpt.CharCNN(cnn)))

@@ -425,3 +425,14 @@ def test_layer_table_is_the_model_summary_with_readable_shapes_and_the_parameter
         "32×13×13",
         "64×11×11",
     ]  # the homework's walk
+
+
+def test_model_class_is_the_built_models_class_and_draws_nothing_from_the_global_rng():
+    from core.models import MODEL_NAMES, build_model
+    from core.train import model_class
+
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    classes = [model_class(name) for name in MODEL_NAMES]
+    assert torch.equal(before, torch.random.get_rng_state())  # a running job's dropout stream is untouched
+    assert classes == [type(build_model(name)) for name in MODEL_NAMES]
