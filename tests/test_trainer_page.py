@@ -11,8 +11,9 @@ import torch
 from playwright.sync_api import expect
 
 from core.checkpoint import save_checkpoint
+from core.data import load
 from core.models import build_seeded
-from core.train import TrainConfig, score_run
+from core.train import TrainConfig, score_run, train_run
 from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, wait_idle
 from ui.i18n import TABLES
 
@@ -110,6 +111,10 @@ def test_a_tiny_run_trains_and_shows_results(lang):
     assert at.success and TABLES[lang]["train.done"].split("{")[0] in at.success[0].value
     runs = at.session_state["train.runs"]
     assert len(runs) == 1 and runs[0].test_acc > 0.6  # 2,000 real images, one epoch
+    # the page's figure is core's for the same settings: the page's reruns draw nothing from the global RNG
+    # that the run's dropout masks read (its show_source once built a model there, and shifted them)
+    reference = train_run(1, load("mnist"), runs[0].config, runs[0].options, same_init=True)
+    assert runs[0].test_acc == reference.test_acc
     assert runs[0].history.steps[-1]["test_acc"] == runs[0].test_acc  # curve and table agree
     model, meta = at.session_state["train.model"], at.session_state["train.model_meta"]
     assert isinstance(model, torch.nn.Module) and not model.training and meta["name"] == "two_layer_cnn"
