@@ -740,8 +740,14 @@ def gallery(
         shown = cell_examples(probs, y_true, *cell, k=k)
     else:
         shown = [w["index"] for w in misclassified(probs, y_true, k=k)]
+    pred, conf = probs.argmax(1), probs.max(1).values
     return [
-        {"index": i, "true": int(y_true[i]), "pred": int(probs[i].argmax()), "conf": float(probs[i].max()),
-         "p_true": float(probs[i, y_true[i]])}
+        {
+            "index": i,
+            "true": int(y_true[i]),
+            "pred": int(pred[i]),
+            "conf": float(conf[i]),
+            "p_true": float(probs[i, y_true[i]]),
+        }
         for i in shown
-    ]  # fmt: skip
+    ]
