@@ -133,6 +133,20 @@ def test_default_layers_are_the_reports_three_views():
     assert features.default_embed_layers(mlp) == ["1", "3"]  # no conv: the first and last fc layers
 
 
+def test_a_chosen_layer_is_kept_only_when_the_model_has_it():
+    acts = features.activations(SlidesCNN(), torch.randn(1, 1, 28, 28))
+    assert features.map_layer(acts, "pool2") == "pool2"
+    assert features.map_layer(acts, "") == features.map_layer(acts, "fc9") == "conv1"  # new model, bad link
+    assert features.layer_label("pool2", acts["pool2"]) == "pool2 · 32 × 7 × 7"  # the batch left out
+    assert features.layer_label("flatten", acts["flatten"]) == "flatten · 1568"
+
+
+def test_the_model_source_opens_on_the_trainers_model_when_there_is_one():
+    assert features.MODEL_SOURCES == ("session", "upload", "quick")
+    assert features.default_model_source(trained=True) == "session"
+    assert features.default_model_source(trained=False) == "quick"
+
+
 @pytest.mark.skipif(not HAS_ZOO, reason="core.models (trainer, issue #4) not landed yet")
 def test_default_embed_layers_of_zoo_models():
     from core.models import build_model

@@ -56,7 +56,7 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     captions = [img.proto.imgs[0].caption for img in _images(at)]
     assert text["feat.grid.caption"].format(layer="conv1", c=16, shape="16 × 28 × 28") in captions
     assert text["feat.kernels.caption"].format(c=16, k=5) in captions
-    assert any(m.value.startswith("**" + text["feat.prediction"].split("**")[1][:2]) for m in at.markdown)
+    assert any(m.value.startswith("**" + text["digit.prediction"].split("**")[1][:2]) for m in at.markdown)
 
     # pick the slides' example-7 layers: after the second pooling, then the flat vector
     at.selectbox(key="feat.layer").set_value("pool2").run()
@@ -154,6 +154,9 @@ def test_browser_maps_and_scatter_in_both_languages_and_sizes(server, page):
                 raise
             assert not exception_text(page)
             no_overflow(page)
+            page.get_by_text(text["feat.input.title"]).scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            snap(page, f"features_input_{lang}_{width}", full_page=False)  # the digit picker, the prediction
             page.get_by_text(text["feat.scale.positive"]).scroll_into_view_if_needed()
             page.wait_for_timeout(500)
             snap(page, f"features_maps_{lang}_{width}", full_page=False)
