@@ -30,8 +30,8 @@ def vae_like() -> None:
     import streamlit as st
 
     from core import data
-    from core.train import predict_proba
     from core.models import build_seeded
+    from core.train import predict_proba
     from ui.digit_input import digit_input, digit_state, prediction_ui
 
     ds = data.load("mnist")
