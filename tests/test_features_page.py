@@ -177,6 +177,43 @@ def test_browser_maps_and_scatter_in_both_languages_and_sizes(server, page):
             snap(page, f"features_embed_{lang}_{width}", full_page=False)
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_a_photo_of_a_handwritten_digit(server, page, tmp_path):
+    """Dark pen on light paper, uploaded: the page shows it as an MNIST digit and the model reads it."""
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from core.data import load
+
+    seven = load("mnist").test_x[0].float()[None, None]  # a 7, white on black
+    big = F.interpolate(seven, size=(240, 240), mode="bilinear")[0, 0].clamp(0, 255).numpy()
+    paper = np.pad(255 - big, 40, constant_values=255).astype(np.uint8)  # black pen, a white margin
+    Image.fromarray(paper).save(tmp_path / "seven.png")
+    text = TABLES["en"]
+    page.set_viewport_size({"width": 1280, "height": 720})
+    query = "lang=en&present=1&feat.source=quick&feat.quick=slides_cnn&feat.input=upload"
+    open_app(page, server, "features", query)
+    button = page.get_by_role("button", name=text["feat.quick.train"])
+    button.or_(page.get_by_text(text["digit.upload.hint"])).first.wait_for(timeout=60_000)
+    if button.is_visible():
+        button.click()  # this test alone: the quick model trains first
+    page.get_by_text(text["digit.upload.hint"]).wait_for(timeout=300_000)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").last.set_input_files(
+        str(tmp_path / "seven.png")
+    )
+    page.get_by_text(text["digit.caption.upload"].format(file="seven.png")).wait_for(timeout=60_000)
+    page.get_by_text(text["feat.scale.signed"]).wait_for(timeout=60_000)  # conv1's maps of the upload
+    wait_idle(page)
+    assert not exception_text(page)
+    assert page.get_by_text("Prediction: 7").count() == 1  # the model reads the photo as the 7 it is
+    no_overflow(page)
+    page.get_by_text(text["feat.input.title"]).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    snap(page, "features_upload_en_1280", full_page=False)
+
+
 def test_presenter_mode_hides_advanced_controls(session_model):
     model, meta = session_model
     at = app_test(
