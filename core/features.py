@@ -437,11 +437,17 @@ def embedding_table(
         "digit": [str(int(d)) for d in data.test_y[:n]],
         "image": [png_data_url(img) for img in images.numpy()],
     }
-    for i, layer in enumerate(layers):
-        for m in METHODS if method == "both" else (method,):
+    for row in embedding_columns(layers, method):
+        for layer, m, x, y in row:
             xy = embed(feats[layer], m, seed=seed, perplexity=perplexity)  # (n, 2)
-            table[f"x{i}_{m}"], table[f"y{i}_{m}"] = xy[:, 0], xy[:, 1]
+            table[x], table[y] = xy[:, 0], xy[:, 1]
     return table
+
+
+def embedding_columns(layers: Sequence[str], method: str = "both") -> list[list[tuple[str, str, str, str]]]:
+    """Where `embedding_table` puts each map, one row per method: (layer, method, x column, y column)."""
+    methods = METHODS if method == "both" else (method,)
+    return [[(layer, m, f"x{i}_{m}", f"y{i}_{m}") for i, layer in enumerate(layers)] for m in methods]
 
 
 def model_fingerprint(model: nn.Module) -> str:

@@ -156,11 +156,10 @@ def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexi
     st.markdown(f"{t('feat.axis.digit')}: {legend}", unsafe_allow_html=True)
     tip = [alt.Tooltip("digit:N", title=t("feat.axis.digit")), alt.Tooltip("index:Q", title=t("feat.index"))]
     kw = {"tooltip": [*tip, "image"], "size": 18 if n > 2000 else 28, "height": 280}  # image: a PNG data URL
-    for m in ("pca", "tsne") if method == "both" else (method,):
-        for i, col in enumerate(st.columns(len(layers))):
+    for row in features.embedding_columns(layers, method):  # one row of maps per method
+        for col, (layer, m, x, y) in zip(st.columns(len(row)), row, strict=True):
             with col:
-                title = f"{layers[i]} · {t(f'feat.method.{m}')}"
-                charts.scatter(table, f"x{i}_{m}", f"y{i}_{m}", "digit", DIGITS, title=title, **kw)
+                charts.scatter(table, x, y, "digit", DIGITS, title=f"{layer} · {t(f'feat.method.{m}')}", **kw)
     st.caption(t("feat.embed.caption", n=n, perplexity=perplexity))
 
 

@@ -175,6 +175,9 @@ def test_embedding_table_has_one_map_per_layer_and_method(mnist):
     model = SlidesCNN().eval()
     table = features.embedding_table(model, mnist, ["conv2", "out"], 60, "pca", seed=0)
     assert set(table) == {"index", "digit", "image", "x0_pca", "y0_pca", "x1_pca", "y1_pca"}
+    columns = features.embedding_columns(["conv2", "out"], "pca")
+    assert columns == [[("conv2", "pca", "x0_pca", "y0_pca"), ("out", "pca", "x1_pca", "y1_pca")]]
+    assert [[c[1] for c in row] for row in features.embedding_columns(["fc1"], "both")] == [["pca"], ["tsne"]]
     assert table["digit"][:3] == [str(int(d)) for d in mnist.test_y[:3]] and len(table["x1_pca"]) == 60
     assert table["image"][0].startswith("data:image/png;base64,")
     feats = features.layer_features(model, mnist.test_x[:60], ["out"])["out"]
