@@ -99,9 +99,7 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
         picked, caption = found  # picked.image: (28, 28) uint8
         probs, acts = features.inspect_digit(model, torch.from_numpy(picked.image))  # ONE core call
         picture, answer = shown.columns([1, 2])
-        picture.image(
-            zoom(picked.image, 8), caption=caption, width="stretch"
-        )  # square pixels, fits its column
+        picture.image(zoom(picked.image, 8), caption=caption, width="stretch")  # square pixels, fits
         with answer:
             prediction_ui(probs, mnist)
         st.subheader(t("feat.layers.title"))
