@@ -444,6 +444,12 @@ def embedding_table(
     return table
 
 
+def embed_sizes(limit: int) -> tuple[int, int, int, int]:
+    """How many test images a map may use under a server cap: (smallest, largest, step, default)."""
+    top = min(5000, limit)  # t-SNE of 5,000 points takes about a minute on one core
+    return min(500, top), top, 100 if top > 500 else 1, min(1000, top)
+
+
 def embedding_columns(layers: Sequence[str], method: str = "both") -> list[list[tuple[str, str, str, str]]]:
     """Where `embedding_table` puts each map, one row per method: (layer, method, x column, y column)."""
     methods = METHODS if method == "both" else (method,)

@@ -15,7 +15,7 @@ from ui.shell import current_device, explained_errors, presenter, run_job, seed,
 from ui.state import sync_url, url_default
 
 JOB, METHODS = "feat.job", ("both", "pca", "tsne")
-TOP, DIGITS = min(5000, LIMITS.max_embed_points), [str(d) for d in range(10)]
+LOW, TOP, STEP, N = features.embed_sizes(LIMITS.max_embed_points)  # the "test images" slider
 TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
 url_default("feat.source", features.default_model_source(TRAINED), choices=features.MODEL_SOURCES)
 url_default("feat.quick", "slides_cnn", choices=features.QUICK_MODELS)
@@ -24,7 +24,7 @@ url_default("feat.layer", "")  # "" = features.default_map_layer of the model
 url_default("feat.shared", True)
 url_default("feat.channel", 0)
 url_default("feat.elayers", [])  # [] = features.default_embed_layers of the model
-url_default("feat.n", min(1000, TOP), choices=range(min(500, TOP), TOP + 1))
+url_default("feat.n", N, choices=range(LOW, TOP + 1))
 url_default("feat.method", "both", choices=METHODS)
 url_default("feat.perplexity", 30, choices=range(5, 51))
 
@@ -126,7 +126,7 @@ def embed_ui(model: torch.nn.Module) -> None:
     st.session_state["feat.elayers"] = features.embed_layers(model, st.session_state["feat.elayers"])
     e1, e2 = st.columns(2)
     e1.multiselect(t("feat.elayers"), features.leaf_layers(model), key="feat.elayers", max_selections=4)
-    e2.slider(t("feat.n"), min(500, TOP), TOP, step=100 if TOP > 500 else 1, key="feat.n")
+    e2.slider(t("feat.n"), LOW, TOP, step=STEP, key="feat.n")
     fmt = labeller("feat.method.")
     e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
     if not presenter():
@@ -157,7 +157,8 @@ def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexi
     for row in features.embedding_columns(layers, method):  # one row of maps per method
         for col, (layer, m, x, y) in zip(st.columns(len(row)), row, strict=True):
             with col:
-                charts.scatter(table, x, y, "digit", DIGITS, title=f"{layer} · {t(f'feat.method.{m}')}", **kw)
+                title = f"{layer} · {t(f'feat.method.{m}')}"
+                charts.scatter(table, x, y, "digit", list(data.MNIST_CLASSES), title=title, **kw)
     st.caption(t("feat.embed.caption", n=n, perplexity=perplexity))
 
 

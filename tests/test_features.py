@@ -141,6 +141,12 @@ def test_a_chosen_layer_is_kept_only_when_the_model_has_it():
     assert features.layer_label("flatten", acts["flatten"]) == "flatten · 1568"
 
 
+def test_the_number_of_mapped_images_follows_the_servers_cap():
+    assert features.embed_sizes(5000) == (500, 5000, 100, 1000)  # the default MAX_EMBED_POINTS
+    assert features.embed_sizes(20_000) == (500, 5000, 100, 1000)  # never more than 5,000
+    assert features.embed_sizes(300) == (300, 300, 1, 300)  # a tiny server: one choice, the cap
+
+
 def test_the_model_source_opens_on_the_trainers_model_when_there_is_one():
     assert features.MODEL_SOURCES == ("session", "upload", "quick")
     assert features.default_model_source(trained=True) == "session"
