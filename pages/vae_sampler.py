@@ -13,10 +13,11 @@ import torch
 
 from core import data
 from core import vae_training as vt
-from core.features import model_fingerprint, pick_by_class
+from core.features import model_fingerprint
 from core.limits import LIMITS
 from core.models.vae import VAE, interpolate, kl_divergence, vae_loss
 from ui import cached, charts, jobs
+from ui.digit_input import digit_input, digit_state
 from ui.i18n import labeller, t
 from ui.keep import tensorboard_button
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
@@ -33,9 +34,8 @@ url_default("vae.sample_seed", 0)
 url_default("vae.src", "test", choices=["test", "draw"])
 url_default("vae.method", "both", choices=["linear", "slerp", "both"])
 url_default("vae.steps", 10, choices=list(range(3, 17)))
-for _side, _digit in (("a", 1), ("b", 7)):
-    url_default(f"vae.{_side}_class", _digit, choices=list(range(10)))
-    url_default(f"vae.{_side}_nth", 0, choices=list(range(500)))
+for _side, _digit in (("a", 1), ("b", 7)):  # each endpoint's test image: its class and which one of it
+    digit_state(f"vae.{_side}_", sources=("class",), digit=_digit)
 url_default("vae.grid", 15, choices=list(range(5, 26)))
 url_default("vae.recon_seed", 0)
 
@@ -133,23 +133,20 @@ def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
 
 
 def digit_ui(ds: data.Dataset, side: str) -> torch.Tensor | None:
-    """One endpoint: a test image picked by class and n-th example, or a drawn digit -> uint8 (28, 28)."""
+    """One endpoint (the shared digit picker): a test image by class and n-th example, or a drawn digit ->
+    uint8 (28, 28), shown as the model gets it."""
     st.markdown(f"**{t(f'vae.interp.{side}')}**")
-    if st.session_state["vae.src"] == "draw":
-        from ui.canvas import draw_digit
-
-        drawn = draw_digit(f"vae.canvas_{side}", side=200)
-        return None if drawn is None else torch.from_numpy(drawn)
     pick, show = st.columns([2, 1])
-    name = ds.classes.__getitem__
-    pick.selectbox(t("vae.interp.class"), range(10), key=f"vae.{side}_class", format_func=name)
-    pick.number_input(t("vae.interp.nth"), 0, 499, step=1, key=f"vae.{side}_nth")  # ≥ 892 of each class
-    ss = st.session_state
-    index = pick_by_class(ds.test_y, ss[f"vae.{side}_class"], ss[f"vae.{side}_nth"])
-    ss[f"vae._{side}_index"] = index
-    picture = vt.image_grid(ds.test_x[index : index + 1] / 255, 1, scale=4)
-    show.image(picture, caption=t("vae.interp.index", index=index))
-    return ds.test_x[index]
+    with pick:
+        source = "draw" if st.session_state["vae.src"] == "draw" else "class"
+        found = digit_input(f"vae.{side}_", ds, source=source, side=200)
+    if found is None:
+        return None
+    picked, caption = found
+    image = torch.from_numpy(picked.image)
+    st.session_state[f"vae._{side}_index"] = picked.index if picked.index >= 0 else None  # dims_ui's start
+    show.image(vt.image_grid(image[None] / 255, 1, scale=4), caption=caption)
+    return image
 
 
 def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
@@ -165,8 +162,7 @@ def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     kw = {"format_func": labeller("vae.interp."), "help": t("vae.interp.method.help")}
     c1.radio(t("vae.interp.method"), ["linear", "slerp", "both"], key="vae.method", horizontal=True, **kw)
     c2.slider(t("vae.interp.steps"), 3, 16, key="vae.steps")
-    if a is None or b is None:
-        st.info(t("vae.interp.draw"))
+    if a is None or b is None:  # the picker says what is missing
         return
     method = st.session_state["vae.method"]
     for m in ["linear", "slerp"] if method == "both" else [method]:

@@ -75,8 +75,8 @@ def test_page_samples_and_interpolates(lang, tmp_path, monkeypatch):
     assert after[0] != before[0] and after[1:3] == before[1:3]
 
     # Interpolate: other endpoints, slerp only, 5 steps -> one strip and one GIF download
-    at.selectbox(key="vae.a_class").set_value(3)
-    at.selectbox(key="vae.b_class").set_value(8)
+    at.selectbox(key="vae.a_digit").set_value(3)
+    at.selectbox(key="vae.b_digit").set_value(8)
     at.radio(key="vae.method").set_value("slerp")
     at.slider(key="vae.steps").set_value(5).run()
     assert not at.exception, at.exception
@@ -161,7 +161,9 @@ def test_presenter_mode_and_drawn_endpoints(tmp_path, monkeypatch):
     keys = {w.key for w in [*at.number_input, *at.select_slider, *at.slider]}
     assert not keys & {"vae.sample_seed", "vae.n", "vae.epochs", "vae.subset"}  # fewer controls
     assert at.button(key="vae.sample.go")  # the one control a lecturer needs stays
-    assert any(TABLES["zh"]["vae.interp.draw"] == i.value for i in at.info)  # nothing drawn yet: no strip
+    assert [i.value for i in at.info].count(
+        TABLES["zh"]["digit.draw.hint"]
+    ) == 2  # nothing drawn yet: no strip
     assert not at.get("download_button")
 
 
