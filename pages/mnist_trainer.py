@@ -21,6 +21,7 @@ from core.limits import LIMITS
 from core.models import MODEL_NAMES, model_options
 from ui import charts, jobs, weights
 from ui.canvas import draw_digit_steps
+from ui.digit_input import prediction_ui
 from ui.i18n import labeller, t
 from ui.keep import keep_trainer_runs
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
@@ -215,13 +216,8 @@ def draw_ui() -> None:
             st.info(t("train.draw.need_model"))
         if steps is None or not runs:
             return
-        probs = train.predict_proba(run.model, steps.digit)[0]
-        best = int(probs.argmax())
-        st.markdown(f"### {t('train.prediction', digit=best, p=float(probs[best]))}")
+        prediction_ui(train.predict_proba(run.model, steps.digit)[0], mnist(), height=220, big=True)
         st.caption(t("train.draw.used", run=run.label, acc=run.test_acc))
-        frame = pd.DataFrame({"digit": range(10), "p": probs.tolist()})
-        titles = {"x_title": t("train.axis.digit"), "y_title": t("train.axis.prob")}
-        charts.bars(frame, "digit", "p", percent=True, highlight=best, y_domain=(0, 1), height=220, **titles)
 
 
 def summary_ui(arch: str, options: dict[str, Any]) -> None:

@@ -219,7 +219,9 @@ def test_browser_train_drill_down_reload_weights_and_draw(server, page, lang_cod
     for i in range(1, 21):
         page.mouse.move(x + i * 0.3, top + i * box["height"] * 0.035)
     page.mouse.up()
-    page.get_by_text(prefix("train.prediction")).wait_for(timeout=120_000)
+    page.get_by_text(prefix("digit.prediction").strip("*")).wait_for(
+        timeout=120_000
+    )  # the shared ui.digit_input.prediction_ui
     wait_idle(page)
     page.wait_for_timeout(1500)
     assert not exception_text(page), exception_text(page)

@@ -88,8 +88,6 @@ EN = {
     "train.step.scaled": "3 · scaled to 20×20",
     "train.step.centred": "4 · centred by mass in 28×28",
     "train.step.normalized": "5 · normalized: (x/255 − 0.1307) / 0.3081, range {lo:.2f} … {hi:.2f}",
-    "train.axis.prob": "probability",
-    "train.prediction": "The network reads: {digit} ({p:.0%})",
 }
 
 ZH = {
@@ -179,6 +177,4 @@ ZH = {
     "train.step.scaled": "3 · 缩放到 20×20",
     "train.step.centred": "4 · 按质心放入 28×28 中央",
     "train.step.normalized": "5 · 标准化：(x/255 − 0.1307) / 0.3081，取值范围 {lo:.2f} … {hi:.2f}",
-    "train.axis.prob": "概率",
-    "train.prediction": "网络认为是：{digit}（{p:.0%}）",
 }
