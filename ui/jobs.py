@@ -19,7 +19,8 @@ the outcome; a second button for the same job (another model) is one more `start
 ("Done …", "Stopped", the error's sentence) stays until the next start, in the current language.
 
 The lower-level calls stay for pages written before (`start`, `harvest`, `outcome`, `show_outcome`,
-`watch`, `running`, `busy`, `progress_bar`): `control` + `watch_all` are made of them.
+`watch`, `running`, `busy`, `progress_bar`): `control` + `watch_all` are made of them. `say(key, said)`
+records a (kind, i18n key, fields) triple as the outcome (ui/weights.py uses it for uploads).
 
 The job runs in a thread of the server process (`core.jobs.BackgroundJob`), inside the device queue,
 so forty students share one GPU in order. `watch` runs at the end of the script, so the whole page is
