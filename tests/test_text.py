@@ -97,7 +97,7 @@ def test_prepare_gives_the_split_the_references_and_the_facts_the_page_shows():
     assert torch.equal(ready.train_ids, train_ids) and torch.equal(ready.val_ids, val_ids)
     assert ready.refs["uniform"] == pytest.approx(math.log(ready.tok.size))
     assert ready.refs["bigram"] == text.bigram_loss(train_ids, val_ids, ready.tok.size)
-    assert max(ready.refs["bigram"], ready.refs["unigram"]) < ready.refs["uniform"]  # counting beats ignorance
+    assert max(ready.refs["bigram"], ready.refs["unigram"]) < ready.refs["uniform"]  # counting helps
     facts = ready.facts
     assert (
         facts["vocab"] == ready.tok.size and facts["train"] == len(train_ids) and facts["val"] == len(val_ids)
