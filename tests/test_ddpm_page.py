@@ -74,7 +74,7 @@ def test_browser_sampling_img2img_and_presenter(server, page):
         snap(page, f"ddpm_sample_{lang}")
         page.get_by_role("tab", name=T["ddpm.tab.img2img"]).click()
         wait_idle(page, timeout_ms=SLOW_MS)
-        page.get_by_text(T["ddpm.arith"].split("=")[0].strip()).first.wait_for(timeout=SLOW_MS)
+        page.get_by_text(T["ddpm.arith.text"].split("=")[0].strip()).first.wait_for(timeout=SLOW_MS)
         snap(page, f"ddpm_img2img_{lang}")
         assert not exception_text(page), exception_text(page)
     page.set_viewport_size({"width": 1280, "height": 720})
