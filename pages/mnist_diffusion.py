@@ -11,6 +11,7 @@ from PIL import Image
 from core import data as core_data
 from core import ddpm
 from ui import charts, img2img, jobs
+from ui.diffusion_charts import mnist_unet_ui
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, show_source
 from ui.state import sync_url, url_default
@@ -29,6 +30,12 @@ def run_sample(_unet, model_key, label, steps, scheduler, guidance, seed, init_b
     """One traced sample (cached per model and settings): `init_bytes` is a uint8 28×28 drawing or None."""
     init = None if init_bytes is None else torch.frombuffer(bytearray(init_bytes), dtype=torch.uint8)
     return ddpm.sample(_unet, label, steps, scheduler, guidance, seed, init=init, strength=strength)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def unet_rows(_unet, model_key: str) -> list:
+    """The model's blocks, traced once per model (shapes and parameter counts, as in the UNet inspector)."""
+    return ddpm.describe_unet(_unet)
 
 
 def current_model(dataset: str):
@@ -167,6 +174,7 @@ if found is not None:
     model_key = f"{origin}:{dataset}:{id(unet)}"
     steps_done, loss = meta.get("steps_done", 0), meta.get("final_loss", float("nan"))
     st.caption(t(f"ddpm.model.{origin}", steps=steps_done, params=ddpm.count_parameters(unet), loss=loss))
+    mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
     ds = core_data.load(dataset)
     label, steps, scheduler, guidance, seed = settings_ui(ds.classes)
     tab_sample, tab_img2img, tab_sheet = st.tabs(

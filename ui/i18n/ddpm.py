@@ -70,6 +70,7 @@ EN = {
     "ddpm.noised": "noised to t = {t}",
     "ddpm.sheet.caption": "The same drawing and seed, img2img at every strength (rows) and guidance "
     "(columns), with the DDPM scheduler.",
+    "ddpm.unet.title": "This UNet, block by block (Stable Diffusion's: UNet block inspector)",
     "ddpm.trace": "x̂₀ (guided) at each step that ran, with its timestep",
     "ddpm.busy_model": "Train or load a model first.",
 }
@@ -137,6 +138,7 @@ ZH = {
     "ddpm.input": "输入",
     "ddpm.noised": "加噪到 t = {t}",
     "ddpm.sheet.caption": "同一幅画、同一个种子，用 DDPM 调度器在每个强度（行）和引导系数（列）下做图生图。",
+    "ddpm.unet.title": "这个 UNet 的各个模块（Stable Diffusion 的 UNet：见 UNet 模块检查器）",
     "ddpm.trace": "每个实际运行的步上（引导后）的 x̂₀ 及其时间步",
     "ddpm.busy_model": "请先训练或加载一个模型。",
 }
