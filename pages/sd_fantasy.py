@@ -160,12 +160,12 @@ def sheet_ui(number: int, model: str, ready: bool):
     st.header(f"{number} · {t('sd.sheet.title')}")
     st.caption(t("sd.sheet.caption"))
     settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
-    image, prompt, negative, s = p and p.image, settings.prompt, settings.negative_prompt, seed()
+    prompt, negative, s = settings.prompt, settings.negative_prompt, seed()  # read here, not in the job
 
-    def run(rows, cols, steps, report, should_stop):  # in the background job: the one core call
+    def run(rows, cols, steps, report, should_stop):  # in the background job (only when p is a plan)
         pipe = img2img_pipeline(model, str(device))
         return diffusion.contact_sheet(
-            pipe, image, prompt, rows, cols, steps, s, negative, report, should_stop
+            pipe, p.image, prompt, rows, cols, steps, s, negative, report, should_stop
         )
 
     choices = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES, LIMITS.max_sd_steps
