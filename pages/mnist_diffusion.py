@@ -1,6 +1,7 @@
 """Diffusion you can train: a class-conditional DDPM on MNIST; sampling, img2img, guidance, contact sheet.
 
-Longer than the usual ~250 lines: four mechanics (train, sample, img2img, sheet) and two background jobs.
+The img2img parts (strength arithmetic, schedule, trace, result, contact sheet) are the SD page's
+helpers in ui/img2img.py, over the same core (core.diffusion.step_plan, sheet_runs).
 """
 
 import pandas as pd
@@ -117,10 +118,10 @@ def trace_ui(out: ddpm.SampleResult, key: str) -> None:
     charts.image_row(
         ddpm.pictures(torch.stack(pictures), 1), captions, per_row=5, factor=7 if presenter() else 5
     )
-    if not presenter():
+    if not presenter():  # on a projector: one row of pictures, the scrubber's
         st.caption(t("ddpm.x0.explain"))
-    st.caption(t("ddpm.trace"))
-    img2img.trace_row(ddpm.pictures(out.x0, 1), out.timesteps, factor=3)
+        st.caption(t("ddpm.trace"))
+        img2img.trace_row(ddpm.pictures(out.x0, 1), out.timesteps, factor=3)
 
 
 def drawing_ui(ds) -> torch.Tensor:
@@ -210,7 +211,8 @@ if found is not None:
             trace_ui(out, "ddpm.k_img2img")
             shown, made = (Image.fromarray(p) for p in ddpm.pictures([init.float() / 255, out.images[0]], 1))
             img2img.result_ui("ddpm", shown, made, out.settings, "mnist_img2img.png", width=168)
-            img2img.schedule_ui(plan)
+            if not presenter():
+                img2img.schedule_ui(plan)
     with tab_sheet, explained_errors():  # 3. strength × guidance, one seed, the same drawing
         st.caption(t("ddpm.sheet.caption"))
 

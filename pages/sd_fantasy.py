@@ -1,7 +1,7 @@
 """Stable Diffusion img2img "fantasy landscape": strength, guidance and steps, with and without weights.
 
-Longer than the usual ~250 lines: four sections, two background jobs (Generate, the contact sheet) and
-a fragment that lets the sliders rerun only the sections they change.
+Four sections, two background jobs (Generate, the contact sheet) and a fragment that lets the sliders
+rerun only the sections they change. The img2img parts are ui/img2img.py's, shared with the MNIST page.
 """
 
 from dataclasses import asdict
