@@ -175,7 +175,8 @@ if found is not None:
     model_key = f"{origin}:{dataset}:{id(unet)}"
     steps_done, loss = meta.get("steps_done", 0), meta.get("final_loss", float("nan"))
     st.caption(t(f"ddpm.model.{origin}", steps=steps_done, params=ddpm.count_parameters(unet), loss=loss))
-    mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
+    if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
+        mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
     ds = core_data.load(dataset)
     label, steps, scheduler, guidance, seed = settings_ui(ds.classes)
     tab_sample, tab_img2img, tab_sheet = st.tabs(
