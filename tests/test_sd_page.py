@@ -207,7 +207,9 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
             expect(page.locator("[data-testid='stMetricValue']").nth(1)).to_have_text("741", timeout=120_000)
             generate = page.get_by_role("button", name=t("sd.generate", lang), exact=True)
             expect(generate).to_be_disabled(timeout=60_000)  # after the Hub probe (5 s at most, then cached)
-            expect(page.get_by_role("button", name=t("img2img.sheet.make", lang), exact=True)).to_be_disabled()
+            expect(
+                page.get_by_role("button", name=t("img2img.sheet.make", lang), exact=True)
+            ).to_be_disabled()
             expect(page.get_by_text(t("nav.unet", lang), exact=True).last).to_be_visible()  # the way out
             assert exception_text(page) == ""
             assert not layout_problems(page), layout_problems(page)
