@@ -7,6 +7,12 @@ same steps.
 
     steps = preprocess(rgba)          # rgba (H, W, 4) uint8 from the canvas
     steps.digit                       # (28, 28) uint8, the model's input before normalization
+
+A page lets a student choose the digit one of four ways (`SOURCES`); `pick` is the one call for all:
+
+    picked = pick(load("mnist"), "class", digit=3, nth=2)   # the third 3 of the test set
+    picked = pick(load("mnist"), "upload", picture=png_bytes)  # dark ink on light paper is fine
+    picked.image                      # (28, 28) uint8, white ink on black like MNIST
 """
 
 from __future__ import annotations
@@ -17,13 +23,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.data import normalize
+from core.data import Dataset, normalize
 from core.errors import UserError
-from core.images import luminance
+from core.images import luminance, open_image
 
 BOX = 20  # MNIST digits fit a 20×20 box ...
 SIZE = 28  # ... inside a 28×28 image
 INK_THRESHOLD = 20  # ink values (0..255) below this are treated as paper
+SOURCES = ("index", "class", "draw", "upload")  # a test image by index or by class, a drawing, an upload
+UPLOAD_SIDE = 560  # an upload is shrunk to at most this side first (2× the canvas): a photo stays fast
 
 
 @dataclass(frozen=True)
@@ -112,3 +120,75 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
     ys, xs = np.indices(image.shape)
     total = image.sum()
     return float((ys * image).sum() / total), float((xs * image).sum() / total)
+
+
+def paper_to_ink(rgb: np.ndarray) -> np.ndarray:
+    """A photo or scan (H, W, 3) uint8 -> ink (H, W) uint8: white strokes on black, paper at 0.
+
+    The paper's brightness is the median of the border pixels: on light paper the picture is inverted
+    (dark pen -> bright ink). The paper level is then subtracted and the strongest ink stretched to 255.
+    """
+    lum = luminance(np.asarray(rgb))  # (H, W) float32, 0..255
+    border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
+    paper = float(np.median(border))
+    ink = 255 - lum if paper > 127 else lum
+    ink = np.clip(ink - min(paper, 255 - paper), 0, None)
+    top = float(ink.max())
+    return np.zeros(ink.shape, np.uint8) if top <= 0 else np.round(ink * 255 / top).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A digit chosen for a model, and where it came from."""
+
+    image: np.ndarray  # (28, 28) uint8, white ink on black like MNIST
+    source: str  # one of SOURCES
+    index: int = -1  # the test-set index for "index" and "class", else -1
+    label: int = -1  # that test image's label, else -1
+    steps: Preprocessed | None = None  # "draw" and "upload": every step from the picture to the 28×28
+
+
+def pick_by_class(labels: torch.Tensor, digit: int, occurrence: int = 0) -> int:
+    """Index of the `occurrence`-th image of class `digit` in labels (N,)."""
+    where = torch.nonzero(labels == digit).flatten()
+    if len(where) == 0:
+        raise UserError(f"There is no test image of class {digit}.", f"测试集中没有类别 {digit} 的图像。")
+    return int(where[occurrence % len(where)])
+
+
+def pick(
+    ds: Dataset,
+    source: str,
+    index: int = 0,
+    digit: int = 0,
+    nth: int = 0,
+    picture: np.ndarray | bytes | None = None,
+) -> Picked | None:
+    """One way to choose a digit: a test image by index, by class (its nth), a canvas RGBA, or upload bytes.
+
+    Returns None while a drawing or an upload is missing (`picture` None or a blank canvas).
+    """
+    if source in ("index", "class"):
+        i = int(index) if source == "index" else pick_by_class(ds.test_y, digit, nth)
+        if not 0 <= i < len(ds.test_x):
+            raise UserError(
+                f"The test set has images 0 to {len(ds.test_x) - 1}; {i} is not one of them.",
+                f"测试集的图像序号是 0 到 {len(ds.test_x) - 1}；没有 {i}。",
+            )
+        return Picked(ds.test_x[i].numpy(), source, i, int(ds.test_y[i]))
+    if source not in SOURCES:
+        raise ValueError(f"unknown digit source {source!r}; one of {SOURCES}")
+    if picture is None:
+        return None
+    if source == "upload":
+        ink = paper_to_ink(np.asarray(open_image(picture, max_side=UPLOAD_SIDE)))  # (H, W)
+        picture = np.repeat(ink[..., None], 3, axis=2)  # grey RGB: preprocess reads the same ink back
+        if not (ink >= INK_THRESHOLD).any():
+            raise UserError(
+                "No digit found in the picture: write it darker or lighter than the paper around it.",
+                "图片里没有找到数字：笔迹要比周围的纸明显更深（或更浅）。",
+            )
+    elif not (ink_of(np.asarray(picture)) >= INK_THRESHOLD).any():
+        return None  # a blank canvas: nothing drawn yet
+    steps = preprocess(picture)
+    return Picked(steps.digit, source, steps=steps)

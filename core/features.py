@@ -25,6 +25,7 @@ from torch import nn
 
 from core.blocks.threads import one_thread
 from core.data import normalize
+from core.digits import pick_by_class  # noqa: F401  (moved to core.digits; the VAE page imports it here)
 from core.errors import UserError
 from core.storage import cache_dir
 
@@ -33,6 +34,16 @@ PCA_DIMS_BEFORE_TSNE = 50  # t-SNE on 50 PCA dimensions: the usual speed-up (van
 # The page's quick default models: one epoch on the first QUICK_SUBSET training images (~97% in seconds).
 QUICK_MODELS = ("slides_cnn", "two_layer_cnn", "convnet3", "lenet5", "bn_cnn", "resnet_small", "mlp")
 QUICK_SUBSET = 5000
+MODEL_SOURCES = (
+    "session",
+    "upload",
+    "quick",
+)  # the trainer page's model, an uploaded file, the quick default
+
+
+def default_model_source(trained: bool) -> str:
+    """Where the page takes its model from at first: the trainer's when this session trained one."""
+    return "session" if trained else "quick"
 
 
 # --- 1. activations of one batch ----------------------------------------------------------------
@@ -144,6 +155,16 @@ def default_map_layer(acts: dict[str, torch.Tensor]) -> str:
     """The layer whose maps the page opens on: the first conv (or its ReLU) with (B, C, H, W) output."""
     names = list(acts)
     return next((n for n in names if acts[n].dim() == 4 and n.startswith(("relu", "conv"))), names[0])
+
+
+def map_layer(acts: dict[str, torch.Tensor], chosen: str = "") -> str:
+    """The layer to draw: `chosen` when the model has it, else `default_map_layer` (new model, bad link)."""
+    return chosen if chosen in acts else default_map_layer(acts)
+
+
+def layer_label(name: str, act: torch.Tensor) -> str:
+    """A layer as a list names it: its name and output shape without the batch, "conv1 · 16 × 28 × 28"."""
+    return f"{name} · {shape_text(act.shape[1:])}"
 
 
 def first_kernels(model: nn.Module) -> tuple[str, torch.Tensor] | None:
@@ -416,11 +437,23 @@ def embedding_table(
         "digit": [str(int(d)) for d in data.test_y[:n]],
         "image": [png_data_url(img) for img in images.numpy()],
     }
-    for i, layer in enumerate(layers):
-        for m in METHODS if method == "both" else (method,):
+    for row in embedding_columns(layers, method):
+        for layer, m, x, y in row:
             xy = embed(feats[layer], m, seed=seed, perplexity=perplexity)  # (n, 2)
-            table[f"x{i}_{m}"], table[f"y{i}_{m}"] = xy[:, 0], xy[:, 1]
+            table[x], table[y] = xy[:, 0], xy[:, 1]
     return table
+
+
+def embed_sizes(limit: int) -> tuple[int, int, int, int]:
+    """How many test images a map may use under a server cap: (smallest, largest, step, default)."""
+    top = min(5000, limit)  # t-SNE of 5,000 points takes about a minute on one core
+    return min(500, top), top, 100 if top > 500 else 1, min(1000, top)
+
+
+def embedding_columns(layers: Sequence[str], method: str = "both") -> list[list[tuple[str, str, str, str]]]:
+    """Where `embedding_table` puts each map, one row per method: (layer, method, x column, y column)."""
+    methods = METHODS if method == "both" else (method,)
+    return [[(layer, m, f"x{i}_{m}", f"y{i}_{m}") for i, layer in enumerate(layers)] for m in methods]
 
 
 def model_fingerprint(model: nn.Module) -> str:
@@ -430,11 +463,3 @@ def model_fingerprint(model: nn.Module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def pick_by_class(labels: torch.Tensor, digit: int, occurrence: int = 0) -> int:
-    """Index of the `occurrence`-th image of class `digit` in labels (N,)."""
-    where = torch.nonzero(labels == digit).flatten()
-    if len(where) == 0:
-        raise UserError(f"There is no test image of class {digit}.", f"测试集中没有类别 {digit} 的图像。")
-    return int(where[occurrence % len(where)])

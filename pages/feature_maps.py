@@ -1,7 +1,6 @@
 """Feature-map viewer: every layer's output for one digit, the first kernels, PCA / t-SNE of whole layers."""
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
@@ -10,31 +9,28 @@ from core import data, features
 from core.images import zoom
 from core.limits import LIMITS
 from ui import cached, charts, jobs
+from ui.digit_input import digit_input, digit_state, prediction_ui
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
 from ui.state import sync_url, url_default
 
-JOB = "feat.job"
-SOURCES, INPUTS, METHODS = ("session", "upload", "quick"), ("index", "class", "draw"), ("both", "pca", "tsne")
-TOP, DIGITS = min(5000, LIMITS.max_embed_points), [str(d) for d in range(10)]
+JOB, METHODS = "feat.job", ("both", "pca", "tsne")
+LOW, TOP, STEP, N = features.embed_sizes(LIMITS.max_embed_points)  # the "test images" slider
 TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
-url_default("feat.source", "session" if TRAINED else "quick", choices=SOURCES)
+url_default("feat.source", features.default_model_source(TRAINED), choices=features.MODEL_SOURCES)
 url_default("feat.quick", "slides_cnn", choices=features.QUICK_MODELS)
-url_default("feat.input", "index", choices=INPUTS)
-url_default("feat.index", 0, choices=range(10_000))
-url_default("feat.digit", 7, choices=range(10))
-url_default("feat.nth", 0, choices=range(501))
+digit_state("feat.", index=0, digit=7)  # feat.input, feat.index, feat.digit, feat.nth
 url_default("feat.layer", "")  # "" = features.default_map_layer of the model
 url_default("feat.shared", True)
 url_default("feat.channel", 0)
 url_default("feat.elayers", [])  # [] = features.default_embed_layers of the model
-url_default("feat.n", min(1000, TOP), choices=range(min(500, TOP), TOP + 1))
+url_default("feat.n", N, choices=range(LOW, TOP + 1))
 url_default("feat.method", "both", choices=METHODS)
 url_default("feat.perplexity", 30, choices=range(5, 51))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def layer_maps(fingerprint: str, _model: torch.nn.Module, *settings) -> pd.DataFrame:
+def layer_maps(_model: torch.nn.Module, fingerprint: str, *settings) -> pd.DataFrame:
     """PCA / t-SNE maps of whole layers for the first n test images (cached per model and settings)."""
     return pd.DataFrame(features.embedding_table(_model, data.load("mnist"), *settings))
 
@@ -42,7 +38,7 @@ def layer_maps(fingerprint: str, _model: torch.nn.Module, *settings) -> pd.DataF
 def model_ui() -> tuple[torch.nn.Module | None, str]:
     """The model: the trainer page's, an uploaded file, or the quick default (trained here once, cached)."""
     fmt = labeller("feat.source.")
-    st.radio(t("feat.source"), SOURCES, key="feat.source", horizontal=True, format_func=fmt)
+    st.radio(t("feat.source"), features.MODEL_SOURCES, key="feat.source", horizontal=True, format_func=fmt)
     source = st.session_state["feat.source"]
     if source == "session":
         model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta") or {}
@@ -71,48 +67,13 @@ def model_ui() -> tuple[torch.nn.Module | None, str]:
     return model, t("feat.quick.caption", name=name, n=features.QUICK_SUBSET, acc=100 * meta["test_acc"])
 
 
-def input_ui(mnist: data.Dataset) -> tuple[np.ndarray | None, str]:
-    """The digit: a test image by index or by class, or one drawn -> uint8 (28, 28) and its caption."""
-    st.radio(t("feat.input"), INPUTS, key="feat.input", horizontal=True, format_func=labeller("feat.input."))
-    how = st.session_state["feat.input"]
-    if how == "draw":
-        from ui.canvas import draw_digit
-
-        digit = draw_digit("feat.canvas")
-        if digit is None:
-            st.info(t("feat.draw.hint"))
-            return None, ""
-        return np.asarray(digit, np.uint8), t("feat.input.drawn")
-    if how == "index":
-        st.number_input(t("feat.index"), 0, len(mnist.test_x) - 1, step=1, key="feat.index")
-        i = int(st.session_state["feat.index"])
-    else:
-        st.selectbox(t("feat.digit"), list(range(10)), key="feat.digit")
-        if not presenter():
-            st.number_input(t("feat.nth"), 0, 500, step=1, key="feat.nth")
-        i = features.pick_by_class(mnist.test_y, st.session_state["feat.digit"], st.session_state["feat.nth"])
-    return mnist.test_x[i].numpy(), t("feat.input.label", index=i, digit=int(mnist.test_y[i]))
-
-
-def prediction_ui(probs: torch.Tensor, image: np.ndarray, caption: str) -> None:
-    guess = int(probs.argmax())  # probs (10,)
-    left, right = st.columns([1, 2])
-    left.image(zoom(image, 8), caption=caption, width="stretch")  # square pixels, never wider than its column
-    with right:
-        st.markdown(t("feat.prediction", digit=guess, p=100 * float(probs[guess])))
-        df = pd.DataFrame({"digit": DIGITS, "p": probs.numpy()})
-        kw = {"x_title": t("feat.axis.digit"), "y_title": t("feat.axis.prob"), "y_domain": (0, 1)}
-        charts.bars(df, "digit", "p", percent=True, highlight=str(guess), height=160, **kw)
-
-
 def maps_ui(acts: dict[str, torch.Tensor]) -> None:
     """Pick a layer: all its channels in a grid, one enlarged, on a shared or per-channel colour scale."""
-    ss, names = st.session_state, list(acts)
-    if ss["feat.layer"] not in names:
-        ss["feat.layer"] = features.default_map_layer(acts)
+    ss = st.session_state
+    ss["feat.layer"] = features.map_layer(acts, ss["feat.layer"])
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-    shape = {n: features.shape_text(acts[n].shape[1:]) for n in names}
-    c1.selectbox(t("feat.layer"), names, key="feat.layer", format_func=lambda n: f"{n} · {shape[n]}")
+    label = {n: features.layer_label(n, a) for n, a in acts.items()}.__getitem__
+    c1.selectbox(t("feat.layer"), list(acts), key="feat.layer", format_func=label)
     if not presenter():
         c2.toggle(t("feat.shared"), key="feat.shared", help=t("feat.shared.help"))
     width = 640 if presenter() else 520
@@ -133,11 +94,14 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
     st.subheader(t("feat.input.title"))
     controls, shown = st.columns([1, 2], gap="large")
     with controls:
-        image, caption = input_ui(mnist)
-    if image is not None:
-        probs, acts = features.inspect_digit(model, torch.from_numpy(image))  # ONE core call, on one thread
-        with shown:
-            prediction_ui(probs, image, caption)
+        found = digit_input("feat.", mnist)
+    if found is not None:
+        picked, caption = found  # picked.image: (28, 28) uint8
+        probs, acts = features.inspect_digit(model, torch.from_numpy(picked.image))  # ONE core call
+        picture, answer = shown.columns([1, 2])
+        picture.image(zoom(picked.image, 8), caption=caption, width="stretch")  # square pixels, fits
+        with answer:
+            prediction_ui(probs, mnist)
         st.subheader(t("feat.layers.title"))
         with st.expander(t("feat.walk"), expanded=not presenter()):
             cols = [t("feat.col.layer"), t("feat.col.type"), t("feat.col.shape")]
@@ -162,23 +126,23 @@ def embed_ui(model: torch.nn.Module) -> None:
     st.session_state["feat.elayers"] = features.embed_layers(model, st.session_state["feat.elayers"])
     e1, e2 = st.columns(2)
     e1.multiselect(t("feat.elayers"), features.leaf_layers(model), key="feat.elayers", max_selections=4)
-    e2.slider(t("feat.n"), min(500, TOP), TOP, step=100 if TOP > 500 else 1, key="feat.n")
+    e2.slider(t("feat.n"), LOW, TOP, step=STEP, key="feat.n")
     fmt = labeller("feat.method.")
     e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
     if not presenter():
         e2.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
     get = st.session_state.__getitem__
-    asked = (tuple(get("feat.elayers")), get("feat.n"), get("feat.method"), get("feat.perplexity"), seed())
-    fingerprint = features.model_fingerprint(model)
-    if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not asked[0]):
-        with explained_errors(), st.spinner(t("feat.embed.running", n=asked[1])):
-            if run_job(lambda: layer_maps(fingerprint, model, *asked), torch.device("cpu")) is not None:
-                st.session_state["feat.embedded"] = (fingerprint, asked)
+    settings = (tuple(get("feat.elayers")), get("feat.n"), get("feat.method"), get("feat.perplexity"), seed())
+    asked = (features.model_fingerprint(model), *settings)  # the cache key: this model, these settings
+    if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not settings[0]):
+        with explained_errors(), st.spinner(t("feat.embed.running", n=settings[1])):
+            if run_job(lambda: layer_maps(model, *asked), torch.device("cpu")) is not None:
+                st.session_state["feat.embedded"] = asked
     done = st.session_state.get("feat.embedded")
-    if done is not None and done[0] == fingerprint:
-        if done[1] != asked:
+    if done is not None and done[0] == asked[0]:
+        if done != asked:
             st.info(t("feat.embed.stale"))
-        scatter_ui(layer_maps(fingerprint, model, *done[1]), *done[1][:4])
+        scatter_ui(layer_maps(model, *done), *done[1:5])
     st.markdown(t("feat.embed.report"))
     sync_url("feat.")
 
@@ -190,11 +154,11 @@ def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexi
     st.markdown(f"{t('feat.axis.digit')}: {legend}", unsafe_allow_html=True)
     tip = [alt.Tooltip("digit:N", title=t("feat.axis.digit")), alt.Tooltip("index:Q", title=t("feat.index"))]
     kw = {"tooltip": [*tip, "image"], "size": 18 if n > 2000 else 28, "height": 280}  # image: a PNG data URL
-    for m in ("pca", "tsne") if method == "both" else (method,):
-        for i, col in enumerate(st.columns(len(layers))):
+    for row in features.embedding_columns(layers, method):  # one row of maps per method
+        for col, (layer, m, x, y) in zip(st.columns(len(row)), row, strict=True):
             with col:
-                title = f"{layers[i]} · {t(f'feat.method.{m}')}"
-                charts.scatter(table, f"x{i}_{m}", f"y{i}_{m}", "digit", DIGITS, title=title, **kw)
+                title = f"{layer} · {t(f'feat.method.{m}')}"
+                charts.scatter(table, x, y, "digit", list(data.MNIST_CLASSES), title=title, **kw)
     st.caption(t("feat.embed.caption", n=n, perplexity=perplexity))
 
 
@@ -207,10 +171,9 @@ jobs.harvest(JOB)  # the quick model is on disk now (or the job says why not)
 st.title(t("nav.features"))
 st.caption(t("feat.intro"))
 mnist, model, model_caption = None, None, ""
-with explained_errors():
-    mnist = data.load("mnist")
 st.subheader(t("feat.model.title"))
-with explained_errors():
+with explained_errors():  # no MNIST, no model picker: the sentence says why
+    mnist = data.load("mnist")
     model, model_caption = model_ui()
 panel = st.container()
 jobs.show_outcome(JOB)

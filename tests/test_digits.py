@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.digits import center_of_mass, ink_of, preprocess
+from core.digits import center_of_mass, ink_of, paper_to_ink, pick, preprocess
 from core.errors import UserError
 
 
@@ -78,3 +78,68 @@ def test_the_crop_is_shown_padded_to_a_centred_square():
     assert steps.cropped.shape == (180, 20) and square.shape == (180, 180)
     np.testing.assert_array_equal(square[:, 80:100], steps.cropped)  # (180 - 20) / 2 = 80 columns each side
     assert (square[:, :80] == 40).all() and (square[:, 100:] == 40).all()
+
+
+# --- pick: the one call behind the shared digit picker (ui/digit_input.py) ----------------------
+
+
+def png_bytes(gray: np.ndarray) -> bytes:
+    """A (H, W) uint8 picture as PNG bytes, as a student would upload it."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_pick_a_test_image_by_index_and_by_class(mnist):
+    by_index = pick(mnist, "index", index=18)
+    assert (by_index.index, by_index.label, by_index.steps) == (18, int(mnist.test_y[18]), None)
+    np.testing.assert_array_equal(by_index.image, mnist.test_x[18].numpy())
+    threes = torch.nonzero(mnist.test_y == 3).flatten()
+    by_class = pick(mnist, "class", digit=3, nth=2)
+    assert by_class.index == int(threes[2]) and by_class.label == 3  # the third 3 of the test set
+    assert pick(mnist, "class", digit=3, nth=len(threes)).index == int(threes[0])  # wraps around
+    with pytest.raises(UserError, match="0 to 9999"):
+        pick(mnist, "index", index=10_000)
+
+
+def test_pick_a_drawing_is_the_canvas_preprocessing(mnist):
+    canvas = canvas_from(mnist.test_x[0].numpy())
+    drawn = pick(mnist, "draw", picture=canvas)
+    np.testing.assert_array_equal(drawn.image, preprocess(canvas).digit)
+    assert drawn.index == -1 and drawn.steps is not None and drawn.image.dtype == np.uint8
+    assert pick(mnist, "draw", picture=None) is None
+    assert pick(mnist, "draw", picture=np.zeros((280, 280, 4), np.uint8)) is None  # blank: wait, no error
+
+
+def test_an_uploaded_photo_of_dark_ink_on_paper_reads_as_the_drawn_digit(mnist):
+    """Black pen on white paper, or on grey paper, gives the digit the white-on-black canvas gives."""
+    canvas = canvas_from(mnist.test_x[7].numpy())  # white ink on black, as drawn
+    reference = preprocess(canvas).digit
+    ink = canvas[..., 0].astype(np.float64)  # (280, 280) 0..255
+    white_paper = (255 - ink).round().astype(np.uint8)
+    np.testing.assert_array_equal(pick(mnist, "upload", picture=png_bytes(white_paper)).image, reference)
+    grey_paper = (200 - ink * 140 / 255).round().astype(np.uint8)  # a dim photo: paper 200, pen 60
+    again = pick(mnist, "upload", picture=png_bytes(grey_paper)).image.astype(int)
+    assert np.abs(again - reference).max() <= 3
+    light_on_dark = png_bytes(canvas[..., 0])  # chalk on a blackboard: not inverted
+    np.testing.assert_array_equal(pick(mnist, "upload", picture=light_on_dark).image, reference)
+
+
+def test_a_blank_or_broken_upload_is_a_sentence(mnist):
+    with pytest.raises(UserError, match="No digit") as err:
+        pick(mnist, "upload", picture=png_bytes(np.full((100, 100), 230, np.uint8)))
+    assert "数字" in err.value.zh
+    with pytest.raises(UserError, match="not an image"):
+        pick(mnist, "upload", picture=b"hello, not a picture")
+    assert pick(mnist, "upload", picture=None) is None
+
+
+def test_paper_to_ink_puts_paper_at_zero_and_the_darkest_pen_at_255():
+    photo = np.full((50, 50, 3), 180, np.uint8)
+    photo[20:30, 10:40] = 30  # a dark bar on light paper
+    ink = paper_to_ink(photo)
+    assert ink[0, 0] == 0 and ink[25, 25] == 255 and ink.dtype == np.uint8

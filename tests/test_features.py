@@ -133,6 +133,26 @@ def test_default_layers_are_the_reports_three_views():
     assert features.default_embed_layers(mlp) == ["1", "3"]  # no conv: the first and last fc layers
 
 
+def test_a_chosen_layer_is_kept_only_when_the_model_has_it():
+    acts = features.activations(SlidesCNN(), torch.randn(1, 1, 28, 28))
+    assert features.map_layer(acts, "pool2") == "pool2"
+    assert features.map_layer(acts, "") == features.map_layer(acts, "fc9") == "conv1"  # new model, bad link
+    assert features.layer_label("pool2", acts["pool2"]) == "pool2 · 32 × 7 × 7"  # the batch left out
+    assert features.layer_label("flatten", acts["flatten"]) == "flatten · 1568"
+
+
+def test_the_number_of_mapped_images_follows_the_servers_cap():
+    assert features.embed_sizes(5000) == (500, 5000, 100, 1000)  # the default MAX_EMBED_POINTS
+    assert features.embed_sizes(20_000) == (500, 5000, 100, 1000)  # never more than 5,000
+    assert features.embed_sizes(300) == (300, 300, 1, 300)  # a tiny server: one choice, the cap
+
+
+def test_the_model_source_opens_on_the_trainers_model_when_there_is_one():
+    assert features.MODEL_SOURCES == ("session", "upload", "quick")
+    assert features.default_model_source(trained=True) == "session"
+    assert features.default_model_source(trained=False) == "quick"
+
+
 @pytest.mark.skipif(not HAS_ZOO, reason="core.models (trainer, issue #4) not landed yet")
 def test_default_embed_layers_of_zoo_models():
     from core.models import build_model
@@ -161,6 +181,9 @@ def test_embedding_table_has_one_map_per_layer_and_method(mnist):
     model = SlidesCNN().eval()
     table = features.embedding_table(model, mnist, ["conv2", "out"], 60, "pca", seed=0)
     assert set(table) == {"index", "digit", "image", "x0_pca", "y0_pca", "x1_pca", "y1_pca"}
+    columns = features.embedding_columns(["conv2", "out"], "pca")
+    assert columns == [[("conv2", "pca", "x0_pca", "y0_pca"), ("out", "pca", "x1_pca", "y1_pca")]]
+    assert [[c[1] for c in row] for row in features.embedding_columns(["fc1"], "both")] == [["pca"], ["tsne"]]
     assert table["digit"][:3] == [str(int(d)) for d in mnist.test_y[:3]] and len(table["x1_pca"]) == 60
     assert table["image"][0].startswith("data:image/png;base64,")
     feats = features.layer_features(model, mnist.test_x[:60], ["out"])["out"]

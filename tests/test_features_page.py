@@ -56,7 +56,7 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     captions = [img.proto.imgs[0].caption for img in _images(at)]
     assert text["feat.grid.caption"].format(layer="conv1", c=16, shape="16 × 28 × 28") in captions
     assert text["feat.kernels.caption"].format(c=16, k=5) in captions
-    assert any(m.value.startswith("**" + text["feat.prediction"].split("**")[1][:2]) for m in at.markdown)
+    assert any(m.value.startswith("**" + text["digit.prediction"].split("**")[1][:2]) for m in at.markdown)
 
     # pick the slides' example-7 layers: after the second pooling, then the flat vector
     at.selectbox(key="feat.layer").set_value("pool2").run()
@@ -154,6 +154,9 @@ def test_browser_maps_and_scatter_in_both_languages_and_sizes(server, page):
                 raise
             assert not exception_text(page)
             no_overflow(page)
+            page.get_by_text(text["feat.input.title"]).scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            snap(page, f"features_input_{lang}_{width}", full_page=False)  # the digit picker, the prediction
             page.get_by_text(text["feat.scale.positive"]).scroll_into_view_if_needed()
             page.wait_for_timeout(500)
             snap(page, f"features_maps_{lang}_{width}", full_page=False)
@@ -172,6 +175,43 @@ def test_browser_maps_and_scatter_in_both_languages_and_sizes(server, page):
             )
             no_overflow(page)
             snap(page, f"features_embed_{lang}_{width}", full_page=False)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_a_photo_of_a_handwritten_digit(server, page, tmp_path):
+    """Dark pen on light paper, uploaded: the page shows it as an MNIST digit and the model reads it."""
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from core.data import load
+
+    seven = load("mnist").test_x[0].float()[None, None]  # a 7, white on black
+    big = F.interpolate(seven, size=(240, 240), mode="bilinear")[0, 0].clamp(0, 255).numpy()
+    paper = np.pad(255 - big, 40, constant_values=255).astype(np.uint8)  # black pen, a white margin
+    Image.fromarray(paper).save(tmp_path / "seven.png")
+    text = TABLES["en"]
+    page.set_viewport_size({"width": 1280, "height": 720})
+    query = "lang=en&present=1&feat.source=quick&feat.quick=slides_cnn&feat.input=upload"
+    open_app(page, server, "features", query)
+    button = page.get_by_role("button", name=text["feat.quick.train"])
+    button.or_(page.get_by_text(text["digit.upload.hint"])).first.wait_for(timeout=60_000)
+    if button.is_visible():
+        button.click()  # this test alone: the quick model trains first
+    page.get_by_text(text["digit.upload.hint"]).wait_for(timeout=300_000)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").last.set_input_files(
+        str(tmp_path / "seven.png")
+    )
+    page.get_by_text(text["digit.caption.upload"].format(file="seven.png")).wait_for(timeout=60_000)
+    page.get_by_text(text["feat.scale.signed"]).wait_for(timeout=60_000)  # conv1's maps of the upload
+    wait_idle(page)
+    assert not exception_text(page)
+    assert page.get_by_text("Prediction: 7").count() == 1  # the model reads the photo as the 7 it is
+    no_overflow(page)
+    page.get_by_text(text["feat.input.title"]).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    snap(page, "features_upload_en_1280", full_page=False)
 
 
 def test_presenter_mode_hides_advanced_controls(session_model):
