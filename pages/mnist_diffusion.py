@@ -13,10 +13,12 @@ from core import data as core_data
 from core import ddpm
 from ui import charts, img2img, jobs
 from ui.diffusion_charts import mnist_unet_ui
+from ui.digit_input import digit_input, digit_state
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, show_source
 from ui.state import sync_url, url_default
 
+DIGIT_SOURCES = ("index", "draw")  # img2img starts from a test digit or the student's drawing
 TRAIN_STEPS = sorted({200, 1000, ddpm.DDPMConfig().steps, 6000})
 
 
@@ -124,20 +126,6 @@ def trace_ui(out: ddpm.SampleResult, key: str) -> None:
         img2img.trace_row(ddpm.pictures(out.x0, 1), out.timesteps, factor=3)
 
 
-def drawing_ui(ds) -> torch.Tensor:
-    """The img2img input: a digit drawn on the canvas, or one from the test set -> uint8 (28, 28)."""
-    sources, label = ["test", "draw"], labeller("ddpm.source.")
-    st.radio(t("ddpm.source"), sources, key="ddpm.source", horizontal=True, format_func=label)
-    if st.session_state["ddpm.source"] == "draw":
-        from ui.canvas import draw_digit
-
-        st.caption(t("ddpm.draw"))
-        drawn = draw_digit("ddpm.canvas", side=196 if presenter() else 168)
-        return torch.zeros(28, 28, dtype=torch.uint8) if drawn is None else torch.from_numpy(drawn)
-    st.number_input(t("ddpm.test_index"), 0, len(ds.test_x) - 1, key="ddpm.test_index")
-    return ds.test_x[int(st.session_state["ddpm.test_index"])]
-
-
 # --- the page ------------------------------------------------------------------------------------
 st.title(t("nav.diffusion"))
 st.markdown(t("ddpm.intro"))
@@ -148,8 +136,7 @@ url_default("ddpm.scheduler", "ddpm", choices=list(ddpm.SCHEDULER_NAMES))
 url_default("ddpm.steps", 50)
 url_default("ddpm.seed", 0)
 url_default("ddpm.strength", 0.6)
-url_default("ddpm.source", "test", choices=["test", "draw"])
-url_default("ddpm.test_index", 18)  # a sloppy 3
+digit_state("ddpm.", DIGIT_SOURCES, index=18)  # test image 18: a sloppy 3
 dataset = st.session_state["ddpm.dataset"]
 harvest_jobs(dataset)
 if not presenter():
@@ -179,22 +166,22 @@ if found is not None:
         mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
     ds = core_data.load(dataset)
     label, steps, scheduler, guidance, seed = settings_ui(ds.classes)
+    args = unet, model_key, label, steps, scheduler, guidance, seed  # what every sample here shares
+    device = current_device()
     tab_sample, tab_img2img, tab_sheet = st.tabs(
         [t("ddpm.tab.sample"), t("ddpm.tab.img2img"), t("ddpm.tab.sheet")]
     )
     with tab_sample, explained_errors():  # 1. from pure noise: every step runs
-        out = run_job(
-            lambda: run_sample(unet, model_key, label, steps, scheduler, guidance, seed, None, 1.0),
-            current_device(),
-        )
+        out = run_job(lambda: run_sample(*args, None, 1.0), device)
         if out is not None:
             first, last = out.timesteps[0], out.timesteps[-1]
             st.caption(t("ddpm.ran", n=len(out.timesteps), first=first, last=last, seconds=out.seconds))
             trace_ui(out, "ddpm.k_sample")
     with tab_img2img, explained_errors():  # 2. img2img: strength picks the first timestep
         left, right = st.columns([1, 2])
-        with left:
-            init = drawing_ui(ds)
+        with left:  # the shared digit picker; None while the canvas is empty
+            picked = digit_input("ddpm.", ds, DIGIT_SOURCES, side=196 if presenter() else 168)
+        init = None if picked is None else torch.from_numpy(picked[0].image)  # uint8 (28, 28)
         with right:
             st.slider(
                 t("ddpm.strength"), 0.0, 1.0, step=0.05, key="ddpm.strength", help=t("ddpm.strength.help")
@@ -202,12 +189,8 @@ if found is not None:
             strength = float(st.session_state["ddpm.strength"])
             plan = ddpm.step_plan(steps, strength, scheduler)  # raises the sentence for strength 0
             img2img.strength_ui("ddpm.arith.text", plan)
-            out = run_job(
-                lambda: run_sample(
-                    unet, model_key, label, steps, scheduler, guidance, seed, init.numpy().tobytes(), strength
-                ),
-                current_device(),
-            )
+            drawing = None if init is None else init.numpy().tobytes()
+            out = None if init is None else run_job(lambda: run_sample(*args, drawing, strength), device)
         if out is not None:
             trace_ui(out, "ddpm.k_img2img")
             shown, made = (Image.fromarray(p) for p in ddpm.pictures([init.float() / 255, out.images[0]], 1))
@@ -225,7 +208,7 @@ if found is not None:
 
         choices = ddpm.SHEET_STRENGTHS, ddpm.SHEET_GUIDANCES, ddpm.MAX_STEPS
         defaults = list(ddpm.SHEET_STRENGTHS), [0.0, 1.0, 3.0, 7.0], 20
-        sheet_live = img2img.sheet_ui("ddpm", choices, defaults, run, min_cols=8)
+        sheet_live = img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
 sync_url("ddpm.")
 show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)
 

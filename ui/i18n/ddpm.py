@@ -57,11 +57,6 @@ EN = {
     "ddpm.final": "result",
     "ddpm.x0.explain": "x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t: at early steps it is a blurry average digit; the "
     "guided one moves away from the unlabelled guess by w times the difference the label makes.",
-    "ddpm.source": "Start from",
-    "ddpm.source.draw": "my drawing",
-    "ddpm.source.test": "a test-set digit",
-    "ddpm.draw": "Draw a digit (white on black), then pick the class to turn it into.",
-    "ddpm.test_index": "Test image number",
     "ddpm.strength": "Strength",
     "ddpm.strength.help": "The fraction of the schedule that runs: 0 keeps the drawing, 1 starts from "
     "(almost) pure noise. Low strength tidies a sloppy digit; high strength with high guidance can turn it "
@@ -127,11 +122,6 @@ ZH = {
     "ddpm.final": "结果",
     "ddpm.x0.explain": "x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t：早期步里它是模糊的“平均数字”；引导后的预测沿着"
     "“有标签与无标签之差”的方向，走了 w 倍的距离。",
-    "ddpm.source": "起点",
-    "ddpm.source.draw": "我画的数字",
-    "ddpm.source.test": "测试集中的数字",
-    "ddpm.draw": "画一个数字（黑底白字），再选择要把它变成的类别。",
-    "ddpm.test_index": "测试图像编号",
     "ddpm.strength": "强度",
     "ddpm.strength.help": "运行的调度比例：0 保留原画，1 从（几乎）纯噪声开始。低强度把潦草的数字变整齐；"
     "高强度加高引导可以把它变成另一个类别。",
