@@ -46,6 +46,16 @@ def test_missing_checkpoint_offers_training_and_presenter_hides_controls(lang, t
     assert "ddpm.scheduler" not in keys and "ddpm.seed" not in keys and "ddpm.guidance" in keys
 
 
+def test_an_empty_canvas_asks_for_a_drawing_and_holds_the_sheet(lang, tmp_path, monkeypatch):
+    """The shared digit picker: nothing drawn yet is a hint, not an error, and the sheet waits for it."""
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    tiny_checkpoint(tmp_path)
+    at = app_test(lang, **{"ddpm.input": "draw"})
+    assert not at.exception, at.exception
+    assert TABLES[lang]["digit.draw.hint"] in [i.value for i in at.info] and not at.error
+    assert at.button(key="ddpm.sheet.go").disabled
+
+
 @pytest.mark.slow
 def test_img2img_numbers_and_the_contact_sheet_are_the_cores(tmp_path, monkeypatch):
     """The shared img2img helpers on this page: the metrics are step_plan's, the sheet's cells are
