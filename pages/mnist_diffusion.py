@@ -162,8 +162,6 @@ if found is not None:
     model_key = f"{origin}:{dataset}:{id(unet)}"
     steps_done, loss = meta.get("steps_done", 0), meta.get("final_loss", float("nan"))
     st.caption(t(f"ddpm.model.{origin}", steps=steps_done, params=ddpm.count_parameters(unet), loss=loss))
-    if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
-        mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
     ds = core_data.load(dataset)
     label, steps, scheduler, guidance, seed = settings_ui(ds.classes)
     args = unet, model_key, label, steps, scheduler, guidance, seed  # what every sample here shares
@@ -209,6 +207,8 @@ if found is not None:
         choices = ddpm.SHEET_STRENGTHS, ddpm.SHEET_GUIDANCES, ddpm.MAX_STEPS
         defaults = list(ddpm.SHEET_STRENGTHS), [0.0, 1.0, 3.0, 7.0], 20
         sheet_live = img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
+    if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
+        mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
 sync_url("ddpm.")
 show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)
 
