@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError
@@ -36,12 +37,15 @@ from torch import nn
 
 from core import diffusion
 from core.errors import UserError
+from core.images import zoom
 from core.storage import atomic_write_bytes, cache_dir
 
 MODEL_NAME = "ddpm"
 NUM_CLASSES = 10
 NULL_CLASS = NUM_CLASSES  # the extra label meaning "no label": the unconditional model
 SCHEDULER_NAMES = ("ddpm", "ddim", "pndm")
+SHEET_STRENGTHS = (0.2, 0.4, 0.6, 0.8, 1.0)  # the contact sheet's rows ...
+SHEET_GUIDANCES = (0.0, 1.0, 3.0, 5.0, 7.0, 10.0)  # ... and columns to choose from
 # The training noise schedule (DDPM, Ho et al. 2020): 1000 steps, β linear from 1e-4 to 0.02. Every
 # sampling scheduler is built from this one config, as SD-1.5's are from its scheduler_config.json.
 SCHEDULER_CONFIG: dict[str, Any] = dict(
@@ -410,22 +414,11 @@ def sample(
     )
 
 
-def step_plan(steps: int, strength: float, scheduler: str = "ddim") -> dict[str, Any]:
-    """What img2img will run, for the page to show: int(steps × strength) kept, the rest skipped.
-
-    The timesteps are core.diffusion.timesteps_run's (SD's arithmetic), the very list `sample` runs.
-    """
+def step_plan(steps: int, strength: float, scheduler: str = "ddim") -> diffusion.StepPlan:
+    """What img2img will run, for the page to show: core.diffusion.step_plan (SD's arithmetic) on this
+    model's scheduler, the very timesteps `sample` runs."""
     check_sample(steps, strength, 1.0, 1)
-    timesteps = diffusion.timesteps_run(steps, strength, make_scheduler(scheduler))
-    kept = min(int(steps * strength), steps)
-    return dict(
-        product=steps * strength,
-        kept=kept,
-        skipped=steps - kept,
-        first=timesteps[0],
-        n=len(timesteps),
-        timesteps=timesteps,
-    )
+    return diffusion.step_plan(steps, strength, make_scheduler(scheduler))
 
 
 def contact_sheet(
@@ -442,22 +435,22 @@ def contact_sheet(
 ) -> torch.Tensor | None:
     """img2img of `init` uint8 (28, 28) over a strength × guidance grid, one seed -> (R, C, 28, 28).
 
-    Each cell is exactly `sample(..., init=init, strength=s, guidance=g)`. None when stopped.
+    Each cell is exactly `sample(..., init=init, strength=s, guidance=g)`; the grid is
+    core.diffusion.sheet_runs, as on the SD page. None when stopped.
     """
     for s in strengths:
         check_sample(steps, s, max(guidances, default=1.0), 1)
-    cells = torch.zeros(len(strengths), len(guidances), 28, 28)
-    total = cells.shape[0] * cells.shape[1]
-    for r, strength in enumerate(strengths):
-        for c, guidance in enumerate(guidances):
-            if should_stop is not None and should_stop():
-                return None
-            out = sample(unet, label, steps, scheduler, guidance, seed, init=init, strength=strength)
-            cells[r, c] = out.images[0]
-            if report is not None:
-                done = r * len(guidances) + c + 1
-                report({"progress": done / total, "done": done, "total": total})
-    return cells
+
+    def cell(strength: float, guidance: float) -> torch.Tensor:
+        return sample(unet, label, steps, scheduler, guidance, seed, init=init, strength=strength).images[0]
+
+    sheet = diffusion.sheet_runs(cell, strengths, guidances, report, should_stop)
+    return None if sheet is None else torch.stack([torch.stack(row) for row in sheet])
+
+
+def pictures(images: torch.Tensor | list[torch.Tensor], factor: int = 1) -> list[np.ndarray]:
+    """(N, 28, 28) in [0, 1] -> N uint8 (28·factor, 28·factor) pictures, enlarged with square pixels."""
+    return [zoom((np.asarray(x) * 255).round().astype(np.uint8), factor) for x in images]
 
 
 def grid(images: torch.Tensor, pad: int = 2, scale: int = 1) -> torch.Tensor:

@@ -214,14 +214,19 @@ def side_choices(cap: int) -> list[int]:
 
 
 @dataclass
-class Img2ImgPlan:
-    """What img2img will do, known before any weights load (the page's sections 1 and 2)."""
+class StepPlan:
+    """Strength -> start timestep, known from the scheduler alone (both diffusion pages show it)."""
 
-    image: Image.Image  # the input at the size that runs: (H, W), multiples of 8
-    timesteps: list[int]  # (T_run,) the timesteps denoised; the first is the start
+    steps: int  # the schedule's length before strength cuts it
+    strength: float
     kept: int  # int(steps × strength): the schedule's steps kept
+    timesteps: list[int]  # (T_run,) the timesteps denoised; the first is the start
     alphas: torch.Tensor  # (T,) ᾱ_t of the whole schedule
-    noisy: Image.Image  # the input at the start timestep, in pixel space, (H, W)
+
+    @property
+    def skipped(self) -> int:
+        """The first steps of the schedule that img2img skips."""
+        return self.steps - self.kept
 
     @property
     def signal_left(self) -> float:
@@ -229,15 +234,29 @@ class Img2ImgPlan:
         return float(self.alphas[self.timesteps[0]]) ** 0.5
 
 
+def step_plan(steps: int, strength: float, scheduler: Any) -> StepPlan:
+    """What img2img will run on `scheduler` (a diffusers scheduler): UserError if no step runs."""
+    timesteps = timesteps_run(steps, strength, scheduler)
+    return StepPlan(steps, strength, kept_steps(steps, strength), timesteps, noise_schedule(scheduler))
+
+
+@dataclass
+class Img2ImgPlan(StepPlan):
+    """What img2img will do, known before any weights load (the SD page's sections 1 and 2)."""
+
+    image: Image.Image | None = None  # the input at the size that runs: (H, W), multiples of 8
+    noisy: Image.Image | None = None  # the input at the start timestep, in pixel space, (H, W)
+
+
 def plan_img2img(
     image: Image.Image, side: int, steps: int, strength: float, scheduler: str = "pndm", seed: int = 0
 ) -> Img2ImgPlan:
     """The no-weights part of img2img: size, timesteps, ᾱ_t and the noisy start; UserError if none runs."""
     sched = make_scheduler(scheduler)
-    timesteps = timesteps_run(steps, strength, sched)
+    plan = step_plan(steps, strength, sched)
     sized = image.resize(sd_image_size(*image.size, max_side=side))
-    noisy = forward_noise(sized, timesteps[0], sched, seed)
-    return Img2ImgPlan(sized, timesteps, kept_steps(steps, strength), noise_schedule(sched), noisy)
+    noisy = forward_noise(sized, plan.timesteps[0], sched, seed)
+    return Img2ImgPlan(**vars(plan), image=sized, noisy=noisy)
 
 
 def count_tokens(tokenizer: Any, prompt: str) -> int:
@@ -517,6 +536,33 @@ def run_img2img(
     )
 
 
+def sheet_runs(
+    cell: Callable[[float, float], Any | None],
+    strengths: list[float],
+    guidances: list[float],
+    report: Report | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[list[Any]] | None:
+    """A strength × guidance grid: sheet[row = strength][col = guidance] = cell(strength, guidance).
+
+    Both contact sheets (SD, MNIST) run through it. After each cell `report` gets {"progress", "done",
+    "total"}; None when `should_stop()` says so, or when a cell returns None (it was stopped).
+    """
+    sheet, total = [], len(strengths) * len(guidances)
+    for strength in strengths:
+        sheet.append([])
+        for guidance in guidances:
+            if should_stop is not None and should_stop():
+                return None
+            if (out := cell(strength, guidance)) is None:
+                return None
+            sheet[-1].append(out)
+            if report is not None:
+                done = sum(map(len, sheet))
+                report({"progress": done / total, "done": done, "total": total})
+    return sheet
+
+
 def contact_sheet(
     pipe: Any,
     image: Image.Image,
@@ -529,26 +575,17 @@ def contact_sheet(
     report: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[list[Image.Image]] | None:
-    """A strength × guidance grid at one seed: sheet[row = strength][col = guidance], each (H, W).
-
-    After each cell `report` gets {"progress", "done", "total"}; None when `should_stop()` says so.
-    """
+    """A strength × guidance grid of img2img runs at one seed: sheet[row = strength][col = guidance]."""
     for s in strengths:
         check_settings(steps, s)
-    sheet, total = [], len(strengths) * len(guidances)
-    for strength in strengths:
-        sheet.append([])
-        for guidance in guidances:
-            out = run_img2img(
-                pipe, image, prompt, negative_prompt, strength, guidance, steps, seed, should_stop=should_stop
-            )
-            if out is None:
-                return None
-            sheet[-1].append(out.image)
-            if report is not None:
-                done = sum(map(len, sheet))
-                report({"progress": done / total, "done": done, "total": total})
-    return sheet
+
+    def cell(strength: float, guidance: float) -> Image.Image | None:
+        out = run_img2img(
+            pipe, image, prompt, negative_prompt, strength, guidance, steps, seed, should_stop=should_stop
+        )
+        return None if out is None else out.image
+
+    return sheet_runs(cell, strengths, guidances, report, should_stop)
 
 
 def evenly_spaced(n: int, k: int) -> list[int]:

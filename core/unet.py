@@ -81,6 +81,14 @@ LATENT_FACTOR = 8  # SD's VAE halves the image three times: latent side = image 
 TEXT_TOKENS = 77  # CLIP's tokenizer pads every prompt to 77 tokens
 MAX_SIDE = 2048  # pixels; meta tensors cost nothing, but larger sizes teach nothing new
 MAX_BATCH = 64
+SIZES = (
+    "512x512",
+    "768x512",
+    "512x768",
+    "640x640",
+    "1024x1024",
+    "256x256",
+)  # the inspector's, width x height
 
 
 # --- what the trace returns -------------------------------------------------------------------
@@ -435,6 +443,11 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def size_label(text: str) -> str:
+    """ "768x512" -> "768 × 512" (how a size is read aloud)."""
+    return text.replace("x", " × ")
+
+
 def config_key(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """A UNet config's public entries, sorted and hashable (a cache key; `dict(key)` rebuilds the config)."""
     return tuple(sorted((k, v) for k, v in dict(config).items() if not k.startswith("_")))
@@ -462,6 +475,38 @@ def block_numbers(row: BlockRow, rows: list[BlockRow]) -> dict[str, Any]:
         "in": shape_text(row.in_shape),
         "out": shape_text(row.out_shape),
     }
+
+
+def find_block(rows: list[BlockRow], name: str) -> BlockRow:
+    """The block called `name`, else the mid block (a stale link or another UNet), else the first."""
+    by_name = {r.name: r for r in rows}
+    return by_name.get(name) or by_name.get("mid_block") or rows[0]
+
+
+def block_label(row: BlockRow) -> str:
+    """How a block is listed: "down_blocks.1 · CrossAttnDownBlock2D"."""
+    return f"{row.name} · {row.cls}"
+
+
+def picked_block(selection: Mapping[str, Any]) -> str | None:
+    """The block a click in the diagram picked: the "pick" point's name in a chart selection, else None."""
+    points = selection.get("pick") or []
+    return (points[0].get("name") or None) if points else None
+
+
+def has_sublayers(row: BlockRow) -> bool:
+    """Whether the block holds ResNet or transformer parts (the parts table then needs their story)."""
+    return any(p.cls in ("ResnetBlock2D", "Transformer2DModel") for p in row.parts)
+
+
+def detail_tables(row: BlockRow) -> dict[str, list[dict[str, Any]]]:
+    """A block's other tables, only those with rows: "cross" attention, "skips.out" sent, "skips.in" taken."""
+    tables = {
+        "cross": cross_table(row),
+        "skips.out": skip_table(row.skips_out),
+        "skips.in": skip_table(row.skips_in),
+    }
+    return {k: v for k, v in tables.items() if v}
 
 
 def explain_topic(row: BlockRow) -> str:

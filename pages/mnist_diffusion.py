@@ -1,24 +1,24 @@
 """Diffusion you can train: a class-conditional DDPM on MNIST; sampling, img2img, guidance, contact sheet.
 
-Longer than the usual ~250 lines: four mechanics (train, sample, img2img, sheet) and two background jobs.
+The img2img parts (strength arithmetic, schedule, trace, result, contact sheet) are the SD page's
+helpers in ui/img2img.py, over the same core (core.diffusion.step_plan, sheet_runs).
 """
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
+from PIL import Image
 
 from core import data as core_data
 from core import ddpm
-from core.images import zoom
-from ui import charts, jobs
+from ui import charts, img2img, jobs
+from ui.diffusion_charts import mnist_unet_ui
+from ui.digit_input import digit_input, digit_state
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, show_source
 from ui.state import sync_url, url_default
 
-STRENGTHS = [0.2, 0.4, 0.6, 0.8, 1.0]
-GUIDANCES = [0.0, 1.0, 3.0, 7.0]
-SHEET_STEPS = 20
+DIGIT_SOURCES = ("index", "draw")  # img2img starts from a test digit or the student's drawing
 TRAIN_STEPS = sorted({200, 1000, ddpm.DDPMConfig().steps, 6000})
 
 
@@ -35,9 +35,10 @@ def run_sample(_unet, model_key, label, steps, scheduler, guidance, seed, init_b
     return ddpm.sample(_unet, label, steps, scheduler, guidance, seed, init=init, strength=strength)
 
 
-def pixels(images, factor: int) -> list[np.ndarray]:
-    """(N, 28, 28) in [0, 1] -> uint8 pictures enlarged with square pixels."""
-    return [zoom((np.asarray(x) * 255).round().astype(np.uint8), factor) for x in images]
+@st.cache_data(show_spinner=False, max_entries=8)
+def unet_rows(_unet, model_key: str) -> list:
+    """The model's blocks, traced once per model (shapes and parameter counts, as in the UNet inspector)."""
+    return ddpm.describe_unet(_unet)
 
 
 def current_model(dataset: str):
@@ -51,7 +52,7 @@ def current_model(dataset: str):
 
 
 def harvest_jobs(dataset: str) -> None:
-    """Take a finished training or sheet job once: keep the model / the sheet, record the sentence."""
+    """Take a finished training job once: keep the model and record the sentence."""
     job = jobs.harvest("ddpm.job")
     if job is not None and job.result is not None and job.result[1]["steps_done"] > 0:
         unet, meta = job.result
@@ -59,21 +60,8 @@ def harvest_jobs(dataset: str) -> None:
         if job.status == "done":
             ddpm.save_cached(unet, meta)  # the next student starts from it instantly
         key = "ddpm.train.done" if job.status == "done" else "ddpm.train.stopped"
-        jobs.outcome(
-            "ddpm.job",
-            "success" if job.status == "done" else "info",
-            key,
-            steps=meta["steps_done"],
-            seconds=meta["seconds"],
-            loss=meta["final_loss"],
-        )
-    sheet = jobs.harvest("ddpm.sheet")
-    if sheet is not None and sheet.result is not None:
-        st.session_state["ddpm._sheet"] = sheet.result
-        seconds = (sheet.ended or 0.0) - (sheet.running_since or 0.0)
-        jobs.outcome(
-            "ddpm.sheet", "success", "ddpm.sheet.done", cells=sheet.result.numel() // 784, seconds=seconds
-        )
+        fields = dict(steps=meta["steps_done"], seconds=meta["seconds"], loss=meta["final_loss"])
+        jobs.outcome("ddpm.job", "success" if job.status == "done" else "info", key, **fields)
 
 
 def train_ui(dataset: str, live) -> None:
@@ -88,27 +76,14 @@ def train_ui(dataset: str, live) -> None:
 
 
 def draw_training(snap: dict) -> None:
-    last = snap["records"][-1]
-    eta = f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"
-    total = round(last["step"] / max(last["progress"], 1e-9))
-    jobs.progress_bar(
-        snap,
-        t(
-            "ddpm.train.progress",
-            step=last["step"],
-            total=total,
-            loss=last["loss"],
-            elapsed=snap["elapsed"],
-            eta=eta,
-        ),
-    )
-    df = pd.DataFrame(
-        {"step": [r["step"] for r in snap["records"]], "loss": [r["loss"] for r in snap["records"]]}
-    )
+    records, eta = snap["records"], f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"
+    last = dict(records[-1], total=round(records[-1]["step"] / max(records[-1]["progress"], 1e-9)))
+    fields = {k: last[k] for k in ("step", "total", "loss")}
+    jobs.progress_bar(snap, t("ddpm.train.progress", **fields, elapsed=snap["elapsed"], eta=eta))
+    df = pd.DataFrame({"step": [r["step"] for r in records], "loss": [r["loss"] for r in records]})
     df["series"] = t("ddpm.train.series")
-    charts.curves(
-        df, "step", "loss", "series", x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"), height=200
-    )
+    titles = dict(x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"))
+    charts.curves(df, "step", "loss", "series", **titles, height=200)
 
 
 def settings_ui(classes) -> tuple:
@@ -118,13 +93,8 @@ def settings_ui(classes) -> tuple:
     c1.selectbox(t("ddpm.label"), range(10), key="ddpm.label", format_func=names.__getitem__)
     c2.slider(t("ddpm.guidance"), 0.0, 10.0, step=0.5, key="ddpm.guidance", help=t("ddpm.guidance.help"))
     if not presenter():
-        c3.selectbox(
-            t("ddpm.scheduler"),
-            ddpm.SCHEDULER_NAMES,
-            key="ddpm.scheduler",
-            format_func=str.upper,
-            help=t("ddpm.scheduler.help"),
-        )
+        names, help_ = ddpm.SCHEDULER_NAMES, t("ddpm.scheduler.help")
+        c3.selectbox(t("ddpm.scheduler"), names, key="ddpm.scheduler", format_func=str.upper, help=help_)
         c4.number_input(t("ddpm.steps"), 1, 200, key="ddpm.steps")
         c5.number_input(t("ddpm.seed"), 0, 2**31 - 1, key="ddpm.seed")
     s = st.session_state
@@ -147,28 +117,13 @@ def trace_ui(out: ddpm.SampleResult, key: str) -> None:
         t("ddpm.x0.cond"),
         t("ddpm.x0.uncond"),
     ]
-    charts.image_row(pixels(torch.stack(pictures), 1), captions, per_row=5, factor=7 if presenter() else 5)
-    if not presenter():
-        st.caption(t("ddpm.x0.explain"))
-
-
-def drawing_ui(ds) -> torch.Tensor:
-    """The img2img input: a digit drawn on the canvas, or one from the test set -> uint8 (28, 28)."""
-    st.radio(
-        t("ddpm.source"),
-        ["test", "draw"],
-        key="ddpm.source",
-        horizontal=True,
-        format_func=labeller("ddpm.source."),
+    charts.image_row(
+        ddpm.pictures(torch.stack(pictures), 1), captions, per_row=5, factor=7 if presenter() else 5
     )
-    if st.session_state["ddpm.source"] == "draw":
-        from ui.canvas import draw_digit
-
-        st.caption(t("ddpm.draw"))
-        drawn = draw_digit("ddpm.canvas", side=196 if presenter() else 168)
-        return torch.zeros(28, 28, dtype=torch.uint8) if drawn is None else torch.from_numpy(drawn)
-    st.number_input(t("ddpm.test_index"), 0, len(ds.test_x) - 1, key="ddpm.test_index")
-    return ds.test_x[int(st.session_state["ddpm.test_index"])]
+    if not presenter():  # on a projector: one row of pictures, the scrubber's
+        st.caption(t("ddpm.x0.explain"))
+        st.caption(t("ddpm.trace"))
+        img2img.trace_row(ddpm.pictures(out.x0, 1), out.timesteps, factor=3)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -181,8 +136,7 @@ url_default("ddpm.scheduler", "ddpm", choices=list(ddpm.SCHEDULER_NAMES))
 url_default("ddpm.steps", 50)
 url_default("ddpm.seed", 0)
 url_default("ddpm.strength", 0.6)
-url_default("ddpm.source", "test", choices=["test", "draw"])
-url_default("ddpm.test_index", 18)  # a sloppy 3
+digit_state("ddpm.", DIGIT_SOURCES, index=18)  # test image 18: a sloppy 3
 dataset = st.session_state["ddpm.dataset"]
 harvest_jobs(dataset)
 if not presenter():
@@ -206,83 +160,60 @@ sheet_live = st.container()  # replaced inside the sheet tab once a model is the
 if found is not None:
     unet, meta, origin = found
     model_key = f"{origin}:{dataset}:{id(unet)}"
-    st.caption(
-        t(
-            f"ddpm.model.{origin}",
-            steps=meta.get("steps_done", 0),
-            params=ddpm.count_parameters(unet),
-            loss=meta.get("final_loss", float("nan")),
-        )
-    )
+    steps_done, loss = meta.get("steps_done", 0), meta.get("final_loss", float("nan"))
+    st.caption(t(f"ddpm.model.{origin}", steps=steps_done, params=ddpm.count_parameters(unet), loss=loss))
     ds = core_data.load(dataset)
     label, steps, scheduler, guidance, seed = settings_ui(ds.classes)
+    args = unet, model_key, label, steps, scheduler, guidance, seed  # what every sample here shares
+    device = current_device()
     tab_sample, tab_img2img, tab_sheet = st.tabs(
         [t("ddpm.tab.sample"), t("ddpm.tab.img2img"), t("ddpm.tab.sheet")]
     )
     with tab_sample, explained_errors():  # 1. from pure noise: every step runs
-        out = run_job(
-            lambda: run_sample(unet, model_key, label, steps, scheduler, guidance, seed, None, 1.0),
-            current_device(),
-        )
+        out = run_job(lambda: run_sample(*args, None, 1.0), device)
         if out is not None:
-            st.caption(
-                t(
-                    "ddpm.ran",
-                    n=len(out.timesteps),
-                    first=out.timesteps[0],
-                    last=out.timesteps[-1],
-                    seconds=out.seconds,
-                )
-            )
+            first, last = out.timesteps[0], out.timesteps[-1]
+            st.caption(t("ddpm.ran", n=len(out.timesteps), first=first, last=last, seconds=out.seconds))
             trace_ui(out, "ddpm.k_sample")
     with tab_img2img, explained_errors():  # 2. img2img: strength picks the first timestep
         left, right = st.columns([1, 2])
-        with left:
-            init = drawing_ui(ds)
+        with left:  # the shared digit picker; None while the canvas is empty
+            picked = digit_input("ddpm.", ds, DIGIT_SOURCES, side=196 if presenter() else 168)
+        init = None if picked is None else torch.from_numpy(picked[0].image)  # uint8 (28, 28)
         with right:
             st.slider(
                 t("ddpm.strength"), 0.0, 1.0, step=0.05, key="ddpm.strength", help=t("ddpm.strength.help")
             )
             strength = float(st.session_state["ddpm.strength"])
             plan = ddpm.step_plan(steps, strength, scheduler)  # raises the sentence for strength 0
-            st.markdown(t("ddpm.arith", steps=steps, strength=strength, **plan))
-            out = run_job(
-                lambda: run_sample(
-                    unet, model_key, label, steps, scheduler, guidance, seed, init.numpy().tobytes(), strength
-                ),
-                current_device(),
-            )
+            img2img.strength_ui("ddpm.arith.text", plan)
+            drawing = None if init is None else init.numpy().tobytes()
+            out = None if init is None else run_job(lambda: run_sample(*args, drawing, strength), device)
         if out is not None:
             trace_ui(out, "ddpm.k_img2img")
-    with tab_sheet, explained_errors():  # 3. strength × guidance, one seed
-        st.caption(t("ddpm.sheet.explain", steps=SHEET_STEPS))
-        sheet_live = st.container()
-        cells = len(STRENGTHS) * len(GUIDANCES)
-        if st.button(t("ddpm.sheet.button", cells=cells), disabled=jobs.busy(), key="ddpm.sheet.go"):
-            jobs.start(
-                "ddpm.sheet",
-                lambda report, stop: ddpm.contact_sheet(
-                    unet, init, label, STRENGTHS, GUIDANCES, SHEET_STEPS, "ddpm", seed, report, stop
-                ),
-                current_device(),
+            shown, made = (Image.fromarray(p) for p in ddpm.pictures([init.float() / 255, out.images[0]], 1))
+            img2img.result_ui("ddpm", shown, made, out.settings, "mnist_img2img.png", width=168)
+            if not presenter():
+                img2img.schedule_ui(plan)
+    with tab_sheet, explained_errors():  # 3. strength × guidance, one seed, the same drawing
+        st.caption(t("ddpm.sheet.caption"))
+
+        def run(rows, cols, steps, report, should_stop):  # in the background job: the one core call
+            cells = ddpm.contact_sheet(
+                unet, init, label, rows, cols, steps, "ddpm", seed, report, should_stop
             )
-        jobs.show_outcome("ddpm.sheet")
-        sheet = st.session_state.get("ddpm._sheet")
-        if sheet is not None:
-            st.caption(
-                t("ddpm.sheet.rows", values=STRENGTHS) + " · " + t("ddpm.sheet.cols", values=GUIDANCES)
-            )
-            st.image(ddpm.grid(sheet, scale=4 if presenter() else 3).numpy(), width="content")
+            return None if cells is None else [ddpm.pictures(row, 4) for row in cells]
+
+        choices = ddpm.SHEET_STRENGTHS, ddpm.SHEET_GUIDANCES, ddpm.MAX_STEPS
+        defaults = list(ddpm.SHEET_STRENGTHS), [0.0, 1.0, 3.0, 7.0], 20
+        sheet_live = img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
+    if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
+        mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
 sync_url("ddpm.")
 show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)
 
 
-def draw_sheet(snap: dict) -> None:
-    last = snap["records"][-1]
-    jobs.progress_bar(snap, t("ddpm.sheet.progress", done=last["done"], total=last["total"]))
-
-
 if jobs.running("ddpm.job"):
     jobs.watch("ddpm.job", train_live, draw_training)
-elif jobs.running("ddpm.sheet"):
-    jobs.watch("ddpm.sheet", sheet_live, draw_sheet)
+elif jobs.running("ddpm.sheet.job"):
+    img2img.watch_sheet("ddpm", sheet_live, t("img2img.sheet.starting"))

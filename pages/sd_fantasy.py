@@ -1,7 +1,7 @@
 """Stable Diffusion img2img "fantasy landscape": strength, guidance and steps, with and without weights.
 
-Longer than the usual ~250 lines: four sections, two background jobs (Generate, the contact sheet) and
-a fragment that lets the sliders rerun only the sections they change.
+Four sections, two background jobs (Generate, the contact sheet) and a fragment that lets the sliders
+rerun only the sections they change. The img2img parts are ui/img2img.py's, shared with the MNIST page.
 """
 
 from dataclasses import asdict
@@ -11,9 +11,8 @@ import streamlit as st
 from core import diffusion
 from core.images import open_image
 from core.limits import LIMITS
-from ui import charts, jobs
+from ui import img2img, jobs
 from ui.cached import img2img_pipeline
-from ui.diffusion_charts import noise_schedule
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, link_to, presenter, seed, show_source
 from ui.state import sync_url, url_default
@@ -31,9 +30,6 @@ url_default("sd.scheduler", HOMEWORK.scheduler, choices=list(diffusion.SCHEDULER
 url_default("sd.model", diffusion.default_model())
 st.session_state["sd.side"] = min(st.session_state["sd.side"], max(diffusion.side_choices(cap)))  # GPU link
 st.session_state["sd.steps"] = max(1, min(int(st.session_state["sd.steps"]), LIMITS.max_sd_steps))
-st.session_state.setdefault("sd.sheet.strengths", [0.5, 0.75, 1.0])
-st.session_state.setdefault("sd.sheet.guidances", [1.0, 7.5, 12.0])
-st.session_state.setdefault("sd.sheet.steps", min(20, LIMITS.max_sd_steps))
 
 
 @st.cache_data(show_spinner=False)
@@ -51,19 +47,12 @@ def plan(_image, image_key: str, side: int, steps: int, strength: float, schedul
     return diffusion.plan_img2img(_image, side, steps, strength, scheduler, seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)  # Altair builds and validates it in ~0.1 s
-def schedule_spec(alphas, timesteps: tuple, titles: tuple, big: bool) -> dict:  # big: presenter mode
-    return noise_schedule(alphas, list(timesteps), dict(titles))
-
-
 def harvest() -> None:
-    """A finished run or contact sheet, taken once and kept in the session."""
+    """A finished run, taken once and kept in the session (the sheet: `img2img.harvest_sheet`)."""
     if (job := jobs.harvest("sd.job")) is not None and job.result is not None:
         result, _, ran_on = st.session_state["sd.result"] = job.result
         n, t0, seconds = len(result.timesteps), result.timesteps[0], result.seconds
         jobs.outcome("sd.job", "success", "sd.done", n=n, t=t0, seconds=seconds, device=ran_on)
-    if (job := jobs.harvest("sd.sheet.job")) is not None and job.result is not None:
-        st.session_state["sd.sheet"] = job.result
 
 
 def input_ui() -> tuple:
@@ -107,25 +96,15 @@ def arithmetic_ui(s: diffusion.Img2ImgSettings, image, key: str) -> diffusion.Im
     st.header(f"1 · {t('sd.arith.title')}")
     with explained_errors():
         p = plan(image, key, st.session_state["sd.side"], s.steps, s.strength, s.scheduler, seed())
-        name, start = diffusion.SCHEDULERS[s.scheduler], p.timesteps[0]
-        st.markdown(t("sd.arith.text", scheduler=name, steps=s.steps, strength=s.strength, kept=p.kept))
+        img2img.strength_ui("sd.arith.text", p, diffusion.SCHEDULERS[s.scheduler])
         if s.scheduler == "pndm":
             st.caption(t("sd.arith.pndm"))
-        m = st.columns(3)
-        m[0].metric(t("sd.steps_run"), len(p.timesteps))
-        m[1].metric(t("sd.start_t"), start)
-        m[2].metric(t("sd.signal_left"), f"{p.signal_left:.2f}")
         st.header(f"2 · {t('sd.noisy.title')}")
-        c = st.columns(2)
+        start, c = p.timesteps[0], st.columns(2)
         c[0].image(p.image, caption=t("sd.noisy.input"), width="stretch", output_format="JPEG")
         c[1].image(p.noisy, caption=t("sd.noisy.start", t=start), width="stretch", output_format="JPEG")
         st.caption(t("sd.noisy.caption", t=start))
-        st.subheader(t("sd.schedule.title"))
-        titles = tuple((k, t(f"sd.schedule.{k}")) for k in ("signal", "noise", "t", "value"))
-        st.vega_lite_chart(
-            schedule_spec(p.alphas.numpy(), tuple(p.timesteps), titles, presenter()), width="stretch"
-        )
-        st.caption(t("sd.schedule.caption"))
+        img2img.schedule_ui(p)
         return p
     return None
 
@@ -167,16 +146,9 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str,
         result, shown_input, _ = st.session_state["sd.result"]
         if result.prompt_tokens > diffusion.CLIP_MAX_TOKENS:
             st.info(t("sd.tokens", n=result.prompt_tokens))
-        c = st.columns(2)
-        c[0].image(shown_input, caption=t("sd.input"), width="stretch")
-        c[1].image(result.image, caption=t("sd.output"), width="stretch")
+        img2img.result_ui("sd", shown_input, result.image, result.settings, "fantasy_landscape.png")
         st.caption(t("sd.previews"))
-        per_row = 6 if presenter() else 10  # the same size however many steps ran
-        picks = diffusion.evenly_spaced(len(result.previews), per_row)
-        captions = [f"t = {result.timesteps[k]}" for k in picks]
-        charts.image_row([result.previews[k] for k in picks], captions, per_row=per_row, factor=2)
-        png, name = diffusion.png_with_settings(result.image, result.settings), "fantasy_landscape.png"
-        st.download_button(t("sd.download"), png, file_name=name, mime="image/png", key="sd.download")
+        img2img.trace_row(result.previews, result.timesteps)
         if not presenter():
             with st.expander(t("sd.settings")):
                 st.json(result.settings)
@@ -187,38 +159,18 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str,
 def sheet_ui(number: int, model: str, ready: bool):
     st.header(f"{number} · {t('sd.sheet.title')}")
     st.caption(t("sd.sheet.caption"))
-    c = st.columns([2, 2, 1])
-    strengths, guidances = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES
-    rows = sorted(c[0].multiselect(t("sd.sheet.strengths"), strengths, key="sd.sheet.strengths"))
-    cols = sorted(c[1].multiselect(t("sd.sheet.guidances"), guidances, key="sd.sheet.guidances"))
-    steps = int(c[2].number_input(t("sd.sheet.steps"), 1, LIMITS.max_sd_steps, key="sd.sheet.steps"))
-    st.caption(t("sd.sheet.time", cells=len(rows) * len(cols), steps=steps))
-    if st.button(t("sd.sheet.make"), key="sd.sheet.go", disabled=not ready or jobs.busy()):
-        if not rows or not cols:
-            st.warning(t("sd.sheet.empty"))
-        else:
-            settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
-            prompt, negative, s = settings.prompt, settings.negative_prompt, seed()
+    settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
+    prompt, negative, s = settings.prompt, settings.negative_prompt, seed()  # read here, not in the job
 
-            def work(report, should_stop):
-                report({"progress": 0.0})
-                pipe = img2img_pipeline(model, str(device))
-                out = diffusion.contact_sheet(
-                    pipe, p.image, prompt, rows, cols, steps, s, negative, report, should_stop
-                )
-                return None if out is None else (out, rows, cols)
+    def run(rows, cols, steps, report, should_stop):  # in the background job (only when p is a plan)
+        pipe = img2img_pipeline(model, str(device))
+        return diffusion.contact_sheet(
+            pipe, p.image, prompt, rows, cols, steps, s, negative, report, should_stop
+        )
 
-            if jobs.start("sd.sheet.job", work, device):
-                st.rerun()  # the whole page: its last line watches the job
-    live = st.container()
-    jobs.show_outcome("sd.sheet.job")
-    if "sd.sheet" in st.session_state:
-        sheet, sheet_rows, sheet_cols = st.session_state["sd.sheet"]
-        for r, strength in enumerate(sheet_rows):
-            for c, column in enumerate(st.columns(len(sheet_cols))):
-                caption = t("sd.sheet.cell", s=strength, g=sheet_cols[c])
-                column.image(sheet[r][c], caption=caption, width="stretch")
-    return live
+    choices = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES, LIMITS.max_sd_steps
+    defaults = [0.5, 0.75, 1.0], [1.0, 7.5, 12.0], min(20, LIMITS.max_sd_steps)
+    return img2img.sheet_ui("sd", choices, defaults, run, ready)
 
 
 @st.fragment  # a slider reruns the input, the settings and sections 1-2 only (felt speed)
@@ -243,13 +195,10 @@ def top_ui() -> tuple:
 
 def draw_progress(snap: dict) -> None:
     last = snap["records"][-1]
-    if "done" in last:
-        text = t("sd.sheet.progress", k=last["done"], total=last["total"])
-    elif "step" in last:
-        text = t("sd.progress", i=last["step"], n=last["steps"], t=last["t"])
-    else:
-        text = t("sd.loading", model=model, device=device.type.upper())
-    jobs.progress_bar(snap, text)
+    loading = t("sd.loading", model=model, device=device.type.upper())
+    jobs.progress_bar(
+        snap, t("sd.progress", i=last["step"], n=last["steps"], t=last["t"]) if "step" in last else loading
+    )
 
 
 harvest()
@@ -264,4 +213,4 @@ show_source(diffusion.run_img2img, diffusion.plan_img2img, diffusion.forward_noi
 if jobs.running("sd.job"):
     jobs.watch("sd.job", live, draw_progress)
 elif jobs.running("sd.sheet.job"):
-    jobs.watch("sd.sheet.job", sheet_live, draw_progress)
+    img2img.watch_sheet("sd", sheet_live, t("sd.loading", model=model, device=device.type.upper()))

@@ -8,13 +8,19 @@ import streamlit as st
 from core import diffusion, unet
 from ui import charts, jobs
 from ui.cached import img2img_pipeline
-from ui.diffusion_charts import activation_bars, metric_rows, parameter_types, unet_diagram
+from ui.diffusion_charts import (
+    activation_bars,
+    metric_rows,
+    mnist_unet_ui,
+    parameter_types,
+    records_table,
+    unet_diagram,
+)
 from ui.i18n import TABLES, labeller, t
-from ui.shell import current_device, explained_errors, link_to, presenter, show_source
+from ui.shell import current_device, explained_errors, presenter, show_source
 from ui.state import sync_url, url_default
 
-SIZES = ["512x512", "768x512", "512x768", "640x640", "1024x1024", "256x256"]  # width x height
-url_default("unet.size", "512x512", choices=SIZES)
+url_default("unet.size", "512x512", choices=list(unet.SIZES))
 url_default("unet.batch", 1)
 url_default("unet.cfg", True)
 url_default("unet.block", "mid_block")
@@ -38,19 +44,12 @@ def mnist_unet_rows() -> list[unet.BlockRow]:
     return ddpm.describe_unet()
 
 
-def table(records: list[dict], counts: bool = False) -> None:
-    """Core records as a table with translated headers; parameter counts get thousands separators."""
-    frame = pd.DataFrame(records).rename(columns=lambda c: t(f"unet.col.{c}"))
-    numbers = {t("unet.col.params"): st.column_config.NumberColumn(format="localized")} if counts else None
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=numbers)
-
-
 def settings_ui(pipe) -> list[unet.BlockRow] | None:
     """Size, batch, guidance and which UNet -> the trace (cached), or None after a sentence."""
     cols = iter(st.columns([2, 2] + ([] if presenter() else [2]) + ([2] if pipe is not None else [])))
-    size_text = lambda s: s.replace("x", " × ")  # noqa: E731
+    size_help = t("unet.size.help")
     next(cols).selectbox(
-        t("unet.size"), SIZES, key="unet.size", help=t("unet.size.help"), format_func=size_text
+        t("unet.size"), unet.SIZES, key="unet.size", help=size_help, format_func=unet.size_label
     )
     next(cols).toggle(t("unet.cfg"), key="unet.cfg", help=t("unet.cfg.help"))
     if not presenter():
@@ -73,38 +72,30 @@ def diagram_spec(rows: list[unet.BlockRow], picked: str, big: bool) -> dict:
 
 def on_pick() -> None:
     """A click in the diagram selects that block in the selectbox (set before the widget is drawn)."""
-    points = st.session_state["unet.diagram"].selection.get("pick") or []
-    if points and points[0].get("name"):
-        st.session_state["unet.block"] = points[0]["name"]
+    if picked := unet.picked_block(st.session_state["unet.diagram"].selection):
+        st.session_state["unet.block"] = picked
 
 
 @st.fragment  # picking a block redraws the diagram and the details only
 def block_ui(rows: list[unet.BlockRow]) -> None:
-    by_name = {r.name: r for r in rows}
-    if st.session_state["unet.block"] not in by_name:
-        st.session_state["unet.block"] = "mid_block"
+    st.session_state["unet.block"] = unet.find_block(rows, st.session_state["unet.block"]).name
     st.subheader(t("unet.diagram"))
     spec = diagram_spec(rows, st.session_state["unet.block"], presenter())
     st.vega_lite_chart(spec, key="unet.diagram", on_select=on_pick, selection_mode="pick", width="stretch")
     st.caption(t("unet.diagram.caption"))
-    name = lambda n: f"{n} · {by_name[n].cls}"  # noqa: E731
-    row = by_name[st.selectbox(t("unet.block"), list(by_name), key="unet.block", format_func=name)]
+    by_name, label = {r.name: r for r in rows}, lambda n: unet.block_label(by_name[n])
+    row = by_name[st.selectbox(t("unet.block"), list(by_name), key="unet.block", format_func=label)]
     st.subheader(t("unet.details", name=row.name, cls=row.cls))
     metric_rows({t(f"unet.d.{k}"): v for k, v in unet.block_numbers(row, rows).items()})
     key = f"unet.explain.{unet.explain_topic(row)}"
     st.markdown(t(key) if key in TABLES["en"] else row.cls)
     st.markdown(f"**{t('unet.parts')}**")
-    table(unet.part_table(row), counts=True)
-    if any(p.cls in ("ResnetBlock2D", "Transformer2DModel") for p in row.parts):
+    records_table(unet.part_table(row), counts=True)
+    if unet.has_sublayers(row):
         st.markdown(t("unet.parts.explain"))
-    for title, records in (
-        ("unet.cross", unet.cross_table(row)),
-        ("unet.skips.out", unet.skip_table(row.skips_out)),
-        ("unet.skips.in", unet.skip_table(row.skips_in)),
-    ):
-        if records:
-            st.markdown(f"**{t(title)}**")
-            table(records)
+    for title, records in unet.detail_tables(row).items():
+        st.markdown(f"**{t(f'unet.{title}')}**")
+        records_table(records)
     with st.expander(t("unet.source_of", cls=row.cls)):
         st.code(inspect.getsource(unet.diffusers_class(row.cls)), language="python")
     sync_url("unet.block")  # a fragment rerun skips the page's last line
@@ -119,12 +110,12 @@ def overview_ui(rows: list[unet.BlockRow]):
     (b, _, lh, lw), (h, w) = rows[0].in_shape, unet.parse_size(st.session_state["unet.size"])
     tabs[0].caption(t("unet.table.caption", w=w, h=h, lh=lh, lw=lw, b=b))
     with tabs[0]:
-        table(unet.block_table(rows), counts=True)
+        records_table(unet.block_table(rows), counts=True)
     with tabs[1]:
         parameter_types(unet.parameters_by_type(rows), t("unet.col.params"))
         st.caption(t("unet.types.caption"))
     with tabs[2]:
-        table(unet.skip_table(unet.skip_pairs(rows)))
+        records_table(unet.skip_table(unet.skip_pairs(rows)))
     return tabs[3]
 
 
@@ -200,11 +191,7 @@ if (rows := settings_ui(pipe)) is not None:
     block_ui(rows)
     with overview_ui(rows):
         live = live_ui(pipe, pipe_key)
-with st.expander(t("unet.mnist.title")):  # the UNet that "Diffusion you can train" trains (issue #18)
-    mnist_rows = mnist_unet_rows()
-    st.markdown(t("unet.mnist.body", params=unet.total_parameters(mnist_rows)))
-    table(unet.block_table(mnist_rows), counts=True)
-    link_to("pages/mnist_diffusion.py")
+mnist_unet_ui("unet.mnist.title", mnist_unet_rows(), "pages/mnist_diffusion.py")  # issue #18's UNet
 sync_url("unet.")
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
 for key in ("unet.load.job", "unet.run.job"):

@@ -1,5 +1,6 @@
 """The MNIST diffusion core: closed-form noising, steps run, guidance, seeds, training, checkpoints."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -40,17 +41,17 @@ def test_steps_run_equal_what_is_shown(unet, mnist, scheduler):
     for steps, strength in ((10, 1.0), (10, 0.6), (7, 0.3)):
         plan = ddpm.step_plan(steps, strength, scheduler)
         out = ddpm.sample(unet, 3, steps, scheduler, 2.0, seed=0, init=a_digit(mnist), strength=strength)
-        assert out.timesteps == plan["timesteps"]
-        assert len(out.xt) == len(out.x0) == plan["n"] == out.settings["steps_run"]
-        assert plan["kept"] == int(steps * strength) and plan["skipped"] == steps - plan["kept"]
-        assert plan["first"] == out.timesteps[0] == out.settings["start_timestep"]
+        assert out.timesteps == plan.timesteps
+        assert len(out.xt) == len(out.x0) == len(plan.timesteps) == out.settings["steps_run"]
+        assert plan.kept == int(steps * strength) and plan.skipped == steps - plan.kept
+        assert plan.timesteps[0] == out.timesteps[0] == out.settings["start_timestep"]
         # the SD page's own arithmetic on the same scheduler
         assert out.timesteps == diffusion.timesteps_run(steps, strength, ddpm.make_scheduler(scheduler))
     # DDIM runs exactly int(steps × strength) steps; PNDM repeats one timestep (as on the SD page)
-    n = {s: ddpm.step_plan(50, 0.6, s)["n"] for s in ddpm.SCHEDULER_NAMES}
+    n = {s: len(ddpm.step_plan(50, 0.6, s).timesteps) for s in ddpm.SCHEDULER_NAMES}
     assert n == {"ddpm": 30, "ddim": 30, "pndm": 31}
     # from noise, the first step is pure noise at t = 999 ("trailing" spacing)
-    assert ddpm.step_plan(50, 1.0, "ddim")["timesteps"][:2] == [999, 979]
+    assert ddpm.step_plan(50, 1.0, "ddim").timesteps[:2] == [999, 979]
 
 
 def test_guidance_one_is_the_conditional_prediction_alone(unet):
@@ -115,6 +116,10 @@ def test_contact_sheet_cells_are_single_runs(unet, mnist):
     assert sheet.shape == (2, 2, 28, 28)
     one = ddpm.sample(unet, 8, 5, "ddim", 3.0, seed=2, init=a_digit(mnist), strength=0.4)
     assert torch.equal(sheet[0, 1], one.images[0])
+    one_picture = ddpm.pictures(sheet[0, 1:], factor=3)[0]  # what the page shows of that cell
+    assert one_picture.dtype == np.uint8 and one_picture.shape == (84, 84)
+    expected = (one.images[0] * 255).round().to(torch.uint8).repeat_interleave(3, 0).repeat_interleave(3, 1)
+    assert np.array_equal(one_picture, expected.numpy())
     assert ddpm.grid(sheet, pad=2, scale=2).shape == (2 * (2 * 30 + 2), 2 * (2 * 30 + 2))
     assert ddpm.contact_sheet(unet, a_digit(mnist), 8, [0.4], [1.0], 5, should_stop=lambda: True) is None
 

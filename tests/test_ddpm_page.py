@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from core import data as core_data
 from core import ddpm
 from tests.conftest import (
     ARTIFACTS,
@@ -11,6 +12,7 @@ from tests.conftest import (
     exception_text,
     open_app,
     snap,
+    snap_tall,
     wait_idle,
 )
 from tests.conftest import app_test as _app_test
@@ -44,6 +46,41 @@ def test_missing_checkpoint_offers_training_and_presenter_hides_controls(lang, t
     assert "ddpm.scheduler" not in keys and "ddpm.seed" not in keys and "ddpm.guidance" in keys
 
 
+def test_an_empty_canvas_asks_for_a_drawing_and_holds_the_sheet(lang, tmp_path, monkeypatch):
+    """The shared digit picker: nothing drawn yet is a hint, not an error, and the sheet waits for it."""
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    tiny_checkpoint(tmp_path)
+    at = app_test(lang, **{"ddpm.input": "draw"})
+    assert not at.exception, at.exception
+    assert TABLES[lang]["digit.draw.hint"] in [i.value for i in at.info] and not at.error
+    assert at.button(key="ddpm.sheet.go").disabled
+
+
+@pytest.mark.slow
+def test_img2img_numbers_and_the_contact_sheet_are_the_cores(tmp_path, monkeypatch):
+    """The shared img2img helpers on this page: the metrics are step_plan's, the sheet's cells are
+    ddpm.contact_sheet's (a background job: jobs.watch waits for it, then the page reruns and keeps it)."""
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    tiny_checkpoint(tmp_path)
+    state = {"ddpm.strength": 0.6, "ddpm.sheet.strengths": [0.4, 1.0], "ddpm.sheet.guidances": [1.0]}
+    at = app_test("en", **state, **{"ddpm.sheet.steps": 3})
+    assert not at.exception, at.exception
+    plan = ddpm.step_plan(4, 0.6, "ddpm")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[TABLES["en"]["img2img.steps_run"]] == str(len(plan.timesteps))
+    assert metrics[TABLES["en"]["img2img.start_t"]] == str(plan.timesteps[0])
+    assert metrics[TABLES["en"]["img2img.signal_left"]] == f"{plan.signal_left:.2f}"
+    at.button(key="ddpm.sheet.go").click().run()
+    assert not at.exception, at.exception
+    sheet, rows, cols = at.session_state["ddpm.sheet"]
+    assert rows == [0.4, 1.0] and cols == [1.0] and len(sheet) == 2 and sheet[1][0].shape == (112, 112)
+    unet, _ = ddpm.load_cached("mnist")
+    digit = core_data.load("mnist").test_x[18]  # the page's default input
+    expected = ddpm.contact_sheet(unet, digit, 3, [0.4, 1.0], [1.0], 3, "ddpm", seed=0)
+    assert (ddpm.pictures(expected[1], factor=4)[0] == sheet[1][0]).all()
+    assert any(TABLES["en"]["img2img.sheet.done"].split("{")[0] in s.value for s in at.success)
+
+
 # --- real browser ------------------------------------------------------------------------------
 
 SLOW_MS = 600_000  # the first run imports diffusers and samples: minutes on a busy 2-core machine
@@ -74,8 +111,11 @@ def test_browser_sampling_img2img_and_presenter(server, page):
         snap(page, f"ddpm_sample_{lang}")
         page.get_by_role("tab", name=T["ddpm.tab.img2img"]).click()
         wait_idle(page, timeout_ms=SLOW_MS)
-        page.get_by_text(T["ddpm.arith"].split("=")[0].strip()).first.wait_for(timeout=SLOW_MS)
+        page.get_by_text(T["ddpm.arith.text"].split("=")[0].strip()).first.wait_for(timeout=SLOW_MS)
+        page.get_by_text(T["img2img.steps_run"]).first.wait_for(timeout=SLOW_MS)  # the shared helpers
+        page.get_by_text(T["img2img.download"]).first.wait_for(timeout=SLOW_MS)
         snap(page, f"ddpm_img2img_{lang}")
+        snap_tall(page, f"ddpm_img2img_tall_{lang}", height=2600)
         assert not exception_text(page), exception_text(page)
     page.set_viewport_size({"width": 1280, "height": 720})
     open_slow(page, server, "diffusion", "lang=zh&present=1&ddpm.steps=20")

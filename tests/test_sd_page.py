@@ -54,7 +54,7 @@ def test_no_weights_view_still_teaches_and_points_elsewhere(lang, monkeypatch):
     at = app_test(PAGE, lang, timeout=120, **{"sd.model": NO_WEIGHTS})
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics[t("sd.steps_run", lang)] == "38" and metrics[t("sd.start_t", lang)] == "741"
+    assert metrics[t("img2img.steps_run", lang)] == "38" and metrics[t("img2img.start_t", lang)] == "741"
     assert t("sd.weights.missing", lang, model=NO_WEIGHTS) in texts(at.info)
     assert len(at.get("image")) >= 1  # the input and its noisy starting point
     # no dead end: both buttons are off, and the pages that need no weights are linked
@@ -66,7 +66,7 @@ def test_no_weights_view_still_teaches_and_points_elsewhere(lang, monkeypatch):
     # ... and the rest of the page keeps working: DDIM's arithmetic
     at.selectbox(key="sd.scheduler").set_value("ddim").run()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics[t("sd.steps_run", lang)] == "37" and metrics[t("sd.start_t", lang)] == "721"
+    assert metrics[t("img2img.steps_run", lang)] == "37" and metrics[t("img2img.start_t", lang)] == "721"
 
 
 def test_a_page_not_registered_is_not_linked(monkeypatch):
@@ -207,7 +207,9 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
             expect(page.locator("[data-testid='stMetricValue']").nth(1)).to_have_text("741", timeout=120_000)
             generate = page.get_by_role("button", name=t("sd.generate", lang), exact=True)
             expect(generate).to_be_disabled(timeout=60_000)  # after the Hub probe (5 s at most, then cached)
-            expect(page.get_by_role("button", name=t("sd.sheet.make", lang), exact=True)).to_be_disabled()
+            expect(
+                page.get_by_role("button", name=t("img2img.sheet.make", lang), exact=True)
+            ).to_be_disabled()
             expect(page.get_by_text(t("nav.unet", lang), exact=True).last).to_be_visible()  # the way out
             assert exception_text(page) == ""
             assert not layout_problems(page), layout_problems(page)
@@ -220,7 +222,7 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
             f"lang={lang}&sd.model={quote(str(tiny_folder), safe='')}&sd.side=128&sd.steps=6&sd.strength=0.5",
         )
         page.get_by_role("button", name=t("sd.generate", lang), exact=True).click()
-        expect(page.get_by_text(t("sd.download", lang))).to_be_visible(timeout=240_000)
+        expect(page.get_by_text(t("img2img.download", lang))).to_be_visible(timeout=240_000)
         assert exception_text(page) == ""
         tall_snap(page, f"sd_tiny_run_{lang}")
 

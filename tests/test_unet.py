@@ -345,6 +345,25 @@ def test_headline_numbers_are_the_homeworks(sd15_512):
     assert topics["conv_in"] == "in" and topics["conv_out"] == "out" and topics["mid_block"] == mid.cls
 
 
+def test_picking_a_block_and_its_tables(sd15_512):
+    """What the inspector's diagram, selectbox and detail tables show, as data."""
+    rows = by_name(sd15_512)
+    assert unet.find_block(sd15_512, "up_blocks.1") is rows["up_blocks.1"]
+    assert unet.find_block(sd15_512, "no_such_block") is rows["mid_block"]  # a stale link
+    assert unet.block_label(rows["down_blocks.1"]) == "down_blocks.1 · CrossAttnDownBlock2D"
+    assert unet.picked_block({"pick": [{"name": "mid_block", "cls": "x"}]}) == "mid_block"
+    assert unet.picked_block({"pick": []}) is None and unet.picked_block({}) is None
+    assert unet.has_sublayers(rows["down_blocks.0"]) and not unet.has_sublayers(rows["conv_in"])
+    tables = unet.detail_tables(rows["mid_block"])
+    assert list(tables) == ["cross"] and tables["cross"] == unet.cross_table(rows["mid_block"])
+    assert list(unet.detail_tables(rows["conv_in"])) == ["skips.out"]  # conv_in only sends a skip
+    assert list(unet.detail_tables(rows["up_blocks.3"])) == ["cross", "skips.in"]
+    assert unet.size_label("768x512") == "768 × 512" and unet.parse_size(unet.size_label("768x512")) == (
+        512,
+        768,
+    )
+
+
 def test_sizes_and_config_keys():
     assert unet.parse_size("768x512") == (512, 768) and unet.parse_size("640 × 480") == (480, 640)
     key = unet.config_key({**dict(unet.SD15), "_class_name": "UNet2DConditionModel"})

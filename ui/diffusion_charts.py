@@ -1,5 +1,6 @@
-"""The two diffusion pages' own charts: the noise schedule (SD page), the UNet's U, its parameters by
-type and live activations (UNet inspector), and the headline metrics both pages show.
+"""The diffusion pages' own charts: the noise schedule (ui/img2img.py, both img2img pages), the UNet's U,
+its parameters by type and live activations (UNet inspector), the UNet tables (the inspector and the MNIST
+diffusion page) and the headline metrics all three show.
 
 The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each box carries three
 short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a column of about
@@ -16,6 +17,7 @@ import streamlit as st
 
 from core import unet
 from ui import charts
+from ui.i18n import t
 from ui.shell import chart_height, presenter
 
 SIGNAL, NOISE = "#1565c0", "#ef6c00"  # the same colours in both languages
@@ -32,6 +34,24 @@ def metric_rows(items: dict[str, Any], per_row: int | None = None) -> None:
         for column, (label, value) in zip(st.columns(per_row), items[start : start + per_row], strict=False):
             value, help_ = value if isinstance(value, tuple) else (value, None)
             column.metric(label, value, help=help_)
+
+
+def records_table(records: list[dict], counts: bool = False) -> None:
+    """Core records (`core.unet`'s *_table) as a table, headers translated (`unet.col.<column>`); `counts`:
+    the parameter column gets thousands separators in the reader's language."""
+    frame = pd.DataFrame(records).rename(columns=lambda c: t(f"unet.col.{c}"))
+    numbers = {t("unet.col.params"): st.column_config.NumberColumn(format="localized")} if counts else None
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=numbers)
+
+
+def mnist_unet_ui(title_key: str, rows: list[unet.BlockRow], link: str) -> None:
+    """The MNIST diffusion UNet block by block, folded (the inspector and the MNIST page), and a link."""
+    from ui.shell import link_to
+
+    with st.expander(t(title_key)):
+        st.markdown(t("unet.mnist.body", params=unet.total_parameters(rows)))
+        records_table(unet.block_table(rows), counts=True)
+        link_to(link)
 
 
 def parameter_types(by_type: dict[str, int], title: str) -> None:

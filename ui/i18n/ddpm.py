@@ -44,7 +44,7 @@ EN = {
     "ddpm.tab.sheet": "Strength × guidance",
     "ddpm.ran": "{n} UNet steps ran, at t = {first} → {last}, each on a batch of 2 (with and without the "
     "label), in {seconds:.2f} s.",
-    "ddpm.arith": "steps × strength = {steps} × {strength:g} = {product:.2f} → int = {kept}: the first "
+    "ddpm.arith.text": "steps × strength = {steps} × {strength:g} = {product:.2f} → int = {kept}: the first "
     "{skipped} of {steps} steps are skipped, the drawing is noised to t = {first}, and {n} steps run.",
     "ddpm.scrub": "Step",
     "ddpm.scrub.help": "Move through the steps that ran: what the model sees (x_t) and what it predicts "
@@ -57,24 +57,16 @@ EN = {
     "ddpm.final": "result",
     "ddpm.x0.explain": "x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t: at early steps it is a blurry average digit; the "
     "guided one moves away from the unlabelled guess by w times the difference the label makes.",
-    "ddpm.source": "Start from",
-    "ddpm.source.draw": "my drawing",
-    "ddpm.source.test": "a test-set digit",
-    "ddpm.draw": "Draw a digit (white on black), then pick the class to turn it into.",
-    "ddpm.test_index": "Test image number",
     "ddpm.strength": "Strength",
     "ddpm.strength.help": "The fraction of the schedule that runs: 0 keeps the drawing, 1 starts from "
     "(almost) pure noise. Low strength tidies a sloppy digit; high strength with high guidance can turn it "
     "into another class.",
     "ddpm.input": "input",
     "ddpm.noised": "noised to t = {t}",
-    "ddpm.sheet.explain": "The same drawing and seed, img2img at every strength (rows) and guidance (columns), "
-    "{steps} DDPM steps each.",
-    "ddpm.sheet.button": "Make the sheet ({cells} images)",
-    "ddpm.sheet.rows": "rows: strength {values}",
-    "ddpm.sheet.cols": "columns: guidance {values}",
-    "ddpm.sheet.progress": "Image {done} of {total}",
-    "ddpm.sheet.done": "Sheet of {cells} images in {seconds:.1f} s.",
+    "ddpm.sheet.caption": "The same drawing and seed, img2img at every strength (rows) and guidance "
+    "(columns), with the DDPM scheduler.",
+    "ddpm.unet.title": "This UNet, block by block (Stable Diffusion's: UNet block inspector)",
+    "ddpm.trace": "x̂₀ (guided) at each step that ran, with its timestep",
     "ddpm.busy_model": "Train or load a model first.",
 }
 
@@ -118,7 +110,7 @@ ZH = {
     "ddpm.tab.sheet": "强度 × 引导",
     "ddpm.ran": "实际运行了 {n} 个 UNet 步，t = {first} → {last}，每步一批 2 张（有标签和无标签），"
     "用时 {seconds:.2f} 秒。",
-    "ddpm.arith": "步数 × 强度 = {steps} × {strength:g} = {product:.2f} → 取整 = {kept}：跳过 {steps} 步中的"
+    "ddpm.arith.text": "步数 × 强度 = {steps} × {strength:g} = {product:.2f} → 取整 = {kept}：跳过 {steps} 步中的"
     "前 {skipped} 步，把画加噪到 t = {first}，运行 {n} 步。",
     "ddpm.scrub": "步",
     "ddpm.scrub.help": "在实际运行的步之间移动：模型看到的（x_t）和它预测的干净图像（x̂₀）。",
@@ -130,21 +122,13 @@ ZH = {
     "ddpm.final": "结果",
     "ddpm.x0.explain": "x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t：早期步里它是模糊的“平均数字”；引导后的预测沿着"
     "“有标签与无标签之差”的方向，走了 w 倍的距离。",
-    "ddpm.source": "起点",
-    "ddpm.source.draw": "我画的数字",
-    "ddpm.source.test": "测试集中的数字",
-    "ddpm.draw": "画一个数字（黑底白字），再选择要把它变成的类别。",
-    "ddpm.test_index": "测试图像编号",
     "ddpm.strength": "强度",
     "ddpm.strength.help": "运行的调度比例：0 保留原画，1 从（几乎）纯噪声开始。低强度把潦草的数字变整齐；"
     "高强度加高引导可以把它变成另一个类别。",
     "ddpm.input": "输入",
     "ddpm.noised": "加噪到 t = {t}",
-    "ddpm.sheet.explain": "同一幅画、同一个种子，在每个强度（行）和引导系数（列）下做图生图，每张 {steps} 个 DDPM 步。",
-    "ddpm.sheet.button": "生成对照表（{cells} 张）",
-    "ddpm.sheet.rows": "行：强度 {values}",
-    "ddpm.sheet.cols": "列：引导系数 {values}",
-    "ddpm.sheet.progress": "第 {done}/{total} 张",
-    "ddpm.sheet.done": "{cells} 张图的对照表，用时 {seconds:.1f} 秒。",
+    "ddpm.sheet.caption": "同一幅画、同一个种子，用 DDPM 调度器在每个强度（行）和引导系数（列）下做图生图。",
+    "ddpm.unet.title": "这个 UNet 的各个模块（Stable Diffusion 的 UNet：见 UNet 模块检查器）",
+    "ddpm.trace": "每个实际运行的步上（引导后）的 x̂₀ 及其时间步",
     "ddpm.busy_model": "请先训练或加载一个模型。",
 }

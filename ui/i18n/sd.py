@@ -30,22 +30,12 @@ EN = {
     "int({steps} × {strength}) = **{kept}** steps and skips the rest.",
     "sd.arith.pndm": "PNDM, SD-1.5's default scheduler, repeats one timestep of its schedule, so the UNet "
     "runs once more than that.",
-    "sd.steps_run": "UNet steps that will run",
-    "sd.start_t": "Start timestep t",
-    "sd.signal_left": "Signal left √ᾱ_t",
     "sd.noisy.title": "The noisy starting point",
     "sd.noisy.caption": "Your image with the noise of t = {t} added by the real scheduler "
     "(`scheduler.add_noise`). Shown in pixel space for the eye; the pipeline adds the same "
     "noise to the VAE latent (4 × H/8 × W/8).",
     "sd.noisy.input": "Input x₀",
     "sd.noisy.start": "Starting point x_t, t = {t}",
-    "sd.schedule.title": "The noise schedule",
-    "sd.schedule.caption": "ᾱ_t: the share of the image's signal (variance) left at timestep t. The dashed "
-    "line is where this strength starts; the dots are the timesteps that run.",
-    "sd.schedule.signal": "signal ᾱ_t",
-    "sd.schedule.noise": "noise 1 − ᾱ_t",
-    "sd.schedule.t": "timestep t",
-    "sd.schedule.value": "share of variance",
     "sd.gen.title": "Generate",
     "sd.weights.missing": "No weights for `{model}` on this computer, and huggingface.co cannot be reached: "
     "Generate and the contact sheet are off. Sections 1 and 2 above need no weights, and neither do these:",
@@ -62,22 +52,12 @@ EN = {
     "sd.loading": "Loading the pipeline {model} onto {device}…",
     "sd.progress": "Step {i} of {n} (t = {t})",
     "sd.previews": "What the model thinks the image is, step by step (cheap latent → RGB preview of x̂₀)",
-    "sd.output": "Output",
     "sd.done": "{n} UNet steps from t = {t} in {seconds:.1f} s on {device}.",
     "sd.tokens": "CLIP reads at most 77 tokens: your prompt has {n}, the rest was ignored.",
-    "sd.download": "Download the PNG (settings in its metadata)",
     "sd.settings": "Settings of this image",
     "sd.sheet.title": "Contact sheet: strength × guidance at one seed",
     "sd.sheet.caption": "Each cell is one run with the same seed and prompt: rows change the strength, "
     "columns the guidance scale.",
-    "sd.sheet.strengths": "Strengths (rows)",
-    "sd.sheet.guidances": "Guidance scales (columns)",
-    "sd.sheet.steps": "Steps per cell",
-    "sd.sheet.make": "Make the contact sheet",
-    "sd.sheet.empty": "Pick at least one strength and one guidance scale.",
-    "sd.sheet.progress": "Cell {k} of {total}",
-    "sd.sheet.cell": "strength {s} · guidance {g}",
-    "sd.sheet.time": "{cells} runs of {steps} steps each: about {cells} times one generation.",
 }
 
 ZH = {
@@ -107,20 +87,11 @@ ZH = {
     "sd.arith.text": "先生成 **{steps}** 步的 {scheduler} 调度；图生图保留其最后 "
     "int({steps} × {strength}) = **{kept}** 步，跳过其余的步。",
     "sd.arith.pndm": "PNDM 是 SD-1.5 的默认调度器，它的调度中有一个时间步重复一次，所以 UNet 会多运行一次。",
-    "sd.steps_run": "实际运行的 UNet 步数",
-    "sd.start_t": "起始时间步 t",
-    "sd.signal_left": "保留的信号 √ᾱ_t",
     "sd.noisy.title": "加噪后的起点",
     "sd.noisy.caption": "用真实的调度器（`scheduler.add_noise`）给你的图像加上 t = {t} 的噪声。为便于观察，"
     "这里在像素空间中展示；管线实际把同样的噪声加在 VAE 潜变量（4 × H/8 × W/8）上。",
     "sd.noisy.input": "输入 x₀",
     "sd.noisy.start": "起点 x_t，t = {t}",
-    "sd.schedule.title": "噪声调度",
-    "sd.schedule.caption": "ᾱ_t：在时间步 t 时图像信号（方差）保留的比例。虚线是当前强度的起点；圆点是实际运行的时间步。",
-    "sd.schedule.signal": "信号 ᾱ_t",
-    "sd.schedule.noise": "噪声 1 − ᾱ_t",
-    "sd.schedule.t": "时间步 t",
-    "sd.schedule.value": "方差占比",
     "sd.gen.title": "生成",
     "sd.weights.missing": "本机没有 `{model}` 的权重，且无法连接 huggingface.co：“生成”和对照表已停用。"
     "上面的第 1、2 部分无需权重，下面这些页面也不需要：",
@@ -135,19 +106,9 @@ ZH = {
     "sd.loading": "正在把管线 {model} 加载到 {device}…",
     "sd.progress": "第 {i} / {n} 步（t = {t}）",
     "sd.previews": "模型在每一步“认为”的图像（x̂₀ 的潜变量 → RGB 快速预览）",
-    "sd.output": "输出",
     "sd.done": "在 {device} 上从 t = {t} 开始运行了 {n} 个 UNet 步，用时 {seconds:.1f} 秒。",
     "sd.tokens": "CLIP 最多读取 77 个词元：你的提示词有 {n} 个，多出的部分被忽略了。",
-    "sd.download": "下载 PNG（设置写在元数据中）",
     "sd.settings": "这张图的设置",
     "sd.sheet.title": "对照表：同一种子下的强度 × 引导系数",
     "sd.sheet.caption": "每个格子是一次运行，种子和提示词相同：行改变强度，列改变引导系数。",
-    "sd.sheet.strengths": "强度（行）",
-    "sd.sheet.guidances": "引导系数（列）",
-    "sd.sheet.steps": "每格步数",
-    "sd.sheet.make": "生成对照表",
-    "sd.sheet.empty": "请至少选择一个强度和一个引导系数。",
-    "sd.sheet.progress": "第 {k} / {total} 格",
-    "sd.sheet.cell": "强度 {s} · 引导 {g}",
-    "sd.sheet.time": "{cells} 次运行，每次 {steps} 步：大约是单次生成的 {cells} 倍时间。",
 }

@@ -1,0 +1,116 @@
+"""What both diffusion pages (Stable Diffusion img2img, the MNIST DDPM) show the same way, one helper per
+concept: the strength -> start timestep arithmetic and the noise schedule, the denoising trace, the
+input -> output result with its PNG, and the strength × guidance contact sheet as a background job.
+
+Widget and job keys carry the page's area (`sd`, `ddpm`); the texts are shared (`img2img.*`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from core import diffusion
+from ui import charts, jobs
+from ui.diffusion_charts import metric_rows, noise_schedule
+from ui.i18n import t
+from ui.shell import current_device, presenter
+
+SheetRun = Callable[..., Any]  # (rows, cols, steps, report, should_stop) -> sheet[row][col] pictures or None
+
+
+@st.cache_data(show_spinner=False, max_entries=256)  # Altair builds and validates it in ~0.1 s
+def schedule_spec(alphas, timesteps: tuple, titles: tuple, big: bool) -> dict:  # big: presenter mode
+    return noise_schedule(alphas, list(timesteps), dict(titles))
+
+
+def strength_ui(text_key: str, plan: diffusion.StepPlan, scheduler: str = "") -> None:
+    """Strength -> start timestep: the page's sentence (`text_key`), then steps run, start t, signal left."""
+    first, n, product = plan.timesteps[0], len(plan.timesteps), plan.steps * plan.strength
+    fields = dict(steps=plan.steps, strength=plan.strength, product=product, kept=plan.kept, first=first)
+    st.markdown(t(text_key, **fields, skipped=plan.skipped, n=n, scheduler=scheduler))
+    signal = f"{plan.signal_left:.2f}"
+    metric_rows({t("img2img.steps_run"): n, t("img2img.start_t"): first, t("img2img.signal_left"): signal}, 3)
+
+
+def schedule_ui(plan: diffusion.StepPlan) -> None:
+    """ᾱ_t and 1 − ᾱ_t over the whole schedule, the timesteps that run as dots, the start dashed."""
+    st.subheader(t("img2img.schedule.title"))
+    titles = tuple((k, t(f"img2img.schedule.{k}")) for k in ("signal", "noise", "t", "value"))
+    spec = schedule_spec(plan.alphas.numpy(), tuple(plan.timesteps), titles, presenter())
+    st.vega_lite_chart(spec, width="stretch")
+    st.caption(t("img2img.schedule.caption"))
+
+
+def trace_row(previews: Sequence[Any], timesteps: Sequence[int], factor: int = 2) -> None:
+    """The denoising trace: previews with their timesteps in a row, the same size however many steps ran."""
+    per_row = 6 if presenter() else 10
+    picks = diffusion.evenly_spaced(len(previews), per_row)
+    captions = [f"t = {timesteps[k]}" for k in picks]
+    charts.image_row([np.asarray(previews[k]) for k in picks], captions, per_row=per_row, factor=factor)
+
+
+def result_ui(area: str, shown_input, output, settings: dict, file_name: str, width: Any = "stretch") -> None:
+    """Input and output side by side, and the output as a PNG carrying every setting in its metadata."""
+    c = st.columns(2)
+    c[0].image(shown_input, caption=t("img2img.input"), width=width)
+    c[1].image(output, caption=t("img2img.output"), width=width)
+    png = diffusion.png_with_settings(output, settings)
+    key = f"{area}.download"
+    st.download_button(t("img2img.download"), png, file_name=file_name, mime="image/png", key=key)
+
+
+def sheet_ui(
+    area: str, choices: tuple, defaults: tuple, run: SheetRun, ready: bool = True, min_cols: int = 1
+):
+    """The strength × guidance contact sheet: rows, columns and steps (`choices`: strengths, guidances, max
+    steps), Make: a background job `<area>.sheet.job` running `run`, a core contact sheet, then the last
+    sheet as captioned cells (at least `min_cols` to a row). -> the live panel (give it to `watch_sheet`)."""
+    strengths, guidances, max_steps = choices
+    for name, value in zip(("strengths", "guidances", "steps"), defaults, strict=True):
+        st.session_state.setdefault(f"{area}.sheet.{name}", value)
+    if (job := jobs.harvest(f"{area}.sheet.job")) is not None and job.result is not None:
+        _, rows, cols = st.session_state[f"{area}.sheet"] = job.result
+        seconds, cells = (job.ended or 0.0) - (job.running_since or 0.0), len(rows) * len(cols)
+        jobs.outcome(f"{area}.sheet.job", "success", "img2img.sheet.done", cells=cells, seconds=seconds)
+    c = st.columns([2, 2, 1])
+    rows = sorted(c[0].multiselect(t("img2img.sheet.strengths"), strengths, key=f"{area}.sheet.strengths"))
+    cols = sorted(c[1].multiselect(t("img2img.sheet.guidances"), guidances, key=f"{area}.sheet.guidances"))
+    steps = int(c[2].number_input(t("img2img.sheet.steps"), 1, max_steps, key=f"{area}.sheet.steps"))
+    st.caption(t("img2img.sheet.time", cells=len(rows) * len(cols), steps=steps))
+    if st.button(t("img2img.sheet.make"), key=f"{area}.sheet.go", disabled=not ready or jobs.busy()):
+        if not rows or not cols:
+            st.warning(t("img2img.sheet.empty"))
+        else:
+
+            def work(report, should_stop):
+                report({"progress": 0.0})  # "starting" until the first cell
+                out = run(rows, cols, steps, report, should_stop)
+                return None if out is None else (out, rows, cols)
+
+            if jobs.start(f"{area}.sheet.job", work, current_device()):
+                st.rerun()  # the whole page: its last line watches the job
+    live = st.container()
+    jobs.show_outcome(f"{area}.sheet.job")
+    if f"{area}.sheet" in st.session_state:
+        sheet, rows, cols = st.session_state[f"{area}.sheet"]
+        for strength, row in zip(rows, sheet, strict=True):  # one strength a row, however wide the columns
+            captions = [t("img2img.sheet.cell", s=strength, g=g) for g in cols]
+            charts.image_row(
+                [np.asarray(c) for c in row], captions, per_row=max(len(cols), min_cols), factor=1
+            )
+    return live
+
+
+def watch_sheet(area: str, live, waiting: str) -> None:
+    """The sheet's live progress in `live` (cell k of n; `waiting` until the first cell), with Stop."""
+
+    def draw(snap: dict) -> None:
+        last = snap["records"][-1]
+        done = t("img2img.sheet.progress", k=last.get("done"), total=last.get("total"))
+        jobs.progress_bar(snap, done if "done" in last else waiting)
+
+    jobs.watch(f"{area}.sheet.job", live, draw)
