@@ -238,3 +238,23 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
     expect(page.get_by_text(t("common.cancelled", "en"), exact=True)).to_be_visible(timeout=120_000)
     expect(page.get_by_role("button", name=t("sd.generate", "en"), exact=True)).to_be_enabled()
     assert exception_text(page) == ""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_contact_sheet_runs_from_its_section(server, page, tiny_folder):
+    """Make is inside a fragment: the job it starts is still watched (progress, then the sheet and "Done")."""
+    from urllib.parse import quote
+
+    from playwright.sync_api import expect
+
+    open_sd(page, server, f"lang=en&sd.model={quote(str(tiny_folder), safe='')}&sd.side=128")
+    steps = page.get_by_label(t("img2img.sheet.steps", "en"), exact=True)
+    steps.fill("2")
+    steps.press("Enter")
+    expect(page.get_by_text(t("img2img.sheet.time", "en", cells=9, steps=2))).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name=t("img2img.sheet.make", "en"), exact=True).click()
+    expect(page.get_by_text(re.compile(r"Contact sheet of 9 images in"))).to_be_visible(timeout=240_000)
+    expect(page.get_by_text(t("img2img.sheet.cell", "en", s=1.0, g=12.0), exact=True)).to_be_visible()
+    assert exception_text(page) == ""
+    tall_snap(page, "sd_tiny_sheet_en")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import PROJECTOR, app_test, exception_text, layout_problems, open_app, snap, wait_idle
@@ -141,3 +143,35 @@ def test_the_mnist_diffusion_unet_is_shown_beside_sd15(lang):
     assert T["unet.mnist.body"].format(params=total) in [m.value for m in at.markdown]
     rows = ddpm.describe_unet()
     assert sum(r.params for r in rows) == total and rows[0].in_shape[1:] == (1, 28, 28)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_live_tab_loads_and_runs_the_tiny_pipeline(server, page, tmp_path):
+    """The live tab's two background jobs in a real browser: load the pipeline, run its UNet once."""
+    from playwright.sync_api import expect
+
+    from tests.tiny_sd import build_tiny_img2img
+
+    folder = build_tiny_img2img(tmp_path / "tiny")
+    tr = TABLES["en"]
+    open_app(page, server, query="lang=en")
+    page.goto(f"{server}/unet?lang=en&device=cpu")
+    wait_idle(page, timeout_ms=240_000)
+    page.get_by_role("tab", name=tr["unet.tab.live"]).click()
+    model = page.get_by_label(tr["unet.live.model"], exact=True)
+    model.fill(str(folder))
+    model.press("Enter")
+    wait_idle(page, timeout_ms=60_000)
+    page.get_by_role("button", name=tr["unet.live.load"], exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Loaded: "))).to_be_visible(timeout=240_000)
+    side = page.get_by_role("slider", name=tr["unet.live.side"])
+    side.focus()
+    side.press("Home")  # 64 px: the smallest analysis
+    wait_idle(page, timeout_ms=60_000)
+    page.get_by_role("button", name=tr["unet.live.run"], exact=True).click()
+    expect(page.get_by_text(tr["unet.live.maps"])).to_be_visible(timeout=240_000)
+    assert not exception_text(page), exception_text(page)
+    page.get_by_text(tr["unet.live.stats"]).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    snap(page, "unet_live_en", full_page=False)
