@@ -180,7 +180,9 @@ def gpu_lines(ds: core_data.Dataset, seeds: int) -> None:
         run = train_run(1, ds, config, option_defaults("two_layer_cnn"), report=lambda r: None)
         wall = time.perf_counter() - start
         label = "page default run" + ("" if graph else " without the CUDA graph (reference)")
-        print(f"{label}: {wall:.2f} s from click to scored, evaluation included; test accuracy {run.test_acc:.2%}")
+        print(
+            f"{label}: {wall:.2f} s from click to scored, evaluation included; test accuracy {run.test_acc:.2%}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
