@@ -181,7 +181,8 @@ def gpu_lines(ds: core_data.Dataset, seeds: int) -> None:
         wall = time.perf_counter() - start
         label = "page default run" + ("" if graph else " without the CUDA graph (reference)")
         print(
-            f"{label}: {wall:.2f} s from click to scored, evaluation included; test accuracy {run.test_acc:.2%}"
+            f"{label}: {wall:.2f} s from click to scored, evaluation included; "
+            f"test accuracy {run.test_acc:.2%}"
         )
 
 
