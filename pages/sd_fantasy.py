@@ -5,6 +5,7 @@ rerun only the sections they change. The img2img parts are ui/img2img.py's, shar
 """
 
 from dataclasses import asdict
+from functools import partial
 
 import streamlit as st
 
@@ -17,7 +18,7 @@ from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, link_to, presenter, seed, show_source
 from ui.state import sync_url, url_default
 
-HOMEWORK, device = diffusion.Img2ImgSettings(), current_device()
+JOB, HOMEWORK, device = "sd.job", diffusion.Img2ImgSettings(), current_device()
 cap = diffusion.max_side(device.type)
 url_default("sd.source", "sketch", choices=["sketch", "upload"])
 url_default("sd.prompt", HOMEWORK.prompt)
@@ -47,12 +48,11 @@ def plan(_image, image_key: str, side: int, steps: int, strength: float, schedul
     return diffusion.plan_img2img(_image, side, steps, strength, scheduler, seed)
 
 
-def harvest() -> None:
-    """A finished run, taken once and kept in the session (the sheet: `img2img.harvest_sheet`)."""
-    if (job := jobs.harvest("sd.job")) is not None and job.result is not None:
-        result, _, ran_on = st.session_state["sd.result"] = job.result
-        n, t0, seconds = len(result.timesteps), result.timesteps[0], result.seconds
-        jobs.outcome("sd.job", "success", "sd.done", n=n, t=t0, seconds=seconds, device=ran_on)
+def finished(job: jobs.BackgroundJob) -> jobs.Said:
+    """A finished run: kept in the session; it says its steps, start, time and device."""
+    result, _ = st.session_state["sd.result"] = job.result
+    n, device_name = len(result.timesteps), job.device.type.upper()
+    return "success", "sd.done", dict(n=n, t=result.timesteps[0], seconds=result.seconds, device=device_name)
 
 
 def input_ui() -> tuple:
@@ -124,26 +124,28 @@ def weights_ui(model: str, ready: bool) -> None:
         st.warning(t("sd.cpu_warning", cap=cap))
 
 
-def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, ready: bool):
-    """Generate runs as a background job; the last result, its previews and download. -> the live panel."""
+def work(settings: diffusion.Img2ImgSettings, p: diffusion.Img2ImgPlan, model: str) -> jobs.Work:
+    """Generate's click: img2img of the plan's image; the pipeline loads in the job ("Loading…")."""
+    args = dict(**asdict(settings), seed=seed())
+
+    def generate(report, should_stop):
+        report({"progress": 0.0})
+        pipe = img2img_pipeline(model, str(device))
+        out = diffusion.run_img2img(pipe, p.image, **args, report=report, should_stop=should_stop)
+        return None if out is None else (out, p.image)
+
+    return generate
+
+
+def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, ready: bool) -> None:
+    """Generate (a background job, started in the click's run: the settings are the top fragment's latest),
+    its live view and outcome, then the last result with its previews and download."""
     st.header(f"{number} · {t('sd.gen.title')}")
     weights_ui(model, ready)
-    if st.button(t("sd.generate"), type="primary", disabled=not ready or jobs.busy(), key="sd.go"):
-        args, ran_on = dict(**asdict(settings), seed=seed()), device.type.upper()
-
-        def work(report, should_stop):
-            report({"progress": 0.0})  # "loading the model" until the first step
-            out = diffusion.run_img2img(
-                img2img_pipeline(model, str(device)), p.image, **args, report=report, should_stop=should_stop
-            )
-            return None if out is None else (out, p.image, ran_on)
-
-        if jobs.start("sd.job", work, device):
-            st.rerun()  # drawn again with the buttons off while it runs
-    live = st.container()
-    jobs.show_outcome("sd.job")
+    start = partial(work, settings, p, model)
+    jobs.control(JOB, t("sd.generate"), start, draw_progress, disabled=not ready, in_run=True, key="sd.go")
     if "sd.result" in st.session_state:
-        result, shown_input, _ = st.session_state["sd.result"]
+        result, shown_input = st.session_state["sd.result"]
         if result.prompt_tokens > diffusion.CLIP_MAX_TOKENS:
             st.info(t("sd.tokens", n=result.prompt_tokens))
         img2img.result_ui("sd", shown_input, result.image, result.settings, "fantasy_landscape.png")
@@ -152,11 +154,10 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str,
         if not presenter():
             with st.expander(t("sd.settings")):
                 st.json(result.settings)
-    return live
 
 
 @st.fragment  # the sheet's own controls rerun this section only
-def sheet_ui(number: int, model: str, ready: bool):
+def sheet_ui(number: int, model: str, ready: bool) -> None:
     st.header(f"{number} · {t('sd.sheet.title')}")
     st.caption(t("sd.sheet.caption"))
     settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
@@ -170,7 +171,8 @@ def sheet_ui(number: int, model: str, ready: bool):
 
     choices = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES, LIMITS.max_sd_steps
     defaults = [0.5, 0.75, 1.0], [1.0, 7.5, 12.0], min(20, LIMITS.max_sd_steps)
-    return img2img.sheet_ui("sd", choices, defaults, run, ready)
+    waiting = t("sd.loading", model=model, device=device.type.upper())
+    img2img.sheet_ui("sd", choices, defaults, run, ready, waiting=waiting)
 
 
 @st.fragment  # a slider reruns the input, the settings and sections 1-2 only (felt speed)
@@ -201,16 +203,13 @@ def draw_progress(snap: dict) -> None:
     )
 
 
-harvest()
+jobs.harvest(JOB, finished)
 st.title(t("nav.sd"))
 st.markdown(t("sd.intro"))
 settings, p, model = top_ui()
 ready = p is not None and (diffusion.weights_status(model) != "missing" or within_reach(model))
 number = 3 if p is not None else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
-live = generate_ui(number, settings, p, model, ready)
-sheet_live = sheet_ui(number + 1, model, ready)
+generate_ui(number, settings, p, model, ready)
+sheet_ui(number + 1, model, ready)
 show_source(diffusion.run_img2img, diffusion.plan_img2img, diffusion.forward_noise, diffusion.latents_to_rgb)
-if jobs.running("sd.job"):
-    jobs.watch("sd.job", live, draw_progress)
-elif jobs.running("sd.sheet.job"):
-    img2img.watch_sheet("sd", sheet_live, t("sd.loading", model=model, device=device.type.upper()))
+jobs.watch_all()  # last: the page is drawn and clickable while Generate or the sheet runs

@@ -1,6 +1,7 @@
 """UNet block inspector: SD-1.5's real UNet, block by block, traced on the meta device (no weights)."""
 
 import inspect
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +21,7 @@ from ui.i18n import TABLES, labeller, t
 from ui.shell import current_device, explained_errors, presenter, show_source
 from ui.state import sync_url, url_default
 
+LOAD, RUN = "unet.load.job", "unet.run.job"
 url_default("unet.size", "512x512", choices=list(unet.SIZES))
 url_default("unet.batch", 1)
 url_default("unet.cfg", True)
@@ -119,28 +121,37 @@ def overview_ui(rows: list[unet.BlockRow]):
     return tabs[3]
 
 
-def harvest() -> None:
-    """A finished load (the pipeline's cache key) or analysis, taken once and kept in the session."""
-    if (job := jobs.harvest("unet.load.job")) is not None and job.result is not None:
-        st.session_state["unet.pipe_key"] = job.result
-    if (job := jobs.harvest("unet.run.job")) is not None and job.result is not None:
-        st.session_state["unet.live"] = job.result
+def finished(job: jobs.BackgroundJob) -> None:
+    """A finished load (the pipeline's cache key) or analysis, kept in the session (the view says it)."""
+    st.session_state["unet.pipe_key" if job.name == LOAD else "unet.live"] = job.result
 
 
-def live_ui(pipe, pipe_key):
-    """Real weights: load a pipeline, run its UNet once on noise (background jobs) -> the live panel."""
+def load_work() -> jobs.Work:
+    """Load's click: the pipeline named in the box, into the cache both SD pages share -> its cache key."""
+    key = st.session_state["unet.model"].strip(), str(current_device())
+
+    def load(report, should_stop):
+        report({"progress": 0.0})  # "Loading the pipeline …" while it loads
+        return img2img_pipeline(*key) and key
+
+    return load
+
+
+def run_work(pipe) -> jobs.Work:
+    """Run's click: the loaded UNet once on noise, with the prompt, side and timestep of the sliders."""
+    s = st.session_state
+    args = pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"])
+    return lambda report, should_stop: unet.analyse(*args, report, should_stop)
+
+
+def live_ui(pipe, pipe_key) -> None:
+    """Real weights: load a pipeline, run its UNet once on noise (background jobs with their live views)."""
     st.markdown(t("unet.live.intro"))
-    device, model = current_device(), st.session_state["unet.model"]
     st.text_input(t("unet.live.model"), key="unet.model")
-    if st.button(t("unet.live.load"), key="unet.load", disabled=jobs.busy()):
-        key = (model.strip(), str(device))
-        if jobs.start("unet.load.job", lambda report, stop: img2img_pipeline(*key) and key, device):
-            st.rerun()  # drawn again with the buttons off while it runs
-    live = st.container()
-    jobs.show_outcome("unet.load.job")
+    jobs.control(LOAD, t("unet.live.load"), load_work, draw_loading, key="unet.load", type="secondary")
     if pipe is None:
         st.info(t("unet.live.none"))
-        return live
+        return
     n_params = unet.count_parameters(pipe.unet)
     st.success(t("unet.live.loaded", model=pipe_key[0], device=pipe_key[1], params=f"{n_params:,}"))
     max_side = diffusion.max_side(pipe.unet.device.type)
@@ -151,14 +162,8 @@ def live_ui(pipe, pipe_key):
     c[1].slider(t("unet.live.side"), 64, max_side, step=64, key="unet.side")
     if pipe.unet.device.type == "cpu" and n_params > 100_000_000:
         st.warning(t("unet.live.slow"))
-    if st.button(t("unet.live.run"), key="unet.run", type="primary", disabled=jobs.busy()):
-        s = st.session_state
-        args = pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"])
-        if jobs.start(
-            "unet.run.job", lambda report, stop: unet.analyse(*args, report, stop), pipe.unet.device
-        ):
-            st.rerun()
-    jobs.show_outcome("unet.run.job")
+    start = partial(run_work, pipe)
+    jobs.control(RUN, t("unet.live.run"), start, draw_running, key="unet.run", device=pipe.unet.device)
     if st.session_state.get("unet.live"):
         stats, maps = st.session_state["unet.live"]
         st.markdown(f"**{t('unet.live.stats')}**")
@@ -170,18 +175,19 @@ def live_ui(pipe, pipe_key):
         tokens, images = unet.token_maps(maps)
         charts.image_row([m.numpy() for m in images], tokens, per_row=6, factor=8)
         st.caption(t("unet.live.maps.caption"))
-    return live
 
 
-def draw_progress(snap: dict) -> None:
-    if "done" in (last := snap["records"][-1]):
-        jobs.progress_bar(snap, t("unet.live.running", done=last["done"]))
-    else:
-        model, device = st.session_state["unet.model"], current_device().type.upper()
-        jobs.progress_bar(snap, t("unet.live.loading", model=model, device=device))
+def draw_loading(snap: dict) -> None:
+    model, device = st.session_state["unet.model"], current_device().type.upper()
+    jobs.progress_bar(snap, t("unet.live.loading", model=model, device=device))
 
 
-harvest()
+def draw_running(snap: dict) -> None:
+    jobs.progress_bar(snap, t("unet.live.running", done=snap["records"][-1]["done"]))
+
+
+jobs.harvest(LOAD, finished)
+jobs.harvest(RUN, finished)
 st.title(t("nav.unet"))
 st.markdown(t("unet.intro", params=f"{unet.SD15_PARAMETERS:,}"))
 pipe_key = st.session_state.get("unet.pipe_key")
@@ -190,10 +196,8 @@ if (rows := settings_ui(pipe)) is not None:
     metric_rows({t(f"unet.m.{k}"): v for k, v in unet.headline(rows).items()})
     block_ui(rows)
     with overview_ui(rows):
-        live = live_ui(pipe, pipe_key)
+        live_ui(pipe, pipe_key)
 mnist_unet_ui("unet.mnist.title", mnist_unet_rows(), "pages/mnist_diffusion.py")  # issue #18's UNet
 sync_url("unet.")
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
-for key in ("unet.load.job", "unet.run.job"):
-    if jobs.running(key) and rows is not None:
-        jobs.watch(key, live, draw_progress)
+jobs.watch_all()  # last: the page is drawn and clickable while a pipeline loads or the UNet runs

@@ -200,3 +200,26 @@ def test_buttons_are_off_while_another_job_runs_and_watch_all_skips_panels_not_d
         gate.set()
         other.join(10)
     assert not at.run().button(key="t.go").disabled
+
+
+def _in_run_page():
+    """`in_run=True`: work() is built in the click's own run, so it sees what that run computed."""
+    import streamlit as st
+
+    from ui import jobs
+
+    st.session_state["runs"] = seen = st.session_state.get("runs", 0) + 1
+    jobs.harvest("t.job", lambda job: st.session_state.update(kept=job.result))
+    work = lambda: lambda report, should_stop: seen  # noqa: E731  (this run's number)
+    jobs.control("t.job", "Go", work, lambda snap: None, key="t.go", in_run=True, device="cpu")
+    jobs.watch_all(every=0.01)
+
+
+def test_in_run_starts_with_the_values_of_the_clicks_own_run():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_in_run_page, default_timeout=30).run()
+    assert at.session_state["runs"] == 1
+    at.button(key="t.go").click().run()  # run 2 starts it (a callback would have built it in run 1)
+    assert at.session_state["kept"] == 2 and not at.exception
+    assert at.session_state["runs"] >= 3  # it reran to watch, then to harvest

@@ -143,7 +143,7 @@ def test_a_run_on_the_tiny_pipeline(lang, tiny_folder):
     done = texts(at.success)
     assert "501" in done and ("3 个 UNet 步" in done if lang == "zh" else "3 UNet steps" in done)
     assert "77" in texts(at.info)  # the 10,000-character prompt: CLIP's limit is said, not crashed on
-    result, _, _ = at.session_state["sd.result"]
+    result, _ = at.session_state["sd.result"]
     assert result.image.size == (128, 80) and len(result.previews) == 3
     assert at.get("download_button"), "the PNG download is offered"
 

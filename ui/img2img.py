@@ -8,6 +8,7 @@ Widget and job keys carry the page's area (`sd`, `ddpm`); the texts are shared (
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from core import diffusion
 from ui import charts, jobs
 from ui.diffusion_charts import metric_rows, noise_schedule
 from ui.i18n import t
-from ui.shell import current_device, presenter
+from ui.shell import presenter
 
 SheetRun = Callable[..., Any]  # (rows, cols, steps, report, should_stop) -> sheet[row][col] pictures or None
 
@@ -64,37 +65,50 @@ def result_ui(area: str, shown_input, output, settings: dict, file_name: str, wi
 
 
 def sheet_ui(
-    area: str, choices: tuple, defaults: tuple, run: SheetRun, ready: bool = True, min_cols: int = 1
+    area: str,
+    choices: tuple,
+    defaults: tuple,
+    run: SheetRun,
+    ready: bool = True,
+    min_cols: int = 1,
+    waiting: str | None = None,
 ):
     """The strength × guidance contact sheet: rows, columns and steps (`choices`: strengths, guidances, max
     steps), Make: a background job `<area>.sheet.job` running `run`, a core contact sheet, then the last
-    sheet as captioned cells (at least `min_cols` to a row). -> the live panel (give it to `watch_sheet`)."""
+    sheet as captioned cells (at least `min_cols` to a row). A page ending with `jobs.watch_all()` shows its
+    progress (`waiting` until the first cell); the live slot is returned for `watch_sheet`."""
     strengths, guidances, max_steps = choices
+    job = f"{area}.sheet.job"
     for name, value in zip(("strengths", "guidances", "steps"), defaults, strict=True):
         st.session_state.setdefault(f"{area}.sheet.{name}", value)
-    if (job := jobs.harvest(f"{area}.sheet.job")) is not None and job.result is not None:
-        _, rows, cols = st.session_state[f"{area}.sheet"] = job.result
-        seconds, cells = (job.ended or 0.0) - (job.running_since or 0.0), len(rows) * len(cols)
-        jobs.outcome(f"{area}.sheet.job", "success", "img2img.sheet.done", cells=cells, seconds=seconds)
+
+    def finished(done: jobs.BackgroundJob) -> jobs.Said:
+        _, rows, cols = st.session_state[f"{area}.sheet"] = done.result
+        seconds = (done.ended or 0.0) - (done.running_since or 0.0)
+        return "success", "img2img.sheet.done", {"cells": len(rows) * len(cols), "seconds": seconds}
+
+    jobs.harvest(job, finished)
     c = st.columns([2, 2, 1])
     rows = sorted(c[0].multiselect(t("img2img.sheet.strengths"), strengths, key=f"{area}.sheet.strengths"))
     cols = sorted(c[1].multiselect(t("img2img.sheet.guidances"), guidances, key=f"{area}.sheet.guidances"))
     steps = int(c[2].number_input(t("img2img.sheet.steps"), 1, max_steps, key=f"{area}.sheet.steps"))
     st.caption(t("img2img.sheet.time", cells=len(rows) * len(cols), steps=steps))
-    if st.button(t("img2img.sheet.make"), key=f"{area}.sheet.go", disabled=not ready or jobs.busy()):
+
+    def work():  # at the click, in its run (in_run: a fragment's button, the page's latest settings)
         if not rows or not cols:
             st.warning(t("img2img.sheet.empty"))
-        else:
+            return None
 
-            def work(report, should_stop):
-                report({"progress": 0.0})  # "starting" until the first cell
-                out = run(rows, cols, steps, report, should_stop)
-                return None if out is None else (out, rows, cols)
+        def sheet(report, should_stop):
+            report({"progress": 0.0})  # "starting" until the first cell
+            out = run(rows, cols, steps, report, should_stop)
+            return None if out is None else (out, rows, cols)
 
-            if jobs.start(f"{area}.sheet.job", work, current_device()):
-                st.rerun()  # the whole page: its last line watches the job
-    live = st.container()
-    jobs.show_outcome(f"{area}.sheet.job")
+        return sheet
+
+    key, label = f"{area}.sheet.go", t("img2img.sheet.make")
+    jobs.start_button(job, label, work, disabled=not ready, in_run=True, key=key, type="secondary")
+    live = jobs.live_panel(job, partial(_draw_sheet, waiting or t("img2img.sheet.starting")))
     if f"{area}.sheet" in st.session_state:
         sheet, rows, cols = st.session_state[f"{area}.sheet"]
         for strength, row in zip(rows, sheet, strict=True):  # one strength a row, however wide the columns
@@ -105,12 +119,13 @@ def sheet_ui(
     return live
 
 
+def _draw_sheet(waiting: str, snap: dict) -> None:
+    """The sheet's progress line: cell k of n (`waiting` until the first cell)."""
+    last = snap["records"][-1]
+    done = t("img2img.sheet.progress", k=last.get("done"), total=last.get("total"))
+    jobs.progress_bar(snap, done if "done" in last else waiting)
+
+
 def watch_sheet(area: str, live, waiting: str) -> None:
-    """The sheet's live progress in `live` (cell k of n; `waiting` until the first cell), with Stop."""
-
-    def draw(snap: dict) -> None:
-        last = snap["records"][-1]
-        done = t("img2img.sheet.progress", k=last.get("done"), total=last.get("total"))
-        jobs.progress_bar(snap, done if "done" in last else waiting)
-
-    jobs.watch(f"{area}.sheet.job", live, draw)
+    """Without `jobs.watch_all()` at the page's end: the sheet's live progress in `live`, with Stop."""
+    jobs.watch(f"{area}.sheet.job", live, partial(_draw_sheet, waiting))

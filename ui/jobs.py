@@ -18,6 +18,11 @@ live view sit apart, `start_button(...)` draws the button and `live_panel(JOB, d
 the outcome; a second button for the same job (another model) is one more `start_button`. The outcome
 ("Done …", "Stopped", the error's sentence) stays until the next start, in the current language.
 
+`in_run=True` calls `work()` in the script run of the click instead, where the button is drawn, then
+reruns the whole page: for a page whose settings are drawn by a fragment (a slider there reruns only
+the fragment, so a callback would see the last full run's values), or a button inside a fragment (its
+callback's rerun is the fragment's only, and the page's last line would not watch the job).
+
 The lower-level calls stay for pages written before (`start`, `harvest`, `outcome`, `show_outcome`,
 `watch`, `running`, `busy`, `progress_bar`): `control` + `watch_all` are made of them. `say(key, said)`
 records a (kind, i18n key, fields) triple as the outcome (ui/weights.py uses it for uploads).
@@ -181,14 +186,15 @@ def _run() -> object:
     return None if ctx is None else ctx.cursors
 
 
-def _start(job: str, work: Callable[[], Work | None], device: torch.device | None) -> None:
+def _start(job: str, work: Callable[[], Work | None], device: torch.device | None) -> bool:
     """The start button's callback (before the script reruns): build the work, start it as `job`."""
     if busy():  # a second tab of the same session started one meanwhile
         outcome(job, "warning", "common.one_job")
     elif (fn := work()) is not None:
         from ui.shell import current_device
 
-        start(job, fn, device or current_device())
+        return start(job, fn, device or current_device()) is not None
+    return False
 
 
 def start_button(
@@ -197,21 +203,29 @@ def start_button(
     work: Callable[[], Work | None],
     device: torch.device | None = None,
     disabled: bool = False,
+    in_run: bool = False,
     **button: Any,
 ) -> None:
     """A primary button starting `work()` as `job` on `device` (the sidebar's by default); off while any job
-    of the session runs. `button` goes to st.button (key=, icon=, width=, help=)."""
+    of the session runs. `button` goes to st.button (key=, icon=, width=, help=). `in_run`: `work()` is
+    called in the click's run, here, and the page reruns once it started (see the module's docstring)."""
     button.setdefault("type", "primary")
-    st.button(label, on_click=_start, args=(job, work, device), disabled=disabled or busy(), **button)
+    disabled = disabled or busy()
+    if not in_run:
+        st.button(label, on_click=_start, args=(job, work, device), disabled=disabled, **button)
+    elif st.button(label, disabled=disabled, **button) and _start(job, work, device):
+        st.rerun()  # the whole page, drawn with the job running (Stop, buttons off) and watched by its end
 
 
-def live_panel(job: str, draw: Draw, show: bool = True) -> None:
+def live_panel(job: str, draw: Draw, show: bool = True) -> Any:
     """Here: the Stop button and `draw(snapshot)` while `job` runs (drawn by `watch_all`), then the outcome
-    of its last run (`show=False`: the page draws it elsewhere with `show_outcome`)."""
-    st.session_state.setdefault(_PANELS, {})[job] = (_run(), st.container(), draw)
+    of its last run (`show=False`: the page draws it elsewhere with `show_outcome`). -> the live slot."""
+    slot = st.container()
+    st.session_state.setdefault(_PANELS, {})[job] = (_run(), slot, draw)
     if show:
         with st.container():  # one slot: the sentence stays until the next run, the layout never shifts
             show_outcome(job)
+    return slot
 
 
 def control(
