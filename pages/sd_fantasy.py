@@ -4,12 +4,11 @@ Four sections, two background jobs (Generate, the contact sheet) and a fragment 
 rerun only the sections they change. The img2img parts are ui/img2img.py's, shared with the MNIST page.
 """
 
-from dataclasses import asdict
 from functools import partial
 
 import streamlit as st
 
-from core import diffusion
+from core import diffusion, sd_view
 from core.images import open_image
 from core.limits import LIMITS
 from ui import img2img, jobs
@@ -124,25 +123,12 @@ def weights_ui(model: str, ready: bool) -> None:
         st.warning(t("sd.cpu_warning", cap=cap))
 
 
-def work(settings: diffusion.Img2ImgSettings, p: diffusion.Img2ImgPlan, model: str) -> jobs.Work:
-    """Generate's click: img2img of the plan's image; the pipeline loads in the job ("Loading…")."""
-    args = dict(**asdict(settings), seed=seed())
-
-    def generate(report, should_stop):
-        report({"progress": 0.0})
-        pipe = img2img_pipeline(model, str(device))
-        out = diffusion.run_img2img(pipe, p.image, **args, report=report, should_stop=should_stop)
-        return None if out is None else (out, p.image)
-
-    return generate
-
-
 def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, ready: bool) -> None:
     """Generate (a background job, started in the click's run: the settings are the top fragment's latest),
     its live view and outcome, then the last result with its previews and download."""
     st.header(f"{number} · {t('sd.gen.title')}")
     weights_ui(model, ready)
-    start = partial(work, settings, p, model)
+    start = lambda: sd_view.generate_work(load, p.image, settings, seed())  # noqa: E731  (seed: at the click)
     jobs.control(JOB, t("sd.generate"), start, draw_progress, disabled=not ready, in_run=True, key="sd.go")
     if "sd.result" in st.session_state:
         result, shown_input = st.session_state["sd.result"]
@@ -157,22 +143,14 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str,
 
 
 @st.fragment  # the sheet's own controls rerun this section only
-def sheet_ui(number: int, model: str, ready: bool) -> None:
+def sheet_ui(number: int, ready: bool) -> None:
     st.header(f"{number} · {t('sd.sheet.title')}")
     st.caption(t("sd.sheet.caption"))
     settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
-    prompt, negative, s = settings.prompt, settings.negative_prompt, seed()  # read here, not in the job
-
-    def run(rows, cols, steps, report, should_stop):  # in the background job (only when p is a plan)
-        pipe = img2img_pipeline(model, str(device))
-        return diffusion.contact_sheet(
-            pipe, p.image, prompt, rows, cols, steps, s, negative, report, should_stop
-        )
-
+    run = sd_view.sheet_run(load, p.image if p is not None else None, settings, seed())  # runs when ready
     choices = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES, LIMITS.max_sd_steps
     defaults = [0.5, 0.75, 1.0], [1.0, 7.5, 12.0], min(20, LIMITS.max_sd_steps)
-    waiting = t("sd.loading", model=model, device=device.type.upper())
-    img2img.sheet_ui("sd", choices, defaults, run, ready, waiting=waiting)
+    img2img.sheet_ui("sd", choices, defaults, run, ready, waiting=loading())
 
 
 @st.fragment  # a slider reruns the input, the settings and sections 1-2 only (felt speed)
@@ -195,12 +173,14 @@ def top_ui() -> tuple:
     return settings, p, model
 
 
+def loading() -> str:
+    return t("sd.loading", model=model, device=device.type.upper())
+
+
 def draw_progress(snap: dict) -> None:
     last = snap["records"][-1]
-    loading = t("sd.loading", model=model, device=device.type.upper())
-    jobs.progress_bar(
-        snap, t("sd.progress", i=last["step"], n=last["steps"], t=last["t"]) if "step" in last else loading
-    )
+    step = t("sd.progress", i=last["step"], n=last["steps"], t=last["t"]) if "step" in last else None
+    jobs.progress_bar(snap, step or loading())
 
 
 jobs.harvest(JOB, finished)
@@ -209,7 +189,8 @@ st.markdown(t("sd.intro"))
 settings, p, model = top_ui()
 ready = p is not None and (diffusion.weights_status(model) != "missing" or within_reach(model))
 number = 3 if p is not None else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
+load = partial(img2img_pipeline, model, str(device))  # called in the jobs: the first run loads the weights
 generate_ui(number, settings, p, model, ready)
-sheet_ui(number + 1, model, ready)
+sheet_ui(number + 1, ready)
 show_source(diffusion.run_img2img, diffusion.plan_img2img, diffusion.forward_noise, diffusion.latents_to_rgb)
 jobs.watch_all()  # last: the page is drawn and clickable while Generate or the sheet runs
