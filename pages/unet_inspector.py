@@ -3,7 +3,6 @@
 import inspect
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 
 from core import diffusion, unet
@@ -36,14 +35,6 @@ url_default("unet.side", 512)
 @st.cache_data(show_spinner=False, max_entries=32)
 def trace(config_key: tuple, size: str, batch: int, guidance: bool) -> list[unet.BlockRow]:
     return unet.inspect_unet(dict(config_key), *unet.parse_size(size), batch, guidance)
-
-
-@st.cache_data(show_spinner=False)
-def mnist_unet_rows() -> list[unet.BlockRow]:
-    """The MNIST diffusion UNet's blocks (its default size; shapes and counts need no trained weights)."""
-    from core import ddpm
-
-    return ddpm.describe_unet()
 
 
 def settings_ui(pipe) -> list[unet.BlockRow] | None:
@@ -137,13 +128,6 @@ def load_work() -> jobs.Work:
     return load
 
 
-def run_work(pipe) -> jobs.Work:
-    """Run's click: the loaded UNet once on noise, with the prompt, side and timestep of the sliders."""
-    s = st.session_state
-    args = pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"])
-    return lambda report, should_stop: unet.analyse(*args, report, should_stop)
-
-
 def live_ui(pipe, pipe_key) -> None:
     """Real weights: load a pipeline, run its UNet once on noise (background jobs with their live views)."""
     st.markdown(t("unet.live.intro"))
@@ -162,15 +146,13 @@ def live_ui(pipe, pipe_key) -> None:
     c[1].slider(t("unet.live.side"), 64, max_side, step=64, key="unet.side")
     if pipe.unet.device.type == "cpu" and n_params > 100_000_000:
         st.warning(t("unet.live.slow"))
-    start = partial(run_work, pipe)
+    s = st.session_state  # read at the click: the prompt, side and timestep just set
+    start = lambda: partial(unet.analyse, pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"]))  # noqa: E731
     jobs.control(RUN, t("unet.live.run"), start, draw_running, key="unet.run", device=pipe.unet.device)
     if st.session_state.get("unet.live"):
         stats, maps = st.session_state["unet.live"]
         st.markdown(f"**{t('unet.live.stats')}**")
-        records = unet.stats_table(stats)
-        activation_bars(records, t("unet.col.block"))
-        frame = pd.DataFrame(records).rename(columns={"name": "block"})
-        st.dataframe(frame, hide_index=True, width="stretch")
+        activation_bars(unet.stats_table(stats))
         st.markdown(f"**{t('unet.live.maps')}**")
         tokens, images = unet.token_maps(maps)
         charts.image_row([m.numpy() for m in images], tokens, per_row=6, factor=8)
@@ -197,7 +179,7 @@ if (rows := settings_ui(pipe)) is not None:
     block_ui(rows)
     with overview_ui(rows):
         live_ui(pipe, pipe_key)
-mnist_unet_ui("unet.mnist.title", mnist_unet_rows(), "pages/mnist_diffusion.py")  # issue #18's UNet
+mnist_unet_ui("unet.mnist.title", None, "pages/mnist_diffusion.py")  # issue #18's UNet
 sync_url("unet.")
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
 jobs.watch_all()  # last: the page is drawn and clickable while a pipeline loads or the UNet runs

@@ -65,8 +65,12 @@ def test_live_tab_on_the_tiny_pipeline(tmp_path):
     at.slider(key="unet.side").set_value(64).run()
     at.button(key="unet.run").click().run()
     assert not at.exception, at.exception
-    stats = next(d.value for d in reversed(at.dataframe) if "block" in d.value.columns)  # the live stats
-    assert list(stats["block"])[0] == "conv_in" and list(stats["block"])[-1] == "conv_out"
+    block, mean = TABLES["en"]["unet.col.name"], TABLES["en"]["unet.col.mean"]  # translated headers too
+    stats = next(d.value for d in at.dataframe if mean in d.value.columns)  # the live stats
+    assert list(stats[block])[0] == "conv_in" and list(stats[block])[-1] == "conv_out"
+    assert list(stats.columns) == [
+        TABLES["en"][f"unet.col.{c}"] for c in ("name", "shape", "mean", "std", "min", "max")
+    ]
     assert len(at.get("image")) == 10  # one map per token: <|startoftext|>, 8 word pieces, <|endoftext|>
 
 

@@ -44,10 +44,20 @@ def records_table(records: list[dict], counts: bool = False) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", column_config=numbers)
 
 
-def mnist_unet_ui(title_key: str, rows: list[unet.BlockRow], link: str) -> None:
-    """The MNIST diffusion UNet block by block, folded (the inspector and the MNIST page), and a link."""
+@st.cache_data(show_spinner=False)
+def _mnist_unet_rows() -> list[unet.BlockRow]:
+    """The MNIST diffusion UNet's blocks at its default size (shapes and counts need no trained weights)."""
+    from core import ddpm
+
+    return ddpm.describe_unet()
+
+
+def mnist_unet_ui(title_key: str, rows: list[unet.BlockRow] | None, link: str) -> None:
+    """The MNIST diffusion UNet block by block, folded (the inspector and the MNIST page), and a link.
+    `rows`: a trained model's (`ddpm.describe_unet(model)`), None for the untrained default's."""
     from ui.shell import link_to
 
+    rows = _mnist_unet_rows() if rows is None else rows
     with st.expander(t(title_key)):
         st.markdown(t("unet.mnist.body", params=unet.total_parameters(rows)))
         records_table(unet.block_table(rows), counts=True)
@@ -63,11 +73,13 @@ def parameter_types(by_type: dict[str, int], title: str) -> None:
     )
 
 
-def activation_bars(records: list[dict], block_title: str) -> None:
-    """The std of each block's output in a live forward pass (`core.unet.stats_table`), in forward order."""
+def activation_bars(records: list[dict]) -> None:
+    """The std of each block's output in a live forward pass (`core.unet.stats_table`), in forward order,
+    then every number of it as a table."""
     frame = pd.DataFrame(records)
-    x = alt.X("name:N", sort=None, title=block_title)
+    x = alt.X("name:N", sort=None, title=t("unet.col.block"))
     charts.show(alt.Chart(frame).mark_bar().encode(x, alt.Y("std:Q"), tooltip=list(frame.columns)), 240)
+    records_table(records)
 
 
 def noise_schedule(alphas, timesteps: list[int], titles: dict[str, str]) -> dict[str, Any]:
