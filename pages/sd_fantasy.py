@@ -108,8 +108,8 @@ def arithmetic_ui(s: diffusion.Img2ImgSettings, image, key: str) -> diffusion.Im
     return None
 
 
-def weights_ui(model: str, ready: bool) -> None:
-    """Where the weights are, or how to get them (with the pages that need none)."""
+def weights_ui(model: str) -> bool:
+    """Where the weights are, or how to get them (with the pages that need none) -> whether they can load."""
     status = diffusion.weights_status(model)
     if status != "missing":
         st.caption(t("sd.weights.here", model=model, where=t(f"sd.where.{status}")))
@@ -119,16 +119,18 @@ def weights_ui(model: str, ready: bool) -> None:
         st.info(t("sd.weights.missing", model=model))
         link_to("pages/mnist_diffusion.py")
         link_to("pages/unet_inspector.py")
+        return False
+    return True
+
+
+def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str) -> bool:
+    """Generate (a background job, started in the click's run: the settings are the top fragment's latest),
+    its live view and outcome, then the last result with its previews and download. -> whether it can run."""
+    st.header(f"{number} · {t('sd.gen.title')}")
+    ready = weights_ui(model) and p is not None
     if device.type == "cpu" and ready:
         st.warning(t("sd.cpu_warning", cap=cap))
-
-
-def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str, ready: bool) -> None:
-    """Generate (a background job, started in the click's run: the settings are the top fragment's latest),
-    its live view and outcome, then the last result with its previews and download."""
-    st.header(f"{number} · {t('sd.gen.title')}")
-    weights_ui(model, ready)
-    start = lambda: sd_view.generate_work(load, p.image, settings, seed())  # noqa: E731  (seed: at the click)
+    start = lambda: sd_view.generate_work(load, p.image, settings, seed())  # seed(): at the click
     jobs.control(JOB, t("sd.generate"), start, draw_progress, disabled=not ready, in_run=True, key="sd.go")
     if "sd.result" in st.session_state:
         result, shown_input = st.session_state["sd.result"]
@@ -140,6 +142,7 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str,
         if not presenter():
             with st.expander(t("sd.settings")):
                 st.json(result.settings)
+    return ready
 
 
 @st.fragment  # the sheet's own controls rerun this section only
@@ -187,10 +190,9 @@ jobs.harvest(JOB, finished)
 st.title(t("nav.sd"))
 st.markdown(t("sd.intro"))
 settings, p, model = top_ui()
-ready = p is not None and (diffusion.weights_status(model) != "missing" or within_reach(model))
 number = 3 if p is not None else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
 load = partial(img2img_pipeline, model, str(device))  # called in the jobs: the first run loads the weights
-generate_ui(number, settings, p, model, ready)
+ready = generate_ui(number, settings, p, model)
 sheet_ui(number + 1, ready)
 show_source(diffusion.run_img2img, diffusion.plan_img2img, diffusion.forward_noise, diffusion.latents_to_rgb)
 jobs.watch_all()  # last: the page is drawn and clickable while Generate or the sheet runs

@@ -147,7 +147,7 @@ def live_ui(pipe, pipe_key) -> None:
     if pipe.unet.device.type == "cpu" and n_params > 100_000_000:
         st.warning(t("unet.live.slow"))
     s = st.session_state  # read at the click: the prompt, side and timestep just set
-    start = lambda: partial(unet.analyse, pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"]))  # noqa: E731
+    start = lambda: partial(unet.analyse, pipe, s["unet.prompt"], int(s["unet.side"]), int(s["unet.t"]))
     jobs.control(RUN, t("unet.live.run"), start, draw_running, key="unet.run", device=pipe.unet.device)
     if st.session_state.get("unet.live"):
         stats, maps = st.session_state["unet.live"]
