@@ -253,6 +253,7 @@ def test_browser_contact_sheet_runs_from_its_section(server, page, tiny_folder):
     steps.fill("2")
     steps.press("Enter")
     expect(page.get_by_text(t("img2img.sheet.time", "en", cells=9, steps=2))).to_be_visible(timeout=60_000)
+    wait_idle(page)  # the steps' rerun ends first (a click during it can see the multiselects empty)
     page.get_by_role("button", name=t("img2img.sheet.make", "en"), exact=True).click()
     expect(page.get_by_text(re.compile(r"Contact sheet of 9 images in"))).to_be_visible(timeout=240_000)
     expect(page.get_by_text(t("img2img.sheet.cell", "en", s=1.0, g=12.0), exact=True)).to_be_visible()
