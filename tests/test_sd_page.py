@@ -258,4 +258,5 @@ def test_browser_contact_sheet_runs_from_its_section(server, page, tiny_folder):
     expect(page.get_by_text(re.compile(r"Contact sheet of 9 images in"))).to_be_visible(timeout=240_000)
     expect(page.get_by_text(t("img2img.sheet.cell", "en", s=1.0, g=12.0), exact=True)).to_be_visible()
     assert exception_text(page) == ""
+    wait_idle(page)  # the harvest's rerun has drawn every cell and what follows them
     tall_snap(page, "sd_tiny_sheet_en")
