@@ -179,3 +179,6 @@ def test_browser_live_tab_loads_and_runs_the_tiny_pipeline(server, page, tmp_pat
     page.get_by_text(tr["unet.live.stats"]).scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     snap(page, "unet_live_en", full_page=False)
+    page.get_by_text(tr["unet.live.maps"]).scroll_into_view_if_needed()  # the statistics table and the maps
+    page.wait_for_timeout(500)
+    snap(page, "unet_live_maps_en", full_page=False)
