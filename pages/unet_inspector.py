@@ -40,10 +40,8 @@ def trace(config_key: tuple, size: str, batch: int, guidance: bool) -> list[unet
 def settings_ui(pipe) -> list[unet.BlockRow] | None:
     """Size, batch, guidance and which UNet -> the trace (cached), or None after a sentence."""
     cols = iter(st.columns([2, 2] + ([] if presenter() else [2]) + ([2] if pipe is not None else [])))
-    size_help = t("unet.size.help")
-    next(cols).selectbox(
-        t("unet.size"), unet.SIZES, key="unet.size", help=size_help, format_func=unet.size_label
-    )
+    label, size_help = unet.size_label, t("unet.size.help")
+    next(cols).selectbox(t("unet.size"), unet.SIZES, key="unet.size", help=size_help, format_func=label)
     next(cols).toggle(t("unet.cfg"), key="unet.cfg", help=t("unet.cfg.help"))
     if not presenter():
         next(cols).number_input(t("unet.batch"), min_value=1, max_value=8, step=1, key="unet.batch")
