@@ -59,7 +59,7 @@ def steps(cpu: bool, quick: bool, model_dir: str) -> list[Step]:
     pages = [*pytest, "-m", "not browser", *(["tests/test_app_shell.py"] if quick else page_tests)]
     slow = 4 if cpu else 1  # the CPU proof runs on a 2-core machine, maybe a busy one
     return [
-        Step("unit suite", unit, 150 * slow, r"passed|failed|error"),
+        Step("unit suite", unit, 200 * slow, r"passed|failed|error"),
         Step("trainer bench", train, 150 * slow, r"images/s|ratio|GPU goal|page default|batch .* epochs"),
         Step("SD bench", sd, 300 * slow, r"steps/s|first image|speed-up|pixel difference"),
         Step("AppTests on " + device.upper(), pages, 150 * slow, r"passed|failed|error"),
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="no GPU: run every step small on the CPU")
     parser.add_argument("--quick", action="store_true", help="the smallest form of each step")
+    parser.add_argument("--only", default="", help="comma-separated words: run the steps whose name has one")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", ROOT / "bench" / "results")))
     args = parser.parse_args(argv)
 
@@ -112,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"full-size random SD-1.5 built and saved in {time.monotonic() - t0:.1f} s", flush=True)
 
     rows = []
+    words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
     for step in steps(args.cpu, args.quick, model_dir):
+        if words and not any(w in step.name.lower() for w in words):
+            continue
         status, seconds, figures = run(step, env, args.out)
         rows.append((step.name, status, seconds, figures))
         print(f"- {step.name}: {status} in {seconds:.0f} s", flush=True)
