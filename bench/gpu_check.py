@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     device = "CPU" if args.cpu else torch.cuda.get_device_name(0)
     print(f"GPU check on {device}; torch {torch.__version__}; logs in {args.out}", flush=True)
 
+    words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
     model_dir = ""
-    if not args.cpu:
+    if not args.cpu and (not words or any(w in "sd bench" for w in words)):
         sys.path.insert(0, str(ROOT / "bench"))
         from random_sd15 import build_random_sd15
 
@@ -113,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"full-size random SD-1.5 built and saved in {time.monotonic() - t0:.1f} s", flush=True)
 
     rows = []
-    words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
     for step in steps(args.cpu, args.quick, model_dir):
         if words and not any(w in step.name.lower() for w in words):
             continue
