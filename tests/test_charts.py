@@ -1,4 +1,4 @@
-"""ui.charts' shared Vega-Lite config: the y title reads across in Chinese, as in the English charts' layout."""
+"""ui.charts' shared Vega-Lite config: in Chinese the y title reads across, level above the axis."""
 
 from __future__ import annotations
 
