@@ -37,6 +37,14 @@ def trace(config_key: tuple, size: str, batch: int, guidance: bool) -> list[unet
     return unet.inspect_unet(dict(config_key), *unet.parse_size(size), batch, guidance)
 
 
+@st.cache_data(show_spinner=False)
+def mnist_unet_rows() -> list[unet.BlockRow]:
+    """The MNIST diffusion UNet's blocks (its default size; shapes and counts need no trained weights)."""
+    from core import ddpm
+
+    return ddpm.describe_unet()
+
+
 def settings_ui(pipe) -> list[unet.BlockRow] | None:
     """Size, batch, guidance and which UNet -> the trace (cached), or None after a sentence."""
     cols = iter(st.columns([2, 2] + ([] if presenter() else [2]) + ([2] if pipe is not None else [])))
@@ -177,7 +185,7 @@ if (rows := settings_ui(pipe)) is not None:
     block_ui(rows)
     with overview_ui(rows):
         live_ui(pipe, pipe_key)
-mnist_unet_ui("unet.mnist.title", None, "pages/mnist_diffusion.py")  # issue #18's UNet
+mnist_unet_ui("unet.mnist.title", mnist_unet_rows(), "pages/mnist_diffusion.py")  # issue #18's UNet
 sync_url("unet.")
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
 jobs.watch_all()  # last: the page is drawn and clickable while a pipeline loads or the UNet runs

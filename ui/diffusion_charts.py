@@ -44,20 +44,10 @@ def records_table(records: list[dict], counts: bool = False) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", column_config=numbers)
 
 
-@st.cache_data(show_spinner=False)
-def _mnist_unet_rows() -> list[unet.BlockRow]:
-    """The MNIST diffusion UNet's blocks at its default size (shapes and counts need no trained weights)."""
-    from core import ddpm
-
-    return ddpm.describe_unet()
-
-
-def mnist_unet_ui(title_key: str, rows: list[unet.BlockRow] | None, link: str) -> None:
-    """The MNIST diffusion UNet block by block, folded (the inspector and the MNIST page), and a link.
-    `rows`: a trained model's (`ddpm.describe_unet(model)`), None for the untrained default's."""
+def mnist_unet_ui(title_key: str, rows: list[unet.BlockRow], link: str) -> None:
+    """The MNIST diffusion UNet block by block, folded (the inspector and the MNIST page), and a link."""
     from ui.shell import link_to
 
-    rows = _mnist_unet_rows() if rows is None else rows
     with st.expander(t(title_key)):
         st.markdown(t("unet.mnist.body", params=unet.total_parameters(rows)))
         records_table(unet.block_table(rows), counts=True)
