@@ -187,7 +187,7 @@ def _run() -> object:
 
 
 def _start(job: str, work: Callable[[], Work | None], device: torch.device | None) -> bool:
-    """The start button's callback (before the script reruns): build the work, start it as `job`."""
+    """What the start button does (its callback, or in the click's run): build the work, start it as `job`."""
     if busy():  # a second tab of the same session started one meanwhile
         outcome(job, "warning", "common.one_job")
     elif (fn := work()) is not None:
