@@ -78,9 +78,8 @@ def sheet_ui(
     sheet as captioned cells (at least `min_cols` to a row). A page ending with `jobs.watch_all()` shows its
     progress (`waiting` until the first cell); the live slot is returned for `watch_sheet`."""
     strengths, guidances, max_steps = choices
+    first_rows, first_cols, first_steps = defaults
     job = f"{area}.sheet.job"
-    for name, value in zip(("strengths", "guidances", "steps"), defaults, strict=True):
-        st.session_state.setdefault(f"{area}.sheet.{name}", value)
 
     def finished(done: jobs.BackgroundJob) -> jobs.Said:
         _, rows, cols = st.session_state[f"{area}.sheet"] = done.result
@@ -89,9 +88,13 @@ def sheet_ui(
 
     jobs.harvest(job, finished)
     c = st.columns([2, 2, 1])
-    rows = sorted(c[0].multiselect(t("img2img.sheet.strengths"), strengths, key=f"{area}.sheet.strengths"))
-    cols = sorted(c[1].multiselect(t("img2img.sheet.guidances"), guidances, key=f"{area}.sheet.guidances"))
-    steps = int(c[2].number_input(t("img2img.sheet.steps"), 1, max_steps, key=f"{area}.sheet.steps"))
+    # Defaults go to the widgets themselves, never into session state first: while the fragment redraws,
+    # the browser sends an untouched widget's proto default, and a Make clicked then saw [] in both
+    # multiselects (session-state values leave that default empty; the steps would fall to 1).
+    w = f"{area}.sheet."
+    rows = sorted(c[0].multiselect(t("img2img.sheet.strengths"), strengths, first_rows, key=w + "strengths"))
+    cols = sorted(c[1].multiselect(t("img2img.sheet.guidances"), guidances, first_cols, key=w + "guidances"))
+    steps = int(c[2].number_input(t("img2img.sheet.steps"), 1, max_steps, first_steps, key=w + "steps"))
     st.caption(t("img2img.sheet.time", cells=len(rows) * len(cols), steps=steps))
 
     def work():  # at the click, in its run (in_run: a fragment's button, the page's latest settings)
