@@ -15,6 +15,7 @@ def page() -> None:
     if st.session_state.get("show", True):  # a hidden widget loses its state; the page keeps a copy
         st.slider("n", 1, 5, key="demo.n")
     st.checkbox("on", key="demo.on")
+    st.segmented_control("name", ["a", "b"], key="demo.name")
     st.text(f"{s.n} {s.lr} {s.on} {s.name} {s.layers} {s.depth}")
 
 
@@ -79,3 +80,12 @@ def test_the_view_writes_session_state_and_names_missing_keys():
     at = AppTest.from_function(script, default_timeout=30).run()
     assert [t.value for t in at.text] == ["7", "v.missing"]
     assert UrlState.__doc__
+
+
+def test_a_control_clicked_off_keeps_its_last_value():
+    at = run()
+    at.button_group[0].set_value("b").run()
+    assert at.text[0].value.split()[3] == "b" and at.query_params["demo.name"] == "b"
+    at.button_group[0].set_value(None).run()  # a click on the chosen segment empties it
+    assert not at.exception
+    assert at.text[0].value.split()[3] == "b" and at.query_params["demo.name"] == "b"

@@ -130,10 +130,14 @@ def url_state(area: str, **keys: Any) -> UrlState:
 
     `area` ends in "." ("train."); each keyword is a short key name with its default, or with a
     `(default, choices)` pair (a tuple default is written `(default, None)`). Declarations whose default
-    depends on another key's value are a second call, after the first.
+    depends on another key's value are a second call, after the first. A control that can be emptied
+    (a segmented control clicked off: None) gets its last value back before it is drawn again.
     """
     for name, spec in keys.items():
         default, choices = spec if isinstance(spec, tuple) and len(spec) == 2 else (spec, None)
-        url_default(area + name, default, choices=choices)
+        key = area + name
+        if st.session_state.get(key, default) is None and default is not None:  # a control clicked off
+            st.session_state[key] = st.session_state.get(_KEEP, {}).get(key, default)  # keeps its last value
+        url_default(key, default, choices=choices)
     sync_url(area)
     return UrlState(area)
