@@ -1,4 +1,7 @@
-"""MNIST CNN trainer: pick a course model, train it live, compare runs, see its mistakes, draw a digit."""
+"""MNIST CNN trainer: pick a course model, train it live, compare runs, see its mistakes, draw a digit.
+
+A little over 250 lines: five views (settings, live curves, runs, mistakes, drawing) share the runs.
+"""
 
 from functools import partial
 from typing import Any
@@ -37,12 +40,7 @@ model_defaults = train.option_defaults(s.arch)  # dropout 0.3 for the homework's
 url_state("train.", dropout=model_defaults["dropout"], bn=model_defaults["batch_norm"])
 st.session_state.setdefault("train.runs", [])  # the runs (train.Run) of this session, oldest first
 mnist = partial(core_data.load, "mnist")  # once per process, shared by every session
-
-
-@st.cache_data(show_spinner=False)
-def summary_table(arch: str, options: tuple) -> tuple[list[dict[str, Any]], int]:
-    """The layer table and the parameter count: one model build per model and options, for every session."""
-    return train.layer_table(arch, dict(options))
+layer_table = st.cache_data(train.layer_table, show_spinner=False)  # one build per model and options
 
 
 def keep(run: train.Run) -> None:
@@ -215,7 +213,7 @@ def draw_ui() -> None:
 def summary_ui(arch: str, options: dict[str, Any]) -> None:
     """The chosen model's layers and parameter count (before training), and the first training image."""
     with explained_errors():
-        rows, n_params = summary_table(arch, tuple(sorted(options.items())))
+        rows, n_params = layer_table(arch, options)
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
         table = pd.DataFrame(rows).rename(columns=lambda k: t(f"train.col.{k}"))
