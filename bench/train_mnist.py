@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core import data as core_data  # noqa: E402
 from core.device import describe, pick_device  # noqa: E402
 from core.models import build_seeded  # noqa: E402
-from core.train import TrainConfig, evaluate, fit  # noqa: E402
+from core.train import TrainConfig, cadence, evaluate, fit, option_defaults, train_run  # noqa: E402
 
 TARGET = 0.985
 
@@ -123,10 +124,73 @@ def ours(ds: core_data.Dataset, device: torch.device, max_epochs: int, dry_run: 
     }
 
 
+RECIPES = (  # (batch, peak lr, epochs): Adam + OneCycle, two_layer_cnn as on the page
+    (128, 3e-3, 2),
+    (256, 5e-3, 2),
+    (256, 1e-2, 3),
+    (512, 1e-2, 2),
+    (512, 1e-2, 3),
+    (1024, 2e-2, 4),
+)
+
+
+def time_to(
+    ds: core_data.Dataset, config: TrainConfig, target: float, seed: int
+) -> tuple[float | None, float, bool]:
+    """(training seconds until the full test set first reaches `target`, final accuracy, CUDA graph used)."""
+    per_epoch = config.train_subset // config.batch_size
+    config = replace(config, seed=seed, eval_every=max(1, per_epoch // 10), eval_subset=10_000)
+    config.log_every = config.eval_every
+    history = fit(build_seeded("two_layer_cnn", seed), ds, config)
+    points = [*history.steps, *history.epochs]
+    reached = min((r["time"] for r in points if r.get("test_acc", 0) >= target), default=None)
+    return reached, history.epochs[-1]["test_acc"], history.cuda_graph
+
+
+def gpu_lines(ds: core_data.Dataset, seeds: int) -> None:
+    """The GPU goals: 99.0% in <= 0.5 s of training (recipes swept), the page's default run <= 2 s."""
+    print(
+        "GPU recipes to 99.0% (training time; the full test set checked every 1/10 epoch; "
+        f"seeds 0-{seeds - 1}):"
+    )
+    best = None
+    for batch, lr, epochs in RECIPES:
+        config = TrainConfig(device="cuda", batch_size=batch, lr=lr, epochs=epochs)
+        results = [time_to(ds, config, 0.99, seed) for seed in range(seeds)]
+        times = [r[0] for r in results]
+        accs = ", ".join(f"{r[1]:.2%}" for r in results)
+        shown = ", ".join(f"{t:.2f} s" if t is not None else "not reached" for t in times)
+        print(f"  batch {batch:4d} lr {lr:g} {epochs} epochs: {shown}   final {accs}   graph {results[0][2]}")
+        if all(t is not None for t in times):
+            worst = max(times)
+            if best is None or worst < best[0]:
+                best = (worst, batch, lr, epochs)
+    if best is None:
+        print("GPU goal (99.0% in <= 0.5 s): no recipe reached 99.0% on every seed")
+    else:
+        verdict = "met" if best[0] <= 0.5 else "not met"
+        print(
+            f"GPU goal (99.0% in <= 0.5 s): {best[0]:.2f} s, slowest seed of the best recipe "
+            f"(batch {best[1]}, lr {best[2]:g}, {best[3]} epochs): {verdict}"
+        )
+    # the page's default run, as the Train button runs it: progress reports, test points, full test set
+    for graph in (True, False):
+        config = cadence(TrainConfig(device="cuda", cuda_graph=graph))
+        start = time.perf_counter()
+        run = train_run(1, ds, config, option_defaults("two_layer_cnn"), report=lambda r: None)
+        wall = time.perf_counter() - start
+        label = "page default run" + ("" if graph else " without the CUDA graph (reference)")
+        print(
+            f"{label}: {wall:.2f} s from click to scored, evaluation included; "
+            f"test accuracy {run.test_acc:.2%}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-epochs", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per GPU recipe")
     parser.add_argument("--dry-run", action="store_true", help="a few batches of each, to check it runs")
     args = parser.parse_args(argv)
 
@@ -134,11 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     info = describe(device)
     print(f"device: {info.kind} ({info.name}); torch {torch.__version__}, {torch.get_num_threads()} threads")
     ds = core_data.load("mnist")
+    if device.type == "cuda":  # both sides warmed up first: CUDA context, cuDNN autotuning, allocations
+        ours(ds, device, 1, dry_run=True)
+        reference(ds, device, 1, dry_run=True)
     results = {}
     for name, fn in (("core.train", ours), ("reference (pytorch/examples style)", reference)):
         results[name] = fn(ds, device, args.max_epochs, args.dry_run)
         r = results[name]
-        reached = f"{r['time_to_target']:.1f} s" if r["time_to_target"] is not None else "not reached"
+        reached = f"{r['time_to_target']:.2f} s" if r["time_to_target"] is not None else "not reached"
         print(
             f"{name:36s} {r['images_per_s']:8,.0f} images/s   time to {TARGET:.1%}: {reached:>12s}   "
             f"final test accuracy {r['last_acc']:.2%}",
@@ -154,11 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if device.type != "cuda":
         print("GPU goal (two_layer_cnn to 99.0% in <= 0.5 s of training): not measured, no CUDA device here.")
-    else:
-        config = TrainConfig(device="cuda", batch_size=512, lr=1e-2, epochs=2)
-        model = build_seeded("two_layer_cnn", 0)
-        history = fit(model, ds, config)
-        print(f"GPU: 2 epochs in {history.elapsed:.2f} s, test accuracy {history.epochs[-1]['test_acc']:.2%}")
+    elif not args.dry_run:
+        gpu_lines(ds, args.seeds)
     return 0
 
 

@@ -317,13 +317,18 @@ def weights_within_reach(model: str | None = None) -> bool:
 
 
 def load_img2img(
-    model: str | None = None, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    model: str | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    compile_unet: bool | None = None,
 ) -> Any:
     """StableDiffusionImg2ImgPipeline for a hub id, a local folder or one .safetensors file, on `device`.
 
     fp16 + SDPA + channels_last on CUDA, fp32 on CPU. Cached weights are used first (offline, no
     network call); a download is tried only if huggingface.co answers within seconds. Otherwise a
     UserError says how to get the weights. Cache the result per process (the page does).
+    `compile_unet` (default: the SD_COMPILE=1 environment variable; CUDA only) wraps the UNet in
+    torch.compile: faster steps, but the first image waits for the compile (docs/gpu.md has figures).
     """
     from diffusers import StableDiffusionImg2ImgPipeline
 
@@ -379,6 +384,8 @@ def load_img2img(
         pipe.unet.set_attn_processor(AttnProcessor2_0())  # PyTorch's fused scaled_dot_product_attention
         pipe.vae.set_attn_processor(AttnProcessor2_0())
         pipe.unet.to(memory_format=torch.channels_last)  # NHWC convolutions run faster on tensor cores
+        if compile_unet if compile_unet is not None else os.environ.get("SD_COMPILE") == "1":
+            pipe.unet = torch.compile(pipe.unet)  # compiled at the first image; later ones reuse it
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

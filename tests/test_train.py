@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import pytest
 import torch
@@ -199,6 +200,25 @@ def test_binary_cross_entropy_objective_trains_under_cuda_autocast(mnist):
     cfg = TrainConfig(train_subset=1024, batch_size=64, lr=1e-2, eval_subset=500, device="cuda")
     history = fit(autoencoder(), mnist, cfg, objective=reconstruction_objective())
     assert history.steps[-1]["bce"] < history.steps[0]["bce"]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_the_cuda_graph_step_trains_like_the_eager_step(mnist, batch_norm):
+    """#14: full batches replay one CUDA graph; the last, short batch runs eagerly on the same .grad."""
+    cfg = TrainConfig(train_subset=3000, batch_size=128, eval_subset=2000, device="cuda", precision="fp32")
+    runs = {}
+    for graph in (True, False):  # no dropout: both runs see the same arithmetic, step for step
+        model = build_seeded("two_layer_cnn", 0, dropout=0.0, batch_norm=batch_norm)
+        history = fit(model, mnist, replace(cfg, cuda_graph=graph))
+        runs[graph] = (model, history)
+    (m_graph, h_graph), (m_eager, h_eager) = runs[True], runs[False]
+    assert h_graph.cuda_graph and not h_eager.cuda_graph
+    assert len(h_graph.steps) == len(h_eager.steps) and h_graph.images == h_eager.images == 3000
+    assert h_graph.steps[0]["loss"] == pytest.approx(h_eager.steps[0]["loss"], rel=1e-3)
+    assert h_graph.epochs[-1]["test_acc"] == pytest.approx(h_eager.epochs[-1]["test_acc"], abs=0.01)
+    for a, b in zip(m_graph.state_dict().values(), m_eager.state_dict().values(), strict=True):
+        torch.testing.assert_close(a.float(), b.float(), atol=2e-2, rtol=2e-2)  # BatchNorm statistics too
 
 
 def test_objective_and_evaluate_agree_with_a_reference_loop(mnist):
