@@ -1,7 +1,5 @@
 """Feature-map viewer: every layer's output for one digit, the first kernels, PCA / t-SNE of whole layers."""
 
-from functools import partial
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -40,6 +38,11 @@ def layer_maps(_model: torch.nn.Module, fingerprint: str, *settings) -> pd.DataF
     return pd.DataFrame(features.embedding_table(_model, data.load("mnist"), *settings))
 
 
+def work() -> jobs.Work:
+    """The quick model's training, for the model and seed as they are at the click."""
+    return features.quick_work(s.quick, seed(), current_device().type)
+
+
 def model_ui() -> tuple[torch.nn.Module | None, str]:
     """The model: the trainer page's, an uploaded file, or the quick default (trained here once, cached)."""
     fmt = labeller("feat.source.")
@@ -64,7 +67,6 @@ def model_ui() -> tuple[torch.nn.Module | None, str]:
     if not path.exists():
         if jobs.running(JOB) is None:
             st.info(t("feat.quick.hint", n=features.QUICK_SUBSET, name=name))
-        work = partial(features.quick_work, name, seed(), current_device().type)
         jobs.start_button(JOB, t("feat.quick.train"), work, key="feat.quick.go")
         return None, ""
     model, meta = cached.checkpoint_file(str(path), path.stat().st_mtime)

@@ -62,13 +62,18 @@ def finished(job: jobs.BackgroundJob) -> jobs.Said | None:
     return kind, msg_key, fields
 
 
-def train_ui(dataset: str) -> None:
+def work() -> jobs.Work:
+    """Train's click: the one core call, work(report, should_stop), for the settings as they are now."""
+    config = ddpm.DDPMConfig(dataset=s.dataset, steps=s.train_steps, device=current_device().type)
+    return partial(ddpm.train, config)
+
+
+def train_ui() -> None:
     """Steps and Train; under it, while the job runs, the live loss curve and Stop."""
-    config = ddpm.DDPMConfig(dataset=dataset, steps=s.train_steps, device=current_device().type)
     st.caption(t("ddpm.train.explain"))
-    st.select_slider(t("ddpm.train.steps", batch=config.batch_size), TRAIN_STEPS, key="ddpm.train_steps")
-    work = partial(ddpm.train, config)  # work(report, should_stop): the one core call
-    jobs.control(JOB, t("ddpm.train.button"), lambda: work, draw_training, show=False, key="ddpm.train.go")
+    batch = ddpm.DDPMConfig().batch_size
+    st.select_slider(t("ddpm.train.steps", batch=batch), TRAIN_STEPS, key="ddpm.train_steps")
+    jobs.control(JOB, t("ddpm.train.button"), work, draw_training, show=False, key="ddpm.train.go")
 
 
 def draw_training(snap: dict) -> None:
@@ -134,7 +139,7 @@ if found is None:
     st.info(t("ddpm.none", dataset=t(f"ddpm.dataset.{dataset}"), minutes=ddpm.CPU_MINUTES))
 label = t("ddpm.train.again" if found else "ddpm.train.header")
 with st.expander(label, expanded=not found), explained_errors():  # folded away once a model is there
-    train_ui(dataset)
+    train_ui()
 jobs.show_outcome(JOB)  # outside the expander, so it is seen
 sheet_live = st.container()  # replaced inside the sheet tab once a model is there
 if found is not None:

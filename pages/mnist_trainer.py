@@ -12,6 +12,7 @@ import streamlit as st
 from core import data as core_data
 from core import train
 from core.digits import preprocess
+from core.errors import UserError
 from core.images import zoom
 from core.limits import LIMITS
 from core.models import MODEL_NAMES, model_options
@@ -74,9 +75,15 @@ def reset() -> None:
     s.dropout, s.bn = train.option_defaults(s.arch).values()
 
 
-def settings_ui(busy: bool) -> tuple[train.TrainConfig | None, dict[str, Any]]:
-    """The settings widgets -> (the run's TrainConfig with the page's cadence, or None: a mistake shown
-    as one sentence, the model's options)."""
+def run_config() -> tuple[train.TrainConfig, dict[str, Any]]:
+    """The settings as they are now -> (the run's TrainConfig, the model's options)."""
+    settings = {name: getattr(s, name) for name in train.PAGE_SETTINGS}
+    config = train.config_from_settings(settings, seed=seed(), device=current_device().type)
+    return config, train.options_for(config.model, s.dropout, s.bn)
+
+
+def settings_ui(busy: bool) -> tuple[bool, dict[str, Any]]:
+    """The settings widgets -> (whether they make a run, else one sentence says why; the model's options)."""
 
     def w(widget: Any, key: str, *args: Any, **kw: Any) -> None:  # labelled t(key), frozen while a run trains
         widget(t(key), *args, key=key, disabled=busy, **kw)
@@ -97,13 +104,11 @@ def settings_ui(busy: bool) -> tuple[train.TrainConfig | None, dict[str, Any]]:
         if "batch_norm" in model_options(s.arch):
             w(st.checkbox, "train.bn")
         w(st.checkbox, "train.same_init", help=t("train.same_init.help"))
-    settings = {name: getattr(s, name) for name in train.PAGE_SETTINGS}
-    config = train.config_from_settings(settings, seed=seed(), device=current_device().type)
-    options = train.options_for(config.model, s.dropout, s.bn)
+    config, options = run_config()
     with explained_errors():  # e.g. 0 epochs typed: one sentence, and Train waits for a valid number
         train.check_config(config)
-        return train.cadence(config), options
-    return None, options
+        return True, options
+    return False, options
 
 
 def curves_ui(runs: list[tuple[str, list[dict]]]) -> None:
@@ -130,9 +135,15 @@ def draw_live(snap: dict) -> None:
     curves_ui([*((r.label, r.history.steps) for r in s.runs if r.history), (label, snap["records"])])
 
 
-def work(config: train.TrainConfig, options: dict[str, Any]) -> jobs.Work:
-    """Train's click: the next run's name for the live view, and its core call."""
-    run_id = next_id()
+def work() -> jobs.Work | None:
+    """Train's click, with the settings as they are now (a number typed just before the click arrives with
+    it): the next run's name for the live view and its core call; None for a mistake (the page says it)."""
+    config, options = run_config()
+    try:
+        train.check_config(config)
+    except UserError:
+        return None
+    run_id, config = next_id(), train.cadence(config)
     s.live = (train.run_label(run_id, config), config.epochs)
     return partial(train.train_run, run_id, mnist(), config, options, bool(s.same_init))
 
@@ -231,9 +242,8 @@ st.title(t("nav.trainer"))
 st.caption(t("train.intro"))
 left, right = st.columns([2, 3], gap="large")
 with left:
-    config, options = settings_ui(busy)
-    start, off = partial(work, config, options), config is None
-    jobs.start_button(JOB, t("train.start"), start, disabled=off, key="train.start_btn", width="stretch")
+    ok, options = settings_ui(busy)
+    jobs.start_button(JOB, t("train.start"), work, disabled=not ok, key="train.start_btn", width="stretch")
 with right:
     summary_ui(s.arch, options)
 st.subheader(t("train.curves"))

@@ -3,7 +3,6 @@
 One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab.
 """
 
-from functools import partial
 from math import isqrt
 
 import pandas as pd
@@ -86,6 +85,12 @@ def draw_progress(snap: dict) -> None:
     curves_ui(snap["records"])
 
 
+def work() -> jobs.Work:
+    """Train's click: the core training job for the settings as they are now (a change arrives with it)."""
+    ds = data.load(s.dataset)
+    return vt.train_work(ds, s.z, float(s.beta), s.epochs, s.subset, seed(), current_device().type)
+
+
 def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool) -> None:
     """Epochs, images and Train, the live view under it, the last run's curves; the outcome under all."""
     running = jobs.running(JOB) is not None
@@ -95,8 +100,7 @@ def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool) -> None:
             c1, c2 = st.columns(2)
             c1.slider(t("vae.train.epochs"), 1, LIMITS.max_epochs, key="vae.epochs")
             c2.select_slider(t("vae.train.subset"), vt.SUBSETS, key="vae.subset", format_func="{:,}".format)
-        start = partial(vt.train_work, ds, z, beta, s.epochs, s.subset, seed(), current_device().type)
-        jobs.control(JOB, t("vae.train.button"), start, draw_progress, show=False, key="vae.train.go")
+        jobs.control(JOB, t("vae.train.button"), work, draw_progress, show=False, key="vae.train.go")
         last = st.session_state.get("vae.last_run")
         if jobs.running(JOB) is None and last and last[0] == (ds.name, z, beta):
             curves_ui(last[1])
