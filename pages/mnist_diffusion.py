@@ -77,12 +77,10 @@ def train_ui() -> None:
 
 
 def draw_training(snap: dict) -> None:
+    """The live view: "step k of total: loss", then the loss curve so far."""
     records, eta = snap["records"], f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"
-    last = dict(records[-1], total=round(records[-1]["step"] / max(records[-1]["progress"], 1e-9)))
-    fields = {k: last[k] for k in ("step", "total", "loss")}
-    jobs.progress_bar(snap, t("ddpm.train.progress", **fields, elapsed=snap["elapsed"], eta=eta))
-    df = pd.DataFrame({"step": [r["step"] for r in records], "loss": [r["loss"] for r in records]})
-    df["series"] = t("ddpm.train.series")
+    jobs.progress_bar(snap, t("ddpm.train.progress", **records[-1], elapsed=snap["elapsed"], eta=eta))
+    df = pd.DataFrame(records)[["step", "loss"]].assign(series=t("ddpm.train.series"))
     titles = dict(x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"))
     charts.curves(df, "step", "loss", "series", **titles, height=200)
 

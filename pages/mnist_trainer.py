@@ -72,7 +72,8 @@ def next_id() -> int:
 
 def reset() -> None:
     """A new model starts from its own defaults (e.g. dropout 0.3 for the homework's CNN)."""
-    s.dropout, s.bn = train.option_defaults(s.arch).values()
+    defaults = train.option_defaults(s.arch)
+    s.dropout, s.bn = defaults["dropout"], defaults["batch_norm"]
 
 
 def run_config() -> tuple[train.TrainConfig, dict[str, Any]]:
