@@ -69,11 +69,11 @@ def work() -> jobs.Work:
 
 
 def train_ui() -> None:
-    """Steps and Train; under it, while the job runs, the live loss curve and Stop."""
+    """The steps to train, and Train (off while any job runs)."""
     st.caption(t("ddpm.train.explain"))
     batch = ddpm.DDPMConfig().batch_size
     st.select_slider(t("ddpm.train.steps", batch=batch), TRAIN_STEPS, key="ddpm.train_steps")
-    jobs.control(JOB, t("ddpm.train.button"), work, draw_training, show=False, key="ddpm.train.go")
+    jobs.start_button(JOB, t("ddpm.train.button"), work, key="ddpm.train.go")
 
 
 def draw_training(snap: dict) -> None:
@@ -137,6 +137,7 @@ if found is None:
     st.info(t("ddpm.none", dataset=t(f"ddpm.dataset.{dataset}"), minutes=ddpm.CPU_MINUTES))
 label = t("ddpm.train.again" if found else "ddpm.train.header")
 with st.expander(label, expanded=not found), explained_errors():  # folded away once a model is there
+    jobs.live_panel(JOB, draw_training, show=False)  # on top: Stop and the curve in sight while it trains
     train_ui()
 jobs.show_outcome(JOB)  # outside the expander, so it is seen
 sheet_live = st.container()  # replaced inside the sheet tab once a model is there

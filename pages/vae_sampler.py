@@ -1,6 +1,7 @@
 """VAE sampler: train (or load) the report's convolutional VAE; sample, interpolate, walk the latent space.
 
-One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab.
+One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (A little
+over 250 lines: the four views share one model and its training job; the logic is in core.)
 """
 
 from math import isqrt
