@@ -44,7 +44,7 @@ def steps(cpu: bool, quick: bool, model_dir: str) -> list[Step]:
     device = "cpu" if cpu else "cuda"
     pytest = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout", "300"]
     if not cpu:
-        pytest += ["-n", "8"]  # pytest-xdist: the GPU image has it and 16 cores
+        pytest += ["-n", "8", "-v"]  # pytest-xdist (the image has it); -v names each failure as it happens
     from core import data
 
     if not (data.data_dir() / "fashion.npz").exists() and not data.DEBIAN_FASHION_DIR.exists():
@@ -59,10 +59,10 @@ def steps(cpu: bool, quick: bool, model_dir: str) -> list[Step]:
     pages = [*pytest, "-m", "not browser", *(["tests/test_app_shell.py"] if quick else page_tests)]
     slow = 4 if cpu else 1  # the CPU proof runs on a 2-core machine, maybe a busy one
     return [
-        Step("unit suite", unit, 150 * slow, r"passed|failed|error"),
+        Step("unit suite", unit, 300 * slow, r"passed|failed|error|FAILED"),
         Step("trainer bench", train, 150 * slow, r"images/s|ratio|GPU goal|page default|batch .* epochs"),
         Step("SD bench", sd, 300 * slow, r"steps/s|first image|speed-up|pixel difference"),
-        Step("AppTests on " + device.upper(), pages, 150 * slow, r"passed|failed|error"),
+        Step("AppTests on " + device.upper(), pages, 200 * slow, r"passed|failed|error|FAILED"),
     ]
 
 
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="no GPU: run every step small on the CPU")
     parser.add_argument("--quick", action="store_true", help="the smallest form of each step")
+    parser.add_argument("--only", default="", help="comma-separated words: run the steps whose name has one")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", ROOT / "bench" / "results")))
     args = parser.parse_args(argv)
 
@@ -102,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     device = "CPU" if args.cpu else torch.cuda.get_device_name(0)
     print(f"GPU check on {device}; torch {torch.__version__}; logs in {args.out}", flush=True)
 
+    words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
     model_dir = ""
-    if not args.cpu:
+    if not args.cpu and (not words or any(w in "sd bench" for w in words)):
         sys.path.insert(0, str(ROOT / "bench"))
         from random_sd15 import build_random_sd15
 
@@ -113,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for step in steps(args.cpu, args.quick, model_dir):
+        if words and not any(w in step.name.lower() for w in words):
+            continue
         status, seconds, figures = run(step, env, args.out)
         rows.append((step.name, status, seconds, figures))
         print(f"- {step.name}: {status} in {seconds:.0f} s", flush=True)

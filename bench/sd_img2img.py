@@ -35,10 +35,11 @@ def sync(device: torch.device) -> None:
 
 
 def plain_pipeline(model: str, device: torch.device):
-    """What the homework did: from_pretrained with defaults (fp32), moved to the device."""
+    """What the homework did: from_pretrained with defaults (fp32, as SD-1.5's weights are), on the device."""
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, local_files_only=True).to(device)
+    pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, local_files_only=True, dtype=torch.float32)
+    pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

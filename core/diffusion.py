@@ -495,7 +495,8 @@ def run_img2img(
     # 5. Denoise: the UNet predicts the noise ε; guidance pushes it toward the prompt
     alphas = sched.alphas_cumprod.to(device)
     step_kwargs = {"generator": generator} if "generator" in inspect.signature(sched.step).parameters else {}
-    previews = []
+    ts = [int(t) for t in timesteps]  # read once: the loop itself never waits for the GPU
+    predicted = []  # x̂_0 per step, kept on the device; the previews are drawn after the loop
     for i, t in enumerate(timesteps):
         if should_stop is not None and should_stop():
             return None
@@ -506,14 +507,12 @@ def run_img2img(
             noise_uncond, noise_text = noise_pred.chunk(2)
             noise_pred = noise_uncond + guidance_scale * (noise_text - noise_uncond)
         # what the model thinks the clean latent is now: x̂_0 = (x_t - √(1-ᾱ_t)·ε̂) / √ᾱ_t
-        a = alphas[int(t)].to(latents.dtype)
+        a = alphas[ts[i]].to(latents.dtype)
         predicted_x0 = (latents - (1 - a).sqrt() * noise_pred) / a.sqrt()
         latents = sched.step(noise_pred, t, latents, **step_kwargs, return_dict=False)[0]
-        previews.append(latents_to_rgb(predicted_x0))
+        predicted.append(predicted_x0)
         if report is not None:
-            report(
-                {"progress": (i + 1) / len(timesteps), "step": i + 1, "steps": len(timesteps), "t": int(t)}
-            )
+            report({"progress": (i + 1) / len(timesteps), "step": i + 1, "steps": len(timesteps), "t": ts[i]})
 
     # 6. Decode the final latent with the VAE (and the safety checker, when the model has one)
     decoded = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
@@ -535,8 +534,8 @@ def run_img2img(
     )
     return Img2ImgResult(
         tensor_to_image(decoded),
-        previews,
-        [int(t) for t in timesteps],
+        [latents_to_rgb(x) for x in predicted],
+        ts,
         settings,
         time.perf_counter() - start_time,
         count_tokens(pipe.tokenizer, prompt),

@@ -30,6 +30,7 @@ from core.train import (
     evaluate,
     fit,
     gallery,
+    graphed_step,
     keep_run,
     load_run,
     misclassified,
@@ -200,6 +201,17 @@ def test_binary_cross_entropy_objective_trains_under_cuda_autocast(mnist):
     cfg = TrainConfig(train_subset=1024, batch_size=64, lr=1e-2, eval_subset=500, device="cuda")
     history = fit(autoencoder(), mnist, cfg, objective=reconstruction_objective())
     assert history.steps[-1]["bce"] < history.steps[0]["bce"]
+
+
+def test_the_cuda_graph_is_used_only_where_it_applies(mnist):
+    """CUDA graphs need CUDA, a graph-safe objective and no fp16 loss scaling; elsewhere fit runs eagerly."""
+    model = build_seeded("two_layer_cnn", 0)
+    x, y = mnist.train_x[:64], mnist.train_y[:64]
+    assert graphed_step(model, model, classification_objective, TrainConfig(), x, y) is None  # the CPU
+    history = fit(model, mnist, TrainConfig(train_subset=256, batch_size=64, eval_subset=100))
+    assert not history.cuda_graph and history.images == 256
+    assert getattr(classification_objective, "graphable", False)
+    assert not getattr(reconstruction_objective(), "graphable", False)  # a custom objective: eager
 
 
 @pytest.mark.gpu

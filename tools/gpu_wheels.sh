@@ -16,7 +16,8 @@ PLATFORMS=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --p
 # What the GPU image lacks (docs/gpu.md has the list it was checked against): the app's own needs and theirs.
 NAMES=(diffusers streamlit altair blinker cachetools gitpython gitdb smmap tenacity toml tornado watchdog
        jsonschema jsonschema-specifications referencing rpds-py streamlit-drawable-canvas torchinfo
-       sqlalchemy greenlet nbformat fastjsonschema jupyter-core traitlets platformdirs)
+       sqlalchemy greenlet nbformat fastjsonschema jupyter-core traitlets platformdirs
+       starlette uvicorn python-multipart websockets itsdangerous)
 PINNED=()
 for name in "${NAMES[@]}"; do  # the venv's version, so the GPU machine tests what ships
   version=$("$PY" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)

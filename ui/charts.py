@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from core.images import zoom
-from ui.shell import chart_height, presenter
+from ui.shell import chart_height, lang, presenter
 
 PALETTE = [
     "#4c78a8",
@@ -38,7 +38,7 @@ PALETTE = [
 def _config() -> dict:
     """The shared Vega-Lite `config`: type sizes for laptop or projector, labels never cut."""
     big = presenter()
-    return {
+    out = {
         "axis": {"labelFontSize": 16 if big else 12, "titleFontSize": 18 if big else 13, "labelLimit": 0},
         # Room for the y labels even when Vega measures them before the web font has loaded (it then
         # under-measures, and "100%" was drawn as "00%", cut at the chart's left edge).
@@ -51,6 +51,10 @@ def _config() -> dict:
         },
         "title": {"fontSize": 20 if big else 14},
     }
+    if lang() == "zh":  # Chinese reads across, not sideways: the y title stands level, above the axis
+        out["axisY"].update(titleAngle=0, titleAnchor="end", titleAlign="left", titleBaseline="bottom")
+        out["axisY"].update(titleX=-out["axisY"]["minExtent"], titleY=-8)
+    return out
 
 
 def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
