@@ -255,6 +255,7 @@ def train(
                     {
                         "progress": (step + 1) / config.steps,
                         "step": step + 1,
+                        "total": config.steps,
                         "loss": losses[-1],
                         "lr": lr_at(step, config),
                         "images": seen,

@@ -13,14 +13,11 @@ from ui import charts
 from ui.grids import grid_html, predict_first, sweep_player
 from ui.i18n import labeller, t
 from ui.shell import explained_errors, presenter, show_source
-from ui.state import sync_url, url_default
+from ui.state import url_state
 
 SIZES = {"pad": (0, 3), "stride": (1, 4), "dil": (1, 3)}  # slider min, max (the example gives the value)
 SPEEDS = [0.25, 0.5, 1.0, 2.0]  # Play: seconds per output cell
-CHOICES = {
-    "conv.op": ["conv", "max", "avg"],
-    **{f"conv.{n}": list(range(lo, hi + 1)) for n, (lo, hi) in SIZES.items()},
-}
+CHOICES = {"op": ["conv", "max", "avg"], **{n: range(lo, hi + 1) for n, (lo, hi) in SIZES.items()}}
 
 
 @st.cache_data(show_spinner=False)
@@ -29,7 +26,7 @@ def sample_image(name: str) -> np.ndarray:
 
 
 def example_state(name: str) -> dict[str, object]:
-    """An example's settings by URL key: its numbers, operation, padding and stride (rows, columns)."""
+    """An example's settings by short name: its numbers, operation, padding and stride (rows, columns)."""
     ex, fmt = conv.GRID_EXAMPLES[name], conv.format_matrix
     state = {
         "input": fmt(ex.input),
@@ -39,12 +36,12 @@ def example_state(name: str) -> dict[str, object]:
     }
     for size, (rows, cols) in zip(SIZES, [(ex.padding,) * 2, ex.stride, (1, 1)], strict=True):
         state |= {size: rows, f"{size}_w": cols}
-    return {f"conv.{key}": value for key, value in state.items()}
+    return state
 
 
 def load_example() -> None:
     """Selecting an example fills the text boxes and the sliders (runs before the page is drawn)."""
-    st.session_state.update(example_state(st.session_state["conv.example"]), **{"conv.step": 1})
+    st.session_state.update({f"conv.{k}": v for k, v in example_state(s.example).items()}, **{"conv.step": 1})
 
 
 def pick(widget, key: str, options: list, prefix: str = "", **kw) -> None:
@@ -53,27 +50,28 @@ def pick(widget, key: str, options: list, prefix: str = "", **kw) -> None:
 
 
 # 1. State, each URL key once (URL > remembered > the slides' first example)
-url_default("conv.mode", "grid", choices=["grid", "photo"])
-example = url_default("conv.example", "slide", choices=list(conv.GRID_EXAMPLES))
-for key, value in example_state(example).items():  # a link naming an example gets its numbers
-    url_default(key, value, choices=CHOICES.get(key.removesuffix("_w")))
-url_default("conv.window", 2)
-url_default("conv.bias", 0.0)
-url_default("conv.predict", True)
-url_default("conv.step", 1)
-url_default("conv.speed", 1.0, choices=SPEEDS)
-url_default("conv.photo", "test_card", choices=[*conv.SAMPLES, "upload"])
-url_default("conv.kname", "edge", choices=[*conv.KERNELS, "custom"])
-url_default("conv.custom", conv.format_matrix(conv.KERNELS["sharpen"]))
-url_default("conv.colour", "rgb", choices=["rgb", "gray"])
-url_default("conv.pool", "none", choices=["none", "max", "avg"])
-url_default("conv.pool_size", 2, choices=[2, 3, 4])
-url_default("conv.display", "clip", choices=["clip", "rescale"])
+s = url_state("conv.", mode=("grid", ["grid", "photo"]), example=("slide", conv.GRID_EXAMPLES))
+url_state(
+    "conv.",
+    **{k: (v, CHOICES.get(k.removesuffix("_w"))) for k, v in example_state(s.example).items()},  # its numbers
+    window=2,
+    bias=0.0,
+    predict=True,
+    step=1,
+    speed=(1.0, SPEEDS),
+    photo=("test_card", [*conv.SAMPLES, "upload"]),
+    kname=("edge", [*conv.KERNELS, "custom"]),
+    custom=conv.format_matrix(conv.KERNELS["sharpen"]),
+    colour=("rgb", ["rgb", "gray"]),
+    pool=("none", ["none", "max", "avg"]),
+    pool_size=(2, [2, 3, 4]),
+    display=("clip", ["clip", "rescale"]),
+)
 
 
 def sizes_ui(big: bool) -> tuple[tuple[int, int], ...]:
     """Padding, stride, dilation sliders (one per axis if asked) -> ((ph, pw), (sh, sw), (dh, dw))."""
-    per_axis = st.session_state["conv.axes"]
+    per_axis = s.axes
     for col, (name, (lo, hi)) in zip(st.columns(3), SIZES.items(), strict=True):
         label = t(f"conv.{name}") + (t("conv.axis.h") if per_axis else "")
         col.slider(label, lo, hi, key=f"conv.{name}", help=t(f"conv.{name}.help"))
@@ -82,8 +80,7 @@ def sizes_ui(big: bool) -> tuple[tuple[int, int], ...]:
     if not big:
         st.toggle(t("conv.axes"), key="conv.axes", help=t("conv.axes.help"))
     st.toggle(t("conv.predict"), key="conv.predict", help=t("conv.predict.help"))
-    s = st.session_state
-    return tuple((s[f"conv.{n}"], s[f"conv.{n}_w"] if per_axis else s[f"conv.{n}"]) for n in SIZES)
+    return tuple((getattr(s, n), getattr(s, f"{n}_w") if per_axis else getattr(s, n)) for n in SIZES)
 
 
 def size_ui(in_hw, k_hw, pads, strides, dils, metric=st) -> None:
@@ -113,7 +110,7 @@ def grid_inputs_ui(big: bool, sizes: tuple[tuple[int, int], ...]) -> conv.Sweep:
     c1, c2 = st.columns([2, 1])
     pick(c1.selectbox, "conv.example", list(conv.GRID_EXAMPLES), on_change=load_example)
     pick(c2.radio, "conv.op", ["conv", "max", "avg"], horizontal=True)
-    s, op = st.session_state, st.session_state["conv.op"]
+    op = s.op
     e1, e2, e3 = st.columns([2, 2, 1]) if not big else (None, st, None)
     if not big:
         e1.text_area(t("conv.input"), key="conv.input", height=170, help=t("conv.input.help"))
@@ -122,9 +119,9 @@ def grid_inputs_ui(big: bool, sizes: tuple[tuple[int, int], ...]) -> conv.Sweep:
             e3.number_input(t("conv.bias"), step=1.0, key="conv.bias")
     if op != "conv":
         e2.slider(t("conv.window"), 1, 4, key="conv.window")
-    x = conv.parse_matrix(s["conv.input"], "input")  # (C, H, W); the kernel (C, kh, kw)
-    k = conv.parse_matrix(s["conv.kernel"], "kernel", conv.MAX_KERNEL) if op == "conv" else None
-    return conv.sweep(x, k, *sizes, float(s["conv.bias"]), op, s["conv.window"])
+    x = conv.parse_matrix(s.input, "input")  # (C, H, W); the kernel (C, kh, kw)
+    k = conv.parse_matrix(s.kernel, "kernel", conv.MAX_KERNEL) if op == "conv" else None
+    return conv.sweep(x, k, *sizes, float(s.bias), op, s.window)
 
 
 @st.fragment
@@ -134,28 +131,32 @@ def grid_ui(big: bool) -> None:
         st.session_state["conv.playing"] = False
     sizes = sizes_ui(big)
     with explained_errors():
-        s = grid_inputs_ui(big, sizes)
-        if s.first_channel_only:
+        sweep = grid_inputs_ui(big, sizes)  # every output cell's arithmetic
+        if sweep.first_channel_only:
             st.caption(t("conv.pool.first"))
-        if s.ignores_pad_dil:
+        if sweep.ignores_pad_dil:
             st.caption(t("conv.pool.note"))
-        revealed = predict_first("conv", s.signature(), s.out.shape)
+        revealed = predict_first("conv", sweep.signature(), sweep.out.shape)
         if revealed:
             m1, m2 = st.columns([1, 2])
             with m2:
-                size_ui(s.x.shape[1:], s.window, s.padding, s.stride, s.dilation, metric=m1)
-        sweep_player(s, revealed, big, SPEEDS)
+                size_ui(
+                    sweep.x.shape[1:], sweep.window, sweep.padding, sweep.stride, sweep.dilation, metric=m1
+                )
+        sweep_player(sweep, revealed, big, SPEEDS)
         if revealed:
             st.subheader(t("conv.torch"))
-            if s.kernel is None:
+            if sweep.kernel is None:
                 st.caption(t("conv.torch.pool"))
-                st.code(conv.pool_code(s.x, s.window, s.stride, s.op), language="python")
+                st.code(conv.pool_code(sweep.x, sweep.window, sweep.stride, sweep.op), language="python")
             else:
-                layer = conv.layer_for(s.x.shape, s.kernel.shape, s.padding, s.stride, s.dilation, bias=True)
-                code = conv.torch_code(layer, s.x, s.kernel, bias_value=s.bias)
-                how = t("conv.torch.params_how", c=s.x.shape[0], kh=s.window[0], kw=s.window[1])
-                torch_ui(layer, (1, *s.x.shape), code, note=how)
-    sync_url("conv.")  # a fragment run skips the page's last line
+                layer = conv.layer_for(
+                    sweep.x.shape, sweep.kernel.shape, sweep.padding, sweep.stride, sweep.dilation, bias=True
+                )
+                code = conv.torch_code(layer, sweep.x, sweep.kernel, bias_value=sweep.bias)
+                how = t("conv.torch.params_how", c=sweep.x.shape[0], kh=sweep.window[0], kw=sweep.window[1])
+                torch_ui(layer, (1, *sweep.x.shape), code, note=how)
+    s.sync()  # a fragment run skips the page's top
 
 
 def photo_settings_ui(big: bool) -> None:
@@ -165,7 +166,7 @@ def photo_settings_ui(big: bool) -> None:
     pick(c3.radio, "conv.colour", ["rgb", "gray"], horizontal=True)
     d1, d2, d3 = st.columns(3)
     pick(d1.radio, "conv.pool", ["none", "max", "avg"], horizontal=True)
-    if st.session_state["conv.pool"] != "none":
+    if s.pool != "none":
         d2.select_slider(t("conv.pool_size"), [2, 3, 4], key="conv.pool_size")
     if not big:
         pick(d3.radio, "conv.display", ["clip", "rescale"], horizontal=True, help=t("conv.display.help"))
@@ -173,10 +174,9 @@ def photo_settings_ui(big: bool) -> None:
 
 def photo_input_ui() -> np.ndarray | None:
     """The chosen sample or an upload -> (H, W, 3) uint8; None while waiting for the upload."""
-    name = st.session_state["conv.photo"]
-    if name != "upload":
-        st.caption(t(f"conv.credit.{name}"))
-        return sample_image(name)
+    if s.photo != "upload":
+        st.caption(t(f"conv.credit.{s.photo}"))
+        return sample_image(s.photo)
     upload = st.file_uploader(t("conv.upload"), type=["png", "jpg", "jpeg", "gif", "webp", "bmp"])
     if upload is None:
         st.info(t("conv.upload.wait"))
@@ -189,19 +189,16 @@ def photo_ui(big: bool) -> None:
     """Photo mode: the same arithmetic on a real photo, channel by channel."""
     pads, strides, dils = sizes_ui(big)
     photo_settings_ui(big)
-    s = st.session_state
     with explained_errors():
         if (rgb := photo_input_ui()) is None:
-            return sync_url("conv.")
-        if s["conv.kname"] == "custom":
+            return s.sync()
+        if s.kname == "custom":
             st.text_area(t("conv.custom"), key="conv.custom", height=110, help=t("conv.kernel.help"))
-            kernel = conv.parse_matrix(s["conv.custom"], "kernel", conv.MAX_KERNEL)[0]  # (kh, kw)
+            kernel = conv.parse_matrix(s.custom, "kernel", conv.MAX_KERNEL)[0]  # (kh, kw)
         else:
-            kernel = conv.named_kernel(s["conv.kname"])
-        colour, pool = s["conv.colour"] == "rgb", s["conv.pool"]
-        res = conv.explore_photo(
-            rgb, kernel, pads, strides, dils, colour, pool, s["conv.pool_size"], s["conv.display"]
-        )
+            kernel = conv.named_kernel(s.kname)
+        colour, pool = s.colour == "rgb", s.pool
+        res = conv.explore_photo(rgb, kernel, pads, strides, dils, colour, pool, s.pool_size, s.display)
         k1, k2 = st.columns([1, 3])
         k1.markdown(
             grid_html(kernel, cell_px=60 if big else 44, caption=t("conv.grid.kernel")),
@@ -210,11 +207,11 @@ def photo_ui(big: bool) -> None:
         k2.image(
             rgb, caption=t("conv.photo.input", h=rgb.shape[0], w=rgb.shape[1]), width=560 if big else 420
         )
-        signature = repr(("photo", s["conv.photo"], rgb.shape, kernel.shape, pads, strides, dils))
+        signature = repr(("photo", s.photo, rgb.shape, kernel.shape, pads, strides, dils))
         revealed = predict_first("conv", signature, res.conv_shape)
         if revealed:
             photo_results_ui(res, rgb, kernel, pads, strides, dils, colour, pool)
-    sync_url("conv.")
+    s.sync()
 
 
 def photo_results_ui(
@@ -240,7 +237,7 @@ def photo_results_ui(
         st.caption(t("conv.photo.gray_note"))
     st.subheader(t("conv.torch"))
     layer = conv.ConvLayer(c, 1, kernel.shape, strides, pads, dils, bias=False)
-    pool_arg = None if pool == "none" else (pool, st.session_state["conv.pool_size"])
+    pool_arg = None if pool == "none" else (pool, s.pool_size)
     code = conv.torch_code(layer, kernel=kernel, input_shape=(1, *res.in_shape), pool=pool_arg)
     torch_ui(layer, (1, *res.in_shape), code, pool_arg)
 
@@ -262,13 +259,12 @@ if big:  # the output size is the answer the class waits for: make it projector-
         "<style>[data-testid='stMetricValue'] * { font-size: 3.2rem !important; }</style>",
         unsafe_allow_html=True,
     )
-pick(st.segmented_control, "conv.mode", ["grid", "photo"])
-if st.session_state["conv.mode"] == "photo":
+pick(st.segmented_control, "conv.mode", ["grid", "photo"], required=True)
+if s.mode == "photo":
     photo_ui(big)
 else:
     grid_ui(big)
 slides_ui(big)
-sync_url("conv.")
 show_source(
     conv.conv2d_channels, conv.conv2d, conv.pool2d, conv.output_size, conv.trace_cell, conv.explore_photo
 )

@@ -12,21 +12,24 @@ from ui import cached, charts, jobs
 from ui.digit_input import digit_input, digit_state, prediction_ui
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
-from ui.state import sync_url, url_default
+from ui.state import url_state
 
 JOB, METHODS = "feat.job", ("both", "pca", "tsne")
 LOW, TOP, STEP, N = features.embed_sizes(LIMITS.max_embed_points)  # the "test images" slider
 TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
-url_default("feat.source", features.default_model_source(TRAINED), choices=features.MODEL_SOURCES)
-url_default("feat.quick", "slides_cnn", choices=features.QUICK_MODELS)
 digit_state("feat.", index=0, digit=7)  # feat.input, feat.index, feat.digit, feat.nth
-url_default("feat.layer", "")  # "" = features.default_map_layer of the model
-url_default("feat.shared", True)
-url_default("feat.channel", 0)
-url_default("feat.elayers", [])  # [] = features.default_embed_layers of the model
-url_default("feat.n", N, choices=range(LOW, TOP + 1))
-url_default("feat.method", "both", choices=METHODS)
-url_default("feat.perplexity", 30, choices=range(5, 51))
+s = url_state(
+    "feat.",
+    source=(features.default_model_source(TRAINED), features.MODEL_SOURCES),
+    quick=("slides_cnn", features.QUICK_MODELS),
+    layer="",  # "" = features.default_map_layer of the model
+    shared=True,
+    channel=0,
+    elayers=[],  # [] = features.default_embed_layers of the model
+    n=(N, range(LOW, TOP + 1)),
+    method=("both", METHODS),
+    perplexity=(30, range(5, 51)),
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -35,19 +38,23 @@ def layer_maps(_model: torch.nn.Module, fingerprint: str, *settings) -> pd.DataF
     return pd.DataFrame(features.embedding_table(_model, data.load("mnist"), *settings))
 
 
+def work() -> jobs.Work:
+    """The quick model's training, for the model and seed as they are at the click."""
+    return features.quick_work(s.quick, seed(), current_device().type)
+
+
 def model_ui() -> tuple[torch.nn.Module | None, str]:
     """The model: the trainer page's, an uploaded file, or the quick default (trained here once, cached)."""
     fmt = labeller("feat.source.")
     st.radio(t("feat.source"), features.MODEL_SOURCES, key="feat.source", horizontal=True, format_func=fmt)
-    source = st.session_state["feat.source"]
-    if source == "session":
+    if s.source == "session":
         model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta") or {}
         if model is None:
             st.info(t("feat.session.none"))
             return None, ""
         acc = 100 * float(meta.get("test_acc") or float("nan"))
         return model.cpu().eval(), t("feat.session.caption", name=meta.get("name", "?"), acc=acc)
-    if source == "upload":
+    if s.source == "upload":
         upload = st.file_uploader(t("feat.upload"), type=["safetensors"], key="feat.upload_file")
         if upload is None:
             st.info(t("feat.upload.hint"))
@@ -56,12 +63,11 @@ def model_ui() -> tuple[torch.nn.Module | None, str]:
         return model, t("feat.upload.caption", name=meta.get("model", "?"), file=upload.name)
     if not presenter():
         st.selectbox(t("feat.quick.model"), features.QUICK_MODELS, key="feat.quick")
-    name, path = st.session_state["feat.quick"], features.quick_path(st.session_state["feat.quick"], seed())
+    name, path = s.quick, features.quick_path(s.quick, seed())
     if not path.exists():
         if jobs.running(JOB) is None:
             st.info(t("feat.quick.hint", n=features.QUICK_SUBSET, name=name))
-        if st.button(t("feat.quick.train"), type="primary", key="feat.quick.go", disabled=jobs.busy()):
-            jobs.start(JOB, features.quick_work(name, seed(), current_device().type), current_device())
+        jobs.start_button(JOB, t("feat.quick.train"), work, key="feat.quick.go")
         return None, ""
     model, meta = cached.checkpoint_file(str(path), path.stat().st_mtime)
     return model, t("feat.quick.caption", name=name, n=features.QUICK_SUBSET, acc=100 * meta["test_acc"])
@@ -69,20 +75,19 @@ def model_ui() -> tuple[torch.nn.Module | None, str]:
 
 def maps_ui(acts: dict[str, torch.Tensor]) -> None:
     """Pick a layer: all its channels in a grid, one enlarged, on a shared or per-channel colour scale."""
-    ss = st.session_state
-    ss["feat.layer"] = features.map_layer(acts, ss["feat.layer"])
+    s.layer = features.map_layer(acts, s.layer)
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     label = {n: features.layer_label(n, a) for n, a in acts.items()}.__getitem__
     c1.selectbox(t("feat.layer"), list(acts), key="feat.layer", format_func=label)
     if not presenter():
         c2.toggle(t("feat.shared"), key="feat.shared", help=t("feat.shared.help"))
     width = 640 if presenter() else 520
-    view = features.layer_view(acts[ss["feat.layer"]][0], ss["feat.channel"], ss["feat.shared"], width)
-    ss["feat.channel"], c = view.channel, len(view.maps)
+    view = features.layer_view(acts[s.layer][0], s.channel, s.shared, width)
+    s.channel, c = view.channel, len(view.maps)
     c3.number_input(t("feat.channel"), 0, c - 1, step=1, key="feat.channel", disabled=c == 1)
     st.caption(t("feat.scale.signed") if view.signed else t("feat.scale.positive"))
     grid_col, big_col = st.columns([3, 2])
-    shown = {"layer": ss["feat.layer"], "shape": view.shape, "k": view.channel}
+    shown = {"layer": s.layer, "shape": view.shape, "k": view.channel}
     grid_col.image(view.grid, caption=t("feat.grid.caption", c=c, **shown))
     caption = t("feat.channel.title", lo=view.lo, hi=view.hi, **shown)
     big_col.image(view.one, caption=caption, width="stretch")  # square pixels, fits its column
@@ -107,7 +112,7 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
             cols = [t("feat.col.layer"), t("feat.col.type"), t("feat.col.shape")]
             st.dataframe(pd.DataFrame(features.shape_walk(model, acts), columns=cols), hide_index=True)
         maps_ui(acts)
-    sync_url("feat.")
+    s.sync()
 
 
 def kernels_ui(model: torch.nn.Module) -> None:
@@ -123,7 +128,7 @@ def embed_ui(model: torch.nn.Module) -> None:
     """4. PCA / t-SNE maps of whole layers, computed on demand (a fragment: its controls rerun only it)."""
     st.subheader(t("feat.embed.title"))
     st.markdown(t("feat.embed.explain"))
-    st.session_state["feat.elayers"] = features.embed_layers(model, st.session_state["feat.elayers"])
+    s.elayers = features.embed_layers(model, s.elayers)
     e1, e2 = st.columns(2)
     e1.multiselect(t("feat.elayers"), features.leaf_layers(model), key="feat.elayers", max_selections=4)
     e2.slider(t("feat.n"), LOW, TOP, step=STEP, key="feat.n")
@@ -131,8 +136,7 @@ def embed_ui(model: torch.nn.Module) -> None:
     e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
     if not presenter():
         e2.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
-    get = st.session_state.__getitem__
-    settings = (tuple(get("feat.elayers")), get("feat.n"), get("feat.method"), get("feat.perplexity"), seed())
+    settings = (tuple(s.elayers), s.n, s.method, s.perplexity, seed())
     asked = (features.model_fingerprint(model), *settings)  # the cache key: this model, these settings
     if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not settings[0]):
         with explained_errors(), st.spinner(t("feat.embed.running", n=settings[1])):
@@ -144,7 +148,7 @@ def embed_ui(model: torch.nn.Module) -> None:
             st.info(t("feat.embed.stale"))
         scatter_ui(layer_maps(model, *done), *done[1:5])
     st.markdown(t("feat.embed.report"))
-    sync_url("feat.")
+    s.sync()
 
 
 def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexity: float) -> None:
@@ -175,14 +179,12 @@ st.subheader(t("feat.model.title"))
 with explained_errors():  # no MNIST, no model picker: the sentence says why
     mnist = data.load("mnist")
     model, model_caption = model_ui()
-panel = st.container()
-jobs.show_outcome(JOB)
+jobs.live_panel(JOB, draw_progress)  # the quick model's progress and Stop, then how it ended
 if model is not None and mnist is not None:
     st.caption(model_caption)
     inspect_ui(model, mnist)
     kernels_ui(model)
     st.divider()
     embed_ui(model)
-sync_url("feat.")
 show_source(features.activations, features.embed, features.map_grid)
-jobs.watch(JOB, panel, draw_progress)
+jobs.watch_all()

@@ -4,6 +4,8 @@ The img2img parts (strength arithmetic, schedule, trace, result, contact sheet) 
 helpers in ui/img2img.py, over the same core (core.diffusion.step_plan, sheet_runs).
 """
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 import torch
@@ -11,21 +13,27 @@ from PIL import Image
 
 from core import data as core_data
 from core import ddpm
-from ui import charts, img2img, jobs
+from ui import cached, charts, img2img, jobs
 from ui.diffusion_charts import mnist_unet_ui
 from ui.digit_input import digit_input, digit_state
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, show_source
-from ui.state import sync_url, url_default
+from ui.state import url_state
 
-DIGIT_SOURCES = ("index", "draw")  # img2img starts from a test digit or the student's drawing
+JOB, DIGIT_SOURCES = "ddpm.job", ("index", "draw")  # img2img starts from a test digit or a drawing
 TRAIN_STEPS = sorted({200, 1000, ddpm.DDPMConfig().steps, 6000})
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def cached_model(dataset: str, mtime: float):
-    """The checkpoint on disk, loaded once per process (mtime in the key: a new file is reloaded)."""
-    return ddpm.load_cached(dataset)
+digit_state("ddpm.", DIGIT_SOURCES, index=18)  # test image 18: a sloppy 3
+s = url_state(
+    "ddpm.",
+    dataset=("mnist", core_data.NAMES),
+    label=(3, range(10)),
+    guidance=3.0,
+    scheduler=("ddpm", ddpm.SCHEDULER_NAMES),
+    steps=50,
+    seed=0,
+    strength=0.6,
+    train_steps=(ddpm.DDPMConfig().steps, TRAIN_STEPS),
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -41,47 +49,38 @@ def unet_rows(_unet, model_key: str) -> list:
     return ddpm.describe_unet(_unet)
 
 
-def current_model(dataset: str):
-    """This session's trained model, else the cached checkpoint, else None -> (unet, meta, origin)."""
-    trained = st.session_state.get("ddpm.trained", {})
-    if dataset in trained:
-        return (*trained[dataset], "session")
-    path = ddpm.checkpoint_path(dataset)
-    found = cached_model(dataset, path.stat().st_mtime) if path.exists() else None
-    return None if found is None else (*found, "cached")
+def finished(job: jobs.BackgroundJob) -> jobs.Said | None:
+    """A finished training job: keep the model for its dataset (and on disk when it ran to the end)."""
+    unet, meta = job.result
+    if meta["steps_done"] == 0:
+        return None
+    st.session_state.setdefault("ddpm.trained", {})[(meta["config"]["dataset"],)] = (unet, meta)
+    if job.status == "done":
+        ddpm.save_cached(unet, meta)  # the next student starts from it instantly
+    fields = dict(steps=meta["steps_done"], seconds=meta["seconds"], loss=meta["final_loss"])
+    kind, msg_key = ("success", "ddpm.train.done") if job.status == "done" else ("info", "ddpm.train.stopped")
+    return kind, msg_key, fields
 
 
-def harvest_jobs(dataset: str) -> None:
-    """Take a finished training job once: keep the model and record the sentence."""
-    job = jobs.harvest("ddpm.job")
-    if job is not None and job.result is not None and job.result[1]["steps_done"] > 0:
-        unet, meta = job.result
-        st.session_state.setdefault("ddpm.trained", {})[dataset] = (unet, meta)
-        if job.status == "done":
-            ddpm.save_cached(unet, meta)  # the next student starts from it instantly
-        key = "ddpm.train.done" if job.status == "done" else "ddpm.train.stopped"
-        fields = dict(steps=meta["steps_done"], seconds=meta["seconds"], loss=meta["final_loss"])
-        jobs.outcome("ddpm.job", "success" if job.status == "done" else "info", key, **fields)
+def work() -> jobs.Work:
+    """Train's click: the one core call, work(report, should_stop), for the settings as they are now."""
+    config = ddpm.DDPMConfig(dataset=s.dataset, steps=s.train_steps, device=current_device().type)
+    return partial(ddpm.train, config)
 
 
-def train_ui(dataset: str, live) -> None:
-    """Steps and a Train button; the job runs in the background with a live loss curve and Stop."""
-    config = ddpm.DDPMConfig(dataset=dataset)
-    url_default("ddpm.train_steps", config.steps, choices=TRAIN_STEPS)
+def train_ui() -> None:
+    """The steps to train, and Train (off while any job runs)."""
     st.caption(t("ddpm.train.explain"))
-    st.select_slider(t("ddpm.train.steps", batch=config.batch_size), TRAIN_STEPS, key="ddpm.train_steps")
-    if st.button(t("ddpm.train.button"), type="primary", disabled=jobs.busy(), key="ddpm.train.go"):
-        config.steps, config.device = st.session_state["ddpm.train_steps"], current_device().type
-        jobs.start("ddpm.job", lambda report, stop: ddpm.train(config, report, stop), current_device())
+    batch = ddpm.DDPMConfig().batch_size
+    st.select_slider(t("ddpm.train.steps", batch=batch), TRAIN_STEPS, key="ddpm.train_steps")
+    jobs.start_button(JOB, t("ddpm.train.button"), work, key="ddpm.train.go")
 
 
 def draw_training(snap: dict) -> None:
+    """The live view: "step k of total: loss", then the loss curve so far."""
     records, eta = snap["records"], f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"
-    last = dict(records[-1], total=round(records[-1]["step"] / max(records[-1]["progress"], 1e-9)))
-    fields = {k: last[k] for k in ("step", "total", "loss")}
-    jobs.progress_bar(snap, t("ddpm.train.progress", **fields, elapsed=snap["elapsed"], eta=eta))
-    df = pd.DataFrame({"step": [r["step"] for r in records], "loss": [r["loss"] for r in records]})
-    df["series"] = t("ddpm.train.series")
+    jobs.progress_bar(snap, t("ddpm.train.progress", **records[-1], elapsed=snap["elapsed"], eta=eta))
+    df = pd.DataFrame(records)[["step", "loss"]].assign(series=t("ddpm.train.series"))
     titles = dict(x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"))
     charts.curves(df, "step", "loss", "series", **titles, height=200)
 
@@ -97,8 +96,7 @@ def settings_ui(classes) -> tuple:
         c3.selectbox(t("ddpm.scheduler"), names, key="ddpm.scheduler", format_func=str.upper, help=help_)
         c4.number_input(t("ddpm.steps"), 1, 200, key="ddpm.steps")
         c5.number_input(t("ddpm.seed"), 0, 2**31 - 1, key="ddpm.seed")
-    s = st.session_state
-    return s["ddpm.label"], s["ddpm.steps"], s["ddpm.scheduler"], float(s["ddpm.guidance"]), s["ddpm.seed"]
+    return s.label, s.steps, s.scheduler, float(s.guidance), s.seed
 
 
 @st.fragment
@@ -127,35 +125,21 @@ def trace_ui(out: ddpm.SampleResult, key: str) -> None:
 
 
 # --- the page ------------------------------------------------------------------------------------
+jobs.harvest(JOB, finished)
 st.title(t("nav.diffusion"))
 st.markdown(t("ddpm.intro"))
-url_default("ddpm.dataset", "mnist", choices=list(core_data.NAMES))
-url_default("ddpm.label", 3, choices=list(range(10)))
-url_default("ddpm.guidance", 3.0)
-url_default("ddpm.scheduler", "ddpm", choices=list(ddpm.SCHEDULER_NAMES))
-url_default("ddpm.steps", 50)
-url_default("ddpm.seed", 0)
-url_default("ddpm.strength", 0.6)
-digit_state("ddpm.", DIGIT_SOURCES, index=18)  # test image 18: a sloppy 3
-dataset = st.session_state["ddpm.dataset"]
-harvest_jobs(dataset)
-if not presenter():
-    st.segmented_control(
-        t("ddpm.dataset"), list(core_data.NAMES), key="ddpm.dataset", format_func=labeller("ddpm.dataset.")
-    )
-if st.session_state.get("ddpm.dataset") not in core_data.NAMES:  # a segmented control can be clicked off
-    st.session_state["ddpm.dataset"] = dataset = "mnist"
-
-found = current_model(dataset)
+if not presenter():  # required: a click on the chosen dataset keeps it
+    kw = {"format_func": labeller("ddpm.dataset."), "required": True}
+    st.segmented_control(t("ddpm.dataset"), core_data.NAMES, key="ddpm.dataset", **kw)
+dataset, path = s.dataset, ddpm.checkpoint_path(s.dataset)
+found = cached.session_or_disk("ddpm.trained", (dataset,), path, cached.ddpm_checkpoint)
 if found is None:
     st.info(t("ddpm.none", dataset=t(f"ddpm.dataset.{dataset}"), minutes=ddpm.CPU_MINUTES))
-train_box = st.expander(
-    t("ddpm.train.header" if found is None else "ddpm.train.again"), expanded=found is None
-)
-with train_box, explained_errors():
-    train_live = st.container()
-    train_ui(dataset, train_live)
-jobs.show_outcome("ddpm.job")  # outside the panel: it folds away once a model is there
+label = t("ddpm.train.again" if found else "ddpm.train.header")
+with st.expander(label, expanded=not found), explained_errors():  # folded away once a model is there
+    jobs.live_panel(JOB, draw_training, show=False)  # on top: Stop and the curve in sight while it trains
+    train_ui()
+jobs.show_outcome(JOB)  # outside the expander, so it is seen
 sheet_live = st.container()  # replaced inside the sheet tab once a model is there
 if found is not None:
     unet, meta, origin = found
@@ -184,7 +168,7 @@ if found is not None:
             st.slider(
                 t("ddpm.strength"), 0.0, 1.0, step=0.05, key="ddpm.strength", help=t("ddpm.strength.help")
             )
-            strength = float(st.session_state["ddpm.strength"])
+            strength = float(s.strength)
             plan = ddpm.step_plan(steps, strength, scheduler)  # raises the sentence for strength 0
             img2img.strength_ui("ddpm.arith.text", plan)
             drawing = None if init is None else init.numpy().tobytes()
@@ -209,11 +193,6 @@ if found is not None:
         sheet_live = img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
     if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
         mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
-sync_url("ddpm.")
 show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)
-
-
-if jobs.running("ddpm.job"):
-    jobs.watch("ddpm.job", train_live, draw_training)
-elif jobs.running("ddpm.sheet.job"):
-    img2img.watch_sheet("ddpm", sheet_live, t("img2img.sheet.starting"))
+img2img.watch_sheet("ddpm", sheet_live, t("img2img.sheet.starting"))  # the sheet's live view, while it runs
+jobs.watch_all()  # last: the training job's live view, while it runs

@@ -1,11 +1,7 @@
 """MNIST CNN trainer: pick a course model, train it live, compare runs, see its mistakes, draw a digit.
 
-Longer than 250 lines because it holds five views, each a `*_ui()` function over core: settings
-(`train.cadence`), live curves (`train.train_run` as a `ui/jobs` job), the run table (`train.run_row`),
-the error drill-down (`train.diagnose`, `train.gallery`) and the drawing canvas (`train.predict_proba`).
+A little over 250 lines: five views (settings, live curves, runs, mistakes, drawing) share the runs.
 """
-
-from __future__ import annotations
 
 from functools import partial
 from typing import Any
@@ -16,6 +12,7 @@ import streamlit as st
 from core import data as core_data
 from core import train
 from core.digits import preprocess
+from core.errors import UserError
 from core.images import zoom
 from core.limits import LIMITS
 from core.models import MODEL_NAMES, model_options
@@ -25,41 +22,34 @@ from ui.digit_input import prediction_ui
 from ui.i18n import labeller, t
 from ui.keep import keep_trainer_runs
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
-from ui.state import sync_url, url_default
+from ui.state import url_state
 
 JOB, SUBSETS, NUMBER = "train.job", train.subset_choices(), lambda v: f"{v:g}"
-
-# 1. State: each URL key once. Runs (train.Run) and the shared model live in session state.
-url_default("train.arch", "two_layer_cnn", choices=list(MODEL_NAMES))
-url_default("train.optimizer", "adam", choices=list(train.OPTIMIZERS))
-url_default("train.lr", 3e-3, choices=train.LRS)
-url_default("train.batch", 128, choices=train.BATCH_SIZES)
-url_default("train.epochs", 1, choices=list(range(1, LIMITS.max_epochs + 1)))
-url_default("train.subset", SUBSETS[-1], choices=SUBSETS)
-url_default("train.schedule", "onecycle", choices=list(train.SCHEDULES))
-url_default("train.wd", 0.0, choices=train.WEIGHT_DECAYS)
-url_default("train.dropout", train.option_defaults(st.session_state["train.arch"])["dropout"])
-url_default("train.bn", train.option_defaults(st.session_state["train.arch"])["batch_norm"])
-url_default("train.same_init", True)
-
-
+s = url_state(  # each URL key once, with the choices a link may ask for
+    "train.",
+    arch=("two_layer_cnn", MODEL_NAMES),
+    optimizer=("adam", train.OPTIMIZERS),
+    lr=(3e-3, train.LRS),
+    batch=(128, train.BATCH_SIZES),
+    epochs=(1, range(1, LIMITS.max_epochs + 1)),
+    subset=(SUBSETS[-1], SUBSETS),
+    schedule=("onecycle", train.SCHEDULES),
+    wd=(0.0, train.WEIGHT_DECAYS),
+    same_init=True,
+)
+model_defaults = train.option_defaults(s.arch)  # dropout 0.3 for the homework's CNN, ...
+url_state("train.", dropout=model_defaults["dropout"], bn=model_defaults["batch_norm"])
+st.session_state.setdefault("train.runs", [])  # the runs (train.Run) of this session, oldest first
 mnist = partial(core_data.load, "mnist")  # once per process, shared by every session
-
-
-@st.cache_data(show_spinner=False)
-def summary_table(arch: str, options: tuple) -> tuple[list[dict[str, Any]], int]:
-    """The layer table and the parameter count: one model build per model and options, for every session."""
-    return train.layer_table(arch, dict(options))
+layer_table = st.cache_data(train.layer_table, show_spinner=False)  # one build per model and options
 
 
 def keep(run: train.Run) -> None:
     """A new run joins the table (the oldest leaves), is inspected, and is shared with the feature maps."""
-    s = st.session_state
-    s["train.runs"] = train.keep_run(s.get("train.runs", []), run)
-    s["train.inspect"] = run.id  # before the selectbox exists: top of the page or a callback
-    if not run.stopped or s.get("train.draw_run") not in [r.id for r in s["train.runs"]]:
-        s["train.draw_run"] = run.id  # a stopped run reads digits only when picked
-    s["train.model"], s["train.model_meta"] = run.model, run.meta  # read by the feature-map viewer
+    s.runs, s.inspect = train.keep_run(s.runs, run), run.id  # before the selectbox exists: top or a callback
+    if not run.stopped or st.session_state.get("train.draw_run") not in [r.id for r in s.runs]:
+        s.draw_run = run.id  # a stopped run reads digits only when picked
+    s.model, s.model_meta = run.model, run.meta  # read by the feature-map viewer
 
 
 def finished(job: jobs.BackgroundJob) -> jobs.Said:
@@ -76,24 +66,29 @@ def load(blob: bytes) -> jobs.Said:
 
 
 def next_id() -> int:
-    st.session_state["train.counter"] = st.session_state.get("train.counter", 0) + 1
-    return st.session_state["train.counter"]
+    s.counter = st.session_state.get("train.counter", 0) + 1
+    return s.counter
 
 
 def reset() -> None:
     """A new model starts from its own defaults (e.g. dropout 0.3 for the homework's CNN)."""
-    d = train.option_defaults(st.session_state["train.arch"])
-    st.session_state.update({"train.dropout": d["dropout"], "train.bn": d["batch_norm"]})
+    defaults = train.option_defaults(s.arch)
+    s.dropout, s.bn = defaults["dropout"], defaults["batch_norm"]
 
 
-def settings_ui(busy: bool) -> tuple[train.TrainConfig | None, dict[str, Any]]:
-    """The settings widgets -> (the run's TrainConfig with the page's cadence, or None: a mistake shown
-    as one sentence, the model's options)."""
+def run_config() -> tuple[train.TrainConfig, dict[str, Any]]:
+    """The settings as they are now -> (the run's TrainConfig, the model's options)."""
+    settings = {name: getattr(s, name) for name in train.PAGE_SETTINGS}
+    config = train.config_from_settings(settings, seed=seed(), device=current_device().type)
+    return config, train.options_for(config.model, s.dropout, s.bn)
+
+
+def settings_ui(busy: bool) -> tuple[bool, dict[str, Any]]:
+    """The settings widgets -> (whether they make a run, else one sentence says why; the model's options)."""
 
     def w(widget: Any, key: str, *args: Any, **kw: Any) -> None:  # labelled t(key), frozen while a run trains
         widget(t(key), *args, key=key, disabled=busy, **kw)
 
-    s, opts = st.session_state, model_options(st.session_state["train.arch"])
     st.subheader(t("train.settings"))
     w(st.selectbox, "train.arch", MODEL_NAMES, format_func=labeller("train.arch."), on_change=reset)
     c1, c2 = st.columns(2)
@@ -104,19 +99,17 @@ def settings_ui(busy: bool) -> tuple[train.TrainConfig | None, dict[str, Any]]:
     if not presenter():
         w(c1.select_slider, "train.subset", SUBSETS, format_func="{:,}".format)
         w(c2.selectbox, "train.schedule", train.SCHEDULES, format_func=labeller("train.sched."))
-        if "dropout" in opts:
+        if "dropout" in model_options(s.arch):
             w(c1.slider, "train.dropout", 0.0, 0.8, step=0.05)
         w(c2.select_slider, "train.wd", train.WEIGHT_DECAYS, format_func=NUMBER)
-        if "batch_norm" in opts:
+        if "batch_norm" in model_options(s.arch):
             w(st.checkbox, "train.bn")
         w(st.checkbox, "train.same_init", help=t("train.same_init.help"))
-    settings = {name: s[f"train.{name}"] for name in train.PAGE_SETTINGS}
-    config = train.config_from_settings(settings, seed=seed(), device=current_device().type)
-    options = train.options_for(config.model, s["train.dropout"], s["train.bn"])
+    config, options = run_config()
     with explained_errors():  # e.g. 0 epochs typed: one sentence, and Train waits for a valid number
         train.check_config(config)
-        return train.cadence(config), options
-    return None, options
+        return True, options
+    return False, options
 
 
 def curves_ui(runs: list[tuple[str, list[dict]]]) -> None:
@@ -136,26 +129,36 @@ def curves_ui(runs: list[tuple[str, list[dict]]]) -> None:
 
 def draw_live(snap: dict) -> None:
     """One frame of the live view: the progress line and the curves so far (previous runs too)."""
-    label, epochs = st.session_state["train.live"]  # the running run's name and epochs
+    label, epochs = s.live  # the running run's name and epochs
     last = snap["records"][-1]
     done = {"epoch": last["epoch"], "epochs": epochs, "images": int(last["images"])}
     jobs.progress_bar(snap, t("train.progress", elapsed=snap["elapsed"], eta=snap["eta"] or 0.0, **done))
-    runs = [(r.label, r.history.steps) for r in st.session_state.get("train.runs", []) if r.history]
-    curves_ui([*runs, (label, snap["records"])])
+    curves_ui([*((r.label, r.history.steps) for r in s.runs if r.history), (label, snap["records"])])
 
 
-def work(config: train.TrainConfig, options: dict[str, Any]) -> jobs.Work:
-    """Train's click: the next run's name for the live view, and its core call."""
-    run_id, same = next_id(), bool(st.session_state["train.same_init"])
-    st.session_state["train.live"] = (train.run_label(run_id, config), config.epochs)
-    return partial(train.train_run, run_id, mnist(), config, options, same)
+def work() -> jobs.Work | None:
+    """Train's click, with the settings as they are now (a number typed just before the click arrives with
+    it): the next run's name for the live view and its core call; None for a mistake (the page says it)."""
+    config, options = run_config()
+    try:
+        train.check_config(config)
+    except UserError:
+        return None
+    run_id, config = next_id(), train.cadence(config)
+    s.live = (train.run_label(run_id, config), config.epochs)
+    return partial(train.train_run, run_id, mnist(), config, options, bool(s.same_init))
 
 
-def runs_table(runs: list[train.Run]) -> None:
+def runs_ui(runs: list[train.Run], busy: bool) -> None:
+    """The table of runs, and Clear."""
+    st.subheader(t("train.runs"))
     df = pd.DataFrame([train.run_row(r) for r in runs])
     df["model"] = df.model.map(labeller("train.arch."))
     df["optimizer"] = df.optimizer.map(labeller("train.opt."))
     st.dataframe(df.rename(columns=lambda k: t(f"train.col.{k}")), hide_index=True, width="stretch")
+    if st.button(t("train.clear"), disabled=busy):
+        s.runs = []
+        st.rerun()
 
 
 def run_picker(key: str, label: str, runs: list[train.Run], with_acc: bool = False) -> train.Run:
@@ -196,7 +199,6 @@ def diagnostics_ui(runs: list[train.Run]) -> None:
 
 def draw_ui() -> None:
     """Draw a digit: every preprocessing step, then the chosen run's probabilities (a fragment when idle)."""
-    runs = st.session_state.get("train.runs", [])
     st.subheader(t("train.draw"))
     c1, c2 = st.columns([2, 3] if presenter() else [1, 2], gap="large")  # the 280 px canvas is never cut
     with c1:
@@ -204,17 +206,17 @@ def draw_ui() -> None:
         with explained_errors():
             steps = draw_digit_steps("train.canvas")
     with c2:
-        if runs:
-            run = run_picker("train.draw_run", t("train.draw.run"), runs, with_acc=True)
+        if s.runs:
+            run = run_picker("train.draw_run", t("train.draw.run"), s.runs, with_acc=True)
         if steps is not None:
             images = (steps.ink, steps.square, zoom(steps.scaled, 6), zoom(steps.digit, 4))
             captions = [t(f"train.step.{k}") for k in ("ink", "crop", "scaled", "centred")]
             charts.image_row(images, captions, per_row=4, factor=1)  # each picture fits its column
             lo, hi = float(steps.normalized.min()), float(steps.normalized.max())
             st.caption(t("train.step.normalized", lo=lo, hi=hi))
-        if not runs:
+        if not s.runs:
             st.info(t("train.draw.need_model"))
-        if steps is None or not runs:
+        if steps is None or not s.runs:
             return
         prediction_ui(train.predict_proba(run.model, steps.digit)[0], mnist(), height=220, big=True)
         st.caption(t("train.draw.used", run=run.label, acc=run.test_acc))
@@ -223,7 +225,7 @@ def draw_ui() -> None:
 def summary_ui(arch: str, options: dict[str, Any]) -> None:
     """The chosen model's layers and parameter count (before training), and the first training image."""
     with explained_errors():
-        rows, n_params = summary_table(arch, tuple(sorted(options.items())))
+        rows, n_params = layer_table(arch, options)
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
         table = pd.DataFrame(rows).rename(columns=lambda k: t(f"train.col.{k}"))
@@ -234,41 +236,32 @@ def summary_ui(arch: str, options: dict[str, Any]) -> None:
         st.image(zoom(mnist().train_x[0].numpy(), 4), caption=t("train.first_image", label=label), width=112)
 
 
-# 2. The page: settings, live curves, runs, diagnostics, weights, drawing.
+# The page: settings, live curves, runs, diagnostics, weights, drawing.
 jobs.harvest(JOB, finished)
 busy = jobs.busy()
 st.title(t("nav.trainer"))
 st.caption(t("train.intro"))
 left, right = st.columns([2, 3], gap="large")
 with left:
-    config, options = settings_ui(busy)
-    start = partial(work, config, options)
-    jobs.start_button(
-        JOB, t("train.start"), start, disabled=config is None, key="train.start_btn", width="stretch"
-    )
+    ok, options = settings_ui(busy)
+    jobs.start_button(JOB, t("train.start"), work, disabled=not ok, key="train.start_btn", width="stretch")
 with right:
-    summary_ui(st.session_state["train.arch"], options)
+    summary_ui(s.arch, options)
 st.subheader(t("train.curves"))
 jobs.live_panel(JOB, draw_live)  # progress and Stop while a run trains, then "Done …"
-runs = st.session_state.get("train.runs", [])
 if not busy:
-    curves_ui([(r.label, r.history.steps) for r in runs if r.history])
-    if not runs:
+    curves_ui([(r.label, r.history.steps) for r in s.runs if r.history])
+    if not s.runs:
         st.info(t("train.runs.empty"))
 fragment = (lambda f: f) if busy else st.fragment  # a fragment rerun would stop the live view's loop
-if runs:
-    st.subheader(t("train.runs"))
-    runs_table(runs)
-    if st.button(t("train.clear"), disabled=busy):
-        st.session_state["train.runs"] = []
-        st.rerun()
-    fragment(diagnostics_ui)(runs)
-inspected = next((r for r in runs if r.id == st.session_state.get("train.inspect")), None)
+if s.runs:
+    runs_ui(s.runs, busy)
+    fragment(diagnostics_ui)(s.runs)
+inspected = next((r for r in s.runs if r.id == st.session_state.get("train.inspect")), None)
 saved = (train.run_checkpoint(inspected), f"{inspected.config.model}.safetensors") if inspected else None
 weights.expander("train", saved, load, types=["safetensors", "pt", "pth", "bin"])  # .pt: refused, with why
-if runs and not busy:
-    keep_trainer_runs(runs, st.session_state.get("train.inspect"), mnist().test_y)  # TensorBoard, notebook
+if s.runs and not busy:
+    keep_trainer_runs(s.runs, st.session_state.get("train.inspect"), mnist().test_y)  # TensorBoard, notebook
 fragment(draw_ui)()
-sync_url("train.")
-show_source(train.model_class(st.session_state["train.arch"]), train.fit, train.train_run, preprocess)
+show_source(train.model_class(s.arch), train.fit, train.train_run, preprocess)
 jobs.watch_all()  # last: everything above is drawn and clickable while a run trains

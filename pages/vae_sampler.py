@@ -1,10 +1,9 @@
 """VAE sampler: train (or load) the report's convolutional VAE; sample, interpolate, walk the latent space.
 
 One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (A little
-over CONTRIBUTING's ~250 lines: four views share one model and its training job; the logic is in core.)
+over 250 lines: the four views share one model and its training job; the logic is in core.)
 """
 
-from functools import partial
 from math import isqrt
 
 import pandas as pd
@@ -21,23 +20,26 @@ from ui.digit_input import digit_input, digit_state
 from ui.i18n import labeller, t
 from ui.keep import tensorboard_button
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
-from ui.state import sync_url, url_default
+from ui.state import url_state
 
-JOB = "vae.job"
-url_default("vae.dataset", vt.DEFAULT_DATASET, choices=list(data.NAMES))
-url_default("vae.z", vt.DEFAULT_VAE.z_dim, choices=list(vt.Z_CHOICES))
-url_default("vae.beta", vt.DEFAULT_BETA, choices=list(vt.BETA_CHOICES))
-url_default("vae.epochs", vt.DEFAULT_TRAIN.epochs, choices=list(range(1, LIMITS.max_epochs + 1)))
-url_default("vae.subset", vt.DEFAULT_TRAIN.train_subset, choices=list(vt.SUBSETS))
-url_default("vae.n", 64, choices=[16, 36, 64, 100])
-url_default("vae.sample_seed", 0)
-url_default("vae.src", "test", choices=["test", "draw"])
-url_default("vae.method", "both", choices=["linear", "slerp", "both"])
-url_default("vae.steps", 10, choices=list(range(3, 17)))
+JOB, SAMPLES, METHODS = "vae.job", [16, 36, 64, 100], ["linear", "slerp", "both"]
 for _side, _digit in (("a", 1), ("b", 7)):  # each endpoint's test image: its class and which one of it
     digit_state(f"vae.{_side}_", sources=("class",), digit=_digit)
-url_default("vae.grid", 15, choices=list(range(5, 26)))
-url_default("vae.recon_seed", 0)
+s = url_state(
+    "vae.",
+    dataset=(vt.DEFAULT_DATASET, data.NAMES),
+    z=(vt.DEFAULT_VAE.z_dim, vt.Z_CHOICES),
+    beta=(vt.DEFAULT_BETA, vt.BETA_CHOICES),
+    epochs=(vt.DEFAULT_TRAIN.epochs, range(1, LIMITS.max_epochs + 1)),
+    subset=(vt.DEFAULT_TRAIN.train_subset, vt.SUBSETS),
+    n=(64, SAMPLES),
+    sample_seed=0,
+    src=("test", ["test", "draw"]),
+    method=("both", METHODS),
+    steps=(10, range(3, 17)),
+    grid=(15, range(5, 26)),
+    recon_seed=0,
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -45,8 +47,8 @@ def latent_table(fingerprint: str, _model: VAE, dataset: str) -> pd.DataFrame:
     return pd.DataFrame(vt.latent_table(_model, data.load(dataset), min(2_000, LIMITS.max_embed_points)))
 
 
-def bump(key: str) -> None:
-    st.session_state[key] = int(st.session_state[key]) + 1
+def bump(name: str) -> None:
+    setattr(s, name, int(getattr(s, name)) + 1)
 
 
 def finished(job: jobs.BackgroundJob) -> jobs.Said:
@@ -64,16 +66,7 @@ def settings_ui() -> tuple[str, int, float]:
     c1.selectbox(t("vae.dataset"), data.NAMES, key="vae.dataset", format_func=labeller("vae.dataset."))
     c2.select_slider(t("vae.z"), vt.Z_CHOICES, key="vae.z", help=t("vae.z.help"))
     c3.select_slider(t("vae.beta"), vt.BETA_CHOICES, key="vae.beta", help=t("vae.beta.help"))
-    return st.session_state["vae.dataset"], st.session_state["vae.z"], float(st.session_state["vae.beta"])
-
-
-def current_model(dataset: str, z: int, beta: float) -> tuple[VAE, dict, str] | None:
-    """This session's trained VAE for these settings, else the cached checkpoint, else None."""
-    if (dataset, z, beta) in st.session_state.get("vae.trained", {}):
-        return (*st.session_state["vae.trained"][(dataset, z, beta)], "session")
-    path = vt.checkpoint_path(dataset, z, beta)
-    found = cached.vae_checkpoint(dataset, z, beta, path.stat().st_mtime) if path.exists() else None
-    return None if found is None else (*found, "cached")
+    return s.dataset, s.z, float(s.beta)
 
 
 def curves_ui(records: list[dict]) -> None:
@@ -93,10 +86,10 @@ def draw_progress(snap: dict) -> None:
     curves_ui(snap["records"])
 
 
-def work(ds: data.Dataset, z: int, beta: float) -> jobs.Work:
-    """Train's click: the core training job for these settings (epochs and images from the sliders)."""
-    epochs, images = st.session_state["vae.epochs"], st.session_state["vae.subset"]
-    return vt.train_work(ds, z, beta, epochs, images, seed(), current_device().type)
+def work() -> jobs.Work:
+    """Train's click: the core training job for the settings as they are now (a change arrives with it)."""
+    ds = data.load(s.dataset)
+    return vt.train_work(ds, s.z, float(s.beta), s.epochs, s.subset, seed(), current_device().type)
 
 
 def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool) -> None:
@@ -108,8 +101,7 @@ def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool) -> None:
             c1, c2 = st.columns(2)
             c1.slider(t("vae.train.epochs"), 1, LIMITS.max_epochs, key="vae.epochs")
             c2.select_slider(t("vae.train.subset"), vt.SUBSETS, key="vae.subset", format_func="{:,}".format)
-        start = partial(work, ds, z, beta)
-        jobs.control(JOB, t("vae.train.button"), start, draw_progress, show=False, key="vae.train.go")
+        jobs.control(JOB, t("vae.train.button"), work, draw_progress, show=False, key="vae.train.go")
         last = st.session_state.get("vae.last_run")
         if jobs.running(JOB) is None and last and last[0] == (ds.name, z, beta):
             curves_ui(last[1])
@@ -122,13 +114,13 @@ def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.sample.explain"))
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
     if not presenter():
-        c1.select_slider(t("vae.sample.n"), [16, 36, 64, 100], key="vae.n")
+        c1.select_slider(t("vae.sample.n"), SAMPLES, key="vae.n")
         c2.number_input(t("vae.sample.seed"), 0, 2**31 - 1, step=1, key="vae.sample_seed")
     icon = ":material/casino:"
-    c3.button(t("vae.sample.new"), on_click=bump, args=("vae.sample_seed",), key="vae.sample.go", icon=icon)
-    n = st.session_state["vae.n"]
+    c3.button(t("vae.sample.new"), on_click=bump, args=("sample_seed",), key="vae.sample.go", icon=icon)
+    n = s.n
     with explained_errors():
-        images = vt.sample(model, n, seed=int(st.session_state["vae.sample_seed"]))
+        images = vt.sample(model, n, seed=int(s.sample_seed))
         st.image(vt.image_grid(images, isqrt(n), scale=3 if n > 36 else 4), width=600 if presenter() else 480)
 
 
@@ -138,7 +130,7 @@ def digit_ui(ds: data.Dataset, side: str) -> torch.Tensor | None:
     st.markdown(f"**{t(f'vae.interp.{side}')}**")
     pick, show = st.columns([2, 1])
     with pick:
-        source = "draw" if st.session_state["vae.src"] == "draw" else "class"
+        source = "draw" if s.src == "draw" else "class"
         found = digit_input(f"vae.{side}_", ds, source=source, side=200)
     if found is None:
         return None
@@ -160,14 +152,13 @@ def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
         b = digit_ui(ds, "b")
     c1, c2 = st.columns(2)
     kw = {"format_func": labeller("vae.interp."), "help": t("vae.interp.method.help")}
-    c1.radio(t("vae.interp.method"), ["linear", "slerp", "both"], key="vae.method", horizontal=True, **kw)
+    c1.radio(t("vae.interp.method"), METHODS, key="vae.method", horizontal=True, **kw)
     c2.slider(t("vae.interp.steps"), 3, 16, key="vae.steps")
     if a is None or b is None:  # the picker says what is missing
         return
-    method = st.session_state["vae.method"]
-    for m in ["linear", "slerp"] if method == "both" else [method]:
+    for m in ["linear", "slerp"] if s.method == "both" else [s.method]:
         with explained_errors():
-            strip = vt.interpolate_images(model, a, b, st.session_state["vae.steps"], m)
+            strip = vt.interpolate_images(model, a, b, s.steps, m)
             st.markdown(f"**{t(f'vae.interp.{m}')}**")
             st.image(vt.image_grid(strip, len(strip), scale=6 if presenter() else 4), width="stretch")
             gif, name = vt.frames_to_gif(strip), f"vae_{ds.name}_z{z}_{m}.gif"
@@ -194,7 +185,7 @@ def latent_ui(model: VAE, ds: data.Dataset, z: int) -> None:
             st.markdown(f"**{t('vae.latent.manifold')}**")
             if not presenter():
                 st.slider("n × n", 5, 25, key="vae.grid")
-            grid = vt.latent_manifold(model, st.session_state["vae.grid"])  # (n, n, 28, 28)
+            grid = vt.latent_manifold(model, s.grid)  # (n, n, 28, 28)
             st.image(vt.image_grid(grid.flatten(0, 1), len(grid), pad=0, scale=2), width="stretch")
 
 
@@ -223,8 +214,8 @@ def dims_ui(model: VAE, ds: data.Dataset, z: int) -> None:
 def recon_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.recon.explain", z=z))
     icon = ":material/shuffle:"
-    st.button(t("vae.recon.shuffle"), on_click=bump, args=("vae.recon_seed",), key="vae.recon.go", icon=icon)
-    inputs = vt.random_test_images(ds, 16, seed=int(st.session_state["vae.recon_seed"]))  # uint8 (16, 28, 28)
+    st.button(t("vae.recon.shuffle"), on_click=bump, args=("recon_seed",), key="vae.recon.go", icon=icon)
+    inputs = vt.random_test_images(ds, 16, seed=int(s.recon_seed))  # uint8 (16, 28, 28)
     st.markdown(f"**{t('vae.recon.inputs')}**")
     st.image(vt.image_grid(inputs / 255, 16, scale=3), width="stretch")
     st.markdown(f"**{t('vae.recon.outputs')}**")
@@ -235,7 +226,7 @@ def recon_ui(model: VAE, ds: data.Dataset, z: int) -> None:
 def tab_ui(view, model: VAE, ds: data.Dataset, z: int) -> None:
     """One tab's view as a fragment: its controls rerun only this tab, then mirror vae.* into the URL."""
     view(model, ds, z)
-    sync_url("vae.")
+    s.sync()
 
 
 jobs.harvest(JOB, finished)
@@ -247,7 +238,8 @@ st.caption(t("vae.loss"))
 ds = found = None
 with explained_errors():
     ds = data.load(dataset)
-    found = current_model(dataset, z, beta)
+    path = vt.checkpoint_path(dataset, z, beta)
+    found = cached.session_or_disk("vae.trained", (dataset, z, beta), path, cached.vae_checkpoint)
 if ds is not None:
     if found is None and jobs.running(JOB) is None:
         st.info(t("vae.none", dataset=t(f"vae.dataset.{dataset}"), z=z, beta=f"{beta:g}"))
@@ -259,6 +251,5 @@ if found is not None:
     for tab, view in zip(tabs, (sample_ui, interpolate_ui, latent_ui, recon_ui), strict=True):
         with tab:
             tab_ui(view, model, ds, z)
-sync_url("vae.")
 show_source(VAE, vae_loss, kl_divergence, interpolate, vt.vae_objective, vt.train_vae, vt.keep_if_better)
 jobs.watch_all()

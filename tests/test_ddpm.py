@@ -128,6 +128,7 @@ def test_training_reports_and_stops(mnist):
     records = []
     unet, meta = ddpm.train(TINY, records.append, data=mnist)
     assert [r["step"] for r in records] == [1, 2, 3] and records[-1]["progress"] == 1.0
+    assert {r["total"] for r in records} == {3}  # the page's "step k of total" reads it
     assert meta["steps_done"] == 3 and meta["images"] == 24 and 0.1 < meta["final_loss"] < 3
     assert not unet.training
     # the loss is the MSE of the noise: an untrained UNet predicts ~0, so it starts near E[ε²] = 1

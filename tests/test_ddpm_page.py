@@ -46,6 +46,16 @@ def test_missing_checkpoint_offers_training_and_presenter_hides_controls(lang, t
     assert "ddpm.scheduler" not in keys and "ddpm.seed" not in keys and "ddpm.guidance" in keys
 
 
+def test_a_click_on_the_chosen_dataset_keeps_it(tmp_path, monkeypatch):
+    """A segmented control can be clicked off (None); the page raised when it put the dataset back."""
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    at = app_test("en")
+    at.button_group(key="ddpm.dataset").set_value("fashion").run()
+    at.button_group(key="ddpm.dataset").set_value(None).run()
+    assert not at.exception, at.exception
+    assert at.session_state["ddpm.dataset"] == "fashion" and at.query_params["ddpm.dataset"] == "fashion"
+
+
 def test_an_empty_canvas_asks_for_a_drawing_and_holds_the_sheet(lang, tmp_path, monkeypatch):
     """The shared digit picker: nothing drawn yet is a hint, not an error, and the sheet waits for it."""
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))

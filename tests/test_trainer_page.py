@@ -74,6 +74,22 @@ def test_zero_epochs_gets_a_sentence_and_train_waits(lang):
     assert not at.error and not at.button(key="train.start_btn").disabled
 
 
+@pytest.mark.slow
+def test_a_number_typed_just_before_train_is_the_one_that_runs():
+    """The typed number and the click reach the page in one rerun: Train ran the number it was drawn with
+    (1 epoch while the page showed 2), and a typed 0 started a 1-epoch run under the error sentence."""
+    at = app_test(PAGE, "en", timeout=300, **{"train.subset": 1000, "train.arch": "mlp"})
+    at.number_input(key="train.epochs").set_value(2)
+    at.button(key="train.start_btn").click().run()
+    run_until(at, lambda a: "train.job" not in a.session_state and a.session_state["train.runs"], 300)
+    assert not at.exception, at.exception
+    assert [r.config.epochs for r in at.session_state["train.runs"]] == [2]
+    at.number_input(key="train.epochs").set_value(0)
+    at.button(key="train.start_btn").click().run()
+    assert "train.job" not in at.session_state and len(at.session_state["train.runs"]) == 1
+    assert at.error[0].value.startswith("Epochs must be between 1 and")
+
+
 def test_loading_weights_after_a_run_selects_the_loaded_run(lang, mnist):
     """#12: the upload set train.inspect after its selectbox existed (WidgetAlreadyInstantiated error)."""
     first = scored_run(mnist)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -26,6 +28,25 @@ def vae_checkpoint(dataset: str, z: int, beta: float, mtime: float) -> tuple[Any
     from core.vae_training import load_cached
 
     return load_cached(dataset, z, beta)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def ddpm_checkpoint(dataset: str, mtime: float) -> tuple[Any, dict] | None:
+    """The MNIST diffusion page's cached UNet for `dataset`, loaded once per process (mtime: a newer file
+    is loaded again)."""
+    from core.ddpm import load_cached
+
+    return load_cached(dataset)
+
+
+def session_or_disk(trained: str, setting: tuple, path: Path, load: Callable[..., Any]) -> tuple | None:
+    """The model this session trained for `setting` (kept in st.session_state[trained][setting]), else
+    the checkpoint at `path` by `load(*setting, mtime)` (a loader above), else None -> (model, meta, origin)
+    where origin is "session" or "cached" (the pages' i18n keys `<area>.model.<origin>`)."""
+    if setting in st.session_state.get(trained, {}):
+        return (*st.session_state[trained][setting], "session")
+    found = load(*setting, path.stat().st_mtime) if path.exists() else None
+    return None if found is None else (*found, "cached")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

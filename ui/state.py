@@ -1,18 +1,23 @@
 """Page settings that live in the URL, so a lecturer can share a link that reproduces the exact view.
 
-Usage in a page (widgets take their value from session state, so pass `key=` and no `value=`):
+Usage in a page: one declaration at the top names every key of the page's area, with its default and,
+where a hand-edited link could ask for anything, its choices (a `(default, choices)` pair):
 
-    url_default("conv.stride", 1)            # seed from ?conv.stride=2, else remembered, else 1
-    st.slider(label, 1, 4, key="conv.stride")
-    sync_url("conv.")                        # end of page: every declared conv.* key back to the address bar
+    s = url_state("conv.", stride=(1, range(1, 5)), bias=0.0)  # URL > remembered > default, mirrored now
+    st.slider(label, 1, 4, key="conv.stride")  # widgets read session state: key=, never value=
+    s.stride                                    # == st.session_state["conv.stride"]
+    s.sync()                                    # only at the end of an @st.fragment (its reruns skip the top)
 
-Values also survive switching to another page and back (Streamlit forgets the widget state of pages
-that are not shown; we keep a copy).
+The declaration mirrors the area's values into the address bar at the top of every run, when session
+state already holds the change that caused the run (widgets and callbacks update it first). Values also
+survive switching to another page and back (Streamlit forgets the widget state of pages that are not
+shown; we keep a copy). `url_default` and `sync_url` are the one-key building blocks underneath.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import streamlit as st
@@ -52,7 +57,7 @@ def _dump(value: Any) -> str:
     return str(value)
 
 
-def url_default(key: str, default: Any, choices: list | tuple | None = None) -> Any:
+def url_default(key: str, default: Any, choices: Collection[Any] | None = None) -> Any:
     """Put `key`'s starting value in session state (URL > remembered > default) and return it.
 
     A URL value that does not parse, or is not among `choices`, is ignored: a hand-edited link can
@@ -98,3 +103,41 @@ def sync_url(*keys: str) -> None:
             text = _dump(value)
             if st.query_params.get(key) != text:
                 st.query_params[key] = text
+
+
+class UrlState:
+    """One area's session state by short name: `s.lr` reads (`s.lr = v` writes) session_state["train.lr"]."""
+
+    def __init__(self, area: str) -> None:
+        object.__setattr__(self, "_area", area)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return st.session_state[self._area + name]
+        except KeyError:
+            raise AttributeError(self._area + name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        st.session_state[self._area + name] = value
+
+    def sync(self) -> None:
+        """Mirror every declared key of the area into the URL (the end of a fragment)."""
+        sync_url(self._area)
+
+
+def url_state(area: str, **keys: Any) -> UrlState:
+    """Declare a page's URL keys in one call and mirror the area into the URL -> the area's state by name.
+
+    `area` ends in "." ("train."); each keyword is a short key name with its default, or with a
+    `(default, choices)` pair (a tuple default is written `(default, None)`). Declarations whose default
+    depends on another key's value are a second call, after the first. A control that can be emptied
+    (a segmented control clicked off: None) gets its last value back before it is drawn again.
+    """
+    for name, spec in keys.items():
+        default, choices = spec if isinstance(spec, tuple) and len(spec) == 2 else (spec, None)
+        key = area + name
+        if st.session_state.get(key, default) is None and default is not None:  # a control clicked off
+            st.session_state[key] = st.session_state.get(_KEEP, {}).get(key, default)  # keeps its last value
+        url_default(key, default, choices=choices)
+    sync_url(area)
+    return UrlState(area)
