@@ -90,7 +90,8 @@ def sheet_ui(
     c = st.columns([2, 2, 1])
     # Defaults go to the widgets themselves, never into session state first: while the fragment redraws,
     # the browser sends an untouched widget's proto default, and a Make clicked then saw [] in both
-    # multiselects (session-state values leave that default empty; the steps would fall to 1).
+    # multiselects (session-state values leave that default empty; the steps would fall to 1). Not URL keys:
+    # CONTRIBUTING's "key=, never value=" is for keys that url_state seeds.
     w = f"{area}.sheet."
     rows = sorted(c[0].multiselect(t("img2img.sheet.strengths"), strengths, first_rows, key=w + "strengths"))
     cols = sorted(c[1].multiselect(t("img2img.sheet.guidances"), guidances, first_cols, key=w + "guidances"))
