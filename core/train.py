@@ -253,7 +253,7 @@ class GraphedStep:
     def __init__(
         self, model: nn.Module, net: nn.Module, objective: Objective, x: torch.Tensor, y: torch.Tensor
     ):
-        self.model, self.x, self.y = model, x.clone(), y.clone()  # x (B, 28, 28) uint8, y (B,)
+        self.x, self.y = x.clone(), y.clone()  # the graph's own input: x (B, 28, 28) uint8, y (B,)
         buffers = [(b, b.clone()) for b in model.buffers()]
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
