@@ -140,7 +140,6 @@ with st.expander(label, expanded=not found), explained_errors():  # folded away 
     jobs.live_panel(JOB, draw_training, show=False)  # on top: Stop and the curve in sight while it trains
     train_ui()
 jobs.show_outcome(JOB)  # outside the expander, so it is seen
-sheet_live = st.container()  # replaced inside the sheet tab once a model is there
 if found is not None:
     unet, meta, origin = found
     model_key = f"{origin}:{dataset}:{id(unet)}"
@@ -190,9 +189,8 @@ if found is not None:
 
         choices = ddpm.SHEET_STRENGTHS, ddpm.SHEET_GUIDANCES, ddpm.MAX_STEPS
         defaults = list(ddpm.SHEET_STRENGTHS), [0.0, 1.0, 3.0, 7.0], 20
-        sheet_live = img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
+        img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
     if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
         mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
 show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)
-img2img.watch_sheet("ddpm", sheet_live, t("img2img.sheet.starting"))  # the sheet's live view, while it runs
-jobs.watch_all()  # last: the training job's live view, while it runs
+jobs.watch_all()  # last: the live view of the training or contact-sheet job, while it runs

@@ -75,8 +75,8 @@ def sheet_ui(
 ):
     """The strength × guidance contact sheet: rows, columns and steps (`choices`: strengths, guidances, max
     steps), Make: a background job `<area>.sheet.job` running `run`, a core contact sheet, then the last
-    sheet as captioned cells (at least `min_cols` to a row). A page ending with `jobs.watch_all()` shows its
-    progress (`waiting` until the first cell); the live slot is returned for `watch_sheet`."""
+    sheet as captioned cells (at least `min_cols` to a row). The page's last line, `jobs.watch_all()`, shows
+    its progress (`waiting` until the first cell)."""
     strengths, guidances, max_steps = choices
     first_rows, first_cols, first_steps = defaults
     job = f"{area}.sheet.job"
@@ -112,7 +112,7 @@ def sheet_ui(
 
     key, label = f"{area}.sheet.go", t("img2img.sheet.make")
     jobs.start_button(job, label, work, disabled=not ready, in_run=True, key=key, type="secondary")
-    live = jobs.live_panel(job, partial(_draw_sheet, waiting or t("img2img.sheet.starting")))
+    jobs.live_panel(job, partial(_draw_sheet, waiting or t("img2img.sheet.starting")))
     if f"{area}.sheet" in st.session_state:
         sheet, rows, cols = st.session_state[f"{area}.sheet"]
         for strength, row in zip(rows, sheet, strict=True):  # one strength a row, however wide the columns
@@ -120,7 +120,6 @@ def sheet_ui(
             charts.image_row(
                 [np.asarray(c) for c in row], captions, per_row=max(len(cols), min_cols), factor=1
             )
-    return live
 
 
 def _draw_sheet(waiting: str, snap: dict) -> None:
@@ -128,8 +127,3 @@ def _draw_sheet(waiting: str, snap: dict) -> None:
     last = snap["records"][-1]
     done = t("img2img.sheet.progress", k=last.get("done"), total=last.get("total"))
     jobs.progress_bar(snap, done if "done" in last else waiting)
-
-
-def watch_sheet(area: str, live, waiting: str) -> None:
-    """Without `jobs.watch_all()` at the page's end: the sheet's live progress in `live`, with Stop."""
-    jobs.watch(f"{area}.sheet.job", live, partial(_draw_sheet, waiting))

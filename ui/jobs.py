@@ -121,7 +121,7 @@ def outcome(key: str, kind: str, msg_key: str | BaseException, **fields: Any) ->
     Kept as a key and fields, not text, so that it follows a language switch. `kind` "error" takes the
     exception itself (a UserError says its sentence in the session's language).
     """
-    st.session_state[f"{key}.outcome"] = (kind, msg_key, fields)
+    say(key, (kind, msg_key, fields))
 
 
 def say(key: str, said: Said) -> None:
