@@ -378,13 +378,15 @@ def load_img2img(
                     f"（课程使用“{DEFAULT_MODEL}”）或改用本地文件夹。",
                 ) from download_err
     pipe = pipe.to(device)
+    if compile_unet is None:  # the server's setting
+        compile_unet = os.environ.get("SD_COMPILE") == "1"
     if device.type == "cuda":
         from diffusers.models.attention_processor import AttnProcessor2_0
 
         pipe.unet.set_attn_processor(AttnProcessor2_0())  # PyTorch's fused scaled_dot_product_attention
         pipe.vae.set_attn_processor(AttnProcessor2_0())
         pipe.unet.to(memory_format=torch.channels_last)  # NHWC convolutions run faster on tensor cores
-        if compile_unet if compile_unet is not None else os.environ.get("SD_COMPILE") == "1":
+        if compile_unet:
             pipe.unet = torch.compile(pipe.unet)  # compiled at the first image; later ones reuse it
     pipe.set_progress_bar_config(disable=True)
     return pipe
