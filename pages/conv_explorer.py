@@ -1,7 +1,8 @@
 """Convolution explorer: the slides' 3×3 example cell by cell, then the same arithmetic on a photo.
 
 Grid mode and photo mode are each a fragment: a slider reruns its mode only, not the app (felt speed);
-Play reruns grid mode once per output cell.
+Play reruns grid mode once per output cell. A little over 250 lines: two whole views (the grid with
+its formula and Play, the photo with its kernels and PyTorch code), each one fragment; the logic is in core.
 """
 
 import numpy as np
