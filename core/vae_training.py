@@ -317,18 +317,6 @@ def random_test_images(data: Dataset, n: int = 16, seed: int = 0) -> torch.Tenso
     return data.test_x[order[:n]]
 
 
-def curve_rows(records: list[dict[str, float]]) -> list[dict[str, Any]]:
-    """`train_job` reports -> long rows {step, nats, term: recon|kl, split: train|test} for two charts."""
-    rows = []
-    for r in records:
-        split, prefix = ("test", "test_") if "test_recon" in r else ("train", "")
-        rows += [
-            {"step": r["step"], "nats": r[prefix + term], "term": term, "split": split}
-            for term in ("recon", "kl")
-        ]
-    return rows
-
-
 def manifold_values(n: int = 15, edge: float = 0.05) -> torch.Tensor:
     """(n,) latent values at evenly spaced quantiles edge..1-edge of N(0, 1) (Kingma & Welling, figure 4)."""
     if not 2 <= int(n) <= 30:

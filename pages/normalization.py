@@ -11,7 +11,7 @@ from core import data as core_data
 from core.blocks import attention, experiments, norm
 from ui import charts, jobs
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter, seed, show_source
+from ui.shell import explained_errors, presenter, reroll_button, seed, show_source
 from ui.state import sync_url, url_default
 
 JOB = "norm.job"
@@ -95,12 +95,10 @@ def running_ui() -> None:
         r = norm.running_stats(
             st.session_state["norm.momentum"], 20, st.session_state["norm.batch"], seed=seed()
         )
-        df = pd.DataFrame({"step": range(1, 21), "batch": r.batch_means, "running": r.running_means})
-        long = df.melt("step", var_name="series", value_name="mean")
-        long["series"] = long["series"].map(labeller("norm.series."))
-        charts.curves(
-            long, "step", "mean", "series", x_title=t("norm.step"), y_title=t("norm.mean"), height=380
-        )
+        wide = {"step": range(1, 21), "batch": r.batch_means, "running": r.running_means}
+        names = {k: t(f"norm.series.{k}") for k in ("batch", "running")}
+        titles = {"x_title": t("norm.step"), "y_title": t("norm.mean"), "height": 380}
+        charts.series(wide, "step", names, y="mean", **titles)
         m1, m2 = st.columns(2)
         m1.metric(t("norm.running_mean"), f"{r.running_means[-1]:.3f}")
         m2.metric(t("norm.running_var"), f"{r.running_vars[-1]:.3f}")
@@ -171,13 +169,9 @@ def experiment_ui() -> st.delta_generator.DeltaGenerator:
 
 
 def draw_curves(curves: list[dict]) -> None:
-    if not curves:  # stopped before the first report
-        return
-    long = pd.DataFrame(curves)[["step", *experiments.NORMS]].melt("step", var_name="norm", value_name="loss")
-    long["norm"] = long["norm"].map(labeller("norm.exp.kind."))
-    charts.curves(
-        long, "step", "loss", "norm", x_title=t("norm.step"), y_title=t("norm.exp.loss"), height=420
-    )
+    names = {norm: t(f"norm.exp.kind.{norm}") for norm in experiments.NORMS}
+    titles = {"x_title": t("norm.step"), "y_title": t("norm.exp.loss"), "height": 420}
+    charts.series(curves, "step", names, y="loss", color="norm", **titles)
 
 
 def draw_progress(snap: dict) -> None:
@@ -194,10 +188,7 @@ def dropout_ui() -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.select_slider("p", P_CHOICES, key="norm.p", format_func=lambda v: f"{v:g}")
 
-    def new_mask() -> None:
-        st.session_state["norm.drop_seed"] = int(st.session_state["norm.drop_seed"]) + 1
-
-    c2.button(t("norm.drop.new"), on_click=new_mask, key="norm.drop.go", icon=":material/casino:")
+    reroll_button(t("norm.drop.new"), "norm.drop_seed", "norm.drop.go", where=c2)
     with explained_errors():
         r = norm.dropout(st.session_state["norm.p"], 10, int(st.session_state["norm.drop_seed"]))
         table = pd.DataFrame(

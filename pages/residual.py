@@ -143,13 +143,9 @@ def seed_ui() -> None:
 
 
 def draw_curves(curves: list[dict]) -> None:
-    if not curves:  # stopped before the first report
-        return
-    long = pd.DataFrame(curves)[["step", "plain", "residual"]].melt("step", var_name="net", value_name="loss")
-    long["net"] = long["net"].map(labeller("res.net."))
-    charts.curves(
-        long, "step", "loss", "net", x_title=t("res.exp.step"), y_title=t("res.exp.loss"), height=380
-    )
+    names = {net: t(f"res.net.{net}") for net in ("plain", "residual")}
+    titles = {"x_title": t("res.exp.step"), "y_title": t("res.exp.loss"), "height": 380}
+    charts.series(curves, "step", names, y="loss", color="net", **titles)
 
 
 def draw_progress(snap: dict) -> None:

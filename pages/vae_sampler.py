@@ -1,7 +1,6 @@
 """VAE sampler: train (or load) the report's convolutional VAE; sample, interpolate, walk the latent space.
 
-One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab. (A little
-over 250 lines: the four views share one model and its training job; the logic is in core.)
+One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab.
 """
 
 from math import isqrt
@@ -19,7 +18,7 @@ from ui import cached, charts, jobs
 from ui.digit_input import digit_input, digit_state
 from ui.i18n import labeller, t
 from ui.keep import tensorboard_button
-from ui.shell import current_device, explained_errors, presenter, seed, show_source
+from ui.shell import current_device, explained_errors, presenter, reroll_button, seed, show_source
 from ui.state import url_state
 
 JOB, SAMPLES, METHODS = "vae.job", [16, 36, 64, 100], ["linear", "slerp", "both"]
@@ -47,10 +46,6 @@ def latent_table(fingerprint: str, _model: VAE, dataset: str) -> pd.DataFrame:
     return pd.DataFrame(vt.latent_table(_model, data.load(dataset), min(2_000, LIMITS.max_embed_points)))
 
 
-def bump(name: str) -> None:
-    setattr(s, name, int(getattr(s, name)) + 1)
-
-
 def finished(job: jobs.BackgroundJob) -> jobs.Said:
     """A finished training job: keep its model in the session, say how it went and whether it was cached."""
     model, meta = job.result
@@ -70,19 +65,18 @@ def settings_ui() -> tuple[str, int, float]:
 
 
 def curves_ui(records: list[dict]) -> None:
-    df = pd.DataFrame(vt.curve_rows(records))
-    df["split"] = df["split"].map({"train": t("vae.train.train"), "test": t("vae.train.test")})
+    """Reconstruction and KL per image over the steps: the training batches' and the test set's."""
     titles = {"x_title": t("vae.train.step"), "y_title": t("vae.train.value"), "height": 220}
     for col, term in zip(st.columns(2), ("recon", "kl"), strict=True):
+        split = {term: t("vae.train.train"), f"test_{term}": t("vae.train.test")}  # record key -> line
         with col:
             st.markdown(f"**{t(f'vae.train.{term}')}**")
-            charts.curves(df[df["term"] == term], "step", "nats", "split", **titles)
+            charts.series(records, "step", split, y="nats", color="split", **titles)
 
 
 def draw_progress(snap: dict) -> None:
-    last = next((r for r in reversed(snap["records"]) if "loss" in r), None)
-    if last is not None:
-        jobs.progress_bar(snap, t("vae.train.progress", **last))
+    last = next(r for r in reversed(snap["records"]) if "loss" in r)  # a step's, not an epoch's test record
+    jobs.progress_bar(snap, t("vae.train.progress", **last))
     curves_ui(snap["records"])
 
 
@@ -92,22 +86,19 @@ def work() -> jobs.Work:
     return vt.train_work(ds, s.z, float(s.beta), s.epochs, s.subset, seed(), current_device().type)
 
 
-def train_ui(ds: data.Dataset, z: int, beta: float, have_model: bool) -> None:
+def train_ui(dataset: str, z: int, beta: float, have_model: bool) -> None:
     """Epochs, images and Train, the live view under it, the last run's curves; the outcome under all."""
-    running = jobs.running(JOB) is not None
-    label = t("vae.train.again" if have_model else "vae.train.header")
-    with st.expander(label, expanded=running or not have_model):
+    with jobs.train_expander(JOB, "vae", have_model):
         if not presenter():
             c1, c2 = st.columns(2)
             c1.slider(t("vae.train.epochs"), 1, LIMITS.max_epochs, key="vae.epochs")
             c2.select_slider(t("vae.train.subset"), vt.SUBSETS, key="vae.subset", format_func="{:,}".format)
         jobs.control(JOB, t("vae.train.button"), work, draw_progress, show=False, key="vae.train.go")
         last = st.session_state.get("vae.last_run")
-        if jobs.running(JOB) is None and last and last[0] == (ds.name, z, beta):
+        if jobs.running(JOB) is None and last and last[0] == (dataset, z, beta):
             curves_ui(last[1])
-            hparams = {"dataset": ds.name, "z": z, "beta": beta}
-            tensorboard_button(f"vae_{ds.name}_z{z}_beta{beta:g}", last[1], hparams, "vae")
-    jobs.show_outcome(JOB)  # outside the expander, which closes once a model is there
+            hparams = {"dataset": dataset, "z": z, "beta": beta}
+            tensorboard_button(f"vae_{dataset}_z{z}_beta{beta:g}", last[1], hparams, "vae")
 
 
 def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
@@ -116,22 +107,20 @@ def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     if not presenter():
         c1.select_slider(t("vae.sample.n"), SAMPLES, key="vae.n")
         c2.number_input(t("vae.sample.seed"), 0, 2**31 - 1, step=1, key="vae.sample_seed")
-    icon = ":material/casino:"
-    c3.button(t("vae.sample.new"), on_click=bump, args=("sample_seed",), key="vae.sample.go", icon=icon)
+    reroll_button(t("vae.sample.new"), "vae.sample_seed", "vae.sample.go", where=c3)
     n = s.n
     with explained_errors():
         images = vt.sample(model, n, seed=int(s.sample_seed))
         st.image(vt.image_grid(images, isqrt(n), scale=3 if n > 36 else 4), width=600 if presenter() else 480)
 
 
-def digit_ui(ds: data.Dataset, side: str) -> torch.Tensor | None:
-    """One endpoint (the shared digit picker): a test image by class and n-th example, or a drawn digit ->
-    uint8 (28, 28), shown as the model gets it."""
-    st.markdown(f"**{t(f'vae.interp.{side}')}**")
-    pick, show = st.columns([2, 1])
+def digit_ui(ds: data.Dataset, side: str, where: st.delta_generator.DeltaGenerator) -> torch.Tensor | None:
+    """One endpoint in the column `where` (the shared digit picker): a test image by class and n-th example,
+    or a drawn digit -> uint8 (28, 28), shown as the model gets it."""
+    where.markdown(f"**{t(f'vae.interp.{side}')}**")
+    pick, show = where.columns([2, 1])
     with pick:
-        source = "draw" if s.src == "draw" else "class"
-        found = digit_input(f"vae.{side}_", ds, source=source, side=200)
+        found = digit_input(f"vae.{side}_", ds, source="draw" if s.src == "draw" else "class", side=200)
     if found is None:
         return None
     picked, caption = found
@@ -145,11 +134,7 @@ def interpolate_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.interp.explain"))
     how = labeller("vae.interp.source.")
     st.radio(t("vae.interp.source"), ["test", "draw"], key="vae.src", horizontal=True, format_func=how)
-    left, right = st.columns(2)
-    with left:
-        a = digit_ui(ds, "a")
-    with right:
-        b = digit_ui(ds, "b")
+    a, b = [digit_ui(ds, side, col) for side, col in zip("ab", st.columns(2), strict=True)]
     c1, c2 = st.columns(2)
     kw = {"format_func": labeller("vae.interp."), "help": t("vae.interp.method.help")}
     c1.radio(t("vae.interp.method"), METHODS, key="vae.method", horizontal=True, **kw)
@@ -213,13 +198,11 @@ def dims_ui(model: VAE, ds: data.Dataset, z: int) -> None:
 
 def recon_ui(model: VAE, ds: data.Dataset, z: int) -> None:
     st.caption(t("vae.recon.explain", z=z))
-    icon = ":material/shuffle:"
-    st.button(t("vae.recon.shuffle"), on_click=bump, args=("recon_seed",), key="vae.recon.go", icon=icon)
+    reroll_button(t("vae.recon.shuffle"), "vae.recon_seed", "vae.recon.go", icon=":material/shuffle:")
     inputs = vt.random_test_images(ds, 16, seed=int(s.recon_seed))  # uint8 (16, 28, 28)
-    st.markdown(f"**{t('vae.recon.inputs')}**")
-    st.image(vt.image_grid(inputs / 255, 16, scale=3), width="stretch")
-    st.markdown(f"**{t('vae.recon.outputs')}**")
-    st.image(vt.image_grid(vt.reconstruct(model, inputs), 16, scale=3), width="stretch")
+    for row, images in (("inputs", inputs / 255), ("outputs", vt.reconstruct(model, inputs))):
+        st.markdown(f"**{t(f'vae.recon.{row}')}**")
+        st.image(vt.image_grid(images, 16, scale=3), width="stretch")
 
 
 @st.fragment
@@ -235,15 +218,14 @@ if not presenter():
     st.caption(t("vae.intro"))
 dataset, z, beta = settings_ui()
 st.caption(t("vae.loss"))
-ds = found = None
-with explained_errors():
+found = None
+with explained_errors():  # Fashion-MNIST without its files: the sentence says how to get them
     ds = data.load(dataset)
     path = vt.checkpoint_path(dataset, z, beta)
     found = cached.session_or_disk("vae.trained", (dataset, z, beta), path, cached.vae_checkpoint)
-if ds is not None:
     if found is None and jobs.running(JOB) is None:
         st.info(t("vae.none", dataset=t(f"vae.dataset.{dataset}"), z=z, beta=f"{beta:g}"))
-    train_ui(ds, z, beta, found is not None)
+    train_ui(dataset, z, beta, found is not None)
 if found is not None:
     model, meta, origin = found
     st.caption(t(f"vae.model.{origin}", **meta))

@@ -13,6 +13,7 @@ from PIL import Image
 from core import vae_training as vt
 from core.errors import UserError
 from core.models.vae import VAE, VAEConfig, interpolate, kl_divergence, vae_loss
+from ui.charts import series_rows
 
 
 @pytest.fixture(scope="module")
@@ -354,14 +355,16 @@ def test_train_work_reports_steps_and_epochs_and_curves(mnist, tmp_path, monkeyp
     assert [r["epoch"] for r in tests] == [1.0, 2.0] and all(0 < r["progress"] <= 1 for r in records)
     assert found["cached"] and found["z"] == 2 and found["images"] == 512 and not found["stopped"]
     assert found["test_loss"] == pytest.approx(found["test_recon"] + found["test_kl"], rel=1e-4)
-    rows = vt.curve_rows(records)
-    assert len(rows) == 2 * len(records) and {r["split"] for r in rows} == {"train", "test"}
-    assert rows[-1] == {
+    # the page's KL chart (charts.series): one train point per step record, one test point per epoch
+    rows = series_rows(records, "step", {"kl": "train", "test_kl": "test"}, "nats", "split")
+    assert rows.split.value_counts().to_dict() == {"train": len(records) - 2, "test": 2}
+    assert rows.iloc[-1].to_dict() == {
         "step": tests[-1]["step"],
-        "nats": tests[-1]["test_kl"],
-        "term": "kl",
         "split": "test",
+        "nats": tests[-1]["test_kl"],
     }
+    steps = [r for r in records if "kl" in r]
+    assert rows[rows.split == "train"].nats.tolist() == [r["kl"] for r in steps]
     stopped = vt.train_work(mnist, 2, 1.0, epochs=1, images=256, device="cpu")(records.append, lambda: True)
     assert stopped is None  # stopped before its first step: nothing learned, nothing kept
 

@@ -298,3 +298,30 @@ def scatter(
         alt.Chart(df).mark_circle(size=size, opacity=0.75).encode(**xy, color=colour, tooltip=list(tooltip))
     )
     show(chart.properties(title=title) if title else chart, height)
+
+
+# --- h-vae: a job's records drawn as curves ---------------------------------------------------------
+
+
+def series_rows(
+    rows: Sequence[dict] | dict, x: str, names: dict[str, str], y: str, color: str
+) -> pd.DataFrame:
+    """Wide rows (a job's records, or a dict of lists) -> long rows {x, color: names[column], y}, column
+    by column in `names` order; a row without a column gives no row (records of two kinds interleave)."""
+    wide = pd.DataFrame(rows).reindex(columns=[x, *names])
+    long = wide.melt(x, var_name=color, value_name=y).dropna(subset=[y])
+    return long.assign(**{color: long[color].map(names)})
+
+
+def series(
+    rows: Sequence[dict] | dict,
+    x: str,
+    names: dict[str, str],
+    *,
+    y: str = "value",
+    color: str = "series",
+    **kw: Any,
+) -> None:
+    """Columns of `rows` over `x`, one line each, named by `names` ({column: shown name}): a live loss
+    curve from a job's records. `kw` goes to `curves` (titles, height, log_y, ...)."""
+    curves(series_rows(rows, x, names, y, color), x, y, color, **kw)

@@ -37,7 +37,8 @@ streamlit/streamlit#10805.)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
@@ -247,3 +248,17 @@ def watch_all(every: float = 0.5) -> None:
     for key, (drawn_in, slot, draw) in panels.items():
         if drawn_in is run and running(key) is not None:
             watch(key, slot, draw, every)
+
+
+# --- h-vae: the training panel of a page whose model can be trained here ---------------------------------
+
+
+@contextmanager
+def train_expander(job: str, area: str, have_model: bool) -> Iterator[None]:
+    """`with train_expander(JOB, "vae", found is not None):` the training controls, in an expander open
+    ("<area>.train.header") while there is no model or `job` runs, folded ("<area>.train.again") once a
+    model is there; then the outcome of the last run under it, seen with the expander folded."""
+    label = t(f"{area}.train.again" if have_model else f"{area}.train.header")
+    with st.expander(label, expanded=running(job) is not None or not have_model):
+        yield
+    show_outcome(job)

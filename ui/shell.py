@@ -211,3 +211,18 @@ def link_to(file: str) -> None:
             st.page_link(spec.file, label=t(spec.title_key), icon=spec.icon)
         except StreamlitAPIException:  # this page run on its own (AppTest) knows no other page
             st.markdown(f"[{t(spec.title_key)}](/{spec.url})")
+
+
+# --- h-vae: another random example ----------------------------------------------------------------------
+
+
+def _add_one(key: str) -> None:
+    st.session_state[key] = int(st.session_state[key]) + 1
+
+
+def reroll_button(
+    label: str, seed_key: str, key: str, icon: str = ":material/casino:", where: Any = st
+) -> None:
+    """A button (widget `key`) adding 1 to the integer seed in st.session_state[seed_key], in its callback
+    (before the rerun, so the whole page sees the new seed): other samples, another mask, other images."""
+    where.button(label, on_click=_add_one, args=(seed_key,), key=key, icon=icon)
