@@ -37,7 +37,7 @@ from torch import nn
 
 from core import diffusion
 from core.errors import UserError
-from core.images import zoom
+from core.images import mosaic, zoom
 from core.storage import atomic_write_bytes, cache_dir
 
 MODEL_NAME = "ddpm"
@@ -455,15 +455,12 @@ def pictures(images: torch.Tensor | list[torch.Tensor], factor: int = 1) -> list
 
 
 def grid(images: torch.Tensor, pad: int = 2, scale: int = 1) -> torch.Tensor:
-    """(R, C, 28, 28) in [0, 1] -> one uint8 (H, W) mosaic with `pad` grey pixels between cells."""
+    """(R, C, 28, 28) in [0, 1] -> one uint8 (H, W) mosaic with `pad` grey pixels between and around cells."""
     r, c, h, w = images.shape
-    out = torch.full((r * (h + pad) + pad, c * (w + pad) + pad), 0.35)
-    for i in range(r):
-        for j in range(c):
-            y, x = pad + i * (h + pad), pad + j * (w + pad)
-            out[y : y + h, x : x + w] = images[i, j]
-    out = (out * 255).round().to(torch.uint8)
-    return out.repeat_interleave(scale, 0).repeat_interleave(scale, 1)
+    grey = round(0.35 * 255)
+    cells = (images.reshape(r * c, h, w) * 255).round().to(torch.uint8).numpy()  # (R·C, 28, 28)
+    framed = np.pad(mosaic(cells, c, gap=pad, fill=grey), pad, constant_values=grey)
+    return torch.from_numpy(zoom(framed, scale))
 
 
 # --- checkpoints: safetensors (never pickle), cached on disk with atomic writes -------------------

@@ -6,7 +6,6 @@ helpers in ui/img2img.py, over the same core (core.diffusion.step_plan, sheet_ru
 
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 import torch
 from PIL import Image
@@ -80,9 +79,8 @@ def draw_training(snap: dict) -> None:
     """The live view: "step k of total: loss", then the loss curve so far."""
     records, eta = snap["records"], f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"
     jobs.progress_bar(snap, t("ddpm.train.progress", **records[-1], elapsed=snap["elapsed"], eta=eta))
-    df = pd.DataFrame(records)[["step", "loss"]].assign(series=t("ddpm.train.series"))
-    titles = dict(x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"))
-    charts.curves(df, "step", "loss", "series", **titles, height=200)
+    titles = dict(x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"), height=200)
+    charts.series(records, "step", {"loss": t("ddpm.train.series")}, y="loss", **titles)
 
 
 def settings_ui(classes) -> tuple:
@@ -107,17 +105,10 @@ def trace_ui(out: ddpm.SampleResult, key: str) -> None:
         st.session_state[f"{key}.of"], st.session_state[key] = out.settings, n
     k = st.slider(t("ddpm.scrub"), 1, n, key=key, help=t("ddpm.scrub.help")) if n > 1 else 1
     i = k - 1
-    pictures = [out.start, out.xt[i], out.x0[i], out.x0_cond[i], out.x0_uncond[i]]
-    captions = [
-        t("ddpm.start", t=out.timesteps[0]),
-        t("ddpm.xt", k=k) + f" (t = {out.timesteps[i]})",
-        t("ddpm.x0"),
-        t("ddpm.x0.cond"),
-        t("ddpm.x0.uncond"),
-    ]
-    charts.image_row(
-        ddpm.pictures(torch.stack(pictures), 1), captions, per_row=5, factor=7 if presenter() else 5
-    )
+    shown = ddpm.pictures([out.start, out.xt[i], out.x0[i], out.x0_cond[i], out.x0_uncond[i]])
+    captions = [t("ddpm.start", t=out.timesteps[0]), t("ddpm.xt", k=k) + f" (t = {out.timesteps[i]})"]
+    captions += [t(f"ddpm.{name}") for name in ("x0", "x0.cond", "x0.uncond")]
+    charts.image_row(shown, captions, per_row=5, factor=7 if presenter() else 5)
     if not presenter():  # on a projector: one row of pictures, the scrubber's
         st.caption(t("ddpm.x0.explain"))
         st.caption(t("ddpm.trace"))
@@ -135,11 +126,9 @@ dataset, path = s.dataset, ddpm.checkpoint_path(s.dataset)
 found = cached.session_or_disk("ddpm.trained", (dataset,), path, cached.ddpm_checkpoint)
 if found is None:
     st.info(t("ddpm.none", dataset=t(f"ddpm.dataset.{dataset}"), minutes=ddpm.CPU_MINUTES))
-label = t("ddpm.train.again" if found else "ddpm.train.header")
-with st.expander(label, expanded=not found), explained_errors():  # folded away once a model is there
+with jobs.train_expander(JOB, "ddpm", found is not None), explained_errors():  # folded once a model is there
     jobs.live_panel(JOB, draw_training, show=False)  # on top: Stop and the curve in sight while it trains
     train_ui()
-jobs.show_outcome(JOB)  # outside the expander, so it is seen
 if found is not None:
     unet, meta, origin = found
     model_key = f"{origin}:{dataset}:{id(unet)}"
@@ -149,9 +138,7 @@ if found is not None:
     label, steps, scheduler, guidance, seed = settings_ui(ds.classes)
     args = unet, model_key, label, steps, scheduler, guidance, seed  # what every sample here shares
     device = current_device()
-    tab_sample, tab_img2img, tab_sheet = st.tabs(
-        [t("ddpm.tab.sample"), t("ddpm.tab.img2img"), t("ddpm.tab.sheet")]
-    )
+    tab_sample, tab_img2img, tab_sheet = st.tabs([t(f"ddpm.tab.{k}") for k in ("sample", "img2img", "sheet")])
     with tab_sample, explained_errors():  # 1. from pure noise: every step runs
         out = run_job(lambda: run_sample(*args, None, 1.0), device)
         if out is not None:
@@ -164,9 +151,8 @@ if found is not None:
             picked = digit_input("ddpm.", ds, DIGIT_SOURCES, side=196 if presenter() else 168)
         init = None if picked is None else torch.from_numpy(picked[0].image)  # uint8 (28, 28)
         with right:
-            st.slider(
-                t("ddpm.strength"), 0.0, 1.0, step=0.05, key="ddpm.strength", help=t("ddpm.strength.help")
-            )
+            help_ = t("ddpm.strength.help")
+            st.slider(t("ddpm.strength"), 0.0, 1.0, step=0.05, key="ddpm.strength", help=help_)
             strength = float(s.strength)
             plan = ddpm.step_plan(steps, strength, scheduler)  # raises the sentence for strength 0
             img2img.strength_ui("ddpm.arith.text", plan)

@@ -120,7 +120,12 @@ def test_contact_sheet_cells_are_single_runs(unet, mnist):
     assert one_picture.dtype == np.uint8 and one_picture.shape == (84, 84)
     expected = (one.images[0] * 255).round().to(torch.uint8).repeat_interleave(3, 0).repeat_interleave(3, 1)
     assert np.array_equal(one_picture, expected.numpy())
-    assert ddpm.grid(sheet, pad=2, scale=2).shape == (2 * (2 * 30 + 2), 2 * (2 * 30 + 2))
+    ref = torch.full((2 * 30 + 2, 2 * 30 + 2), 0.35)  # the layout by hand: 2 grey pixels around each cell
+    for i in range(2):
+        for j in range(2):
+            ref[2 + 30 * i : 30 + 30 * i, 2 + 30 * j : 30 + 30 * j] = sheet[i, j]
+    ref = (ref * 255).round().to(torch.uint8).repeat_interleave(2, 0).repeat_interleave(2, 1)
+    assert torch.equal(ddpm.grid(sheet, pad=2, scale=2), ref)
     assert ddpm.contact_sheet(unet, a_digit(mnist), 8, [0.4], [1.0], 5, should_stop=lambda: True) is None
 
 
