@@ -309,8 +309,8 @@ def series_rows(
     """Wide rows (a job's records, or a dict of lists) -> long rows {x, color: names[column], y}, column
     by column in `names` order; a row without a column gives no row (records of two kinds interleave)."""
     wide = pd.DataFrame(rows).reindex(columns=[x, *names])
-    long = wide.melt(x, var_name=color, value_name=y).dropna(subset=[y])
-    return long.assign(**{color: long[color].map(names)})
+    long = wide.melt(x, var_name="column", value_name="value").dropna(subset=["value"])  # y may be a column
+    return pd.DataFrame({x: long[x], color: long["column"].map(names), y: long["value"]})
 
 
 def series(
