@@ -25,7 +25,7 @@ EN = {
     "noise of t (x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε), and teach the UNet to predict ε. One label in ten is "
     "replaced by “no label”, so the same UNet also learns the unconditional prediction guidance needs.",
     "ddpm.train.progress": "Step {step} of {total}: loss {loss:.4f} ({elapsed:.0f} s, about {eta} s left)",
-    "ddpm.train.loss": "loss (MSE of the predicted noise)",
+    "ddpm.train.loss": "MSE of the predicted noise",
     "ddpm.train.step": "step",
     "ddpm.train.series": "training",
     "ddpm.train.done": "Trained {steps} steps in {seconds:.0f} s: final loss {loss:.4f}. Saved for everyone.",
