@@ -25,7 +25,7 @@ EN = {
     "noise of t (x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε), and teach the UNet to predict ε. One label in ten is "
     "replaced by “no label”, so the same UNet also learns the unconditional prediction guidance needs.",
     "ddpm.train.progress": "Step {step} of {total}: loss {loss:.4f} ({elapsed:.0f} s, about {eta} s left)",
-    "ddpm.train.loss": "MSE of the predicted noise",
+    "ddpm.train.loss": "loss (MSE)",
     "ddpm.train.step": "step",
     "ddpm.train.series": "training",
     "ddpm.train.done": "Trained {steps} steps in {seconds:.0f} s: final loss {loss:.4f}. Saved for everyone.",
@@ -91,7 +91,7 @@ ZH = {
     "（x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε），让 UNet 学会预测 ε。每十个标签中有一个被换成“无标签”，"
     "这样同一个 UNet 也学会了引导所需的无条件预测。",
     "ddpm.train.progress": "第 {step}/{total} 步：损失 {loss:.4f}（已用 {elapsed:.0f} 秒，约剩 {eta} 秒）",
-    "ddpm.train.loss": "损失（预测噪声的均方误差）",
+    "ddpm.train.loss": "损失（均方误差）",
     "ddpm.train.step": "步",
     "ddpm.train.series": "训练",
     "ddpm.train.done": "训练了 {steps} 步，用时 {seconds:.0f} 秒：最终损失 {loss:.4f}。已保存，所有人都可使用。",
