@@ -73,6 +73,7 @@ def input_ui() -> tuple:
 
 
 def settings_ui() -> diffusion.Img2ImgSettings:
+    """The prompt and the sliders (presenter mode hides the negative prompt, scheduler and model)."""
     st.text_area(t("sd.prompt"), key="sd.prompt", height=90)
     if not s.prompt.strip():
         st.info(t("sd.prompt.empty"))
