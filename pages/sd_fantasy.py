@@ -166,8 +166,6 @@ def top_ui() -> tuple:
     model = s.model.strip() or diffusion.default_model()
     st.session_state["sd._plan"] = settings, p
     s.sync()
-    if len(settings.prompt) > 300:  # a 10,000-character prompt stays out of the address bar
-        st.query_params.pop("sd.prompt", None)
     if st.session_state.setdefault("sd._shown", (p is None, model)) != (p is None, model):
         st.session_state["sd._shown"] = p is None, model
         st.rerun()  # the sections below change too (numbering, buttons, weights): the whole page
