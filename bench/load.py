@@ -36,19 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--renderer-process-limit=8",
-]
+from tests.browser import CHROMIUM  # noqa: E402  (the tests' browser and flags, written once)
+from tests.browser import CHROMIUM_ARGS as TEST_ARGS  # noqa: E402
+
+CHROMIUM_ARGS = [*TEST_ARGS, "--disable-dev-shm-usage", "--renderer-process-limit=8"]  # many contexts
 SERVER_ENV = {  # the hosting settings of docs/hosting.md, plus a short session TTL so closing is measurable
     "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2",
     "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "none",

@@ -16,19 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENS = ARTIFACTS / "screens"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 sys.path.insert(0, str(ROOT))
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the benches import them from here too)
+
 # Tests (and the app servers they start) keep models in their own cache, never the user's.
 os.environ.setdefault("MODEL_DIR", str(ARTIFACTS / "model-cache"))
 
