@@ -145,10 +145,12 @@ def shape_text(shape: Sequence[int]) -> str:
     return " × ".join(map(str, shape))
 
 
-def shape_walk(model: nn.Module, acts: dict[str, torch.Tensor]) -> list[tuple[str, str, str]]:
-    """(layer, module type, output shape without the batch, e.g. "16 × 28 × 28") for each activation."""
+def shape_walk(model: nn.Module, acts: dict[str, torch.Tensor]) -> list[dict[str, str]]:
+    """{layer, type (the module's class), shape (without the batch, e.g. "16 × 28 × 28")} per activation."""
     types = {name: type(m).__name__ for name, m in model.named_modules()}
-    return [(name, types[name], shape_text(a.shape[1:])) for name, a in acts.items()]
+    return [
+        {"layer": name, "type": types[name], "shape": shape_text(a.shape[1:])} for name, a in acts.items()
+    ]
 
 
 def default_map_layer(acts: dict[str, torch.Tensor]) -> str:

@@ -810,12 +810,14 @@ def diagnose(probs: torch.Tensor, y_true: torch.Tensor) -> Diagnosis:
 
 
 def gallery(
-    probs: torch.Tensor, y_true: torch.Tensor, cell: tuple[int, int] | None = None, k: int = 16
+    probs: torch.Tensor, data: Dataset, cell: tuple[int, int] | None = None, k: int = 16
 ) -> list[dict[str, Any]]:
-    """The k images the drill-down shows: the (true, predicted) `cell`'s, else the most confident mistakes.
+    """The k test images of `data` the drill-down shows: the (true, predicted) `cell`'s, else the most
+    confident mistakes (probs (N, 10) on its test set).
 
-    Each as {index, true, pred, conf (of pred), p_true}: what its caption says.
+    Each as {index, true, pred, conf (of pred), p_true}: what its caption says; and its image (28, 28) uint8.
     """
+    y_true = data.test_y
     if cell is not None:
         shown = cell_examples(probs, y_true, *cell, k=k)
     else:
@@ -828,6 +830,7 @@ def gallery(
             "pred": int(pred[i]),
             "conf": float(conf[i]),
             "p_true": float(probs[i, y_true[i]]),
+            "image": data.test_x[i].numpy(),
         }
         for i in shown
     ]

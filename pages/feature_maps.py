@@ -1,5 +1,7 @@
 """Feature-map viewer: every layer's output for one digit, the first kernels, PCA / t-SNE of whole layers."""
 
+from functools import partial
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -81,8 +83,7 @@ def maps_ui(acts: dict[str, torch.Tensor]) -> None:
     c1.selectbox(t("feat.layer"), list(acts), key="feat.layer", format_func=label)
     if not presenter():
         c2.toggle(t("feat.shared"), key="feat.shared", help=t("feat.shared.help"))
-    width = 640 if presenter() else 520
-    view = features.layer_view(acts[s.layer][0], s.channel, s.shared, width)
+    view = features.layer_view(acts[s.layer][0], s.channel, s.shared, width=640 if presenter() else 520)
     s.channel, c = view.channel, len(view.maps)
     c3.number_input(t("feat.channel"), 0, c - 1, step=1, key="feat.channel", disabled=c == 1)
     st.caption(t("feat.scale.signed") if view.signed else t("feat.scale.positive"))
@@ -109,8 +110,7 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
             prediction_ui(probs, mnist)
         st.subheader(t("feat.layers.title"))
         with st.expander(t("feat.walk"), expanded=not presenter()):
-            cols = [t("feat.col.layer"), t("feat.col.type"), t("feat.col.shape")]
-            st.dataframe(pd.DataFrame(features.shape_walk(model, acts), columns=cols), hide_index=True)
+            charts.table(features.shape_walk(model, acts), "feat.col.")
         maps_ui(acts)
     s.sync()
 
@@ -136,10 +136,9 @@ def embed_ui(model: torch.nn.Module) -> None:
     e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
     if not presenter():
         e2.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
-    settings = (tuple(s.elayers), s.n, s.method, s.perplexity, seed())
-    asked = (features.model_fingerprint(model), *settings)  # the cache key: this model, these settings
-    if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not settings[0]):
-        with explained_errors(), st.spinner(t("feat.embed.running", n=settings[1])):
+    asked = (features.model_fingerprint(model), tuple(s.elayers), s.n, s.method, s.perplexity, seed())
+    if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not s.elayers):
+        with explained_errors(), st.spinner(t("feat.embed.running", n=s.n)):
             if run_job(lambda: layer_maps(model, *asked), torch.device("cpu")) is not None:
                 st.session_state["feat.embedded"] = asked
     done = st.session_state.get("feat.embedded")
@@ -153,9 +152,7 @@ def embed_ui(model: torch.nn.Module) -> None:
 
 def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexity: float) -> None:
     """One row of maps per method, one map per layer; one colour legend for all."""
-    swatch = '<span style="color:{}">●</span> {}'
-    legend = " &nbsp; ".join(swatch.format(charts.PALETTE[d], d) for d in range(10))
-    st.markdown(f"{t('feat.axis.digit')}: {legend}", unsafe_allow_html=True)
+    charts.legend(t("feat.axis.digit"), data.MNIST_CLASSES)
     tip = [alt.Tooltip("digit:N", title=t("feat.axis.digit")), alt.Tooltip("index:Q", title=t("feat.index"))]
     kw = {"tooltip": [*tip, "image"], "size": 18 if n > 2000 else 28, "height": 280}  # image: a PNG data URL
     for row in features.embedding_columns(layers, method):  # one row of maps per method
@@ -166,21 +163,16 @@ def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexi
     st.caption(t("feat.embed.caption", n=n, perplexity=perplexity))
 
 
-def draw_progress(snap: dict) -> None:
-    last = snap["records"][-1]
-    jobs.progress_bar(snap, t("feat.quick.progress", loss=last["loss"], acc=100 * last["acc"]))
-
-
 jobs.harvest(JOB)  # the quick model is on disk now (or the job says why not)
 st.title(t("nav.features"))
 st.caption(t("feat.intro"))
-mnist, model, model_caption = None, None, ""
+model, model_caption = None, ""
 st.subheader(t("feat.model.title"))
 with explained_errors():  # no MNIST, no model picker: the sentence says why
     mnist = data.load("mnist")
     model, model_caption = model_ui()
-jobs.live_panel(JOB, draw_progress)  # the quick model's progress and Stop, then how it ended
-if model is not None and mnist is not None:
+jobs.live_panel(JOB, partial(jobs.progress_line, key="feat.quick.progress"))  # Stop; then how it ended
+if model is not None:  # (a model only once MNIST has loaded)
     st.caption(model_caption)
     inspect_ui(model, mnist)
     kernels_ui(model)

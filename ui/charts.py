@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from core.images import zoom
+from ui.i18n import labeller, t
 from ui.shell import chart_height, lang, presenter
 
 PALETTE = [
@@ -298,3 +299,22 @@ def scatter(
         alt.Chart(df).mark_circle(size=size, opacity=0.75).encode(**xy, color=colour, tooltip=list(tooltip))
     )
     show(chart.properties(title=title) if title else chart, height)
+
+
+# --- h-trainfeat: a table headed by i18n keys; one colour legend for a row of maps ------------------
+
+
+def table(rows: Any, prefix: str, labels: dict[str, str] | None = None, **kw: Any) -> None:
+    """Rows (dicts or a DataFrame) as a table, column `name` headed t(prefix + name); `labels` {column: i18n
+    prefix} names a column's cells by i18n key ("two_layer_cnn" -> its title). `kw` goes to st.dataframe."""
+    df = pd.DataFrame(rows)
+    for column, keys in (labels or {}).items():
+        df[column] = df[column].map(labeller(keys))
+    st.dataframe(df.rename(columns=lambda k: t(prefix + k)), **{"hide_index": True, "width": "stretch", **kw})
+
+
+def legend(title: str, classes: Sequence[str]) -> None:
+    """One legend (title: ● 0 ● 1 …) in `scatter`'s colours, for a row of maps each drawn with legend=None."""
+    swatch = '<span style="color:{}">●</span> {}'
+    items = " &nbsp; ".join(swatch.format(PALETTE[i % len(PALETTE)], c) for i, c in enumerate(classes))
+    st.markdown(f"{title}: {items}", unsafe_allow_html=True)

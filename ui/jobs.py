@@ -247,3 +247,13 @@ def watch_all(every: float = 0.5) -> None:
     for key, (drawn_in, slot, draw) in panels.items():
         if drawn_in is run and running(key) is not None:
             watch(key, slot, draw, every)
+
+
+# --- h-trainfeat: the progress line most live views draw ------------------------------------------
+
+
+def progress_line(snap: dict[str, Any], key: str, **fields: Any) -> None:
+    """`progress_bar` with the text t(key), filled from the job's last record, `elapsed`, `eta` (0 while
+    unknown) and `fields` (which win over the record's own: "epochs", a rounded figure)."""
+    now = {**snap["records"][-1], "elapsed": snap["elapsed"], "eta": snap["eta"] or 0.0, **fields}
+    progress_bar(snap, t(key, **now))
