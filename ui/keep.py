@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -137,13 +138,8 @@ def keep_ui(runs: list[KeptRun], chosen: KeptRun, key: str) -> None:
         on_click="ignore",
     )
     left.caption(t("keep.tensorboard.how"))
-    nb = lambda: notebook.run_notebook(
-        chosen.config,
-        chosen.model_name,
-        chosen.options,
-        chosen.init_seed,  # noqa: E731
-        chosen.test_acc,
-    )
+    settings = (chosen.config, chosen.model_name, chosen.options, chosen.init_seed, chosen.test_acc)
+    nb = partial(notebook.run_notebook, *settings)  # written when its download is clicked
     right.download_button(
         t("keep.notebook"),
         data=nb,
