@@ -50,12 +50,11 @@ def model_ui() -> tuple[torch.nn.Module | None, str]:
     fmt = labeller("feat.source.")
     st.radio(t("feat.source"), features.MODEL_SOURCES, key="feat.source", horizontal=True, format_func=fmt)
     if s.source == "session":
-        model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta") or {}
+        model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta")
         if model is None:
             st.info(t("feat.session.none"))
             return None, ""
-        acc = 100 * float(meta.get("test_acc") or float("nan"))
-        return model.cpu().eval(), t("feat.session.caption", name=meta.get("name", "?"), acc=acc)
+        return model.cpu().eval(), t("feat.session.caption", name=meta["name"], acc=100 * meta["test_acc"])
     if s.source == "upload":
         upload = st.file_uploader(t("feat.upload"), type=["safetensors"], key="feat.upload_file")
         if upload is None:
