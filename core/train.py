@@ -759,6 +759,11 @@ def keep_run(runs: list[Run], run: Run, max_runs: int = MAX_RUNS) -> list[Run]:
     return [*runs, run][-max_runs:]
 
 
+def find_run(runs: list[Run], run_id: int | None) -> Run | None:
+    """The run numbered `run_id`, else the newest (a choice whose run has left the table), None if no run."""
+    return next((r for r in runs if r.id == run_id), runs[-1] if runs else None)
+
+
 def run_row(run: Run) -> dict[str, Any]:
     """One row of the run table: settings, images seen, test accuracy, training seconds ("—": loaded)."""
     c, h = run.config, run.history

@@ -159,12 +159,10 @@ def runs_ui(runs: list[train.Run], busy: bool) -> None:
 
 def run_picker(key: str, label: str, runs: list[train.Run], with_acc: bool = False) -> train.Run:
     """A selectbox over the runs (the newest when the kept choice has left) -> the chosen run."""
-    by_id = {r.id: r for r in runs}
-    if st.session_state.get(key) not in by_id:
-        st.session_state[key] = runs[-1].id
+    st.session_state[key] = train.find_run(runs, st.session_state.get(key)).id
     names = {r.id: f"{r.label} · {r.test_acc:.1%}" if with_acc else r.label for r in runs}
-    st.selectbox(label, list(by_id), key=key, format_func=names.get)
-    return by_id[st.session_state[key]]
+    st.selectbox(label, list(names), key=key, format_func=names.get)
+    return train.find_run(runs, st.session_state[key])
 
 
 def diagnostics_ui(runs: list[train.Run]) -> None:
@@ -248,7 +246,7 @@ fragment = (lambda f: f) if busy else st.fragment  # a fragment rerun would stop
 if s.runs:
     runs_ui(s.runs, busy)
     fragment(diagnostics_ui)(s.runs)
-inspected = next((r for r in s.runs if r.id == st.session_state.get("train.inspect")), None)
+inspected = train.find_run(s.runs, st.session_state.get("train.inspect"))
 saved = (train.run_checkpoint(inspected), f"{inspected.config.model}.safetensors") if inspected else None
 weights.expander("train", saved, load, types=["safetensors", "pt", "pth", "bin"])  # .pt: refused, with why
 if s.runs and not busy:

@@ -372,6 +372,11 @@ def test_keep_run_drops_the_oldest_beyond_the_limit(mnist):
     for i in range(1, MAX_RUNS + 3):
         runs = keep_run(runs, type(base)(i, base.model, base.config, {}, base.probs, base.test_acc))
     assert [r.id for r in runs] == list(range(3, MAX_RUNS + 3))
+    from core.train import find_run
+
+    assert find_run(runs, 4) is runs[1]  # the chosen run, by number
+    assert find_run(runs, 1) is runs[-1] and find_run(runs, None) is runs[-1]  # it left: the newest
+    assert find_run([], 4) is None
 
 
 def test_run_row_of_a_loaded_run_and_the_meta_the_feature_maps_read(mnist):

@@ -58,8 +58,10 @@ def from_run(run: Any, test_y: torch.Tensor) -> KeptRun:
 
 def keep_trainer_runs(runs: list[Any], inspected: int | None, test_y: torch.Tensor) -> None:
     """The trainer's "Keep this run": every run trained here (not loaded from a file) can be kept."""
+    from core.train import find_run
+
     trained = [r for r in runs if r.history is not None and r.init_seed is not None]
-    chosen = next((r for r in trained if r.id == inspected), trained[-1] if trained else None)
+    chosen = find_run(trained, inspected)
     if chosen is not None:
         keep_ui([from_run(r, test_y) for r in trained], from_run(chosen, test_y), "train")
 
