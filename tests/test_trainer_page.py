@@ -54,7 +54,7 @@ def test_summary_headers_follow_a_language_switch():
 
 
 def _progress_page():
-    """The trainer's and the feature page's live progress lines, from one job snapshot."""
+    """The progress lines of the trainer, the feature maps and normalization, from one job snapshot."""
     import streamlit as st
 
     from ui import jobs
@@ -62,12 +62,22 @@ def _progress_page():
     snap = st.session_state["snap"]
     jobs.progress_line(snap, "train.progress", epochs=3)
     jobs.progress_line(snap, "feat.quick.progress")
+    jobs.progress_line(snap, "norm.exp.progress")
 
 
 def test_progress_lines_read_the_last_record(lang):
     from streamlit.testing.v1 import AppTest
 
-    last = {"step": 40, "epoch": 1.25, "images": 6400.0, "loss": 0.123456, "acc": 0.9567}
+    last = {
+        "step": 40,
+        "epoch": 1.25,
+        "images": 6400.0,
+        "loss": 0.123456,
+        "acc": 0.9567,
+        "bn": 0.5,
+        "ln": 0.25,
+    }
+    last["none"] = 2.0
     snap = {"progress": 0.4, "elapsed": 12.3, "eta": None, "records": [{"step": 1}, last]}
     at = AppTest.from_function(_progress_page)
     at.session_state["lang"], at.session_state["snap"] = lang, snap
@@ -78,13 +88,15 @@ def test_progress_lines_read_the_last_record(lang):
         assert texts == [
             "Epoch 1.25 of 3: 6,400 images, 12 s, about 0 s left",  # no estimate yet: 0
             "Training… loss 0.123, accuracy 95.7%",
+            "Step 40: BN 0.500, LN 0.250, none 2.000",
         ]
     else:
         assert texts == [
             "第 1.25 / 3 轮：已用 6,400 张图片，12 秒，约剩 0 秒",
             "训练中… 损失 0.123，准确率 95.7%",
+            "第 40 步：BN 0.500，LN 0.250，不归一化 2.000",
         ]
-    assert [p.proto.value for p in at.get("progress")] == [40, 40]  # percent
+    assert [p.proto.value for p in at.get("progress")] == [40, 40, 40]  # percent
 
 
 def scored_run(mnist, run_id: int = 1):
