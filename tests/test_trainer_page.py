@@ -163,6 +163,9 @@ def test_the_draw_section_names_the_run_it_uses(lang, mnist):
     assert not at.exception
     picker = at.selectbox(key="train.draw_run")
     assert picker.value == 1 and picker.label == TABLES[lang]["train.draw.run"]
+    table, text = at.dataframe[1].value, TABLES[lang]  # the runs: headers and model/optimizer in words
+    assert list(table.columns[:3]) == [text[f"train.col.{k}"] for k in ("run", "model", "optimizer")]
+    assert table.iloc[:, 1:3].values.tolist() == [[text["train.arch.mlp"], text["train.opt.adam"]]] * 2
 
 
 @pytest.mark.slow
