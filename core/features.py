@@ -30,6 +30,7 @@ from core.errors import UserError
 from core.storage import cache_dir
 
 METHODS = ("pca", "tsne")
+METHOD_CHOICES = ("both", *METHODS)  # what the page offers: both maps, or one of them
 PCA_DIMS_BEFORE_TSNE = 50  # t-SNE on 50 PCA dimensions: the usual speed-up (van der Maaten's advice)
 # The page's quick default models: one epoch on the first QUICK_SUBSET training images (~97% in seconds).
 QUICK_MODELS = ("slides_cnn", "two_layer_cnn", "convnet3", "lenet5", "bn_cnn", "resnet_small", "mlp")

@@ -16,7 +16,7 @@ from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
 from ui.state import url_state
 
-JOB, METHODS = "feat.job", ("both", "pca", "tsne")
+JOB = "feat.job"
 LOW, TOP, STEP, N = features.embed_sizes(LIMITS.max_embed_points)  # the "test images" slider
 TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
 digit_state("feat.", index=0, digit=7)  # feat.input, feat.index, feat.digit, feat.nth
@@ -29,7 +29,7 @@ s = url_state(
     channel=0,
     elayers=[],  # [] = features.default_embed_layers of the model
     n=(N, range(LOW, TOP + 1)),
-    method=("both", METHODS),
+    method=("both", features.METHOD_CHOICES),
     perplexity=(30, range(5, 51)),
 )
 
@@ -132,7 +132,7 @@ def embed_ui(model: torch.nn.Module) -> None:
     e1.multiselect(t("feat.elayers"), features.leaf_layers(model), key="feat.elayers", max_selections=4)
     e2.slider(t("feat.n"), LOW, TOP, step=STEP, key="feat.n")
     fmt = labeller("feat.method.")
-    e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
+    e1.radio(t("feat.method"), features.METHOD_CHOICES, key="feat.method", horizontal=True, format_func=fmt)
     if not presenter():
         e2.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
     asked = (features.model_fingerprint(model), tuple(s.elayers), s.n, s.method, s.perplexity, seed())
