@@ -1,7 +1,5 @@
 """Feature-map viewer: every layer's output for one digit, the first kernels, PCA / t-SNE of whole layers."""
 
-from functools import partial
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -170,7 +168,7 @@ st.subheader(t("feat.model.title"))
 with explained_errors():  # no MNIST, no model picker: the sentence says why
     mnist = data.load("mnist")
     model, model_caption = model_ui()
-jobs.live_panel(JOB, partial(jobs.progress_line, key="feat.quick.progress"))  # Stop; then how it ended
+jobs.live_panel(JOB, jobs.progress_line("feat.quick.progress"))  # the quick model: progress, Stop, outcome
 if model is not None:  # (a model only once MNIST has loaded)
     st.caption(model_caption)
     inspect_ui(model, mnist)

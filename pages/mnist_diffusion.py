@@ -43,12 +43,6 @@ def run_sample(_unet, model_key, label, steps, scheduler, guidance, seed, init_b
     return ddpm.sample(_unet, label, steps, scheduler, guidance, seed, init=init, strength=strength)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def unet_rows(_unet, model_key: str) -> list:
-    """The model's blocks, traced once per model (shapes and parameter counts, as in the UNet inspector)."""
-    return ddpm.describe_unet(_unet)
-
-
 def finished(job: jobs.BackgroundJob) -> jobs.Said | None:
     """A finished training job: keep the model for its dataset (and on disk when it ran to the end)."""
     unet, meta = job.result
@@ -191,6 +185,6 @@ if found is not None:
         defaults = list(ddpm.SHEET_STRENGTHS), [0.0, 1.0, 3.0, 7.0], 20
         img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
     if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
-        mnist_unet_ui("ddpm.unet.title", unet_rows(unet, model_key), "pages/unet_inspector.py")
+        mnist_unet_ui("ddpm.unet.title", "pages/unet_inspector.py", unet, model_key)
 show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)
 jobs.watch_all()  # last: the live view of the training or contact-sheet job, while it runs

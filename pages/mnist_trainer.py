@@ -131,7 +131,7 @@ def curves_ui(runs: list[tuple[str, list[dict]]]) -> None:
 def draw_live(snap: dict) -> None:
     """One frame of the live view: the progress line and the curves so far (previous runs too)."""
     label, epochs = s.live  # the running run's name and epochs
-    jobs.progress_line(snap, "train.progress", epochs=epochs)
+    jobs.progress_line("train.progress", epochs=epochs)(snap)
     curves_ui([*((r.label, r.history.steps) for r in s.runs if r.history), (label, snap["records"])])
 
 

@@ -181,7 +181,7 @@ def draw_curves(curves: list[dict]) -> None:
 
 
 def draw_progress(snap: dict) -> None:
-    jobs.progress_line(snap, "norm.exp.progress")  # step, bn, ln, none: the last record's
+    jobs.progress_line("norm.exp.progress")(snap)  # step, bn, ln, none: the last record's
     draw_curves(snap["records"])
 
 

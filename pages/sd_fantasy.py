@@ -4,32 +4,33 @@ Four sections, two background jobs (Generate, the contact sheet) and a fragment 
 rerun only the sections they change. The img2img parts are ui/img2img.py's, shared with the MNIST page.
 """
 
-from functools import partial
-
 import streamlit as st
 
 from core import diffusion, sd_view
 from core.images import open_image
 from core.limits import LIMITS
 from ui import img2img, jobs
-from ui.cached import img2img_pipeline
+from ui.cached import pipeline_loader
 from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, link_to, presenter, seed, show_source
-from ui.state import sync_url, url_default
+from ui.state import url_state
 
-JOB, HOMEWORK, device = "sd.job", diffusion.Img2ImgSettings(), current_device()
+JOB, HOMEWORK, SOURCES, device = "sd.job", diffusion.Img2ImgSettings(), ("sketch", "upload"), current_device()
 cap = diffusion.max_side(device.type)
-url_default("sd.source", "sketch", choices=["sketch", "upload"])
-url_default("sd.prompt", HOMEWORK.prompt)
-url_default("sd.negative", HOMEWORK.negative_prompt)
-url_default("sd.strength", HOMEWORK.strength)
-url_default("sd.guidance", HOMEWORK.guidance_scale)
-url_default("sd.steps", min(HOMEWORK.steps, LIMITS.max_sd_steps))
-url_default("sd.side", 768, choices=list(diffusion.SIDES))
-url_default("sd.scheduler", HOMEWORK.scheduler, choices=list(diffusion.SCHEDULERS))
-url_default("sd.model", diffusion.default_model())
-st.session_state["sd.side"] = min(st.session_state["sd.side"], max(diffusion.side_choices(cap)))  # GPU link
-st.session_state["sd.steps"] = max(1, min(int(st.session_state["sd.steps"]), LIMITS.max_sd_steps))
+s = url_state(
+    "sd.",
+    source=("sketch", SOURCES),
+    prompt=HOMEWORK.prompt,
+    negative=HOMEWORK.negative_prompt,
+    strength=HOMEWORK.strength,
+    guidance=HOMEWORK.guidance_scale,
+    steps=min(HOMEWORK.steps, LIMITS.max_sd_steps),
+    side=(768, diffusion.SIDES),
+    scheduler=(HOMEWORK.scheduler, diffusion.SCHEDULERS),
+    model=diffusion.default_model(),
+)
+s.side = min(s.side, max(diffusion.side_choices(cap)))  # a link made on a GPU server, opened on a CPU one
+s.steps = max(1, min(int(s.steps), LIMITS.max_sd_steps))
 
 
 @st.cache_data(show_spinner=False)
@@ -57,10 +58,9 @@ def finished(job: jobs.BackgroundJob) -> jobs.Said:
 def input_ui() -> tuple:
     """The bundled sketch or an upload -> (RGB image, a key naming it for the cache)."""
     st.subheader(t("sd.input"))
-    options, label = ["sketch", "upload"], labeller("sd.source.")
-    source = st.radio(t("sd.source"), options, key="sd.source", horizontal=True, format_func=label)
+    st.radio(t("sd.source"), SOURCES, key="sd.source", horizontal=True, format_func=labeller("sd.source."))
     image, key = bundled_sketch(), "sketch"
-    if source == "upload":
+    if s.source == "upload":
         types = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
         upload = st.file_uploader(t("sd.upload"), type=types, key="sd.upload")
         if upload is None:
@@ -73,8 +73,9 @@ def input_ui() -> tuple:
 
 
 def settings_ui() -> diffusion.Img2ImgSettings:
+    """The prompt and the sliders (presenter mode hides the negative prompt, scheduler and model)."""
     st.text_area(t("sd.prompt"), key="sd.prompt", height=90)
-    if not st.session_state["sd.prompt"].strip():
+    if not s.prompt.strip():
         st.info(t("sd.prompt.empty"))
     if not presenter():
         st.text_input(t("sd.negative"), key="sd.negative")
@@ -86,23 +87,21 @@ def settings_ui() -> diffusion.Img2ImgSettings:
         names = diffusion.SCHEDULERS
         st.selectbox(t("sd.scheduler"), list(names), key="sd.scheduler", format_func=names.get)
         st.text_input(t("sd.model"), key="sd.model", help=t("sd.model.help"))
-    keys = ("sd.prompt", "sd.negative", "sd.strength", "sd.guidance", "sd.steps", "sd.scheduler")
-    return diffusion.Img2ImgSettings(*(st.session_state[k] for k in keys))
+    return diffusion.Img2ImgSettings(s.prompt, s.negative, s.strength, s.guidance, s.steps, s.scheduler)
 
 
-def arithmetic_ui(s: diffusion.Img2ImgSettings, image, key: str) -> diffusion.Img2ImgPlan | None:
+def arithmetic_ui(settings: diffusion.Img2ImgSettings, image, key: str) -> diffusion.Img2ImgPlan | None:
     """Sections 1 and 2, with the real scheduler and no weights: the plan, or None after a sentence."""
     st.header(f"1 · {t('sd.arith.title')}")
     with explained_errors():
-        p = plan(image, key, st.session_state["sd.side"], s.steps, s.strength, s.scheduler, seed())
-        img2img.strength_ui("sd.arith.text", p, diffusion.SCHEDULERS[s.scheduler])
-        if s.scheduler == "pndm":
+        p = plan(image, key, s.side, settings.steps, settings.strength, settings.scheduler, seed())
+        img2img.strength_ui("sd.arith.text", p, diffusion.SCHEDULERS[settings.scheduler])
+        if settings.scheduler == "pndm":
             st.caption(t("sd.arith.pndm"))
         st.header(f"2 · {t('sd.noisy.title')}")
-        start, c = p.timesteps[0], st.columns(2)
-        c[0].image(p.image, caption=t("sd.noisy.input"), width="stretch", output_format="JPEG")
-        c[1].image(p.noisy, caption=t("sd.noisy.start", t=start), width="stretch", output_format="JPEG")
-        st.caption(t("sd.noisy.caption", t=start))
+        captions = t("sd.noisy.input"), t("sd.noisy.start", t=p.timesteps[0])
+        img2img.pair(p.image, p.noisy, captions, width="stretch", output_format="JPEG")
+        st.caption(t("sd.noisy.caption", t=p.timesteps[0]))
         img2img.schedule_ui(p)
         return p
     return None
@@ -110,8 +109,7 @@ def arithmetic_ui(s: diffusion.Img2ImgSettings, image, key: str) -> diffusion.Im
 
 def weights_ui(model: str) -> bool:
     """Where the weights are, or how to get them (with the pages that need none) -> whether they can load."""
-    status = diffusion.weights_status(model)
-    if status != "missing":
+    if (status := diffusion.weights_status(model)) != "missing":
         st.caption(t("sd.weights.here", model=model, where=t(f"sd.where.{status}")))
     elif within_reach(model):
         st.info(t("sd.weights.download", model=model))
@@ -119,8 +117,7 @@ def weights_ui(model: str) -> bool:
         st.info(t("sd.weights.missing", model=model))
         link_to("pages/mnist_diffusion.py")
         link_to("pages/unet_inspector.py")
-        return False
-    return True
+    return status != "missing" or within_reach(model)  # the probe's answer is cached
 
 
 def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str) -> bool:
@@ -131,7 +128,8 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str)
     if device.type == "cpu" and ready:
         st.warning(t("sd.cpu_warning", cap=cap))
     start = lambda: sd_view.generate_work(load, p.image, settings, seed())  # seed(): at the click
-    jobs.control(JOB, t("sd.generate"), start, draw_progress, disabled=not ready, in_run=True, key="sd.go")
+    draw = jobs.progress_line("sd.progress", loading)
+    jobs.control(JOB, t("sd.generate"), start, draw, disabled=not ready, in_run=True, key="sd.go")
     if "sd.result" in st.session_state:
         result, shown_input = st.session_state["sd.result"]
         if result.prompt_tokens > diffusion.CLIP_MAX_TOKENS:
@@ -153,7 +151,7 @@ def sheet_ui(number: int, ready: bool) -> None:
     run = sd_view.sheet_run(load, p.image if p is not None else None, settings, seed())  # runs when ready
     choices = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES, LIMITS.max_sd_steps
     defaults = [0.5, 0.75, 1.0], [1.0, 7.5, 12.0], min(20, LIMITS.max_sd_steps)
-    img2img.sheet_ui("sd", choices, defaults, run, ready, waiting=loading())
+    img2img.sheet_ui("sd", choices, defaults, run, ready, waiting=loading)
 
 
 @st.fragment  # a slider reruns the input, the settings and sections 1-2 only (felt speed)
@@ -165,25 +163,13 @@ def top_ui() -> tuple:
     with right:
         settings = settings_ui()
     p = arithmetic_ui(settings, image, image_key)
-    model = st.session_state["sd.model"].strip() or diffusion.default_model()
+    model = s.model.strip() or diffusion.default_model()
     st.session_state["sd._plan"] = settings, p
-    sync_url("sd.")
-    if len(settings.prompt) > 300:  # a 10,000-character prompt stays out of the address bar
-        st.query_params.pop("sd.prompt", None)
+    s.sync()
     if st.session_state.setdefault("sd._shown", (p is None, model)) != (p is None, model):
         st.session_state["sd._shown"] = p is None, model
         st.rerun()  # the sections below change too (numbering, buttons, weights): the whole page
     return settings, p, model
-
-
-def loading() -> str:
-    return t("sd.loading", model=model, device=device.type.upper())
-
-
-def draw_progress(snap: dict) -> None:
-    last = snap["records"][-1]
-    step = t("sd.progress", i=last["step"], n=last["steps"], t=last["t"]) if "step" in last else None
-    jobs.progress_bar(snap, step or loading())
 
 
 jobs.harvest(JOB, finished)
@@ -191,7 +177,7 @@ st.title(t("nav.sd"))
 st.markdown(t("sd.intro"))
 settings, p, model = top_ui()
 number = 3 if p is not None else 2  # strength 0 shows no noisy start: the numbering stays 1, 2, 3
-load = partial(img2img_pipeline, model, str(device))  # called in the jobs: the first run loads the weights
+load, loading = pipeline_loader(model)  # load() runs in the jobs: the first run loads the weights
 ready = generate_ui(number, settings, p, model)
 sheet_ui(number + 1, ready)
 show_source(diffusion.run_img2img, diffusion.plan_img2img, diffusion.forward_noise, diffusion.latents_to_rgb)

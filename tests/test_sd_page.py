@@ -274,3 +274,27 @@ def test_browser_contact_sheet_runs_from_its_section(server, page, tiny_folder):
     wait_idle(page)  # the harvest's rerun has drawn every cell and what follows them
     tall_snap(page, "sd_tiny_sheet_en")
     page.context.close()  # the last tab's (the fixture closes the first)
+
+
+def _progress_lines_page():
+    from ui import jobs
+
+    draw = jobs.progress_line("sd.progress", "Loading the pipeline …")
+    for records in (
+        [{"progress": 0.0}],
+        [{"progress": 0.0}, {"progress": 0.5, "step": 1, "steps": 2, "t": 501}],
+    ):
+        draw({"progress": records[-1]["progress"], "records": records})
+
+
+def test_the_progress_line_waits_for_the_first_step_then_counts():
+    """jobs.progress_line (Generate, both contact sheets, the UNet's run): the waiting sentence while the
+    job has only reported its start (it loads), then the page's line filled from the last record."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_progress_lines_page, default_timeout=30)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    lines = [(p.proto.text, p.proto.value) for p in at.get("progress")]
+    assert lines == [("Loading the pipeline …", 0), ("Step 1 of 2 (t = 501)", 50)]

@@ -10,7 +10,9 @@ def page() -> None:
 
     from ui.state import url_state
 
-    s = url_state("demo.", n=(3, range(1, 6)), lr=(0.01, [0.001, 0.01, 0.1]), on=True, name="a", layers=[])
+    s = url_state(
+        "demo.", n=(3, range(1, 6)), lr=(0.01, [0.001, 0.01, 0.1]), on=True, name="a", layers=[], note=""
+    )
     url_state("demo.", depth=s.n * 2)  # a default that depends on another key: a second call
     if st.session_state.get("show", True):  # a hidden widget loses its state; the page keeps a copy
         st.slider("n", 1, 5, key="demo.n")
@@ -48,6 +50,18 @@ def test_a_widget_change_reaches_the_url_in_the_run_it_causes():
     assert at.text[0].value == "5 0.01 True a [] 6"  # a value once declared stays (the page resets it)
     at.slider(key="demo.n").set_value(3).run()  # back to the default: the key leaves the link
     assert "demo.n" not in at.query_params
+
+
+def test_a_value_too_long_for_a_link_stays_in_the_session_only():
+    from ui.state import MAX_URL_TEXT
+
+    at = run()
+    at.session_state["demo.note"] = "诗" * MAX_URL_TEXT  # at the limit: mirrored
+    assert at.run().query_params["demo.note"] == "诗" * MAX_URL_TEXT
+    at.session_state["demo.note"] = "诗" * (MAX_URL_TEXT + 1)  # a pasted long prompt: left out of the link
+    at.run()
+    assert "demo.note" not in at.query_params
+    assert at.session_state["demo.note"] == "诗" * (MAX_URL_TEXT + 1)  # and still the page's value
 
 
 def test_a_value_survives_its_widget_being_hidden():

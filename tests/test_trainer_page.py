@@ -60,9 +60,9 @@ def _progress_page():
     from ui import jobs
 
     snap = st.session_state["snap"]
-    jobs.progress_line(snap, "train.progress", epochs=3)
-    jobs.progress_line(snap, "feat.quick.progress")
-    jobs.progress_line(snap, "norm.exp.progress")
+    jobs.progress_line("train.progress", epochs=3)(snap)
+    jobs.progress_line("feat.quick.progress")(snap)
+    jobs.progress_line("norm.exp.progress")(snap)
 
 
 def test_progress_lines_read_the_last_record(lang):

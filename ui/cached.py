@@ -78,3 +78,21 @@ def _leaderboard(url: str) -> Any:
     from core.leaderboard import Leaderboard
 
     return Leaderboard(url)
+
+
+# --- h-sdunet: the SD pipeline a background job loads (the SD page's Generate and sheet, the UNet's Load) ---
+
+
+def pipeline_loader(model: str) -> tuple[Callable[[], Any], str]:
+    """The pipeline `model` on the sidebar's device -> (load, the sentence a live view says while it loads).
+
+    `load()` (`img2img_pipeline` above, its arguments in `load.args`) is called inside the job, so a first
+    load runs in the background with the page drawn and Stop in sight."""
+    from functools import partial
+
+    from ui.i18n import t
+    from ui.shell import current_device
+
+    device = current_device()
+    loading = t("img2img.loading", model=model, device=device.type.upper())
+    return partial(img2img_pipeline, model, str(device)), loading

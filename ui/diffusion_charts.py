@@ -36,18 +36,32 @@ def metric_rows(items: dict[str, Any], per_row: int | None = None) -> None:
             column.metric(label, value, help=help_)
 
 
-def records_table(records: list[dict], counts: bool = False) -> None:
-    """Core records (`core.unet`'s *_table) as a table, headers translated (`unet.col.<column>`); `counts`:
-    the parameter column gets thousands separators in the reader's language."""
+def records_table(records: list[dict], counts: bool = False, title: str = "") -> None:
+    """Core records (`core.unet`'s *_table) as a table under its bold `title`, headers translated
+    (`unet.col.<column>`); `counts`: the parameter column gets thousands separators in the reader's
+    language."""
+    if title:
+        st.markdown(f"**{title}**")
     frame = pd.DataFrame(records).rename(columns=lambda c: t(f"unet.col.{c}"))
     numbers = {t("unet.col.params"): st.column_config.NumberColumn(format="localized")} if counts else None
     st.dataframe(frame, hide_index=True, width="stretch", column_config=numbers)
 
 
-def mnist_unet_ui(title_key: str, rows: list[unet.BlockRow], link: str) -> None:
-    """The MNIST diffusion UNet block by block, folded (the inspector and the MNIST page), and a link."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def mnist_unet_rows(_unet: Any = None, model_key: str = "") -> list[unet.BlockRow]:
+    """The MNIST diffusion UNet's blocks, traced once per model (`model_key` names `_unet`; None: the
+    default UNet untrained, as shapes and parameter counts need no trained weights)."""
+    from core import ddpm
+
+    return ddpm.describe_unet(_unet)
+
+
+def mnist_unet_ui(title_key: str, link: str, model: Any = None, model_key: str = "") -> None:
+    """The MNIST diffusion UNet (`model`, named by `model_key`; None: the default one) block by block,
+    folded (the inspector and the MNIST page), and a link."""
     from ui.shell import link_to
 
+    rows = mnist_unet_rows(model, model_key)
     with st.expander(t(title_key)):
         st.markdown(t("unet.mnist.body", params=unet.total_parameters(rows)))
         records_table(unet.block_table(rows), counts=True)
@@ -63,9 +77,11 @@ def parameter_types(by_type: dict[str, int], title: str) -> None:
     )
 
 
-def activation_bars(records: list[dict]) -> None:
+def activation_bars(records: list[dict], title: str = "") -> None:
     """The std of each block's output in a live forward pass (`core.unet.stats_table`), in forward order,
-    then every number of it as a table."""
+    under its bold `title`, then every number of it as a table."""
+    if title:
+        st.markdown(f"**{title}**")
     frame = pd.DataFrame(records)
     x = alt.X("name:N", sort=None, title=t("unet.col.block"))
     charts.show(alt.Chart(frame).mark_bar().encode(x, alt.Y("std:Q"), tooltip=list(frame.columns)), 240)

@@ -8,7 +8,6 @@ Widget and job keys carry the page's area (`sd`, `ddpm`); the texts are shared (
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -54,11 +53,16 @@ def trace_row(previews: Sequence[Any], timesteps: Sequence[int], factor: int = 2
     charts.image_row([np.asarray(previews[k]) for k in picks], captions, per_row=per_row, factor=factor)
 
 
+def pair(left, right, captions: tuple[str, str], **image: Any) -> None:
+    """Two pictures side by side with their captions (input and output; the SD page's input and noisy start).
+    `image` goes to st.image (width=, output_format=)."""
+    for column, picture, caption in zip(st.columns(2), (left, right), captions, strict=True):
+        column.image(picture, caption=caption, **image)
+
+
 def result_ui(area: str, shown_input, output, settings: dict, file_name: str, width: Any = "stretch") -> None:
     """Input and output side by side, and the output as a PNG carrying every setting in its metadata."""
-    c = st.columns(2)
-    c[0].image(shown_input, caption=t("img2img.input"), width=width)
-    c[1].image(output, caption=t("img2img.output"), width=width)
+    pair(shown_input, output, (t("img2img.input"), t("img2img.output")), width=width)
     png = diffusion.png_with_settings(output, settings)
     key = f"{area}.download"
     st.download_button(t("img2img.download"), png, file_name=file_name, mime="image/png", key=key)
@@ -112,7 +116,7 @@ def sheet_ui(
 
     key, label = f"{area}.sheet.go", t("img2img.sheet.make")
     jobs.start_button(job, label, work, disabled=not ready, in_run=True, key=key, type="secondary")
-    jobs.live_panel(job, partial(_draw_sheet, waiting or t("img2img.sheet.starting")))
+    jobs.live_panel(job, jobs.progress_line("img2img.sheet.progress", waiting or t("img2img.sheet.starting")))
     if f"{area}.sheet" in st.session_state:
         sheet, rows, cols = st.session_state[f"{area}.sheet"]
         for strength, row in zip(rows, sheet, strict=True):  # one strength a row, however wide the columns
@@ -120,10 +124,3 @@ def sheet_ui(
             charts.image_row(
                 [np.asarray(c) for c in row], captions, per_row=max(len(cols), min_cols), factor=1
             )
-
-
-def _draw_sheet(waiting: str, snap: dict) -> None:
-    """The sheet's progress line: cell k of n (`waiting` until the first cell)."""
-    last = snap["records"][-1]
-    done = t("img2img.sheet.progress", k=last.get("done"), total=last.get("total"))
-    jobs.progress_bar(snap, done if "done" in last else waiting)

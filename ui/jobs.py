@@ -249,11 +249,19 @@ def watch_all(every: float = 0.5) -> None:
             watch(key, slot, draw, every)
 
 
-# --- h-trainfeat: the progress line most live views draw ------------------------------------------
+# --- h-sdunet: a live view that is one progress line (SD's Generate, the contact sheets, the UNet's run) ---
+# (h-trainfeat: `fields`, `elapsed` and `eta` added, for the trainer, the feature maps and normalization)
 
 
-def progress_line(snap: dict[str, Any], key: str, **fields: Any) -> None:
-    """`progress_bar` with the text t(key), filled from the job's last record, `elapsed`, `eta` (0 while
-    unknown) and `fields` (which win over the record's own: "epochs", a rounded figure)."""
-    now = {**snap["records"][-1], "elapsed": snap["elapsed"], "eta": snap["eta"] or 0.0, **fields}
-    progress_bar(snap, t(key, **now))
+def progress_line(text_key: str, waiting: str = "", **fields: Any) -> Draw:
+    """A live view of one line: the bar with t(text_key) filled from the last record (beside the job's
+    `elapsed` and `eta`, 0 while unknown, where the record has none) and `fields` (which win over the record:
+    "epochs", a rounded figure); or `waiting` while the last record holds only its progress (a job reports
+    {"progress": 0.0} while it loads or starts)."""
+
+    def draw(snap: dict[str, Any]) -> None:
+        last = snap["records"][-1]
+        now = {"elapsed": snap.get("elapsed", 0.0), "eta": snap.get("eta") or 0.0, **last, **fields}
+        progress_bar(snap, t(text_key, **now) if set(last) - {"progress"} else waiting)
+
+    return draw

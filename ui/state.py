@@ -22,6 +22,9 @@ from typing import Any
 
 import streamlit as st
 
+MAX_URL_TEXT = (
+    300  # characters: a longer value (a pasted 10,000-character prompt) stays out of the address bar
+)
 _KEEP = "_url_state_keep"
 _DEFAULTS = "_url_state_defaults"
 
@@ -79,7 +82,8 @@ def url_default(key: str, default: Any, choices: Collection[Any] | None = None) 
 
 
 def sync_url(*keys: str) -> None:
-    """Mirror the current values of `keys` into the URL (defaults are left out to keep links short).
+    """Mirror the current values of `keys` into the URL (defaults, and values over MAX_URL_TEXT characters,
+    are left out to keep links short).
 
     A key ending in "." names a page's area: `sync_url("conv.")` mirrors every key declared with
     `url_default("conv....")`, so each page lists its URL keys once, where it declares them.
@@ -96,13 +100,12 @@ def sync_url(*keys: str) -> None:
             continue
         value = st.session_state[key]
         keep[key] = value
-        if key in defaults and value == defaults[key]:
+        text = _dump(value)
+        if (key in defaults and value == defaults[key]) or len(text) > MAX_URL_TEXT:
             if key in st.query_params:
-                del st.query_params[key]
-        else:
-            text = _dump(value)
-            if st.query_params.get(key) != text:
-                st.query_params[key] = text
+                del st.query_params[key]  # the session still holds it; only the link leaves it out
+        elif st.query_params.get(key) != text:
+            st.query_params[key] = text
 
 
 class UrlState:

@@ -1,4 +1,5 @@
-"""Strings of the img2img parts both diffusion pages share (ui/img2img.py; keys `img2img.`)."""
+"""Strings of the img2img parts both diffusion pages share (ui/img2img.py; keys `img2img.`), and the line
+the SD page and the UNet inspector show while the SD pipeline loads (ui/cached.pipeline_loader)."""
 
 EN = {
     "img2img.steps_run": "UNet steps that will run",
@@ -12,7 +13,7 @@ EN = {
     "img2img.sheet.steps": "Steps per cell",
     "img2img.sheet.make": "Make the contact sheet",
     "img2img.sheet.empty": "Pick at least one strength and one guidance scale.",
-    "img2img.sheet.progress": "Cell {k} of {total}",
+    "img2img.sheet.progress": "Cell {done} of {total}",
     "img2img.sheet.cell": "strength {s} · guidance {g}",
     "img2img.sheet.time": "{cells} runs of {steps} steps each: about {cells} times one generation.",
     "img2img.sheet.starting": "Starting the first cell…",
@@ -24,6 +25,7 @@ EN = {
     "img2img.schedule.noise": "noise 1 − ᾱ_t",
     "img2img.schedule.t": "timestep t",
     "img2img.schedule.value": "share of variance",
+    "img2img.loading": "Loading the pipeline {model} onto {device}…",
 }
 
 ZH = {
@@ -38,7 +40,7 @@ ZH = {
     "img2img.sheet.steps": "每格步数",
     "img2img.sheet.make": "生成对照表",
     "img2img.sheet.empty": "请至少选择一个强度和一个引导系数。",
-    "img2img.sheet.progress": "第 {k} / {total} 格",
+    "img2img.sheet.progress": "第 {done} / {total} 格",
     "img2img.sheet.cell": "强度 {s} · 引导 {g}",
     "img2img.sheet.time": "{cells} 次运行，每次 {steps} 步：大约是单次生成的 {cells} 倍时间。",
     "img2img.sheet.starting": "正在开始第一格…",
@@ -49,4 +51,5 @@ ZH = {
     "img2img.schedule.noise": "噪声 1 − ᾱ_t",
     "img2img.schedule.t": "时间步 t",
     "img2img.schedule.value": "方差占比",
+    "img2img.loading": "正在把管线 {model} 加载到 {device}…",
 }

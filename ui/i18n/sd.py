@@ -49,8 +49,7 @@ EN = {
     "seconds and a run several minutes; the size is capped at {cap} px here. A GPU does "
     "a step in a fraction of a second.",
     "sd.generate": "Generate",
-    "sd.loading": "Loading the pipeline {model} onto {device}…",
-    "sd.progress": "Step {i} of {n} (t = {t})",
+    "sd.progress": "Step {step} of {steps} (t = {t})",
     "sd.previews": "What the model thinks the image is, step by step (cheap latent → RGB preview of x̂₀)",
     "sd.done": "{n} UNet steps from t = {t} in {seconds:.1f} s on {device}.",
     "sd.tokens": "CLIP reads at most 77 tokens: your prompt has {n}, the rest was ignored.",
@@ -103,8 +102,7 @@ ZH = {
     "sd.cpu_warning": "当前在 CPU 上运行。使用真实的 SD-1.5 权重时每一步需要几秒到几十秒，一次生成需要几分钟；"
     "这里的尺寸上限为 {cap} 像素。GPU 每一步只需不到一秒。",
     "sd.generate": "生成",
-    "sd.loading": "正在把管线 {model} 加载到 {device}…",
-    "sd.progress": "第 {i} / {n} 步（t = {t}）",
+    "sd.progress": "第 {step} / {steps} 步（t = {t}）",
     "sd.previews": "模型在每一步“认为”的图像（x̂₀ 的潜变量 → RGB 快速预览）",
     "sd.done": "在 {device} 上从 t = {t} 开始运行了 {n} 个 UNet 步，用时 {seconds:.1f} 秒。",
     "sd.tokens": "CLIP 最多读取 77 个词元：你的提示词有 {n} 个，多出的部分被忽略了。",

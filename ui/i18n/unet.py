@@ -115,7 +115,6 @@ EN = {
     "statistics of each block's output, and where each prompt token is looked at.",
     "unet.live.model": "Pipeline (Hub id, diffusers folder or .safetensors file)",
     "unet.live.load": "Load the pipeline",
-    "unet.live.loading": "Loading the pipeline {model} onto {device}…",
     "unet.live.running": "Running the UNet: {done} of 2 passes (block statistics, then cross-attention maps)",
     "unet.live.loaded": "Loaded: {model} on {device}, UNet with {params} parameters.",
     "unet.live.none": "No pipeline loaded: the architecture above needs none. Load one to see real activations "
@@ -240,7 +239,6 @@ ZH = {
     "以及每个提示词词元被图像的哪些位置关注。",
     "unet.live.model": "管线（Hub 模型名、diffusers 文件夹或 .safetensors 文件）",
     "unet.live.load": "加载管线",
-    "unet.live.loading": "正在把管线 {model} 加载到 {device}…",
     "unet.live.running": "正在运行 UNet：已完成 {done} / 2 次前向传播（先是模块统计量，然后是交叉注意力图）",
     "unet.live.loaded": "已加载：{model}，设备 {device}，UNet 共 {params} 个参数。",
     "unet.live.none": "尚未加载管线：上面的结构不需要权重。加载管线后可查看真实的激活和交叉注意力图（在 CPU "
