@@ -30,6 +30,7 @@ from core.errors import UserError
 from core.storage import cache_dir
 
 METHODS = ("pca", "tsne")
+METHOD_CHOICES = ("both", *METHODS)  # what the page offers: both maps, or one of them
 PCA_DIMS_BEFORE_TSNE = 50  # t-SNE on 50 PCA dimensions: the usual speed-up (van der Maaten's advice)
 # The page's quick default models: one epoch on the first QUICK_SUBSET training images (~97% in seconds).
 QUICK_MODELS = ("slides_cnn", "two_layer_cnn", "convnet3", "lenet5", "bn_cnn", "resnet_small", "mlp")
@@ -145,10 +146,12 @@ def shape_text(shape: Sequence[int]) -> str:
     return " × ".join(map(str, shape))
 
 
-def shape_walk(model: nn.Module, acts: dict[str, torch.Tensor]) -> list[tuple[str, str, str]]:
-    """(layer, module type, output shape without the batch, e.g. "16 × 28 × 28") for each activation."""
+def shape_walk(model: nn.Module, acts: dict[str, torch.Tensor]) -> list[dict[str, str]]:
+    """{layer, type (the module's class), shape (without the batch, e.g. "16 × 28 × 28")} per activation."""
     types = {name: type(m).__name__ for name, m in model.named_modules()}
-    return [(name, types[name], shape_text(a.shape[1:])) for name, a in acts.items()]
+    return [
+        {"layer": name, "type": types[name], "shape": shape_text(a.shape[1:])} for name, a in acts.items()
+    ]
 
 
 def default_map_layer(acts: dict[str, torch.Tensor]) -> str:

@@ -759,6 +759,11 @@ def keep_run(runs: list[Run], run: Run, max_runs: int = MAX_RUNS) -> list[Run]:
     return [*runs, run][-max_runs:]
 
 
+def find_run(runs: list[Run], run_id: int | None) -> Run | None:
+    """The run numbered `run_id`, else the newest (a choice whose run has left the table), None if no run."""
+    return next((r for r in runs if r.id == run_id), runs[-1] if runs else None)
+
+
 def run_row(run: Run) -> dict[str, Any]:
     """One row of the run table: settings, images seen, test accuracy, training seconds ("—": loaded)."""
     c, h = run.config, run.history
@@ -810,12 +815,14 @@ def diagnose(probs: torch.Tensor, y_true: torch.Tensor) -> Diagnosis:
 
 
 def gallery(
-    probs: torch.Tensor, y_true: torch.Tensor, cell: tuple[int, int] | None = None, k: int = 16
+    probs: torch.Tensor, data: Dataset, cell: tuple[int, int] | None = None, k: int = 16
 ) -> list[dict[str, Any]]:
-    """The k images the drill-down shows: the (true, predicted) `cell`'s, else the most confident mistakes.
+    """The k test images of `data` the drill-down shows: the (true, predicted) `cell`'s, else the most
+    confident mistakes (probs (N, 10) on its test set).
 
-    Each as {index, true, pred, conf (of pred), p_true}: what its caption says.
+    Each as {index, true, pred, conf (of pred), p_true}: what its caption says; and its image (28, 28) uint8.
     """
+    y_true = data.test_y
     if cell is not None:
         shown = cell_examples(probs, y_true, *cell, k=k)
     else:
@@ -828,6 +835,7 @@ def gallery(
             "pred": int(pred[i]),
             "conf": float(conf[i]),
             "p_true": float(probs[i, y_true[i]]),
+            "image": data.test_x[i].numpy(),
         }
         for i in shown
     ]

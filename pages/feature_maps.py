@@ -14,7 +14,7 @@ from ui.i18n import labeller, t
 from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
 from ui.state import url_state
 
-JOB, METHODS = "feat.job", ("both", "pca", "tsne")
+JOB = "feat.job"
 LOW, TOP, STEP, N = features.embed_sizes(LIMITS.max_embed_points)  # the "test images" slider
 TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
 digit_state("feat.", index=0, digit=7)  # feat.input, feat.index, feat.digit, feat.nth
@@ -27,7 +27,7 @@ s = url_state(
     channel=0,
     elayers=[],  # [] = features.default_embed_layers of the model
     n=(N, range(LOW, TOP + 1)),
-    method=("both", METHODS),
+    method=("both", features.METHOD_CHOICES),
     perplexity=(30, range(5, 51)),
 )
 
@@ -48,12 +48,11 @@ def model_ui() -> tuple[torch.nn.Module | None, str]:
     fmt = labeller("feat.source.")
     st.radio(t("feat.source"), features.MODEL_SOURCES, key="feat.source", horizontal=True, format_func=fmt)
     if s.source == "session":
-        model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta") or {}
+        model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta")
         if model is None:
             st.info(t("feat.session.none"))
             return None, ""
-        acc = 100 * float(meta.get("test_acc") or float("nan"))
-        return model.cpu().eval(), t("feat.session.caption", name=meta.get("name", "?"), acc=acc)
+        return model.cpu().eval(), t("feat.session.caption", name=meta["name"], acc=100 * meta["test_acc"])
     if s.source == "upload":
         upload = st.file_uploader(t("feat.upload"), type=["safetensors"], key="feat.upload_file")
         if upload is None:
@@ -81,8 +80,7 @@ def maps_ui(acts: dict[str, torch.Tensor]) -> None:
     c1.selectbox(t("feat.layer"), list(acts), key="feat.layer", format_func=label)
     if not presenter():
         c2.toggle(t("feat.shared"), key="feat.shared", help=t("feat.shared.help"))
-    width = 640 if presenter() else 520
-    view = features.layer_view(acts[s.layer][0], s.channel, s.shared, width)
+    view = features.layer_view(acts[s.layer][0], s.channel, s.shared, width=640 if presenter() else 520)
     s.channel, c = view.channel, len(view.maps)
     c3.number_input(t("feat.channel"), 0, c - 1, step=1, key="feat.channel", disabled=c == 1)
     st.caption(t("feat.scale.signed") if view.signed else t("feat.scale.positive"))
@@ -109,8 +107,7 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
             prediction_ui(probs, mnist)
         st.subheader(t("feat.layers.title"))
         with st.expander(t("feat.walk"), expanded=not presenter()):
-            cols = [t("feat.col.layer"), t("feat.col.type"), t("feat.col.shape")]
-            st.dataframe(pd.DataFrame(features.shape_walk(model, acts), columns=cols), hide_index=True)
+            charts.table(features.shape_walk(model, acts), "feat.col.")
         maps_ui(acts)
     s.sync()
 
@@ -133,13 +130,12 @@ def embed_ui(model: torch.nn.Module) -> None:
     e1.multiselect(t("feat.elayers"), features.leaf_layers(model), key="feat.elayers", max_selections=4)
     e2.slider(t("feat.n"), LOW, TOP, step=STEP, key="feat.n")
     fmt = labeller("feat.method.")
-    e1.radio(t("feat.method"), METHODS, key="feat.method", horizontal=True, format_func=fmt)
+    e1.radio(t("feat.method"), features.METHOD_CHOICES, key="feat.method", horizontal=True, format_func=fmt)
     if not presenter():
         e2.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
-    settings = (tuple(s.elayers), s.n, s.method, s.perplexity, seed())
-    asked = (features.model_fingerprint(model), *settings)  # the cache key: this model, these settings
-    if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not settings[0]):
-        with explained_errors(), st.spinner(t("feat.embed.running", n=settings[1])):
+    asked = (features.model_fingerprint(model), tuple(s.elayers), s.n, s.method, s.perplexity, seed())
+    if st.button(t("feat.embed.go"), type="primary", key="feat.embed.go", disabled=not s.elayers):
+        with explained_errors(), st.spinner(t("feat.embed.running", n=s.n)):
             if run_job(lambda: layer_maps(model, *asked), torch.device("cpu")) is not None:
                 st.session_state["feat.embedded"] = asked
     done = st.session_state.get("feat.embedded")
@@ -153,9 +149,7 @@ def embed_ui(model: torch.nn.Module) -> None:
 
 def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexity: float) -> None:
     """One row of maps per method, one map per layer; one colour legend for all."""
-    swatch = '<span style="color:{}">●</span> {}'
-    legend = " &nbsp; ".join(swatch.format(charts.PALETTE[d], d) for d in range(10))
-    st.markdown(f"{t('feat.axis.digit')}: {legend}", unsafe_allow_html=True)
+    charts.legend(t("feat.axis.digit"), data.MNIST_CLASSES)
     tip = [alt.Tooltip("digit:N", title=t("feat.axis.digit")), alt.Tooltip("index:Q", title=t("feat.index"))]
     kw = {"tooltip": [*tip, "image"], "size": 18 if n > 2000 else 28, "height": 280}  # image: a PNG data URL
     for row in features.embedding_columns(layers, method):  # one row of maps per method
@@ -166,21 +160,16 @@ def scatter_ui(table: pd.DataFrame, layers: tuple, n: int, method: str, perplexi
     st.caption(t("feat.embed.caption", n=n, perplexity=perplexity))
 
 
-def draw_progress(snap: dict) -> None:
-    last = snap["records"][-1]
-    jobs.progress_bar(snap, t("feat.quick.progress", loss=last["loss"], acc=100 * last["acc"]))
-
-
 jobs.harvest(JOB)  # the quick model is on disk now (or the job says why not)
 st.title(t("nav.features"))
 st.caption(t("feat.intro"))
-mnist, model, model_caption = None, None, ""
+model, model_caption = None, ""
 st.subheader(t("feat.model.title"))
 with explained_errors():  # no MNIST, no model picker: the sentence says why
     mnist = data.load("mnist")
     model, model_caption = model_ui()
-jobs.live_panel(JOB, draw_progress)  # the quick model's progress and Stop, then how it ended
-if model is not None and mnist is not None:
+jobs.live_panel(JOB, jobs.progress_line("feat.quick.progress"))  # the quick model: progress, Stop, outcome
+if model is not None:  # (a model only once MNIST has loaded)
     st.caption(model_caption)
     inspect_ui(model, mnist)
     kernels_ui(model)

@@ -3,6 +3,7 @@
 A little over 250 lines: five views (settings, live curves, runs, mistakes, drawing) share the runs.
 """
 
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -130,9 +131,7 @@ def curves_ui(runs: list[tuple[str, list[dict]]]) -> None:
 def draw_live(snap: dict) -> None:
     """One frame of the live view: the progress line and the curves so far (previous runs too)."""
     label, epochs = s.live  # the running run's name and epochs
-    last = snap["records"][-1]
-    done = {"epoch": last["epoch"], "epochs": epochs, "images": int(last["images"])}
-    jobs.progress_bar(snap, t("train.progress", elapsed=snap["elapsed"], eta=snap["eta"] or 0.0, **done))
+    jobs.progress_line("train.progress", epochs=epochs)(snap)
     curves_ui([*((r.label, r.history.steps) for r in s.runs if r.history), (label, snap["records"])])
 
 
@@ -140,22 +139,19 @@ def work() -> jobs.Work | None:
     """Train's click, with the settings as they are now (a number typed just before the click arrives with
     it): the next run's name for the live view and its core call; None for a mistake (the page says it)."""
     config, options = run_config()
-    try:
+    with suppress(UserError):  # e.g. 0 epochs: nothing starts (settings_ui says why)
         train.check_config(config)
-    except UserError:
-        return None
-    run_id, config = next_id(), train.cadence(config)
-    s.live = (train.run_label(run_id, config), config.epochs)
-    return partial(train.train_run, run_id, mnist(), config, options, bool(s.same_init))
+        run_id, config = next_id(), train.cadence(config)
+        s.live = (train.run_label(run_id, config), config.epochs)
+        return partial(train.train_run, run_id, mnist(), config, options, bool(s.same_init))
+    return None
 
 
 def runs_ui(runs: list[train.Run], busy: bool) -> None:
     """The table of runs, and Clear."""
     st.subheader(t("train.runs"))
-    df = pd.DataFrame([train.run_row(r) for r in runs])
-    df["model"] = df.model.map(labeller("train.arch."))
-    df["optimizer"] = df.optimizer.map(labeller("train.opt."))
-    st.dataframe(df.rename(columns=lambda k: t(f"train.col.{k}")), hide_index=True, width="stretch")
+    names = {"model": "train.arch.", "optimizer": "train.opt."}  # cells named by i18n key
+    charts.table([train.run_row(r) for r in runs], "train.col.", names)
     if st.button(t("train.clear"), disabled=busy):
         s.runs = []
         st.rerun()
@@ -163,19 +159,17 @@ def runs_ui(runs: list[train.Run], busy: bool) -> None:
 
 def run_picker(key: str, label: str, runs: list[train.Run], with_acc: bool = False) -> train.Run:
     """A selectbox over the runs (the newest when the kept choice has left) -> the chosen run."""
-    by_id = {r.id: r for r in runs}
-    if st.session_state.get(key) not in by_id:
-        st.session_state[key] = runs[-1].id
+    st.session_state[key] = train.find_run(runs, st.session_state.get(key)).id
     names = {r.id: f"{r.label} · {r.test_acc:.1%}" if with_acc else r.label for r in runs}
-    st.selectbox(label, list(by_id), key=key, format_func=names.get)
-    return by_id[st.session_state[key]]
+    st.selectbox(label, list(names), key=key, format_func=names.get)
+    return train.find_run(runs, st.session_state[key])
 
 
 def diagnostics_ui(runs: list[train.Run]) -> None:
     """Confusion matrix (click a cell: its images), accuracy per digit, the most confident mistakes."""
     st.subheader(t("train.diagnostics"))
     run = run_picker("train.inspect", t("train.inspect"), runs)
-    d, y, digits = train.diagnose(run.probs, mnist().test_y), mnist().test_y, [str(i) for i in range(10)]
+    d, digits = train.diagnose(run.probs, mnist().test_y), [str(i) for i in range(10)]
     c1, c2 = st.columns(2)
     c1.markdown(f"**{t('train.confusion')}**")
     with c1:
@@ -189,12 +183,11 @@ def diagnostics_ui(runs: list[train.Run]) -> None:
         charts.bars(per, "digit", "acc", percent=True, y_domain=(d.floor, 1.0), height=360, **titles)
     title = t("train.cell", true=cell[0], pred=cell[1], n=int(d.matrix[cell])) if cell else t("train.gallery")
     st.markdown(f"**{title}**")
-    shown = train.gallery(run.probs, y, cell, k=8 if presenter() else 16)
+    shown = train.gallery(run.probs, mnist(), cell, k=8 if presenter() else 16)  # each with its image
     if not shown:
         st.info(t("train.gallery.none"))
-    images = [mnist().test_x[e["index"]].numpy() for e in shown]
     captions = [t("train.gallery.caption", **e) for e in shown]
-    charts.image_row(images, captions, per_row=4 if presenter() else 8, factor=3)
+    charts.image_row([e["image"] for e in shown], captions, per_row=4 if presenter() else 8, factor=3)
 
 
 def draw_ui() -> None:
@@ -206,20 +199,18 @@ def draw_ui() -> None:
         with explained_errors():
             steps = draw_digit_steps("train.canvas")
     with c2:
-        if s.runs:
-            run = run_picker("train.draw_run", t("train.draw.run"), s.runs, with_acc=True)
+        run = run_picker("train.draw_run", t("train.draw.run"), s.runs, with_acc=True) if s.runs else None
         if steps is not None:
             images = (steps.ink, steps.square, zoom(steps.scaled, 6), zoom(steps.digit, 4))
             captions = [t(f"train.step.{k}") for k in ("ink", "crop", "scaled", "centred")]
             charts.image_row(images, captions, per_row=4, factor=1)  # each picture fits its column
             lo, hi = float(steps.normalized.min()), float(steps.normalized.max())
             st.caption(t("train.step.normalized", lo=lo, hi=hi))
-        if not s.runs:
+        if run is None:
             st.info(t("train.draw.need_model"))
-        if steps is None or not s.runs:
-            return
-        prediction_ui(train.predict_proba(run.model, steps.digit)[0], mnist(), height=220, big=True)
-        st.caption(t("train.draw.used", run=run.label, acc=run.test_acc))
+        elif steps is not None:
+            prediction_ui(train.predict_proba(run.model, steps.digit)[0], mnist(), height=220, big=True)
+            st.caption(t("train.draw.used", run=run.label, acc=run.test_acc))
 
 
 def summary_ui(arch: str, options: dict[str, Any]) -> None:
@@ -228,9 +219,7 @@ def summary_ui(arch: str, options: dict[str, Any]) -> None:
         rows, n_params = layer_table(arch, options)
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
-        table = pd.DataFrame(rows).rename(columns=lambda k: t(f"train.col.{k}"))
-        height = min(36 * (len(rows) + 1) + 4, 560 if presenter() else 420)
-        st.dataframe(table, hide_index=True, width="stretch", height=height)
+        charts.table(rows, "train.col.", height=min(36 * (len(rows) + 1) + 4, 560 if presenter() else 420))
     if not presenter():
         label = int(mnist().train_y[0])
         st.image(zoom(mnist().train_x[0].numpy(), 4), caption=t("train.first_image", label=label), width=112)
@@ -257,7 +246,7 @@ fragment = (lambda f: f) if busy else st.fragment  # a fragment rerun would stop
 if s.runs:
     runs_ui(s.runs, busy)
     fragment(diagnostics_ui)(s.runs)
-inspected = next((r for r in s.runs if r.id == st.session_state.get("train.inspect")), None)
+inspected = train.find_run(s.runs, st.session_state.get("train.inspect"))
 saved = (train.run_checkpoint(inspected), f"{inspected.config.model}.safetensors") if inspected else None
 weights.expander("train", saved, load, types=["safetensors", "pt", "pth", "bin"])  # .pt: refused, with why
 if s.runs and not busy:

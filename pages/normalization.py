@@ -175,10 +175,7 @@ def draw_curves(curves: list[dict]) -> None:
 
 
 def draw_progress(snap: dict) -> None:
-    last = snap["records"][-1]
-    jobs.progress_bar(
-        snap, t("norm.exp.progress", step=last["step"], bn=last["bn"], ln=last["ln"], none=last["none"])
-    )
+    jobs.progress_line("norm.exp.progress")(snap)  # step, bn, ln, none: the last record's
     draw_curves(snap["records"])
 
 

@@ -91,6 +91,13 @@ def test_page_shows_maps_kernels_prediction_and_a_pca_map(lang, session_model):
     assert len(rows) == 500 and rows[0]["image"].startswith("data:image/png;base64,")
     assert {r["digit"] for r in rows} == {str(d) for d in range(10)}
     assert any(t.get("field") == "image" for t in specs[scatter[0]]["encoding"]["tooltip"])
+    # one legend for all maps, in the maps' own colours: digit d is palette colour d in every scatter
+    from ui.charts import PALETTE
+
+    legend = next(m.value for m in at.markdown if "●" in m.value)
+    assert all(f'<span style="color:{PALETTE[d]}">●</span> {d}' in legend for d in range(10)), legend
+    scale = specs[scatter[0]]["encoding"]["color"]["scale"]
+    assert scale["domain"] == [str(d) for d in range(10)] and scale["range"] == PALETTE
     assert at.query_params["feat.elayers"] == '["conv1","conv2","out"]'  # in the URL via ui/state
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.data import normalize
+from core.data import Dataset, normalize
 from core.errors import UserError
 from core.jobs import BackgroundJob
 from core.limits import LIMITS
@@ -372,6 +372,11 @@ def test_keep_run_drops_the_oldest_beyond_the_limit(mnist):
     for i in range(1, MAX_RUNS + 3):
         runs = keep_run(runs, type(base)(i, base.model, base.config, {}, base.probs, base.test_acc))
     assert [r.id for r in runs] == list(range(3, MAX_RUNS + 3))
+    from core.train import find_run
+
+    assert find_run(runs, 4) is runs[1]  # the chosen run, by number
+    assert find_run(runs, 1) is runs[-1] and find_run(runs, None) is runs[-1]  # it left: the newest
+    assert find_run([], 4) is None
 
 
 def test_run_row_of_a_loaded_run_and_the_meta_the_feature_maps_read(mnist):
@@ -419,8 +424,11 @@ def test_diagnose_matches_sklearn_and_zooms_the_axis_for_a_good_model():
 def test_gallery_captions_name_the_cells_images_or_the_worst_mistakes():
     probs = torch.tensor([[0.1, 0.9], [0.3, 0.7], [0.8, 0.2], [0.05, 0.95], [0.4, 0.6]])
     y = torch.tensor([0, 0, 0, 1, 0])
-    cell = gallery(probs, y, (0, 1), k=2)
+    x = torch.arange(5, dtype=torch.uint8)[:, None, None].expand(5, 28, 28)  # image i is filled with i
+    test_set = Dataset("toy", x, y, x, y, "test", ("0", "1"))
+    cell = gallery(probs, test_set, (0, 1), k=2)
     assert [e["index"] for e in cell] == [0, 1]
+    image = cell[0].pop("image")
     assert cell[0] == {
         "index": 0,
         "true": 0,
@@ -428,7 +436,9 @@ def test_gallery_captions_name_the_cells_images_or_the_worst_mistakes():
         "conf": pytest.approx(0.9),
         "p_true": pytest.approx(0.1),
     }
-    assert [e["index"] for e in gallery(probs, y)] == [w["index"] for w in misclassified(probs, y, k=16)]
+    assert image.shape == (28, 28) and (image == 0).all() and (cell[1]["image"] == 1).all()
+    worst = [w["index"] for w in misclassified(probs, y, k=16)]
+    assert [e["index"] for e in gallery(probs, test_set)] == worst
 
 
 def test_config_from_settings_maps_the_page_names_and_casts_each_field():

@@ -53,6 +53,52 @@ def test_summary_headers_follow_a_language_switch():
     assert at.dataframe[0].value.columns[0] == "层"
 
 
+def _progress_page():
+    """The progress lines of the trainer, the feature maps and normalization, from one job snapshot."""
+    import streamlit as st
+
+    from ui import jobs
+
+    snap = st.session_state["snap"]
+    jobs.progress_line("train.progress", epochs=3)(snap)
+    jobs.progress_line("feat.quick.progress")(snap)
+    jobs.progress_line("norm.exp.progress")(snap)
+
+
+def test_progress_lines_read_the_last_record(lang):
+    from streamlit.testing.v1 import AppTest
+
+    last = {
+        "step": 40,
+        "epoch": 1.25,
+        "images": 6400.0,
+        "loss": 0.123456,
+        "acc": 0.9567,
+        "bn": 0.5,
+        "ln": 0.25,
+    }
+    last["none"] = 2.0
+    snap = {"progress": 0.4, "elapsed": 12.3, "eta": None, "records": [{"step": 1}, last]}
+    at = AppTest.from_function(_progress_page)
+    at.session_state["lang"], at.session_state["snap"] = lang, snap
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = [p.proto.text for p in at.get("progress")]
+    if lang == "en":  # the texts the pages wrote before the shared helper, figure for figure
+        assert texts == [
+            "Epoch 1.25 of 3: 6,400 images, 12 s, about 0 s left",  # no estimate yet: 0
+            "Training… loss 0.123, accuracy 95.7%",
+            "Step 40: BN 0.500, LN 0.250, none 2.000",
+        ]
+    else:
+        assert texts == [
+            "第 1.25 / 3 轮：已用 6,400 张图片，12 秒，约剩 0 秒",
+            "训练中… 损失 0.123，准确率 95.7%",
+            "第 40 步：BN 0.500，LN 0.250，不归一化 2.000",
+        ]
+    assert [p.proto.value for p in at.get("progress")] == [40, 40, 40]  # percent
+
+
 def scored_run(mnist, run_id: int = 1):
     """A real Run without training (seeded MLP weights, scored on the full test set): a cheap table row."""
     model = build_seeded("mlp", run_id)
@@ -117,6 +163,9 @@ def test_the_draw_section_names_the_run_it_uses(lang, mnist):
     assert not at.exception
     picker = at.selectbox(key="train.draw_run")
     assert picker.value == 1 and picker.label == TABLES[lang]["train.draw.run"]
+    table, text = at.dataframe[1].value, TABLES[lang]  # the runs: headers and model/optimizer in words
+    assert list(table.columns[:3]) == [text[f"train.col.{k}"] for k in ("run", "model", "optimizer")]
+    assert table.iloc[:, 1:3].values.tolist() == [[text["train.arch.mlp"], text["train.opt.adam"]]] * 2
 
 
 @pytest.mark.slow

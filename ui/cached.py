@@ -80,7 +80,7 @@ def _leaderboard(url: str) -> Any:
     return Leaderboard(url)
 
 
-# --- h-sdunet: the SD pipeline a background job loads (the SD page's Generate and sheet, the UNet's Load) ---
+# --- the SD pipeline a background job loads (the SD page's Generate and sheet, the UNet's Load) ---
 
 
 def pipeline_loader(model: str) -> tuple[Callable[[], Any], str]:

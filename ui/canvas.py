@@ -38,9 +38,3 @@ def draw_digit_steps(key: str, side: int = CANVAS_SIDE) -> Preprocessed | None:
     """The canvas plus MNIST-style preprocessing with every step kept; None while nothing is drawn."""
     rgba = canvas_rgba(key, side)
     return None if rgba is None else preprocess(rgba)
-
-
-def draw_digit(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
-    """The canvas; returns the drawn digit as MNIST-style (28, 28) uint8, or None while nothing is drawn."""
-    steps = draw_digit_steps(key, side)
-    return None if steps is None else steps.digit

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from core.images import zoom
+from ui.i18n import labeller, t
 from ui.shell import chart_height, lang, presenter
 
 PALETTE = [
@@ -300,7 +301,7 @@ def scatter(
     show(chart.properties(title=title) if title else chart, height)
 
 
-# --- h-vae: a job's records drawn as curves ---------------------------------------------------------
+# --- a job's records drawn as curves ---------------------------------------------------------
 
 
 def series_rows(
@@ -325,3 +326,22 @@ def series(
     """Columns of `rows` over `x`, one line each, named by `names` ({column: shown name}): a live loss
     curve from a job's records. `kw` goes to `curves` (titles, height, log_y, ...)."""
     curves(series_rows(rows, x, names, y, color), x, y, color, **kw)
+
+
+# --- a table headed by i18n keys; one colour legend for a row of maps ------------------
+
+
+def table(rows: Any, prefix: str, labels: dict[str, str] | None = None, **kw: Any) -> None:
+    """Rows (dicts or a DataFrame) as a table, column `name` headed t(prefix + name); `labels` {column: i18n
+    prefix} names a column's cells by i18n key ("two_layer_cnn" -> its title). `kw` goes to st.dataframe."""
+    df = pd.DataFrame(rows)
+    for column, keys in (labels or {}).items():
+        df[column] = df[column].map(labeller(keys))
+    st.dataframe(df.rename(columns=lambda k: t(prefix + k)), **{"hide_index": True, "width": "stretch", **kw})
+
+
+def legend(title: str, classes: Sequence[str]) -> None:
+    """One legend (title: ● 0 ● 1 …) in `scatter`'s colours, for a row of maps each drawn with legend=None."""
+    swatch = '<span style="color:{}">●</span> {}'
+    items = " &nbsp; ".join(swatch.format(PALETTE[i % len(PALETTE)], c) for i, c in enumerate(classes))
+    st.markdown(f"{title}: {items}", unsafe_allow_html=True)

@@ -250,21 +250,25 @@ def watch_all(every: float = 0.5) -> None:
             watch(key, slot, draw, every)
 
 
-# --- h-sdunet: a live view that is one progress line (SD's Generate, the contact sheets, the UNet's run) ---
+# --- a live view that is one progress line (SD's Generate, the contact sheets, the UNet's run) ---
+# (h-trainfeat: `fields`, `elapsed` and `eta` added, for the trainer, the feature maps and normalization)
 
 
-def progress_line(text_key: str, waiting: str = "") -> Draw:
-    """A live view of one line: the bar with t(text_key, **the last record), or `waiting` while the last
-    record holds only its progress (a job reports {"progress": 0.0} while it loads or starts)."""
+def progress_line(text_key: str, waiting: str = "", **fields: Any) -> Draw:
+    """A live view of one line: the bar with t(text_key) filled from the last record (beside the job's
+    `elapsed` and `eta`, 0 while unknown, where the record has none) and `fields` (which win over the record:
+    "epochs", a rounded figure); or `waiting` while the last record holds only its progress (a job reports
+    {"progress": 0.0} while it loads or starts)."""
 
     def draw(snap: dict[str, Any]) -> None:
         last = snap["records"][-1]
-        progress_bar(snap, t(text_key, **last) if set(last) - {"progress"} else waiting)
+        now = {"elapsed": snap.get("elapsed", 0.0), "eta": snap.get("eta") or 0.0, **last, **fields}
+        progress_bar(snap, t(text_key, **now) if set(last) - {"progress"} else waiting)
 
     return draw
 
 
-# --- h-vae: the training panel of a page whose model can be trained here ---------------------------------
+# --- the training panel of a page whose model can be trained here ---------------------------------
 
 
 @contextmanager

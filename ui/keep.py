@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,10 @@ def from_run(run: Any, test_y: torch.Tensor) -> KeptRun:
 
 def keep_trainer_runs(runs: list[Any], inspected: int | None, test_y: torch.Tensor) -> None:
     """The trainer's "Keep this run": every run trained here (not loaded from a file) can be kept."""
+    from core.train import find_run
+
     trained = [r for r in runs if r.history is not None and r.init_seed is not None]
-    chosen = next((r for r in trained if r.id == inspected), trained[-1] if trained else None)
+    chosen = find_run(trained, inspected)
     if chosen is not None:
         keep_ui([from_run(r, test_y) for r in trained], from_run(chosen, test_y), "train")
 
@@ -137,13 +140,8 @@ def keep_ui(runs: list[KeptRun], chosen: KeptRun, key: str) -> None:
         on_click="ignore",
     )
     left.caption(t("keep.tensorboard.how"))
-    nb = lambda: notebook.run_notebook(
-        chosen.config,
-        chosen.model_name,
-        chosen.options,
-        chosen.init_seed,  # noqa: E731
-        chosen.test_acc,
-    )
+    settings = (chosen.config, chosen.model_name, chosen.options, chosen.init_seed, chosen.test_acc)
+    nb = partial(notebook.run_notebook, *settings)  # written when its download is clicked
     right.download_button(
         t("keep.notebook"),
         data=nb,

@@ -213,7 +213,7 @@ def link_to(file: str) -> None:
             st.markdown(f"[{t(spec.title_key)}](/{spec.url})")
 
 
-# --- h-vae: another random example ----------------------------------------------------------------------
+# --- another random example ----------------------------------------------------------------------
 
 
 def _add_one(key: str) -> None:

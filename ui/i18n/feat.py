@@ -21,7 +21,7 @@ EN = {
     "about ten on a laptop CPU). Once trained it is shared by everyone using this server.",
     "feat.quick.train": "Train the quick model",
     "feat.quick.progress.start": "Training…",
-    "feat.quick.progress": "Training… loss {loss:.3f}, accuracy {acc:.1f}%",
+    "feat.quick.progress": "Training… loss {loss:.3f}, accuracy {acc:.1%}",
     "feat.quick.caption": "Quick default: {name}, one epoch on {n} training images, test accuracy {acc:"
     ".1f}%.",
     "feat.input.title": "2. The input",
@@ -100,7 +100,7 @@ ZH = {
     "训练好后，本服务器上的所有人共用它。",
     "feat.quick.train": "训练快速模型",
     "feat.quick.progress.start": "训练中…",
-    "feat.quick.progress": "训练中… 损失 {loss:.3f}，准确率 {acc:.1f}%",
+    "feat.quick.progress": "训练中… 损失 {loss:.3f}，准确率 {acc:.1%}",
     "feat.quick.caption": "快速默认模型：{name}，在 {n} 张训练图像上训练一个轮次，测试准确率 {acc:.1f}%。",
     "feat.input.title": "2. 输入",
     "feat.index": "测试图像序号",
