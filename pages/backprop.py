@@ -247,10 +247,10 @@ def draw_live(x: torch.Tensor, y: torch.Tensor, snap: dict) -> None:
     """What the job's watcher redraws twice a second: the progress, the line, the loss curve."""
     last = snap["records"][-1]
     if "pred" not in last:
-        jobs.progress_bar(snap, t("bp.big.running", done=len(snap["records"]) - 1))
+        jobs.progress_line("bp.big.running", done=len(snap["records"]) - 1)(snap)
         big_table([r for r in snap["records"] if r.get("stage") in ("data", "batch")])
         return
-    jobs.progress_bar(snap, t("bp.train.running", step=last["step"], f=last["loss_hand"]))
+    jobs.progress_line("bp.train.running")(snap)
     left, right = st.columns(2)
     with left:
         fit_chart(x, y, {t("bp.net.pred"): last["pred"]})

@@ -84,8 +84,7 @@ def train_button(name: str, kind: str = "gpt", base: gpt.GPTConfig | None = None
 
 def draw_live(snap: dict) -> None:
     records = snap["records"]
-    last = records[-1]
-    jobs.progress_bar(snap, t("lm.progress", step=last["step"], loss=last["loss"], s=snap["elapsed"]))
+    jobs.progress_line("lm.progress", elapsed=snap["elapsed"])(snap)  # the job's time, not the record's
     history = gpt.History(records=records)
     curves_ui(
         {st.session_state.get("lm._kind", "GPT"): history}, st.session_state.get("lm._bigram", float("nan"))
@@ -182,9 +181,8 @@ def structure_ui(model: gpt.GPT) -> None:
     how = labeller("lm.part.")
     st.radio(t("lm.part"), ["model", "block"], key="lm.part", horizontal=True, format_func=how)
     st.graphviz_chart(gpt.graph_dot(model, st.session_state["lm.part"]))
-    table = pd.DataFrame(gpt.parameter_table(model))
     st.caption(t("lm.params", n=gpt.count_parameters(model)))
-    st.dataframe(table.rename(columns=lambda k: t(f"lm.col.{k}")), hide_index=True, width="stretch")
+    charts.table(gpt.parameter_table(model), "lm.col.")
 
 
 def cnn_ui(name: str, model: gpt.GPT, data: text.Prepared) -> None:

@@ -71,10 +71,10 @@ def train_ui() -> None:
 
 def draw_training(snap: dict) -> None:
     """The live view: "step k of total: loss", then the loss curve so far."""
-    records, eta = snap["records"], f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"
-    jobs.progress_bar(snap, t("ddpm.train.progress", **records[-1], elapsed=snap["elapsed"], eta=eta))
+    eta = f"{snap['eta']:.0f}" if snap["eta"] is not None else "?"  # "?" while unknown, not 0
+    jobs.progress_line("ddpm.train.progress", eta=eta)(snap)
     titles = dict(x_title=t("ddpm.train.step"), y_title=t("ddpm.train.loss"), height=200)
-    charts.series(records, "step", {"loss": t("ddpm.train.series")}, y="loss", **titles)
+    charts.series(snap["records"], "step", {"loss": t("ddpm.train.series")}, y="loss", **titles)
 
 
 def settings_ui(classes) -> tuple:

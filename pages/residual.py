@@ -149,10 +149,7 @@ def draw_curves(curves: list[dict]) -> None:
 
 
 def draw_progress(snap: dict) -> None:
-    last = snap["records"][-1]
-    jobs.progress_bar(
-        snap, t("res.exp.progress", step=last["step"], plain=last["plain"], res=last["residual"])
-    )
+    jobs.progress_line("res.exp.progress")(snap)
     draw_curves(snap["records"])
 
 
@@ -203,8 +200,7 @@ job = jobs.harvest(JOB)
 if job is not None and job.result is not None:
     st.session_state["res.result"] = job.result
     if job.result.curves:  # (stopped before the first report: nothing to say beyond "Stopped")
-        last = job.result.curves[-1]
-        jobs.outcome(JOB, "success", "res.exp.done", plain=last["plain"], res=last["residual"])
+        jobs.outcome(JOB, "success", "res.exp.done", **job.result.curves[-1])  # step, plain, residual
     else:
         jobs.outcome(JOB, "info", "common.cancelled")
 

@@ -76,7 +76,7 @@ def curves_ui(records: list[dict]) -> None:
 
 def draw_progress(snap: dict) -> None:
     last = next(r for r in reversed(snap["records"]) if "loss" in r)  # a step's, not an epoch's test record
-    jobs.progress_bar(snap, t("vae.train.progress", **last))
+    jobs.progress_line("vae.train.progress", **last)(snap)
     curves_ui(snap["records"])
 
 

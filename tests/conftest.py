@@ -289,3 +289,13 @@ def layout_problems(tab) -> list[str]:
     Empty when the layout is fine.
     """
     return tab.evaluate(_LAYOUT_JS)
+
+
+def run_until(at, done, timeout: float = 600.0, every: float = 1.0):
+    """Rerun an AppTest page (as the live view would) until `done(at)` (a job ended) or the timeout."""
+    deadline = time.monotonic() + timeout
+    while not done(at):
+        assert time.monotonic() < deadline, "the job did not finish in time"
+        time.sleep(every)
+        at.run()
+    return at

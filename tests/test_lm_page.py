@@ -3,8 +3,6 @@ structure, the CNN comparison, save/load and odd input), and a browser test with
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -15,6 +13,7 @@ from tests.conftest import (
     exception_text,
     layout_problems,
     open_app,
+    run_until,
     snap,
     snap_tall,
     streamlit_server,
@@ -42,16 +41,6 @@ def tiny_model(name: str = "tang300"):
     torch.manual_seed(0)
     model = gpt.GPT(gpt.GPTConfig(vocab_size=tok.size, **TINY[0])).eval()
     return model, tok, gpt.History()
-
-
-def run_until(at, done, timeout: float = 300.0):
-    """Rerun the page (as jobs.watch would) until `done(at)` or the timeout."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert time.monotonic() < deadline, "the job did not finish in time"
-        time.sleep(0.5)
-        at.run()
-    return at
 
 
 def all_text(at) -> str:

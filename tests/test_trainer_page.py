@@ -18,20 +18,10 @@ from core.checkpoint import save_checkpoint
 from core.data import load
 from core.models import build_seeded
 from core.train import TrainConfig, score_run, train_run
-from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, snap, wait_idle
+from tests.conftest import app_test, dismiss_dialogs, exception_text, open_app, run_until, snap, wait_idle
 from ui.i18n import TABLES
 
 PAGE = "pages/mnist_trainer.py"
-
-
-def run_until(at, done, timeout: float = 600.0):
-    """Rerun the page (as the live fragment would) until `done(at)` or the timeout."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert time.monotonic() < deadline, "training did not finish in time"
-        time.sleep(1.0)
-        at.run()
-    return at
 
 
 def test_page_shows_the_summary_before_training(lang):

@@ -42,9 +42,8 @@ def records_table(records: list[dict], counts: bool = False, title: str = "") ->
     language."""
     if title:
         st.markdown(f"**{title}**")
-    frame = pd.DataFrame(records).rename(columns=lambda c: t(f"unet.col.{c}"))
     numbers = {t("unet.col.params"): st.column_config.NumberColumn(format="localized")} if counts else None
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=numbers)
+    charts.table(records, "unet.col.", column_config=numbers)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -63,7 +63,7 @@ EN = {
     "bp.train.empty": "No steps yet: press Train or One step. Both ways run from the same weights: plain "
     "gradient descent with the hand-written gradients, and torch.optim.SGD with autograd.",
     "bp.train.took": "This section (the step and both charts) took {ms} ms on the server.",
-    "bp.train.running": "Training: step {step}, f = {f:.4f}",
+    "bp.train.running": "Training: step {step}, f = {loss_hand:.4f}",
     "bp.train.done": "Done: {steps} steps in {s} s, f = {f}; the hand-written and torch.optim.SGD weights "
     "never differed by more than {diff}.",
     "bp.train.diverged": "η = {lr} diverges: the loss blew up at step {step}, so training stopped there "
@@ -183,7 +183,7 @@ ZH = {
     "bp.train.empty": "还没有训练：按“训练”或“走一步”。两种方法从同一组权重出发："
     "用手写梯度的普通梯度下降，以及 torch.optim.SGD 加 autograd。",
     "bp.train.took": "本部分（这一步和两张图）在服务器上用时 {ms} 毫秒。",
-    "bp.train.running": "训练中：第 {step} 步，f = {f:.4f}",
+    "bp.train.running": "训练中：第 {step} 步，f = {loss_hand:.4f}",
     "bp.train.done": "完成：{steps} 步，用时 {s} 秒，f = {f}；手写梯度与 torch.optim.SGD 的权重之差"
     "始终不超过 {diff}。",
     "bp.train.diverged": "η = {lr} 发散：损失在第 {step} 步爆炸，训练在那里停止（显示的是最后一组有限的权重，"

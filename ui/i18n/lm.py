@@ -24,7 +24,7 @@ EN = {
     "and a clause-position embedding (how many characters since the last ，。 or line break: where in a "
     "five- or seven-character clause it is). Quick: 200 steps. Longer: 800 slower steps.",
     "lm.train": "Train the GPT",
-    "lm.progress": "Step {step}: loss {loss:.3f} · {s:.0f} s",
+    "lm.progress": "Step {step}: loss {loss:.3f} · {elapsed:.0f} s",
     "lm.live.sample": "What it writes now (temperature 0.8):",
     "lm.split.train": "training",
     "lm.split.val": "validation",
@@ -114,7 +114,7 @@ ZH = {
     "并有一个“句内位置”嵌入（距上一个，。或换行已有几个字：在五言或七言的一句里写到了第几个字）。"
     "快速：200 步。较长：800 步，学习率更小。",
     "lm.train": "训练 GPT",
-    "lm.progress": "第 {step} 步：损失 {loss:.3f} · {s:.0f} 秒",
+    "lm.progress": "第 {step} 步：损失 {loss:.3f} · {elapsed:.0f} 秒",
     "lm.live.sample": "它现在写出的（温度 0.8）：",
     "lm.split.train": "训练",
     "lm.split.val": "验证",
