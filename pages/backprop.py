@@ -95,11 +95,9 @@ def fit_chart(x: torch.Tensor, y: torch.Tensor, lines: dict[str, list[float]]) -
 def loss_chart(records: list[dict]) -> None:
     """Loss per step on a log scale: hand-written GD and torch.optim.SGD (they lie on top of each other)."""
     keep = records[:: max(1, len(records) // 400)] + records[-1:]  # at most ~400 points drawn
-    df = pd.DataFrame(
-        [{"step": r["step"], "f": r["loss_hand"], "how": t("bp.train.hand")} for r in keep]
-        + [{"step": r["step"], "f": r["loss_sgd"], "how": t("bp.train.sgd")} for r in keep]
-    )
-    charts.curves(df, "step", "f", "how", dash="how", log_y=True, x_title=t("bp.train.step"), y_title="f")
+    names = {"loss_hand": t("bp.train.hand"), "loss_sgd": t("bp.train.sgd")}
+    titles = {"x_title": t("bp.train.step"), "y_title": "f"}
+    charts.series(keep, "step", names, y="f", color="how", dash="how", log_y=True, **titles)
 
 
 def net_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:

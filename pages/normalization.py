@@ -2,6 +2,8 @@
 fig. 2), train vs eval and running statistics, seed 001's BN-vs-LN question by experiment, seed 002's dropout.
 Every number equals the torch.nn module's output (tests/test_blocks_core.py)."""
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -148,24 +150,28 @@ def padding_ui() -> None:
     sync_url("norm.")
 
 
-def experiment_ui() -> st.delta_generator.DeltaGenerator:
+def finished(job: jobs.BackgroundJob) -> jobs.Said:
+    """The experiment's result kept; each net's test accuracy said."""
+    st.session_state["norm.result"] = job.result
+    acc = job.result.test_accuracy
+    return "success", "norm.exp.done", {k: acc.get(k, float("nan")) for k in experiments.NORMS}
+
+
+def work() -> jobs.Work:
+    """Run's click: the one core call, work(report, should_stop)."""
+    return partial(experiments.norm_experiment, core_data.load("mnist"), experiments.NormConfig(seed=seed()))
+
+
+def experiment_ui() -> None:
     st.markdown(f"**{t('norm.exp.header')}**")
     st.caption(t("norm.exp.explain"))
-    config = experiments.NormConfig(seed=seed())
-    if st.button(
-        t("norm.exp.run"), type="primary", disabled=jobs.busy(), key="norm.run", icon=":material/play_arrow:"
-    ):
-        jobs.start(
-            JOB,
-            lambda report, stop: experiments.norm_experiment(core_data.load("mnist"), config, report, stop),
-            torch.device("cpu"),
-        )
-    live = st.container()
-    jobs.show_outcome(JOB)
+    cpu = torch.device("cpu")
+    jobs.control(
+        JOB, t("norm.exp.run"), work, draw_progress, device=cpu, key="norm.run", icon=":material/play_arrow:"
+    )
     result = st.session_state.get("norm.result")
     if result is not None and jobs.running(JOB) is None:
         draw_curves(result.curves)
-    return live
 
 
 def draw_curves(curves: list[dict]) -> None:
@@ -205,11 +211,7 @@ def dropout_ui() -> None:
     sync_url("norm.")
 
 
-job = jobs.harvest(JOB)
-if job is not None and job.result is not None:
-    st.session_state["norm.result"] = job.result
-    acc = job.result.test_accuracy
-    jobs.outcome(JOB, "success", "norm.exp.done", **{k: acc.get(k, float("nan")) for k in experiments.NORMS})
+jobs.harvest(JOB, finished)
 
 st.title(t("nav.norm"))
 tabs = st.tabs([t("norm.tab.shared"), t("norm.tab.running"), t("norm.tab.bnln"), t("norm.tab.dropout")])
@@ -219,7 +221,7 @@ with tabs[1]:
     running_ui()
 with tabs[2]:
     st.markdown(t("norm.answer"))
-    live = experiment_ui()
+    experiment_ui()
     padding_ui()
 with tabs[3]:
     dropout_ui()
@@ -233,4 +235,4 @@ show_source(
     experiments.SmallCNN,
     experiments.norm_experiment,
 )
-jobs.watch(JOB, live, draw_progress)
+jobs.watch_all()

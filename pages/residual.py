@@ -2,6 +2,7 @@
 seed 004's 64×64 sizes explained, and a live experiment: a deep plain net against the same net with skips."""
 
 import inspect
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -153,24 +154,29 @@ def draw_progress(snap: dict) -> None:
     draw_curves(snap["records"])
 
 
-def experiment_ui() -> st.delta_generator.DeltaGenerator:
+def finished(job: jobs.BackgroundJob) -> jobs.Said:
+    """The experiment's result kept; its last losses said."""
+    st.session_state["res.result"] = job.result
+    if not job.result.curves:  # stopped before the first report: nothing to say beyond "Stopped"
+        return "info", "common.cancelled", {}
+    return "success", "res.exp.done", job.result.curves[-1]  # step, plain, residual
+
+
+def work() -> jobs.Work:
+    """Run's click: the one core call, work(report, should_stop), for the depth as it is now."""
+    config = experiments.ResidualConfig(depth=st.session_state["res.depth"], seed=seed())
+    return partial(experiments.residual_experiment, core_data.load("mnist"), config)
+
+
+def experiment_ui() -> None:
     st.subheader(t("res.exp.header"))
     st.caption(t("res.exp.explain"))
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     c1.select_slider(t("res.exp.depth"), list(experiments.DEPTHS), key="res.depth")
-    config = experiments.ResidualConfig(depth=st.session_state["res.depth"], seed=seed())
-    if c2.button(
-        t("res.exp.run"), type="primary", disabled=jobs.busy(), key="res.run", icon=":material/play_arrow:"
-    ):
-        jobs.start(
-            JOB,
-            lambda report, stop: experiments.residual_experiment(
-                core_data.load("mnist"), config, report, stop
-            ),
-            torch.device("cpu"),
-        )
-    live = st.container()  # the progress and the Stop button while the job runs
-    jobs.show_outcome(JOB)
+    with c2:
+        cpu = torch.device("cpu")
+        jobs.start_button(JOB, t("res.exp.run"), work, cpu, key="res.run", icon=":material/play_arrow:")
+    jobs.live_panel(JOB, draw_progress)  # the progress and Stop while the job runs, then the outcome
     result: experiments.ResidualResult | None = st.session_state.get("res.result")
     if result is not None and jobs.running(JOB) is None:
         left, right = st.columns(2)
@@ -193,16 +199,9 @@ def experiment_ui() -> st.delta_generator.DeltaGenerator:
         with right:
             st.markdown(f"**{t('res.exp.curves')}**")
             draw_curves(result.curves)
-    return live
 
 
-job = jobs.harvest(JOB)
-if job is not None and job.result is not None:
-    st.session_state["res.result"] = job.result
-    if job.result.curves:  # (stopped before the first report: nothing to say beyond "Stopped")
-        jobs.outcome(JOB, "success", "res.exp.done", **job.result.curves[-1])  # step, plain, residual
-    else:
-        jobs.outcome(JOB, "info", "common.cancelled")
+jobs.harvest(JOB, finished)
 
 st.title(t("nav.residual"))
 if not presenter():
@@ -210,9 +209,9 @@ if not presenter():
 block_ui()
 table_ui()
 seed_ui()
-live = experiment_ui()
+experiment_ui()
 sync_url("res.")
 show_source(
     resnet.BasicBlock, resnet.ResNet, resnet.stage_table, experiments.DeepMLP, experiments.residual_experiment
 )
-jobs.watch(JOB, live, draw_progress)
+jobs.watch_all()
