@@ -96,12 +96,11 @@ def multi_ui(r: attention.Run) -> None:
     m, tok = r.multi, labels(r.tokens)
     st.subheader(t("attn.multi.header", heads=m.heads))
     split = [
-        {t("attn.head"): h + 1, t("attn.columns"): f"{h * m.head_dim} … {(h + 1) * m.head_dim - 1}",
-         t("attn.width"): m.head_dim}
+        {"head": h + 1, "columns": f"{h * m.head_dim} … {(h + 1) * m.head_dim - 1}", "width": m.head_dim}
         for h in range(m.heads)
-    ]  # fmt: skip
+    ]
     st.caption(t("attn.multi.explain", d=r.x.shape[-1], heads=m.heads, hs=m.head_dim))
-    st.dataframe(pd.DataFrame(split), hide_index=True)
+    charts.table(split, "attn.")
     per_row = 2 if presenter() else 4
     for start in range(0, m.heads, per_row):
         cols = st.columns(per_row)
@@ -131,12 +130,12 @@ def scaling_ui() -> None:
         height=380,
     )
     if not presenter():
-        table = pd.DataFrame(
-            [{"d": r["dim"], t("attn.scaling.setting"): t(f"attn.scaling.{r['scaled']}"),
-              t("attn.scaling.std"): f"{r['score_std']:.2f}", t("attn.scaling.max"): f"{r['max_weight']:.3f}"}
-             for r in rows]
-        )  # fmt: skip
-        st.dataframe(table, hide_index=True)
+        table = [
+            {"d": r["dim"], "setting": t(f"attn.scaling.{r['scaled']}"), "std": f"{r['score_std']:.2f}",
+             "max": f"{r['max_weight']:.3f}"}
+            for r in rows
+        ]  # fmt: skip
+        charts.table(table, "attn.scaling.")
 
 
 def check_ui(r: attention.Run) -> None:

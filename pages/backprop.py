@@ -300,18 +300,18 @@ def big_table(rows: list[dict]) -> None:
         st.caption(t("bp.big.data", mb=data["data_bytes"] / 2**20, s=data["seconds"]))
     table = [
         {
-            t("bp.big.col.batch"): f"{r['batch_size']:,}",
-            t("bp.big.col.steps"): f"{r['batches_per_epoch']:,}",
-            t("bp.big.col.measured"): f"{r['batches']:,}",
-            t("bp.big.col.epoch"): f"{r['seconds_per_epoch']:.1f}",
-            t("bp.big.col.memory"): f"{r['peak_bytes'] / 2**20:,.0f}",
-            t("bp.big.col.loss"): f"{r['loss']:.4f}",
+            "batch": f"{r['batch_size']:,}",
+            "steps": f"{r['batches_per_epoch']:,}",
+            "measured": f"{r['batches']:,}",
+            "epoch": f"{r['seconds_per_epoch']:.1f}",
+            "memory": f"{r['peak_bytes'] / 2**20:,.0f}",
+            "loss": f"{r['loss']:.4f}",
         }
         for r in rows
         if r["stage"] == "batch"
     ]
     if table:
-        st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+        charts.table(table, "bp.big.col.")
 
 
 def big_ui() -> st.delta_generator.DeltaGenerator:

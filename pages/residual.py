@@ -114,11 +114,10 @@ def table_ui() -> None:
     with explained_errors():
         table = stage_table(size, classes, stem)
         rows = [
-            {t("res.col.layer"): r.name, t("res.col.kind"): r.kind, t("res.col.shape"): shape(r.shape),
-             t("res.col.params"): f"{r.params:,}"}
+            {"layer": r.name, "kind": r.kind, "shape": shape(r.shape), "params": f"{r.params:,}"}
             for r in table.rows
-        ]  # fmt: skip
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        ]
+        charts.table(rows, "res.col.")
         m1, m2 = (st.container(), st.container()) if presenter() else st.columns(2)  # long labels: stacked
         m1.metric(t("res.table.total"), f"{table.total_params:,}")
         m2.metric(t("res.table.torchvision", classes=classes), f"{torchvision_params(classes):,}")

@@ -111,6 +111,7 @@ EN = {
     "attn.scaling.std": "std of scores",
     "attn.scaling.max": "largest weight",
     "attn.scaling.setting": "scores",
+    "attn.scaling.d": "d",
     "attn.scaling.True": "QKᵀ/√d",
     "attn.scaling.False": "QKᵀ",
     # normalization
@@ -295,6 +296,7 @@ ZH = {
     "attn.scaling.std": "分数的标准差",
     "attn.scaling.max": "最大权重",
     "attn.scaling.setting": "分数",
+    "attn.scaling.d": "d",
     "attn.scaling.True": "QKᵀ/√d",
     "attn.scaling.False": "QKᵀ",
     # normalization
