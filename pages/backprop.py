@@ -5,6 +5,7 @@ training, mini-batches, saving); each section is one small function and one core
 """
 
 import time
+from functools import partial
 
 import altair as alt
 import pandas as pd
@@ -188,19 +189,20 @@ def train_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
         c2.select_slider(t("bp.steps"), STEPS, key="bp.steps")
     lr, steps = st.session_state["bp.lr"], st.session_state["bp.steps"]
     b1, b2, b3 = st.columns(3)
-    go = b1.button(t("bp.train.go"), type="primary", disabled=jobs.busy(), icon=":material/play_arrow:")
+    with b1:  # Train: a job, the whole page reruns with it (the live view is drawn at the page's end)
+        train = partial(
+            backprop.train, backprop.TrainConfig(lr=lr, steps=steps, pace_s=0.02), kept["params"], x, y
+        )
+        jobs.start_button(
+            "bp.job", t("bp.train.go"), lambda: train, CPU, in_run=True, icon=":material/play_arrow:"
+        )
     one = b2.button(t("bp.train.one"), disabled=jobs.busy(), icon=":material/skip_next:")
     if b3.button(t("bp.train.reset"), disabled=jobs.busy(), icon=":material/restart_alt:"):
         st.session_state.pop("bp.weights", None)
         kept = weights(hidden)
-    config = backprop.TrainConfig(lr=lr, steps=1 if one else steps, pace_s=0.0 if one else 0.02)
     done = len(kept["records"])
-    if go:
-        start = kept["params"]
-        jobs.start("bp.job", lambda report, stop: backprop.train(config, start, x, y, report, stop), CPU)
-        st.rerun()  # the whole page: the live view is drawn by jobs.watch at its end
     if one:
-        run = backprop.train(config, kept["params"], x, y)  # one step of each, then redraw
+        run = backprop.train(backprop.TrainConfig(lr=lr, steps=1), kept["params"], x, y)  # one step, redraw
         kept["params"] = run.hand
         kept["records"] += [{**r, "step": r["step"] + done} for r in run.records]
         kept["diverged"] = None if run.diverged_at is None else (done + run.diverged_at, lr)
@@ -319,10 +321,10 @@ def big_ui() -> st.delta_generator.DeltaGenerator:
     st.subheader(t("bp.big.title"))
     jobs.show_outcome("bp.big")
     st.caption(t("bp.big.explain"))
-    if st.button(t("bp.big.go"), disabled=jobs.busy(), icon=":material/timer:"):
-        config = backprop.BigConfig()
-        jobs.start("bp.big", lambda report, stop: backprop.measure_big_data(config, report, stop), CPU)
-        st.rerun()
+    measure = partial(backprop.measure_big_data, backprop.BigConfig())
+    jobs.start_button(
+        "bp.big", t("bp.big.go"), lambda: measure, CPU, in_run=True, type="secondary", icon=":material/timer:"
+    )
     panel = st.container()
     if jobs.running("bp.big") is not None:
         return panel
@@ -369,29 +371,33 @@ def save_ui(hidden: int, x: torch.Tensor, y: torch.Tensor) -> None:
         st.caption(t("bp.pickle.sizes", whole=demo.whole_net_bytes, state=demo.state_dict_bytes))
 
 
+def train_finished(job: jobs.BackgroundJob) -> jobs.Said:
+    """The trained weights and trajectory appended to this session's; the run's figures said."""
+    kept = weights(st.session_state["bp.hidden"])
+    done, run = len(kept["records"]), job.result
+    kept["params"] = run.hand
+    kept["diverged"] = None if run.diverged_at is None else (done + run.diverged_at, run.lr)
+    kept["records"] += [{**r, "step": r["step"] + done} for r in run.records]
+    f = f"{run.records[-1]['loss_hand']:.4f}" if run.records else "–"
+    return (
+        "success",
+        "bp.train.done",
+        dict(steps=len(run.records), f=f, diff=f"{run.max_diff:.1e}", s=f"{run.seconds:.1f}"),
+    )
+
+
+def big_finished(job: jobs.BackgroundJob) -> jobs.Said | None:
+    """The 10M measurements kept (none: nothing to say)."""
+    if not job.result:
+        return None
+    st.session_state["bp.big_rows"] = job.result
+    return "success", "bp.big.done", {}
+
+
 # --- the page -------------------------------------------------------------------------------------
 
-for key in ("bp.job", "bp.big"):
-    job = jobs.harvest(key)
-    if job is not None and job.result is not None and key == "bp.job":
-        kept = weights(st.session_state["bp.hidden"])
-        done, run = len(kept["records"]), job.result
-        kept["params"] = run.hand
-        kept["diverged"] = None if run.diverged_at is None else (done + run.diverged_at, run.lr)
-        kept["records"] += [{**r, "step": r["step"] + done} for r in run.records]
-        f = f"{run.records[-1]['loss_hand']:.4f}" if run.records else "–"
-        jobs.outcome(
-            key,
-            "success",
-            "bp.train.done",
-            steps=len(run.records),
-            f=f,
-            diff=f"{run.max_diff:.1e}",
-            s=f"{run.seconds:.1f}",
-        )
-    elif job is not None and job.result:
-        st.session_state["bp.big_rows"] = job.result
-        jobs.outcome(key, "success", "bp.big.done")
+jobs.harvest("bp.job", train_finished)
+jobs.harvest("bp.big", big_finished)
 
 st.title(t("nav.backprop"))
 if not presenter():
