@@ -18,8 +18,7 @@ from core.images import zoom
 from core.limits import LIMITS
 from core.models import MODEL_NAMES, model_options
 from ui import charts, jobs, weights
-from ui.canvas import draw_digit_steps
-from ui.digit_input import prediction_ui
+from ui.digit_input import digit_input, prediction_ui
 from ui.i18n import labeller, t
 from ui.keep import keep_trainer_runs
 from ui.shell import current_device, explained_errors, presenter, seed, show_source
@@ -113,9 +112,9 @@ def settings_ui(busy: bool) -> tuple[bool, dict[str, Any]]:
     return False, options
 
 
-def curves_ui(runs: list[tuple[str, list[dict]]]) -> None:
-    """Loss and accuracy over epochs: one colour per run, dash and point shape for train vs test."""
-    df = pd.DataFrame(train.curve_points(runs))
+def curves_ui(runs: list[train.Run], *live: tuple[str, list[dict]]) -> None:
+    """Loss and accuracy per epoch (runs, a `live` one): a colour per run, dash and shape: train vs test."""
+    df = pd.DataFrame(train.curve_points([*((r.label, r.history.steps) for r in runs if r.history), *live]))
     if df.empty:
         return
     df["split"] = df.split.map(labeller("train.series."))
@@ -132,7 +131,7 @@ def draw_live(snap: dict) -> None:
     """One frame of the live view: the progress line and the curves so far (previous runs too)."""
     label, epochs = s.live  # the running run's name and epochs
     jobs.progress_line("train.progress", epochs=epochs)(snap)
-    curves_ui([*((r.label, r.history.steps) for r in s.runs if r.history), (label, snap["records"])])
+    curves_ui(s.runs, (label, snap["records"]))
 
 
 def work() -> jobs.Work | None:
@@ -161,8 +160,7 @@ def run_picker(key: str, label: str, runs: list[train.Run], with_acc: bool = Fal
     """A selectbox over the runs (the newest when the kept choice has left) -> the chosen run."""
     st.session_state[key] = train.find_run(runs, st.session_state.get(key)).id
     names = {r.id: f"{r.label} · {r.test_acc:.1%}" if with_acc else r.label for r in runs}
-    st.selectbox(label, list(names), key=key, format_func=names.get)
-    return train.find_run(runs, st.session_state[key])
+    return train.find_run(runs, st.selectbox(label, list(names), key=key, format_func=names.get))
 
 
 def diagnostics_ui(runs: list[train.Run]) -> None:
@@ -195,9 +193,8 @@ def draw_ui() -> None:
     st.subheader(t("train.draw"))
     c1, c2 = st.columns([2, 3] if presenter() else [1, 2], gap="large")  # the 280 px canvas is never cut
     with c1:
-        st.caption(t("train.draw.hint"))
-        with explained_errors():
-            steps = draw_digit_steps("train.canvas")
+        drawn = digit_input("train.", mnist(), ["draw"])  # the pages' shared canvas; None while it is blank
+    steps = drawn[0].steps if drawn else None
     with c2:
         run = run_picker("train.draw_run", t("train.draw.run"), s.runs, with_acc=True) if s.runs else None
         if steps is not None:
@@ -239,7 +236,7 @@ with right:
 st.subheader(t("train.curves"))
 jobs.live_panel(JOB, draw_live)  # progress and Stop while a run trains, then "Done …"
 if not busy:
-    curves_ui([(r.label, r.history.steps) for r in s.runs if r.history])
+    curves_ui(s.runs)
     if not s.runs:
         st.info(t("train.runs.empty"))
 fragment = (lambda f: f) if busy else st.fragment  # a fragment rerun would stop the live view's loop

@@ -1,10 +1,10 @@
-"""A drawing canvas for digits (streamlit-drawable-canvas), shared by the trainer, feature and VAE pages."""
+"""A drawing canvas for digits (streamlit-drawable-canvas): the "draw" source of ui/digit_input.py."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.digits import INK_THRESHOLD, Preprocessed, ink_of, preprocess
+from core.digits import INK_THRESHOLD, ink_of
 
 CANVAS_SIDE = 280  # 10× MNIST's 28 pixels
 # MNIST strokes are about 2–3 px wide in the 20×20 box; a digit drawn ~200 px tall is scaled by ~1/10.
@@ -32,9 +32,3 @@ def canvas_rgba(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
     if rgba.ndim != 3 or not (ink_of(rgba) >= INK_THRESHOLD).any():
         return None
     return rgba
-
-
-def draw_digit_steps(key: str, side: int = CANVAS_SIDE) -> Preprocessed | None:
-    """The canvas plus MNIST-style preprocessing with every step kept; None while nothing is drawn."""
-    rgba = canvas_rgba(key, side)
-    return None if rgba is None else preprocess(rgba)
