@@ -759,6 +759,12 @@ def keep_run(runs: list[Run], run: Run, max_runs: int = MAX_RUNS) -> list[Run]:
     return [*runs, run][-max_runs:]
 
 
+def digit_reader(runs: list[Run], new: Run, reader: int | None) -> int:
+    """The run that reads drawn digits once `new` joined `runs`: `new`, except that a stopped run takes over
+    only when it is picked (while the `reader` it would replace is still in `runs`)."""
+    return reader if new.stopped and reader in [r.id for r in runs] else new.id
+
+
 def find_run(runs: list[Run], run_id: int | None) -> Run | None:
     """The run numbered `run_id`, else the newest (a choice whose run has left the table), None if no run."""
     return next((r for r in runs if r.id == run_id), runs[-1] if runs else None)

@@ -47,8 +47,7 @@ layer_table = st.cache_data(train.layer_table, show_spinner=False)  # one build 
 def keep(run: train.Run) -> None:
     """A new run joins the table (the oldest leaves), is inspected, and is shared with the feature maps."""
     s.runs, s.inspect = train.keep_run(s.runs, run), run.id  # before the selectbox exists: top or a callback
-    if not run.stopped or st.session_state.get("train.draw_run") not in [r.id for r in s.runs]:
-        s.draw_run = run.id  # a stopped run reads digits only when picked
+    s.draw_run = train.digit_reader(s.runs, run, st.session_state.get("train.draw_run"))
     s.model, s.model_meta = run.model, run.meta  # read by the feature-map viewer
 
 

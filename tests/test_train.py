@@ -379,6 +379,20 @@ def test_keep_run_drops_the_oldest_beyond_the_limit(mnist):
     assert find_run([], 4) is None
 
 
+def test_a_stopped_run_reads_drawn_digits_only_when_the_reader_has_left(mnist):
+    from core.train import History, digit_reader
+
+    base = scored(mnist, 1)
+    done, stopped = (replace(base, id=i, history=History({}, stopped=i == 3)) for i in (2, 3))
+    runs = keep_run([base], done)
+    assert digit_reader(runs, done, 1) == 2  # a finished run takes over
+    assert digit_reader(runs, done, None) == 2
+    runs = keep_run(runs, stopped)
+    assert digit_reader(runs, stopped, 2) == 2  # a stopped one does not: the reader stays
+    assert digit_reader(runs, stopped, None) == 3  # ... unless there is none
+    assert digit_reader(keep_run([], stopped), stopped, 2) == 3  # ... or it has left the table
+
+
 def test_run_row_of_a_loaded_run_and_the_meta_the_feature_maps_read(mnist):
     run = scored(mnist, 3)
     row = run_row(run)
