@@ -1,7 +1,4 @@
-"""MNIST CNN trainer: pick a course model, train it live, compare runs, see its mistakes, draw a digit.
-
-A little over 250 lines: five views (settings, live curves, runs, mistakes, drawing) share the runs.
-"""
+"""MNIST CNN trainer: pick a course model, train it live, compare runs, see its mistakes, draw a digit."""
 
 from contextlib import suppress
 from functools import partial
@@ -200,8 +197,7 @@ def draw_ui() -> None:
             images = (steps.ink, steps.square, zoom(steps.scaled, 6), zoom(steps.digit, 4))
             captions = [t(f"train.step.{k}") for k in ("ink", "crop", "scaled", "centred")]
             charts.image_row(images, captions, per_row=4, factor=1)  # each picture fits its column
-            lo, hi = float(steps.normalized.min()), float(steps.normalized.max())
-            st.caption(t("train.step.normalized", lo=lo, hi=hi))
+            st.caption(t("train.step.normalized", lo=steps.normalized.min(), hi=steps.normalized.max()))
         if run is None:
             st.info(t("train.draw.need_model"))
         elif steps is not None:
