@@ -305,15 +305,22 @@ def weights_status(model: str | None = None) -> str:
     return "cached" if isinstance(found, str) else "missing"
 
 
-def weights_within_reach(model: str | None = None) -> bool:
-    """True when `model` can be loaded: its weights are here, or huggingface.co answers within seconds."""
+def hub_answers() -> bool:
+    """True when huggingface.co answers within seconds (a network probe: the SD page caches it)."""
     from core.data import network_reachable
 
-    if weights_status(model) != "missing":
-        return True
+    return network_reachable(HUB_HOST)
+
+
+def weights_where(model: str | None = None, probe: Callable[[], bool] = hub_answers) -> str:
+    """What can be said about `model`'s weights: weights_status's "folder", "file" or "cached" when they
+    are here; "download" for a Hub id when downloads are allowed and `probe()` says the Hub answers (it is
+    not called otherwise); else "missing". Anything but "missing" can be loaded."""
+    if (status := weights_status(model)) != "missing":
+        return status
     model = model or default_model()
     on_hub = not Path(model).expanduser().exists() and model.count("/") == 1
-    return on_hub and not _hub_offline() and network_reachable(HUB_HOST)
+    return "download" if on_hub and not _hub_offline() and probe() else "missing"
 
 
 def load_img2img(

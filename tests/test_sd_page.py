@@ -276,6 +276,33 @@ def test_browser_contact_sheet_runs_from_its_section(server, page, tiny_folder):
     page.context.close()  # the last tab's (the fixture closes the first)
 
 
+@pytest.mark.browser
+def test_browser_an_upload_is_decoded_or_explained(server, page):
+    """ui.shell.image_upload on this page: before a file, the sketch and a caption; an SVG named .png, one
+    sentence and the sketch stays; a portrait PNG, drawn as the input (the conv explorer's photo uses it too).
+    """
+    import io
+    from urllib.parse import quote
+
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    open_sd(page, server, f"lang=en&sd.source=upload&sd.model={quote(NO_WEIGHTS, safe='')}")
+    expect(page.get_by_text(t("sd.upload.none", "en"), exact=True)).to_be_visible(timeout=60_000)
+    first_image = "() => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+    files = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    files.set_input_files(files=[{"name": "drawing.png", "mimeType": "image/png", "buffer": svg}])
+    expect(page.get_by_text("SVG is a vector drawing", exact=False)).to_be_visible(timeout=60_000)
+    page.wait_for_function(first_image + " return i && i.naturalWidth > i.naturalHeight; }")  # the sketch
+    png = io.BytesIO()
+    Image.new("RGB", (96, 192), (200, 40, 40)).save(png, format="PNG")
+    files.set_input_files(files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png.getvalue()}])
+    page.wait_for_function(first_image + " return i && i.naturalHeight > i.naturalWidth; }", timeout=60_000)
+    expect(page.get_by_text("SVG is a vector drawing", exact=False)).to_have_count(0)
+    assert exception_text(page) == ""
+
+
 def _progress_lines_page():
     from ui import jobs
 
