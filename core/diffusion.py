@@ -339,7 +339,6 @@ def load_img2img(
     """
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    from core.data import network_reachable
     from core.device import pick_device
 
     model = model or default_model()
@@ -354,7 +353,7 @@ def load_img2img(
                 str(path), dtype=dtype, local_files_only=True
             )
         except (OSError, ValueError) as err:
-            if _hub_offline() or not network_reachable(HUB_HOST):
+            if _hub_offline() or not hub_answers():
                 raise how_to_get_weights(DEFAULT_MODEL) from err
             pipe = StableDiffusionImg2ImgPipeline.from_single_file(str(path), dtype=dtype)
     elif path.is_dir():
@@ -373,7 +372,7 @@ def load_img2img(
         try:  # like HF_HUB_OFFLINE=1, but for this call only: other pages keep their settings
             pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype, local_files_only=True)
         except (OSError, ValueError) as err:
-            if _hub_offline() or not network_reachable(HUB_HOST):
+            if _hub_offline() or not hub_answers():
                 raise how_to_get_weights(model) from err
             try:
                 pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype)
@@ -403,12 +402,10 @@ def download_weights(model: str | None = None) -> str:
     """`make prepare`: download `model`'s diffusers files (not the extra checkpoints) to the HF cache."""
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    from core.data import network_reachable
-
     model = model or default_model()
     if weights_status(model) != "missing":
         return f"{model}: already here ({weights_status(model)})"
-    if Path(model).expanduser().exists() or _hub_offline() or not network_reachable(HUB_HOST):
+    if Path(model).expanduser().exists() or _hub_offline() or not hub_answers():
         raise how_to_get_weights(model)
     folder = StableDiffusionImg2ImgPipeline.download(model)
     return f"{model}: downloaded to {folder}"
