@@ -224,6 +224,7 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
         page.get_by_role("button", name=t("sd.generate", lang), exact=True).click()
         expect(page.get_by_text(t("img2img.download", lang))).to_be_visible(timeout=240_000)
         assert exception_text(page) == ""
+        wait_idle(page)  # the harvest's rerun has drawn the result and what follows it
         tall_snap(page, f"sd_tiny_run_{lang}")
 
     # A long run in the background: live progress with a Stop button; Stop ends it with a sentence.
@@ -295,6 +296,7 @@ def test_browser_an_upload_is_decoded_or_explained(server, page):
     files.set_input_files(files=[{"name": "drawing.png", "mimeType": "image/png", "buffer": svg}])
     expect(page.get_by_text("SVG is a vector drawing", exact=False)).to_be_visible(timeout=60_000)
     page.wait_for_function(first_image + " return i && i.naturalWidth > i.naturalHeight; }")  # the sketch
+    snap(page, "sd_upload_svg_en", full_page=False)
     png = io.BytesIO()
     Image.new("RGB", (96, 192), (200, 40, 40)).save(png, format="PNG")
     files.set_input_files(files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png.getvalue()}])
