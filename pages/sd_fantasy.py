@@ -61,7 +61,8 @@ def input_ui() -> tuple:
     image, key = bundled_sketch(), "sketch"
     if s.source == "upload":
         upload = image_upload(t("sd.upload"), t("sd.upload.none"), 2 * LIMITS.max_sd_side, key="sd.upload")
-        image, key = upload or (image, key)  # a bad file or none yet: the sketch stays
+        if upload is not None:  # none yet, or a bad file (its sentence shown): the sketch stays
+            image, key = upload
     st.image(image, width="stretch", output_format="JPEG")  # JPEG: photos and noise encode 100x faster
     return image, key
 
