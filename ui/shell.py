@@ -232,7 +232,9 @@ def reroll_button(
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "webp", "bmp"]
 
 
-def image_upload(label: str, waiting: str, max_side: int, key: str | None = None, hint: Any = st.caption):
+def image_upload(
+    label: str, waiting: str, max_side: int, key: str | None = None, hint: Any = st.caption
+) -> tuple[Any, str] | None:
     """A picture upload -> (RGB image, its file id), never unpickled (core.images.open_image); None while
     nothing is uploaded (after `hint(waiting)`, st.caption or st.info) or after a bad file's sentence."""
     from core.images import open_image
