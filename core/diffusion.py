@@ -305,15 +305,22 @@ def weights_status(model: str | None = None) -> str:
     return "cached" if isinstance(found, str) else "missing"
 
 
-def weights_within_reach(model: str | None = None) -> bool:
-    """True when `model` can be loaded: its weights are here, or huggingface.co answers within seconds."""
+def hub_answers() -> bool:
+    """True when huggingface.co answers within seconds (a network probe: the SD page caches it)."""
     from core.data import network_reachable
 
-    if weights_status(model) != "missing":
-        return True
+    return network_reachable(HUB_HOST)
+
+
+def weights_where(model: str | None = None, probe: Callable[[], bool] = hub_answers) -> str:
+    """What can be said about `model`'s weights: weights_status's "folder", "file" or "cached" when they
+    are here; "download" for a Hub id when downloads are allowed and `probe()` says the Hub answers (it is
+    not called otherwise); else "missing". Anything but "missing" can be loaded."""
+    if (status := weights_status(model)) != "missing":
+        return status
     model = model or default_model()
     on_hub = not Path(model).expanduser().exists() and model.count("/") == 1
-    return on_hub and not _hub_offline() and network_reachable(HUB_HOST)
+    return "download" if on_hub and not _hub_offline() and probe() else "missing"
 
 
 def load_img2img(
@@ -332,7 +339,6 @@ def load_img2img(
     """
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    from core.data import network_reachable
     from core.device import pick_device
 
     model = model or default_model()
@@ -347,7 +353,7 @@ def load_img2img(
                 str(path), dtype=dtype, local_files_only=True
             )
         except (OSError, ValueError) as err:
-            if _hub_offline() or not network_reachable(HUB_HOST):
+            if _hub_offline() or not hub_answers():
                 raise how_to_get_weights(DEFAULT_MODEL) from err
             pipe = StableDiffusionImg2ImgPipeline.from_single_file(str(path), dtype=dtype)
     elif path.is_dir():
@@ -366,7 +372,7 @@ def load_img2img(
         try:  # like HF_HUB_OFFLINE=1, but for this call only: other pages keep their settings
             pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype, local_files_only=True)
         except (OSError, ValueError) as err:
-            if _hub_offline() or not network_reachable(HUB_HOST):
+            if _hub_offline() or not hub_answers():
                 raise how_to_get_weights(model) from err
             try:
                 pipe = StableDiffusionImg2ImgPipeline.from_pretrained(model, dtype=dtype)
@@ -396,12 +402,10 @@ def download_weights(model: str | None = None) -> str:
     """`make prepare`: download `model`'s diffusers files (not the extra checkpoints) to the HF cache."""
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    from core.data import network_reachable
-
     model = model or default_model()
     if weights_status(model) != "missing":
         return f"{model}: already here ({weights_status(model)})"
-    if Path(model).expanduser().exists() or _hub_offline() or not network_reachable(HUB_HOST):
+    if Path(model).expanduser().exists() or _hub_offline() or not hub_answers():
         raise how_to_get_weights(model)
     folder = StableDiffusionImg2ImgPipeline.download(model)
     return f"{model}: downloaded to {folder}"

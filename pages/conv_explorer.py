@@ -9,11 +9,10 @@ import numpy as np
 import streamlit as st
 
 from core import conv
-from core.images import open_image
 from ui import charts
 from ui.grids import grid_html, predict_first, sweep_player
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter, show_source
+from ui.shell import explained_errors, image_upload, presenter, show_source
 from ui.state import url_state
 
 SIZES = {"pad": (0, 3), "stride": (1, 4), "dil": (1, 3)}  # slider min, max (the example gives the value)
@@ -174,15 +173,12 @@ def photo_settings_ui(big: bool) -> None:
 
 
 def photo_input_ui() -> np.ndarray | None:
-    """The chosen sample or an upload -> (H, W, 3) uint8; None while waiting for the upload."""
+    """The chosen sample or an upload -> (H, W, 3) uint8; None while waiting for it, or after a bad file."""
     if s.photo != "upload":
         st.caption(t(f"conv.credit.{s.photo}"))
         return sample_image(s.photo)
-    upload = st.file_uploader(t("conv.upload"), type=["png", "jpg", "jpeg", "gif", "webp", "bmp"])
-    if upload is None:
-        st.info(t("conv.upload.wait"))
-        return None
-    return np.asarray(open_image(upload.getvalue(), max_side=conv.MAX_PHOTO_SIDE))
+    upload = image_upload(t("conv.upload"), t("conv.upload.wait"), conv.MAX_PHOTO_SIDE, hint=st.info)
+    return None if upload is None else np.asarray(upload[0])
 
 
 @st.fragment

@@ -7,12 +7,11 @@ rerun only the sections they change. The img2img parts are ui/img2img.py's, shar
 import streamlit as st
 
 from core import diffusion, sd_view
-from core.images import open_image
 from core.limits import LIMITS
 from ui import img2img, jobs
 from ui.cached import pipeline_loader
 from ui.i18n import labeller, t
-from ui.shell import current_device, explained_errors, link_to, presenter, seed, show_source
+from ui.shell import current_device, explained_errors, image_upload, link_to, presenter, seed, show_source
 from ui.state import url_state
 
 JOB, HOMEWORK, SOURCES, device = "sd.job", diffusion.Img2ImgSettings(), ("sketch", "upload"), current_device()
@@ -38,9 +37,9 @@ def bundled_sketch():
     return diffusion.bundled_sketch()
 
 
-@st.cache_data(show_spinner=False, ttl=600)  # a network probe (5 s at most): once in 10 minutes per model
-def within_reach(model: str) -> bool:
-    return diffusion.weights_within_reach(model)
+@st.cache_data(show_spinner=False, ttl=600)  # a network probe (5 s at most): once in 10 minutes
+def hub_answers() -> bool:
+    return diffusion.hub_answers()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)  # a slider moved back and forth redraws from memory
@@ -61,13 +60,9 @@ def input_ui() -> tuple:
     st.radio(t("sd.source"), SOURCES, key="sd.source", horizontal=True, format_func=labeller("sd.source."))
     image, key = bundled_sketch(), "sketch"
     if s.source == "upload":
-        types = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
-        upload = st.file_uploader(t("sd.upload"), type=types, key="sd.upload")
-        if upload is None:
-            st.caption(t("sd.upload.none"))
-        with explained_errors():
-            if upload is not None:
-                image, key = open_image(upload.getvalue(), max_side=2 * LIMITS.max_sd_side), upload.file_id
+        upload = image_upload(t("sd.upload"), t("sd.upload.none"), 2 * LIMITS.max_sd_side, key="sd.upload")
+        if upload is not None:  # none yet, or a bad file (its sentence shown): the sketch stays
+            image, key = upload
     st.image(image, width="stretch", output_format="JPEG")  # JPEG: photos and noise encode 100x faster
     return image, key
 
@@ -109,15 +104,15 @@ def arithmetic_ui(settings: diffusion.Img2ImgSettings, image, key: str) -> diffu
 
 def weights_ui(model: str) -> bool:
     """Where the weights are, or how to get them (with the pages that need none) -> whether they can load."""
-    if (status := diffusion.weights_status(model)) != "missing":
-        st.caption(t("sd.weights.here", model=model, where=t(f"sd.where.{status}")))
-    elif within_reach(model):
-        st.info(t("sd.weights.download", model=model))
-    else:
+    if (where := diffusion.weights_where(model, hub_answers)) == "missing":
         st.info(t("sd.weights.missing", model=model))
         link_to("pages/mnist_diffusion.py")
         link_to("pages/unet_inspector.py")
-    return status != "missing" or within_reach(model)  # the probe's answer is cached
+    elif where == "download":
+        st.info(t("sd.weights.download", model=model))
+    else:
+        st.caption(t("sd.weights.here", model=model, where=t(f"sd.where.{where}")))
+    return where != "missing"
 
 
 def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str) -> bool:

@@ -303,18 +303,24 @@ def test_wrong_paths_get_their_own_sentence(tmp_path):
         sd.load_img2img("just some words", device="cpu")
 
 
-def test_weights_within_reach_means_here_or_on_a_reachable_hub(tiny_folder, tmp_path, monkeypatch):
-    from core import data
-
-    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: True)
-    assert sd.weights_within_reach(str(tiny_folder))  # here: no probe needed
-    assert sd.weights_within_reach("nobody-here/no-such-model-xyz")  # the Hub answers: it may download
-    assert not sd.weights_within_reach(str(tmp_path / "missing.safetensors"))  # a path is never on the Hub
-    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
-    assert not sd.weights_within_reach("nobody-here/no-such-model-xyz")
+def test_weights_where_says_here_downloadable_or_missing(tiny_folder, tmp_path, monkeypatch):
+    monkeypatch.delenv("OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    answers, silent = (lambda: True), (lambda: False)
+    never = lambda: pytest.fail("probed the network")
+    assert sd.weights_where(str(tiny_folder), never) == "folder"  # here: no probe needed
+    assert sd.weights_where("nobody-here/no-such-model-xyz", answers) == "download"  # the Hub answers
+    assert sd.weights_where("nobody-here/no-such-model-xyz", silent) == "missing"
+    assert (
+        sd.weights_where(str(tmp_path / "missing.safetensors"), never) == "missing"
+    )  # a path: never the Hub
     monkeypatch.setenv("OFFLINE", "1")
-    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: pytest.fail("probed the network"))
-    assert not sd.weights_within_reach("nobody-here/no-such-model-xyz")
+    assert sd.weights_where("nobody-here/no-such-model-xyz", never) == "missing"  # offline: no probe
+    from core import data  # the default probe is core.data.network_reachable on huggingface.co
+
+    monkeypatch.delenv("OFFLINE")
+    monkeypatch.setattr(data, "network_reachable", lambda host, *a, **k: host == sd.HUB_HOST)
+    assert sd.weights_where("nobody-here/no-such-model-xyz") == "download"
 
 
 def test_weights_status_and_default_model(tiny_folder, monkeypatch):

@@ -224,6 +224,7 @@ def test_browser_no_weights_and_tiny_run(server, page, tiny_folder):
         page.get_by_role("button", name=t("sd.generate", lang), exact=True).click()
         expect(page.get_by_text(t("img2img.download", lang))).to_be_visible(timeout=240_000)
         assert exception_text(page) == ""
+        wait_idle(page)  # the harvest's rerun has drawn the result and what follows it
         tall_snap(page, f"sd_tiny_run_{lang}")
 
     # A long run in the background: live progress with a Stop button; Stop ends it with a sentence.
@@ -274,6 +275,34 @@ def test_browser_contact_sheet_runs_from_its_section(server, page, tiny_folder):
     wait_idle(page)  # the harvest's rerun has drawn every cell and what follows them
     tall_snap(page, "sd_tiny_sheet_en")
     page.context.close()  # the last tab's (the fixture closes the first)
+
+
+@pytest.mark.browser
+def test_browser_an_upload_is_decoded_or_explained(server, page):
+    """ui.shell.image_upload on this page: before a file, the sketch and a caption; an SVG named .png, one
+    sentence and the sketch stays; a portrait PNG, drawn as the input (the conv explorer's photo uses it too).
+    """
+    import io
+    from urllib.parse import quote
+
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    open_sd(page, server, f"lang=en&sd.source=upload&sd.model={quote(NO_WEIGHTS, safe='')}")
+    expect(page.get_by_text(t("sd.upload.none", "en"), exact=True)).to_be_visible(timeout=60_000)
+    first_image = "() => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+    files = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    files.set_input_files(files=[{"name": "drawing.png", "mimeType": "image/png", "buffer": svg}])
+    expect(page.get_by_text("SVG is a vector drawing", exact=False)).to_be_visible(timeout=60_000)
+    page.wait_for_function(first_image + " return i && i.naturalWidth > i.naturalHeight; }")  # the sketch
+    snap(page, "sd_upload_svg_en", full_page=False)
+    png = io.BytesIO()
+    Image.new("RGB", (96, 192), (200, 40, 40)).save(png, format="PNG")
+    files.set_input_files(files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png.getvalue()}])
+    page.wait_for_function(first_image + " return i && i.naturalHeight > i.naturalWidth; }", timeout=60_000)
+    expect(page.get_by_text("SVG is a vector drawing", exact=False)).to_have_count(0)
+    assert exception_text(page) == ""
 
 
 def _progress_lines_page():

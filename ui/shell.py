@@ -226,3 +226,23 @@ def reroll_button(
     """A button (widget `key`) adding 1 to the integer seed in st.session_state[seed_key], in its callback
     (before the rerun, so the whole page sees the new seed): other samples, another mask, other images."""
     where.button(label, on_click=_add_one, args=(seed_key,), key=key, icon=icon)
+
+
+# --- an image upload, decoded safely (h-sd2: the SD page's input, the conv explorer's photo) ---------
+IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "webp", "bmp"]
+
+
+def image_upload(
+    label: str, waiting: str, max_side: int, key: str | None = None, hint: Any = st.caption
+) -> tuple[Any, str] | None:
+    """A picture upload -> (RGB image, its file id), never unpickled (core.images.open_image); None while
+    nothing is uploaded (after `hint(waiting)`, st.caption or st.info) or after a bad file's sentence."""
+    from core.images import open_image
+
+    upload = st.file_uploader(label, type=IMAGE_TYPES, key=key)
+    if upload is None:
+        hint(waiting)
+        return None
+    with explained_errors():
+        return open_image(upload.getvalue(), max_side=max_side), upload.file_id
+    return None
