@@ -13,8 +13,10 @@ STROKE_WIDTH = 20
 
 def canvas_rgba(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
     """Show a black canvas with white ink; return what is drawn as (side, side, 4) uint8, None if blank."""
+    import streamlit as st
     from streamlit_drawable_canvas import st_canvas  # imported here: it registers a component
 
+    st.space(28)  # room for the toolbar the canvas shows above itself on hover (it covered a heading)
     result = st_canvas(
         stroke_width=STROKE_WIDTH * side // CANVAS_SIDE,
         stroke_color="#FFFFFF",

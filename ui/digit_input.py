@@ -24,10 +24,8 @@ from core.data import Dataset
 from ui import charts
 from ui.canvas import CANVAS_SIDE, canvas_rgba
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter
+from ui.shell import IMAGE_TYPES, explained_errors, presenter
 from ui.state import url_default
-
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "webp", "bmp"]
 
 
 def digit_state(prefix: str, sources: Sequence[str] = digits.SOURCES, index: int = 0, digit: int = 7) -> None:
@@ -68,7 +66,7 @@ def digit_input(
     elif how == "draw":
         picture = canvas_rgba(f"{prefix}canvas", side)
     else:
-        upload = st.file_uploader(t("digit.upload"), UPLOAD_TYPES, key=f"{prefix}upload")
+        upload = st.file_uploader(t("digit.upload"), IMAGE_TYPES, key=f"{prefix}upload")
         picture = None if upload is None else upload.getvalue()
     settings = (ss.get(f"{prefix}{k}", 0) for k in ("index", "digit", "nth"))
     picked = None
