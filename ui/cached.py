@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+
+from ui.i18n import t
+from ui.shell import current_device
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -88,11 +92,6 @@ def pipeline_loader(model: str) -> tuple[Callable[[], Any], str]:
 
     `load()` (`img2img_pipeline` above, its arguments in `load.args`) is called inside the job, so a first
     load runs in the background with the page drawn and Stop in sight."""
-    from functools import partial
-
-    from ui.i18n import t
-    from ui.shell import current_device
-
     device = current_device()
     loading = t("img2img.loading", model=model, device=device.type.upper())
     return partial(img2img_pipeline, model, str(device)), loading

@@ -251,7 +251,6 @@ def watch_all(every: float = 0.5) -> None:
 
 
 # --- a live view that is one progress line (SD's Generate, the contact sheets, the UNet's run) ---
-# (h-trainfeat: `fields`, `elapsed` and `eta` added, for the trainer, the feature maps and normalization)
 
 
 def progress_line(text_key: str, waiting: str = "", **fields: Any) -> Draw:

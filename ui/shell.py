@@ -228,7 +228,9 @@ def reroll_button(
     where.button(label, on_click=_add_one, args=(seed_key,), key=key, icon=icon)
 
 
-# --- an image upload, decoded safely (h-sd2: the SD page's input, the conv explorer's photo) ---------
+# --- an image upload, decoded safely (the SD page's input, the conv explorer's photo, the digit picker) ---
+
+
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "webp", "bmp"]
 
 
