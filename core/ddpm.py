@@ -44,8 +44,6 @@ MODEL_NAME = "ddpm"
 NUM_CLASSES = 10
 NULL_CLASS = NUM_CLASSES  # the extra label meaning "no label": the unconditional model
 SCHEDULER_NAMES = ("ddpm", "ddim", "pndm")
-SHEET_STRENGTHS = (0.2, 0.4, 0.6, 0.8, 1.0)  # the contact sheet's rows ...
-SHEET_GUIDANCES = (0.0, 1.0, 3.0, 5.0, 7.0, 10.0)  # ... and columns to choose from
 # The training noise schedule (DDPM, Ho et al. 2020): 1000 steps, β linear from 1e-4 to 0.02. Every
 # sampling scheduler is built from this one config, as SD-1.5's are from its scheduler_config.json.
 SCHEDULER_CONFIG: dict[str, Any] = dict(
@@ -61,6 +59,15 @@ SCHEDULER_CONFIG: dict[str, Any] = dict(
     prediction_type="epsilon",
 )
 MAX_STEPS = 1000
+# The page's contact sheet: every strength, four guidance scales, 20 steps a cell at first.
+SHEET = diffusion.SheetSpec(
+    strengths=(0.2, 0.4, 0.6, 0.8, 1.0),
+    guidances=(0.0, 1.0, 3.0, 5.0, 7.0, 10.0),
+    max_steps=MAX_STEPS,
+    rows=(0.2, 0.4, 0.6, 0.8, 1.0),
+    cols=(0.0, 1.0, 3.0, 7.0),
+    steps=20,
+)
 MAX_SAMPLES = 400
 CPU_MINUTES = 15  # default run, 2 idle cores: ~0.5 CPU-s per step of 64 (CPU time, on a busy machine)
 

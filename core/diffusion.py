@@ -27,6 +27,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
 
 from core.errors import UserError
+from core.limits import LIMITS
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 HUB_HOST = "huggingface.co"
@@ -47,8 +48,6 @@ SD15_SCHEDULER_CONFIG: dict[str, Any] = dict(
 )
 SCHEDULERS = {"pndm": "PNDMScheduler", "ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler"}
 SIDES = (128, 256, 384, 512, 640, 768)  # the longer side of a generated image, in pixels (multiples of 8)
-SHEET_STRENGTHS = (0.3, 0.5, 0.75, 0.9, 1.0)  # the contact sheet's rows ...
-SHEET_GUIDANCES = (1.0, 3.0, 7.5, 12.0)  # ... and columns to choose from
 SKETCH = Path(__file__).resolve().parent.parent / "assets" / "sd" / "mountain_sketch.png"
 Report = Callable[[dict[str, Any]], None]  # core.jobs' progress callback: a dict with "progress" in 0..1
 # The widely used linear map from SD-1.x's 4 latent channels to RGB (as in ComfyUI's previewer):
@@ -77,6 +76,30 @@ class Img2ImgSettings:
     guidance_scale: float = 7.5
     steps: int = 50
     scheduler: str = "pndm"
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """A strength × guidance contact sheet's controls: what a student may pick and what is picked at first
+    (both diffusion pages; ui/img2img.sheet_ui draws them)."""
+
+    strengths: tuple[float, ...]  # the rows to choose from
+    guidances: tuple[float, ...]  # the columns to choose from
+    max_steps: int  # the most denoising steps a cell may run
+    rows: tuple[float, ...]  # the strengths picked at first
+    cols: tuple[float, ...]  # the guidance scales picked at first
+    steps: int  # steps per cell at first
+
+
+# The SD page's sheet: 3 × 3 cells of 20 steps at first (MAX_SD_STEPS caps the steps on a hosted server).
+SHEET = SheetSpec(
+    strengths=(0.3, 0.5, 0.75, 0.9, 1.0),
+    guidances=(1.0, 3.0, 7.5, 12.0),
+    max_steps=LIMITS.max_sd_steps,
+    rows=(0.5, 0.75, 1.0),
+    cols=(1.0, 7.5, 12.0),
+    steps=min(20, LIMITS.max_sd_steps),
+)
 
 
 # --- the scheduler alone: step arithmetic, noise schedule, forward noising (no weights needed) -----
@@ -203,8 +226,6 @@ def sd_image_size(width: int, height: int, max_side: int, multiple: int = 8) -> 
 
 def max_side(device_type: str) -> int:
     """The longest image side this server generates on `device_type` (MAX_SD_SIDE, MAX_SD_SIDE_CPU)."""
-    from core.limits import LIMITS
-
     return LIMITS.max_sd_side_cpu if device_type == "cpu" else LIMITS.max_sd_side
 
 
@@ -448,6 +469,12 @@ class Img2ImgResult:
     settings: dict[str, Any] = field(default_factory=dict)  # everything needed to reproduce it
     seconds: float = 0.0
     prompt_tokens: int = 0  # CLIP tokens of the prompt; above CLIP_MAX_TOKENS the rest was ignored
+    device: str = ""  # where the UNet ran: "CPU", "CUDA", "MPS"
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What a finished run reports: UNet steps run, the start timestep, seconds, device."""
+        return dict(n=len(self.timesteps), t=self.timesteps[0], seconds=self.seconds, device=self.device)
 
 
 @torch.inference_mode()
@@ -545,6 +572,7 @@ def run_img2img(
         settings,
         time.perf_counter() - start_time,
         count_tokens(pipe.tokenizer, prompt),
+        device.type.upper(),
     )
 
 

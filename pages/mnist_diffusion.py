@@ -159,7 +159,6 @@ if found is not None:
             if not presenter():
                 img2img.schedule_ui(plan)
     with tab_sheet, explained_errors():  # 3. strength × guidance, one seed, the same drawing
-        st.caption(t("ddpm.sheet.caption"))
 
         def run(rows, cols, steps, report, should_stop):  # in the background job: the one core call
             cells = ddpm.contact_sheet(
@@ -167,9 +166,7 @@ if found is not None:
             )
             return None if cells is None else [ddpm.pictures(row, 4) for row in cells]
 
-        choices = ddpm.SHEET_STRENGTHS, ddpm.SHEET_GUIDANCES, ddpm.MAX_STEPS
-        defaults = list(ddpm.SHEET_STRENGTHS), [0.0, 1.0, 3.0, 7.0], 20
-        img2img.sheet_ui("ddpm", choices, defaults, run, ready=init is not None, min_cols=8)
+        img2img.sheet_ui("ddpm", ddpm.SHEET, run, ready=init is not None, min_cols=8)
     if not presenter():  # the network behind the pictures, folded (the UNet inspector's table)
         mnist_unet_ui("ddpm.unet.title", "pages/unet_inspector.py", unet, model_key)
 show_source(ddpm.sample, ddpm.guided_noise, ddpm.train, ddpm.build_unet)

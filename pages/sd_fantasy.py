@@ -8,10 +8,10 @@ import streamlit as st
 
 from core import diffusion, sd_view
 from core.limits import LIMITS
-from ui import img2img, jobs
+from ui import img2img, jobs, weights
 from ui.cached import pipeline_loader
 from ui.i18n import labeller, t
-from ui.shell import current_device, explained_errors, image_upload, link_to, presenter, seed, show_source
+from ui.shell import current_device, explained_errors, image_upload, presenter, seed, show_source
 from ui.state import url_state
 
 JOB, HOMEWORK, SOURCES, device = "sd.job", diffusion.Img2ImgSettings(), ("sketch", "upload"), current_device()
@@ -37,11 +37,6 @@ def bundled_sketch():
     return diffusion.bundled_sketch()
 
 
-@st.cache_data(show_spinner=False, ttl=600)  # a network probe (5 s at most): once in 10 minutes
-def hub_answers() -> bool:
-    return diffusion.hub_answers()
-
-
 @st.cache_data(show_spinner=False, max_entries=64)  # a slider moved back and forth redraws from memory
 def plan(_image, image_key: str, side: int, steps: int, strength: float, scheduler: str, seed: int):
     return diffusion.plan_img2img(_image, side, steps, strength, scheduler, seed)
@@ -49,9 +44,8 @@ def plan(_image, image_key: str, side: int, steps: int, strength: float, schedul
 
 def finished(job: jobs.BackgroundJob) -> jobs.Said:
     """A finished run: kept in the session; it says its steps, start, time and device."""
-    result, _ = st.session_state["sd.result"] = job.result
-    n, device_name = len(result.timesteps), job.device.type.upper()
-    return "success", "sd.done", dict(n=n, t=result.timesteps[0], seconds=result.seconds, device=device_name)
+    st.session_state["sd.result"] = job.result  # (Img2ImgResult, the input it is shown beside)
+    return "success", "sd.done", job.result[0].summary
 
 
 def input_ui() -> tuple:
@@ -102,24 +96,12 @@ def arithmetic_ui(settings: diffusion.Img2ImgSettings, image, key: str) -> diffu
     return None
 
 
-def weights_ui(model: str) -> bool:
-    """Where the weights are, or how to get them (with the pages that need none) -> whether they can load."""
-    if (where := diffusion.weights_where(model, hub_answers)) == "missing":
-        st.info(t("sd.weights.missing", model=model))
-        link_to("pages/mnist_diffusion.py")
-        link_to("pages/unet_inspector.py")
-    elif where == "download":
-        st.info(t("sd.weights.download", model=model))
-    else:
-        st.caption(t("sd.weights.here", model=model, where=t(f"sd.where.{where}")))
-    return where != "missing"
-
-
 def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str) -> bool:
     """Generate (a background job, started in the click's run: the settings are the top fragment's latest),
     its live view and outcome, then the last result with its previews and download. -> whether it can run."""
     st.header(f"{number} · {t('sd.gen.title')}")
-    ready = weights_ui(model) and p is not None
+    elsewhere = "pages/mnist_diffusion.py", "pages/unet_inspector.py"  # linked when there are no weights
+    ready = weights.pipeline_status("sd", model, elsewhere) and p is not None
     if device.type == "cpu" and ready:
         st.warning(t("sd.cpu_warning", cap=cap))
     start = lambda: sd_view.generate_work(load, p.image, settings, seed())  # seed(): at the click
@@ -141,12 +123,9 @@ def generate_ui(number: int, settings: diffusion.Img2ImgSettings, p, model: str)
 @st.fragment  # the sheet's own controls rerun this section only
 def sheet_ui(number: int, ready: bool) -> None:
     st.header(f"{number} · {t('sd.sheet.title')}")
-    st.caption(t("sd.sheet.caption"))
     settings, p = st.session_state["sd._plan"]  # the latest, also after a rerun of the top only
     run = sd_view.sheet_run(load, p.image if p is not None else None, settings, seed())  # runs when ready
-    choices = diffusion.SHEET_STRENGTHS, diffusion.SHEET_GUIDANCES, LIMITS.max_sd_steps
-    defaults = [0.5, 0.75, 1.0], [1.0, 7.5, 12.0], min(20, LIMITS.max_sd_steps)
-    img2img.sheet_ui("sd", choices, defaults, run, ready, waiting=loading)
+    img2img.sheet_ui("sd", diffusion.SHEET, run, ready, waiting=loading)
 
 
 @st.fragment  # a slider reruns the input, the settings and sections 1-2 only (felt speed)

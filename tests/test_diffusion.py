@@ -170,6 +170,7 @@ def test_run_img2img_gives_the_pipelines_image_with_previews_each_step(pipe, ske
     assert len(result.previews) == n and result.image.size == sketch.size
     assert result.previews[0].size == (sketch.width // 2, sketch.height // 2)  # tiny VAE: factor 2
     assert result.settings["steps_run"] == n and result.settings["start_timestep"] == result.timesteps[0]
+    assert result.summary == dict(n=n, t=result.timesteps[0], seconds=result.seconds, device="CPU")  # "Done"
 
 
 @pytest.mark.slow
@@ -376,6 +377,21 @@ def test_image_sides_follow_the_servers_limits(monkeypatch):
     assert sd.max_side("cpu") == LIMITS.max_sd_side_cpu and sd.max_side("cuda") == LIMITS.max_sd_side
     assert sd.side_choices(512) == [128, 256, 384, 512] and sd.side_choices(100) == [128]
     assert all(s % 8 == 0 for s in sd.SIDES)
+
+
+def test_both_contact_sheets_start_with_picks_they_offer_and_can_run():
+    """The SD page's sheet as it was (3 × 3 cells of 20 steps), the MNIST page's, and MAX_SD_STEPS caps."""
+    from core import ddpm
+    from core.limits import LIMITS
+
+    assert (sd.SHEET.rows, sd.SHEET.cols) == ((0.5, 0.75, 1.0), (1.0, 7.5, 12.0))
+    assert sd.SHEET.steps == min(20, LIMITS.max_sd_steps)
+    assert sd.SHEET.max_steps == LIMITS.max_sd_steps and ddpm.SHEET.max_steps == ddpm.MAX_STEPS
+    for spec in (sd.SHEET, ddpm.SHEET):
+        assert set(spec.rows) <= set(spec.strengths) and set(spec.cols) <= set(spec.guidances)
+        assert 1 <= spec.steps <= spec.max_steps
+        for strength in spec.rows:  # every first row runs at least one step: no "pick more steps" sentence
+            sd.check_settings(spec.steps, strength)
 
 
 def test_latent_preview_is_the_linear_map():

@@ -136,7 +136,7 @@ def test_a_run_on_the_tiny_pipeline(lang, tiny_folder):
             "sd.prompt": LONG_PROMPT,
         },
     )
-    found = t("sd.weights.here", lang, model=str(tiny_folder), where=t("sd.where.folder", lang))
+    found = t("img2img.weights.here", lang, model=str(tiny_folder), where=t("img2img.where.folder", lang))
     assert found in texts(at.caption)
     at.button(key="sd.go").click().run()
     assert not at.exception, at.exception

@@ -70,19 +70,16 @@ def result_ui(area: str, shown_input, output, settings: dict, file_name: str, wi
 
 def sheet_ui(
     area: str,
-    choices: tuple,
-    defaults: tuple,
+    spec: diffusion.SheetSpec,
     run: SheetRun,
     ready: bool = True,
     min_cols: int = 1,
     waiting: str | None = None,
 ):
-    """The strength × guidance contact sheet: rows, columns and steps (`choices`: strengths, guidances, max
-    steps), Make: a background job `<area>.sheet.job` running `run`, a core contact sheet, then the last
-    sheet as captioned cells (at least `min_cols` to a row). The page's last line, `jobs.watch_all()`, shows
-    its progress (`waiting` until the first cell)."""
-    strengths, guidances, max_steps = choices
-    first_rows, first_cols, first_steps = defaults
+    """The strength × guidance contact sheet: the page's `<area>.sheet.caption`, rows, columns and steps
+    (`spec`: the choices and the first picks), Make: a background job `<area>.sheet.job` running `run`, a
+    core contact sheet, then the last sheet as captioned cells (at least `min_cols` to a row). The page's
+    last line, `jobs.watch_all()`, shows its progress (`waiting` until the first cell)."""
     job = f"{area}.sheet.job"
 
     def finished(done: jobs.BackgroundJob) -> jobs.Said:
@@ -91,15 +88,17 @@ def sheet_ui(
         return "success", "img2img.sheet.done", {"cells": len(rows) * len(cols), "seconds": seconds}
 
     jobs.harvest(job, finished)
+    st.caption(t(f"{area}.sheet.caption"))
     c = st.columns([2, 2, 1])
     # Defaults go to the widgets themselves, never into session state first: while the fragment redraws,
     # the browser sends an untouched widget's proto default, and a Make clicked then saw [] in both
     # multiselects (session-state values leave that default empty; the steps would fall to 1). Not URL keys:
     # CONTRIBUTING's "key=, never value=" is for keys that url_state seeds.
     w = f"{area}.sheet."
-    rows = sorted(c[0].multiselect(t("img2img.sheet.strengths"), strengths, first_rows, key=w + "strengths"))
-    cols = sorted(c[1].multiselect(t("img2img.sheet.guidances"), guidances, first_cols, key=w + "guidances"))
-    steps = int(c[2].number_input(t("img2img.sheet.steps"), 1, max_steps, first_steps, key=w + "steps"))
+    rows = c[0].multiselect(t("img2img.sheet.strengths"), spec.strengths, spec.rows, key=w + "strengths")
+    cols = c[1].multiselect(t("img2img.sheet.guidances"), spec.guidances, spec.cols, key=w + "guidances")
+    rows, cols = sorted(rows), sorted(cols)
+    steps = int(c[2].number_input(t("img2img.sheet.steps"), 1, spec.max_steps, spec.steps, key=w + "steps"))
     st.caption(t("img2img.sheet.time", cells=len(rows) * len(cols), steps=steps))
 
     def work():  # at the click, in its run (in_run: a fragment's button, the page's latest settings)

@@ -11,13 +11,15 @@ in that same run; its sentence (or the error's) shows inside the expander until 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
+from core import diffusion
 from core.errors import UserError
 from ui import jobs
 from ui.i18n import t
+from ui.shell import link_to
 
 Load = Callable[[bytes], jobs.Said]
 
@@ -45,3 +47,28 @@ def expander(area: str, saved: tuple[bytes, str] | None, load: Load, types: list
         help_text, key = t(f"{area}.upload.help"), f"{area}.upload"
         right.file_uploader(t(key), types, help=help_text, key=key, on_change=_load, args=(area, load))
         jobs.show_outcome(key)
+
+
+# --- h-sd: where a Stable Diffusion pipeline's weights are (the SD page's Generate; the UNet inspector's
+# Load can use it too). Texts: the page's `<area>.weights.missing` / `.download` ({model}), the shared
+# `img2img.weights.here` ({model}, {where}) and `img2img.where.<folder|file|cached>`.
+
+
+@st.cache_data(show_spinner=False, ttl=600)  # a network probe (5 s at most): once in 10 minutes
+def hub_answers() -> bool:
+    """Whether huggingface.co answers (core.diffusion.hub_answers), asked once in 10 minutes per process."""
+    return diffusion.hub_answers()
+
+
+def pipeline_status(area: str, model: str, links: Sequence[str] = ()) -> bool:
+    """Where `model`'s weights are, or how to get them (then `links`: pages that need none) -> whether they
+    can load (here, or downloadable now)."""
+    if (where := diffusion.weights_where(model, hub_answers)) == "missing":
+        st.info(t(f"{area}.weights.missing", model=model))
+        for page in links:
+            link_to(page)
+    elif where == "download":
+        st.info(t(f"{area}.weights.download", model=model))
+    else:
+        st.caption(t("img2img.weights.here", model=model, where=t(f"img2img.where.{where}")))
+    return where != "missing"

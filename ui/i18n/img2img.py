@@ -1,5 +1,6 @@
-"""Strings of the img2img parts both diffusion pages share (ui/img2img.py; keys `img2img.`), and the line
-the SD page and the UNet inspector show while the SD pipeline loads (ui/cached.pipeline_loader)."""
+"""Strings of the img2img parts both diffusion pages share (ui/img2img.py; keys `img2img.`), and what the
+SD page and the UNet inspector say about the SD pipeline: while it loads (ui/cached.pipeline_loader), and
+where its weights were found (ui/weights.pipeline_status)."""
 
 EN = {
     "img2img.steps_run": "UNet steps that will run",
@@ -26,6 +27,10 @@ EN = {
     "img2img.schedule.t": "timestep t",
     "img2img.schedule.value": "share of variance",
     "img2img.loading": "Loading the pipeline {model} onto {device}…",
+    "img2img.weights.here": "Weights found: `{model}` ({where}).",
+    "img2img.where.folder": "local folder",
+    "img2img.where.file": "single file",
+    "img2img.where.cached": "Hugging Face cache",
 }
 
 ZH = {
@@ -52,4 +57,8 @@ ZH = {
     "img2img.schedule.t": "时间步 t",
     "img2img.schedule.value": "方差占比",
     "img2img.loading": "正在把管线 {model} 加载到 {device}…",
+    "img2img.weights.here": "已找到权重：`{model}`（{where}）。",
+    "img2img.where.folder": "本地文件夹",
+    "img2img.where.file": "单个文件",
+    "img2img.where.cached": "Hugging Face 缓存",
 }

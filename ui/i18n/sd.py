@@ -41,10 +41,6 @@ EN = {
     "Generate and the contact sheet are off. Sections 1 and 2 above need no weights, and neither do these:",
     "sd.weights.download": "No weights for `{model}` on this computer yet: Generate downloads them first "
     "(about 4 GB, minutes).",
-    "sd.weights.here": "Weights found: `{model}` ({where}).",
-    "sd.where.folder": "local folder",
-    "sd.where.file": "single file",
-    "sd.where.cached": "Hugging Face cache",
     "sd.cpu_warning": "You are on the CPU. With the real SD-1.5 weights each step takes seconds to tens of "
     "seconds and a run several minutes; the size is capped at {cap} px here. A GPU does "
     "a step in a fraction of a second.",
@@ -95,10 +91,6 @@ ZH = {
     "sd.weights.missing": "本机没有 `{model}` 的权重，且无法连接 huggingface.co：“生成”和对照表已停用。"
     "上面的第 1、2 部分无需权重，下面这些页面也不需要：",
     "sd.weights.download": "本机还没有 `{model}` 的权重：点击“生成”会先下载（约 4 GB，需要几分钟）。",
-    "sd.weights.here": "已找到权重：`{model}`（{where}）。",
-    "sd.where.folder": "本地文件夹",
-    "sd.where.file": "单个文件",
-    "sd.where.cached": "Hugging Face 缓存",
     "sd.cpu_warning": "当前在 CPU 上运行。使用真实的 SD-1.5 权重时每一步需要几秒到几十秒，一次生成需要几分钟；"
     "这里的尺寸上限为 {cap} 像素。GPU 每一步只需不到一秒。",
     "sd.generate": "生成",
