@@ -23,13 +23,12 @@ s = url_state(
     negative=HOMEWORK.negative_prompt,
     strength=HOMEWORK.strength,
     guidance=HOMEWORK.guidance_scale,
-    steps=min(HOMEWORK.steps, LIMITS.max_sd_steps),
+    steps=(min(HOMEWORK.steps, LIMITS.max_sd_steps), range(1, LIMITS.max_sd_steps + 1)),
     side=(768, diffusion.SIDES),
     scheduler=(HOMEWORK.scheduler, diffusion.SCHEDULERS),
     model=diffusion.default_model(),
 )
 s.side = min(s.side, max(diffusion.side_choices(cap)))  # a link made on a GPU server, opened on a CPU one
-s.steps = max(1, min(int(s.steps), LIMITS.max_sd_steps))
 
 
 @st.cache_data(show_spinner=False)
