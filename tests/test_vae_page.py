@@ -247,4 +247,5 @@ def test_browser_tabs_train_and_stop(server, page, lang):
     page.get_by_text(stopped).first.wait_for(timeout=300_000)
     assert page.get_by_role("tab", name=T["vae.tab.sample"]).count() == 1  # the stopped model is used
     assert not exception_text(page), exception_text(page)
+    wait_idle(page)  # the stopped model's samples drawn too
     snap(page, f"vae_stopped_{lang}", full_page=False)
