@@ -50,7 +50,7 @@ def keep(run: train.Run) -> jobs.Said:
     s.draw_run = train.digit_reader(s.runs, run, st.session_state.get("train.draw_run"))
     s.model, s.model_meta = run.model, run.meta  # read by the feature-map viewer
     key = "uploaded" if run.history is None else "stopped" if run.stopped else "done"
-    return "warning" if run.stopped else "success", f"train.{key}", run.summary
+    return ("warning" if run.stopped else "success"), f"train.{key}", run.summary
 
 
 def reset() -> None:
