@@ -250,7 +250,7 @@ def image_upload(
     return None
 
 
-# --- h-train: side by side, or one above the other on a projector ---------------------------------
+# --- side by side, or one above the other on a projector ---------------------------------
 
 
 def side_by_side(n: int = 2) -> list[Any]:
