@@ -281,7 +281,7 @@ def train_expander(job: str, area: str, have_model: bool) -> Iterator[None]:
     show_outcome(job)
 
 
-# --- h-fv: a live view of a progress line above the curves so far (VAE, residual, normalization) ---
+# --- a live view of a progress line above the curves so far (VAE, residual, normalization) ---
 
 
 def progress_with(text_key: str, draw_records: Callable[[list[dict[str, Any]]], None], of: str = "") -> Draw:

@@ -259,7 +259,7 @@ def side_by_side(n: int = 2) -> list[Any]:
     return [st.container() for _ in range(n)] if presenter() else st.columns(n)
 
 
-# --- h-fv: a choice widget labelled by i18n keys (the conv explorer, the feature maps) -----------------
+# --- a choice widget labelled by i18n keys (the conv explorer, the feature maps) -----------------
 
 
 def pick(widget: Callable[..., T], key: str, options: Any, prefix: str = "", **kw: Any) -> T:
