@@ -12,7 +12,7 @@ from core import data as core_data
 from core.blocks import experiments, resnet
 from ui import charts, jobs
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter, seed, show_source
+from ui.shell import explained_errors, presenter, seed, show_source, side_by_side
 from ui.state import sync_url, url_default
 
 JOB = "res.job"
@@ -118,7 +118,7 @@ def table_ui() -> None:
             for r in table.rows
         ]
         charts.table(rows, "res.col.")
-        m1, m2 = (st.container(), st.container()) if presenter() else st.columns(2)  # long labels: stacked
+        m1, m2 = side_by_side(2)  # long labels: stacked on a projector
         m1.metric(t("res.table.total"), f"{table.total_params:,}")
         m2.metric(t("res.table.torchvision", classes=classes), f"{torchvision_params(classes):,}")
         if stem == 1:
