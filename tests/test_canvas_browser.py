@@ -151,3 +151,51 @@ def test_a_rescaled_drawing_covers_the_same_part_of_the_canvas():
         assert w1 == pytest.approx(f * w0) and after["type"] == before["type"]
     assert out["version"] == "6.0.0" and scaled_drawing(drawing, 1) is drawing
     assert drawing["objects"][0]["left"] == 30  # the original is left as it was
+
+
+def restoring() -> None:
+    """A script that asks ui.canvas what to hand the canvas, at the side and place the test sets."""
+    import streamlit as st
+
+    from ui.canvas import _restore
+
+    st.session_state["out"] = _restore("c", st.session_state["side"], st.session_state["where"])
+
+
+def test_the_drawing_is_handed_back_only_where_the_canvas_moves_or_resizes():
+    """Handed back (rescaled) on a move or a new side; else unchanged: a canvas still there keeps its undo."""
+    from streamlit.testing.v1 import AppTest
+
+    one = {
+        "objects": [{"type": "Path", "left": 10, "top": 20, "width": 5, "height": 100}],
+        "background": "#000",
+    }
+    seven = {"objects": [*one["objects"], {"type": "Path", "left": 5, "top": 20, "width": 60, "height": 5}]}
+    at = AppTest.from_function(restoring)
+    at.session_state["side"], at.session_state["where"] = 168, "[0, 3, 1]"
+    at.run()  # the first run: a fresh canvas, nothing drawn
+    assert at.session_state["out"] is None
+    at.session_state["c"] = {"drawing": {"raw": one}}  # the student draws a 1
+    at.run()
+    assert at.session_state["out"] is None  # the canvas shows it already: nothing to reload
+    at.session_state["where"] = "[0, 4, 1]"  # presenter mode moved it: the browser draws a new one
+    at.run()
+    assert at.session_state["out"] == one
+    at.session_state["c"] = {"drawing": {"raw": seven}}  # a stroke more on the handed-back 1
+    at.run()
+    assert at.session_state["out"] == one  # unchanged: no reload under the student's pen
+    at.session_state["side"] = 196  # presenter mode's larger canvas: the 7 drawn at 168 px grows
+    at.run()
+    assert at.session_state["out"] == scaled_drawing(seven, 196 / 168)
+    at.run()  # the canvas has not sent the grown 7 yet: it stays as handed back
+    assert at.session_state["out"] == scaled_drawing(seven, 196 / 168)
+    grown = scaled_drawing(seven, 196 / 168)
+    at.session_state["c"] = {"drawing": {"raw": grown}}  # it sends it, drawn at 196 px
+    at.session_state["side"], at.session_state["where"] = 168, "[0, 3, 1]"  # and presenter mode goes off
+    at.run()
+    assert at.session_state["out"] == scaled_drawing(grown, 168 / 196)
+    at.session_state["c"] = {"drawing": {"raw": {"objects": []}}}  # cleared with the bin
+    at.session_state["where"] = "[0, 4, 1]"
+    at.run()
+    assert at.session_state["out"] is None  # a blank canvas stays blank: the old 7 does not come back
+    assert not at.exception
