@@ -248,3 +248,12 @@ def image_upload(
     with explained_errors():
         return open_image(upload.getvalue(), max_side=max_side), upload.file_id
     return None
+
+
+# --- side by side, or one above the other on a projector ---------------------------------
+
+
+def side_by_side(n: int = 2) -> list[Any]:
+    """`n` columns, or in presenter mode `n` containers one above the other (room for legends and long labels
+    on a 1280×720 projector)."""
+    return [st.container() for _ in range(n)] if presenter() else st.columns(n)
