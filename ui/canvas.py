@@ -4,7 +4,8 @@ The component draws a fresh, empty Fabric.js canvas whenever the browser re-crea
 moves the page's elements), while the drawing it last sent stays in session state: the class would see
 a blank canvas beside preprocessing steps of the old digit. So when the canvas moves to another place
 on the page, or changes size, it is handed the drawing back (`initial_drawing`, rescaled to the new
-side) and shows what the page computes from.
+side) and shows what the page computes from. The component's limit: after such a hand-back its bin
+(reset) button goes back to the handed-back drawing, not to a blank canvas, and undo starts there.
 """
 
 from __future__ import annotations
