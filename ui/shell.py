@@ -15,7 +15,7 @@ import torch
 
 from core import device as core_device
 from core.errors import UserError
-from ui.i18n import LANG_LABELS, LANGS, current_lang, default_lang, t
+from ui.i18n import LANG_LABELS, LANGS, current_lang, default_lang, labeller, t
 from ui.state import sync_url, url_default
 
 T = TypeVar("T")
@@ -248,3 +248,21 @@ def image_upload(
     with explained_errors():
         return open_image(upload.getvalue(), max_side=max_side), upload.file_id
     return None
+
+
+# --- side by side, or one above the other on a projector ---------------------------------
+
+
+def side_by_side(n: int = 2) -> list[Any]:
+    """`n` columns, or in presenter mode `n` containers one above the other (room for legends and long labels
+    on a 1280×720 projector)."""
+    return [st.container() for _ in range(n)] if presenter() else st.columns(n)
+
+
+# --- a choice widget labelled by i18n keys (the conv explorer, the feature maps) -----------------
+
+
+def pick(widget: Callable[..., T], key: str, options: Any, prefix: str = "", **kw: Any) -> T:
+    """A choice widget (st.radio, a column's selectbox, st.segmented_control) for the state key `key`,
+    labelled t(key), its options named by the i18n keys `prefix + option` (`key + "."` by default)."""
+    return widget(t(key), options, key=key, format_func=labeller(prefix or f"{key}."), **kw)
