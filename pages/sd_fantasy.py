@@ -10,8 +10,8 @@ from core import diffusion, sd_view
 from core.limits import LIMITS
 from ui import img2img, jobs, weights
 from ui.cached import pipeline_loader
-from ui.i18n import labeller, t
-from ui.shell import current_device, explained_errors, image_upload, presenter, seed, show_source
+from ui.i18n import t
+from ui.shell import current_device, explained_errors, image_upload, pick, presenter, seed, show_source
 from ui.state import url_state
 
 JOB, HOMEWORK, SOURCES, device = "sd.job", diffusion.Img2ImgSettings(), ("sketch", "upload"), current_device()
@@ -50,7 +50,7 @@ def finished(job: jobs.BackgroundJob) -> jobs.Said:
 def input_ui() -> tuple:
     """The bundled sketch or an upload -> (RGB image, a key naming it for the cache)."""
     st.subheader(t("sd.input"))
-    st.radio(t("sd.source"), SOURCES, key="sd.source", horizontal=True, format_func=labeller("sd.source."))
+    pick(st.radio, "sd.source", SOURCES, horizontal=True)
     image, key = bundled_sketch(), "sketch"
     if s.source == "upload":
         upload = image_upload(t("sd.upload"), t("sd.upload.none"), 2 * LIMITS.max_sd_side, key="sd.upload")
