@@ -69,8 +69,8 @@ def sidebar() -> None:
                 t("side.seed"), min_value=0, max_value=2**31 - 1, step=1, key="seed", help=t("side.seed.help")
             )
         st.caption(t("side.share"))
-    if presenter():
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+        if presenter():  # in the sidebar: a new element on top of the page would move every element
+            st.markdown(PRESENTER_CSS, unsafe_allow_html=True)  # down one place (the canvas lost its undo)
     sync_url(*GLOBAL_KEYS)
 
 
