@@ -46,6 +46,20 @@ def records_table(records: list[dict], counts: bool = False, title: str = "") ->
     charts.table(records, "unet.col.", column_config=numbers)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def sd_unet_rows(config_key: tuple, size: str, batch: int, guidance: bool) -> list[unet.BlockRow]:
+    """An SD UNet (`config_key`: `core.unet.config_key`) traced block by block at `size` ("512x512") on the
+    meta device (no weights), once per setting."""
+    return unet.inspect_unet(dict(config_key), *unet.parse_size(size), batch, guidance)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)  # Altair validates the layered U in ~0.2 s a rerun
+def sd_unet_diagram(config_key: tuple, size: str, picked: str, big: bool) -> dict[str, Any]:
+    """`unet_diagram` of that UNet at `size`, cached by its setting (hashing the rows took ~10 ms a rerun).
+    Batch and guidance change no box, so toggling them sends the very same spec (nothing to redraw)."""
+    return unet_diagram(sd_unet_rows(config_key, size, 1, False), picked, big)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def mnist_unet_rows(_unet: Any = None, model_key: str = "") -> list[unet.BlockRow]:
     """The MNIST diffusion UNet's blocks, traced once per model (`model_key` names `_unet`; None: the
