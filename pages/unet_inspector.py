@@ -100,7 +100,7 @@ def live_ui(pipe, pipe_key) -> None:
     st.text_input(t("unet.live.model"), key="unet.model")
     load = lambda: pipeline_job(s.model.strip())  # at the click: the name just typed, into the shared cache
     loading = partial(jobs.progress_bar, text=pipeline_loader(s.model)[1])  # one line until it has loaded
-    jobs.control(LOAD, t("unet.live.load"), load, loading, key="unet.load", type="secondary", in_run=True)
+    jobs.control(LOAD, t("unet.live.load"), load, loading, key="unet.load", type="secondary")
     if pipe is None:
         st.info(t("unet.live.none"))
         return
@@ -116,9 +116,7 @@ def live_ui(pipe, pipe_key) -> None:
         st.warning(t("unet.live.slow"))
     start = lambda: partial(unet.analyse, pipe, s.prompt, int(s.side), int(s.t))  # at the click
     running = jobs.progress_line("unet.live.running")
-    jobs.control(
-        RUN, t("unet.live.run"), start, running, key="unet.run", device=pipe.unet.device, in_run=True
-    )
+    jobs.control(RUN, t("unet.live.run"), start, running, key="unet.run", device=pipe.unet.device)
     if st.session_state.get("unet.live"):
         stats, maps = st.session_state["unet.live"]
         diffusion_charts.activation_bars(unet.stats_table(stats), title=t("unet.live.stats"))
@@ -128,25 +126,18 @@ def live_ui(pipe, pipe_key) -> None:
         st.caption(t("unet.live.maps.caption"))
 
 
-@st.fragment  # a setting reruns the inspector only, not the sidebar, the MNIST UNet, the sources (felt speed)
-def inspector_ui(pipe, pipe_key) -> None:
-    """The settings, the headline numbers, the U with its picked block, the tabs (the live one last)."""
-    if (traced := settings_ui(pipe)) is not None:
-        config, rows = traced
-        diffusion_charts.metric_rows({t(f"unet.m.{k}"): v for k, v in unet.headline(rows).items()})
-        block_ui(config, rows)
-        with overview_ui(rows):
-            live_ui(pipe, pipe_key)
-    s.sync()  # a fragment rerun skips the page's top
-
-
 jobs.harvest(LOAD, finished)
 jobs.harvest(RUN, finished)
 st.title(t("nav.unet"))
 st.markdown(t("unet.intro", params=f"{unet.SD15_PARAMETERS:,}"))
 pipe_key = st.session_state.get("unet.pipe_key")
 pipe = img2img_pipeline(*pipe_key) if pipe_key else None
-inspector_ui(pipe, pipe_key)
+if (traced := settings_ui(pipe)) is not None:
+    config, rows = traced
+    diffusion_charts.metric_rows({t(f"unet.m.{k}"): v for k, v in unet.headline(rows).items()})
+    block_ui(config, rows)
+    with overview_ui(rows):
+        live_ui(pipe, pipe_key)
 settle_heap()  # diffusers is imported now: Streamlit's collection after each run skips its objects
 diffusion_charts.mnist_unet_ui("unet.mnist.title", "pages/mnist_diffusion.py")  # issue #18's UNet, untrained
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
