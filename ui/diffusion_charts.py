@@ -2,9 +2,10 @@
 its parameters by type and live activations (UNet inspector), the UNet tables (the inspector and the MNIST
 diffusion page) and the headline metrics all three show.
 
-The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each box carries three
-short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a column of about
-70 px, the width of one block at 1280×720 in presenter mode.
+The SD UNet's trace and its U are cached here by their setting (`sd_unet_rows`, `sd_unet_diagram`), like
+the MNIST UNet's rows. The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each
+box carries three short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a
+column of about 70 px, the width of one block at 1280×720 in presenter mode.
 """
 
 from __future__ import annotations
