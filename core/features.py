@@ -25,8 +25,8 @@ from torch import nn
 
 from core.blocks.threads import one_thread
 from core.data import normalize
-from core.digits import pick_by_class  # noqa: F401  (moved to core.digits; the VAE page imports it here)
 from core.errors import UserError
+from core.limits import LIMITS
 from core.storage import cache_dir
 
 METHODS = ("pca", "tsne")
@@ -42,9 +42,9 @@ MODEL_SOURCES = (
 )  # the trainer page's model, an uploaded file, the quick default
 
 
-def default_model_source(trained: bool) -> str:
+def default_model_source(session_model: nn.Module | None) -> str:
     """Where the page takes its model from at first: the trainer's when this session trained one."""
-    return "session" if trained else "quick"
+    return "quick" if session_model is None else "session"
 
 
 # --- 1. activations of one batch ----------------------------------------------------------------
@@ -168,6 +168,11 @@ def map_layer(acts: dict[str, torch.Tensor], chosen: str = "") -> str:
 def layer_label(name: str, act: torch.Tensor) -> str:
     """A layer as a list names it: its name and output shape without the batch, "conv1 · 16 × 28 × 28"."""
     return f"{name} · {shape_text(act.shape[1:])}"
+
+
+def layer_labels(acts: dict[str, torch.Tensor]) -> dict[str, str]:
+    """{name: `layer_label`} for every activation: the layer list's names ("conv1 · 16 × 28 × 28")."""
+    return {name: layer_label(name, act) for name, act in acts.items()}
 
 
 def first_kernels(model: nn.Module) -> tuple[str, torch.Tensor] | None:
@@ -335,6 +340,25 @@ def layer_view(act: torch.Tensor, channel: int = 0, shared_scale: bool = True, w
     )
 
 
+@dataclass
+class KernelView:
+    """The first conv layer's kernels on the first input channel, drawn 8 a row, each on its own scale."""
+
+    layer: str  # the conv layer's name, e.g. "conv1"
+    count: int  # C_out: how many kernels
+    size: int  # k: each kernel is k × k
+    grid: np.ndarray  # (rows·(p+2) - 2, cols·(p+2) - 2, 3) uint8: kernels of p = k·⌊64/k⌋ pixels, 2 apart
+
+
+def kernel_view(model: nn.Module) -> KernelView | None:
+    """`first_kernels` drawn as the page shows them (white is 0), or None for a model without a conv layer."""
+    if (found := first_kernels(model)) is None:
+        return None
+    layer, weight = found  # (C_out, k, k)
+    grid = map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight)))
+    return KernelView(layer, len(weight), weight.shape[-1], grid)
+
+
 def png_data_url(image: np.ndarray) -> str:
     """A uint8 image (H, W) or (H, W, 3) as a `data:image/png;base64,...` URL (for chart tooltips)."""
     from PIL import Image
@@ -447,8 +471,10 @@ def embedding_table(
     return table
 
 
-def embed_sizes(limit: int) -> tuple[int, int, int, int]:
-    """How many test images a map may use under a server cap: (smallest, largest, step, default)."""
+def embed_sizes(limit: int | None = None) -> tuple[int, int, int, int]:
+    """How many test images a map may use under a server cap (None: MAX_EMBED_POINTS): (smallest, largest,
+    step, default)."""
+    limit = LIMITS.max_embed_points if limit is None else limit
     top = min(5000, limit)  # t-SNE of 5,000 points takes about a minute on one core
     return min(500, top), top, 100 if top > 500 else 1, min(1000, top)
 

@@ -594,10 +594,11 @@ class Run:
 
     @property
     def summary(self) -> dict[str, Any]:
-        """What a finished run reports: test acc, epochs reached, training seconds, images/s, device."""
+        """What a finished run reports: test acc, epochs reached, training seconds, images/s, device (loaded
+        from a file: its model and test acc)."""
         h = self.history
         if h is None:
-            return {"acc": self.test_acc}
+            return {"model": self.config.model, "acc": self.test_acc}
         epoch = h.steps[-1]["epoch"] if h.steps else 0.0
         return {
             "acc": self.test_acc,
@@ -636,6 +637,14 @@ def config_from_settings(settings: dict[str, Any], **fixed: Any) -> TrainConfig:
     base = TrainConfig()
     values = {field: type(getattr(base, field))(settings[name]) for name, field in PAGE_SETTINGS.items()}
     return TrainConfig(**values, **fixed)
+
+
+def page_run(settings: dict[str, Any], **fixed: Any) -> tuple[TrainConfig, dict[str, Any]]:
+    """Train's click: the page's settings by short name (PAGE_SETTINGS, dropout, bn) -> (the run's checked
+    TrainConfig at the live page's `cadence`, the model's options); UserError for a mistake (0 epochs...)."""
+    config = config_from_settings(settings, **fixed)
+    check_config(config)
+    return cadence(config), options_for(config.model, settings["dropout"], settings["bn"])
 
 
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:

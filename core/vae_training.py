@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import replace
+from math import isqrt
 from pathlib import Path
 from typing import Any
 
@@ -305,8 +306,12 @@ def latent_points(model: VAE, x: torch.Tensor) -> torch.Tensor:
     return centred @ v[:2].T  # (N, 2)
 
 
-def latent_table(model: VAE, data: Dataset, n: int = 2000) -> dict[str, Any]:
-    """The first n test images' latent positions (`latent_points`) -> columns z1, z2 and class (its name)."""
+def latent_table(model: VAE, data: Dataset, n: int | None = None) -> dict[str, Any]:
+    """The first n test images' latent positions (`latent_points`) -> columns z1, z2 and class (its name).
+
+    n=None: the page's 2,000 points, or fewer under the server's cap (MAX_EMBED_POINTS).
+    """
+    n = min(2_000, LIMITS.max_embed_points) if n is None else n
     xy = latent_points(model, data.test_x[:n]).numpy()  # (n, 2)
     return {"z1": xy[:, 0], "z2": xy[:, 1], "class": [data.classes[int(c)] for c in data.test_y[:n]]}
 
@@ -348,6 +353,11 @@ def image_grid(images: torch.Tensor, cols: int, pad: int = 2, scale: int = 1) ->
     """images (N, 28, 28) in [0, 1] -> one uint8 mosaic, `cols` per row, `pad` black pixels apart, zoomed."""
     pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()  # (N, 28, 28)
     return zoom(mosaic(pixels, cols, gap=pad), scale)
+
+
+def sample_grid(samples: torch.Tensor) -> np.ndarray:
+    """n samples (n, 28, 28) in [0, 1] -> a square mosaic, √n a row; 36 or fewer get 4× pixels, more 3×."""
+    return image_grid(samples, isqrt(len(samples)), scale=3 if len(samples) > 36 else 4)
 
 
 def frames_to_gif(frames: torch.Tensor, scale: int = 4, duration_ms: int = 120, bounce: bool = True) -> bytes:

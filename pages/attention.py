@@ -11,7 +11,7 @@ import streamlit as st
 from core.blocks import attention
 from ui import charts
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter, seed, show_code, show_source
+from ui.shell import explained_errors, presenter, seed, show_code, show_source, side_by_side
 from ui.state import sync_url, url_default
 
 url_default("attn.text", "我爱深度学习")
@@ -139,7 +139,7 @@ def scaling_ui() -> None:
 
 def check_ui(r: attention.Run) -> None:
     st.subheader(t("attn.check.header"))
-    c1, c2, c3 = [st.container()] * 3 if presenter() else st.columns(3)  # long labels: stacked
+    c1, c2, c3 = side_by_side(3)  # long labels: stacked on a projector
     c1.metric(t("attn.check.sdpa"), f"{r.sdpa_max_diff:.1e}")
     c2.metric(t("attn.check.mha1"), f"{r.mha_max_diff:.1e}")
     c3.metric(t("attn.check.mhan", heads=r.multi.heads), f"{r.multi_mha_max_diff:.1e}")

@@ -11,8 +11,8 @@ import streamlit as st
 from core import conv
 from ui import charts
 from ui.grids import grid_html, predict_first, sweep_player
-from ui.i18n import labeller, t
-from ui.shell import explained_errors, image_upload, presenter, show_source
+from ui.i18n import t
+from ui.shell import explained_errors, image_upload, pick, presenter, show_source
 from ui.state import url_state
 
 SIZES = {"pad": (0, 3), "stride": (1, 4), "dil": (1, 3)}  # slider min, max (the example gives the value)
@@ -42,11 +42,6 @@ def example_state(name: str) -> dict[str, object]:
 def load_example() -> None:
     """Selecting an example fills the text boxes and the sliders (runs before the page is drawn)."""
     st.session_state.update({f"conv.{k}": v for k, v in example_state(s.example).items()}, **{"conv.step": 1})
-
-
-def pick(widget, key: str, options: list, prefix: str = "", **kw) -> None:
-    """A choice widget whose label is t(key) and whose options are named by i18n keys `prefix + option`."""
-    widget(t(key), options, key=key, format_func=labeller(prefix or f"{key}."), **kw)
 
 
 # 1. State, each URL key once (URL > remembered > the slides' first example)

@@ -7,20 +7,18 @@ import torch
 
 from core import data, features
 from core.images import zoom
-from core.limits import LIMITS
 from ui import cached, charts, jobs
 from ui.digit_input import digit_input, digit_state, prediction_ui
-from ui.i18n import labeller, t
-from ui.shell import current_device, explained_errors, presenter, run_job, seed, show_source
+from ui.i18n import t
+from ui.shell import current_device, explained_errors, pick, presenter, run_job, seed, show_source
 from ui.state import url_state
 
 JOB = "feat.job"
-LOW, TOP, STEP, N = features.embed_sizes(LIMITS.max_embed_points)  # the "test images" slider
-TRAINED = st.session_state.get("train.model") is not None  # a model from the trainer page, this session
+LOW, TOP, STEP, N = features.embed_sizes()  # the "test images" slider, under the server's cap
 digit_state("feat.", index=0, digit=7)  # feat.input, feat.index, feat.digit, feat.nth
 s = url_state(
     "feat.",
-    source=(features.default_model_source(TRAINED), features.MODEL_SOURCES),
+    source=(features.default_model_source(st.session_state.get("train.model")), features.MODEL_SOURCES),
     quick=("slides_cnn", features.QUICK_MODELS),
     layer="",  # "" = features.default_map_layer of the model
     shared=True,
@@ -45,8 +43,7 @@ def work() -> jobs.Work:
 
 def model_ui() -> tuple[torch.nn.Module | None, str]:
     """The model: the trainer page's, an uploaded file, or the quick default (trained here once, cached)."""
-    fmt = labeller("feat.source.")
-    st.radio(t("feat.source"), features.MODEL_SOURCES, key="feat.source", horizontal=True, format_func=fmt)
+    pick(st.radio, "feat.source", features.MODEL_SOURCES, horizontal=True)
     if s.source == "session":
         model, meta = st.session_state.get("train.model"), st.session_state.get("train.model_meta")
         if model is None:
@@ -74,21 +71,19 @@ def model_ui() -> tuple[torch.nn.Module | None, str]:
 
 def maps_ui(acts: dict[str, torch.Tensor]) -> None:
     """Pick a layer: all its channels in a grid, one enlarged, on a shared or per-channel colour scale."""
-    s.layer = features.map_layer(acts, s.layer)
-    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-    label = {n: features.layer_label(n, a) for n, a in acts.items()}.__getitem__
-    c1.selectbox(t("feat.layer"), list(acts), key="feat.layer", format_func=label)
-    if not presenter():
-        c2.toggle(t("feat.shared"), key="feat.shared", help=t("feat.shared.help"))
+    s.layer = features.map_layer(acts, s.layer)  # a new model's or a hand-edited link's layer: the default
     view = features.layer_view(acts[s.layer][0], s.channel, s.shared, width=640 if presenter() else 520)
     s.channel, c = view.channel, len(view.maps)
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+    c1.selectbox(t("feat.layer"), list(acts), key="feat.layer", format_func=features.layer_labels(acts).get)
+    if not presenter():
+        c2.toggle(t("feat.shared"), key="feat.shared", help=t("feat.shared.help"))
     c3.number_input(t("feat.channel"), 0, c - 1, step=1, key="feat.channel", disabled=c == 1)
     st.caption(t("feat.scale.signed") if view.signed else t("feat.scale.positive"))
     grid_col, big_col = st.columns([3, 2])
-    shown = {"layer": s.layer, "shape": view.shape, "k": view.channel}
-    grid_col.image(view.grid, caption=t("feat.grid.caption", c=c, **shown))
-    caption = t("feat.channel.title", lo=view.lo, hi=view.hi, **shown)
-    big_col.image(view.one, caption=caption, width="stretch")  # square pixels, fits its column
+    shown = {"layer": s.layer, "shape": view.shape, "k": view.channel, "c": c, "lo": view.lo, "hi": view.hi}
+    grid_col.image(view.grid, caption=t("feat.grid.caption", **shown))
+    big_col.image(view.one, caption=t("feat.channel.title", **shown), width="stretch")  # square pixels
 
 
 @st.fragment
@@ -113,11 +108,9 @@ def inspect_ui(model: torch.nn.Module, mnist: data.Dataset) -> None:
 
 
 def kernels_ui(model: torch.nn.Module) -> None:
-    if (found := features.first_kernels(model)) is not None:
-        layer, weight = found  # (C_out, k, k): the kernels on the first input channel
-        st.subheader(t("feat.kernels.title", layer=layer))
-        picture = features.map_grid(weight, shared_scale=False, cell=64, columns=min(8, len(weight)))
-        st.image(picture, caption=t("feat.kernels.caption", c=weight.shape[0], k=weight.shape[-1]))
+    if (kernels := features.kernel_view(model)) is not None:  # the first conv's, on the first input channel
+        st.subheader(t("feat.kernels.title", layer=kernels.layer))
+        st.image(kernels.grid, caption=t("feat.kernels.caption", c=kernels.count, k=kernels.size))
 
 
 @st.fragment
@@ -129,8 +122,7 @@ def embed_ui(model: torch.nn.Module) -> None:
     e1, e2 = st.columns(2)
     e1.multiselect(t("feat.elayers"), features.leaf_layers(model), key="feat.elayers", max_selections=4)
     e2.slider(t("feat.n"), LOW, TOP, step=STEP, key="feat.n")
-    fmt = labeller("feat.method.")
-    e1.radio(t("feat.method"), features.METHOD_CHOICES, key="feat.method", horizontal=True, format_func=fmt)
+    pick(e1.radio, "feat.method", features.METHOD_CHOICES, horizontal=True)
     if not presenter():
         e2.slider(t("feat.perplexity"), 5, 50, key="feat.perplexity", help=t("feat.perplexity.help"))
     asked = (features.model_fingerprint(model), tuple(s.elayers), s.n, s.method, s.perplexity, seed())
@@ -138,8 +130,7 @@ def embed_ui(model: torch.nn.Module) -> None:
         with explained_errors(), st.spinner(t("feat.embed.running", n=s.n)):
             if run_job(lambda: layer_maps(model, *asked), torch.device("cpu")) is not None:
                 st.session_state["feat.embedded"] = asked
-    done = st.session_state.get("feat.embedded")
-    if done is not None and done[0] == asked[0]:
+    if (done := st.session_state.get("feat.embedded")) is not None and done[0] == asked[0]:
         if done != asked:
             st.info(t("feat.embed.stale"))
         scatter_ui(layer_maps(model, *done), *done[1:5])

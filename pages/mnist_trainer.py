@@ -2,6 +2,7 @@
 
 from contextlib import suppress
 from functools import partial
+from itertools import count
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,7 @@ from ui import charts, jobs, weights
 from ui.digit_input import digit_input, prediction_ui
 from ui.i18n import labeller, t
 from ui.keep import keep_trainer_runs
-from ui.shell import current_device, explained_errors, presenter, seed, show_source
+from ui.shell import current_device, explained_errors, presenter, seed, show_source, side_by_side
 from ui.state import url_state
 
 JOB, SUBSETS, NUMBER = "train.job", train.subset_choices(), lambda v: f"{v:g}"
@@ -37,33 +38,19 @@ s = url_state(  # each URL key once, with the choices a link may ask for
 model_defaults = train.option_defaults(s.arch)  # dropout 0.3 for the homework's CNN, ...
 url_state("train.", dropout=model_defaults["dropout"], bn=model_defaults["batch_norm"])
 st.session_state.setdefault("train.runs", [])  # the runs (train.Run) of this session, oldest first
+ids = st.session_state.setdefault("train.ids", count(1))  # run numbers: they keep counting after Clear
 mnist = partial(core_data.load, "mnist")  # once per process, shared by every session
 layer_table = st.cache_data(train.layer_table, show_spinner=False)  # one build per model and options
 
 
-def keep(run: train.Run) -> None:
-    """A new run joins the table (the oldest leaves), is inspected, and is shared with the feature maps."""
+def keep(run: train.Run) -> jobs.Said:
+    """A trained or loaded run joins the table (the oldest leaves), is inspected, and is shared with the
+    feature maps -> its sentence (accuracy, epochs, time, images/s, device; or the loaded model)."""
     s.runs, s.inspect = train.keep_run(s.runs, run), run.id  # before the selectbox exists: top or a callback
     s.draw_run = train.digit_reader(s.runs, run, st.session_state.get("train.draw_run"))
     s.model, s.model_meta = run.model, run.meta  # read by the feature-map viewer
-
-
-def finished(job: jobs.BackgroundJob) -> jobs.Said:
-    """A finished training job becomes a run; its sentence names accuracy, epochs, time, images/s, device."""
-    keep(run := job.result)
-    kind, msg_key = ("warning", "train.stopped") if run.stopped else ("success", "train.done")
-    return kind, msg_key, run.summary
-
-
-def load(blob: bytes) -> jobs.Said:
-    """An uploaded checkpoint becomes a run (core.train.load_run refuses pickles and foreign weights)."""
-    keep(run := train.load_run(next_id(), blob, mnist()))
-    return "success", "train.uploaded", {"model": run.config.model, "acc": run.test_acc}
-
-
-def next_id() -> int:
-    s.counter = st.session_state.get("train.counter", 0) + 1
-    return s.counter
+    key = "uploaded" if run.history is None else "stopped" if run.stopped else "done"
+    return ("warning" if run.stopped else "success"), f"train.{key}", run.summary
 
 
 def reset() -> None:
@@ -73,14 +60,13 @@ def reset() -> None:
 
 
 def run_config() -> tuple[train.TrainConfig, dict[str, Any]]:
-    """The settings as they are now -> (the run's TrainConfig, the model's options)."""
-    settings = {name: getattr(s, name) for name in train.PAGE_SETTINGS}
-    config = train.config_from_settings(settings, seed=seed(), device=current_device().type)
-    return config, train.options_for(config.model, s.dropout, s.bn)
+    """The settings as they are now -> (the run's checked TrainConfig, the model's options); or UserError."""
+    settings = {name: getattr(s, name) for name in [*train.PAGE_SETTINGS, "dropout", "bn"]}
+    return train.page_run(settings, seed=seed(), device=current_device().type)
 
 
-def settings_ui(busy: bool) -> tuple[bool, dict[str, Any]]:
-    """The settings widgets -> (whether they make a run, else one sentence says why; the model's options)."""
+def settings_ui(busy: bool) -> bool:
+    """The settings widgets -> whether they make a run (else one sentence says why)."""
 
     def w(widget: Any, key: str, *args: Any, **kw: Any) -> None:  # labelled t(key), frozen while a run trains
         widget(t(key), *args, key=key, disabled=busy, **kw)
@@ -101,11 +87,10 @@ def settings_ui(busy: bool) -> tuple[bool, dict[str, Any]]:
         if "batch_norm" in model_options(s.arch):
             w(st.checkbox, "train.bn")
         w(st.checkbox, "train.same_init", help=t("train.same_init.help"))
-    config, options = run_config()
     with explained_errors():  # e.g. 0 epochs typed: one sentence, and Train waits for a valid number
-        train.check_config(config)
-        return True, options
-    return False, options
+        run_config()  # UserError for a mistake
+        return True
+    return False
 
 
 def curves_ui(runs: list[train.Run], *live: tuple[str, list[dict]]) -> None:
@@ -116,7 +101,7 @@ def curves_ui(runs: list[train.Run], *live: tuple[str, list[dict]]) -> None:
     df["split"] = df.split.map(labeller("train.series."))
     acc, kw = df[df.metric == "acc"], {"x": "epoch", "y": "value", "color": "run", "dash": "split"}
     kw.update(x_title=t("train.axis.epoch"), color_title=t("train.col.run"))
-    left, right = (st.container(), st.container()) if presenter() else st.columns(2)  # room for the legends
+    left, right = side_by_side(2)  # stacked on a projector: room for the legends
     with left:
         charts.curves(df[df.metric == "loss"], log_y=True, y_title=t("train.axis.loss"), **kw)
     with right:
@@ -133,10 +118,8 @@ def draw_live(snap: dict) -> None:
 def work() -> jobs.Work | None:
     """Train's click, with the settings as they are now (a number typed just before the click arrives with
     it): the next run's name for the live view and its core call; None for a mistake (the page says it)."""
-    config, options = run_config()
     with suppress(UserError):  # e.g. 0 epochs: nothing starts (settings_ui says why)
-        train.check_config(config)
-        run_id, config = next_id(), train.cadence(config)
+        (config, options), run_id = run_config(), next(ids)
         s.live = (train.run_label(run_id, config), config.epochs)
         return partial(train.train_run, run_id, mnist(), config, options, bool(s.same_init))
     return None
@@ -147,9 +130,7 @@ def runs_ui(runs: list[train.Run], busy: bool) -> None:
     st.subheader(t("train.runs"))
     names = {"model": "train.arch.", "optimizer": "train.opt."}  # cells named by i18n key
     charts.table([train.run_row(r) for r in runs], "train.col.", names)
-    if st.button(t("train.clear"), disabled=busy):
-        s.runs = []
-        st.rerun()
+    st.button(t("train.clear"), disabled=busy, on_click=setattr, args=(s, "runs", []))
 
 
 def run_picker(key: str, label: str, runs: list[train.Run], with_acc: bool = False) -> train.Run:
@@ -205,10 +186,10 @@ def draw_ui() -> None:
             st.caption(t("train.draw.used", run=run.label, acc=run.test_acc))
 
 
-def summary_ui(arch: str, options: dict[str, Any]) -> None:
+def summary_ui(arch: str) -> None:
     """The chosen model's layers and parameter count (before training), and the first training image."""
     with explained_errors():
-        rows, n_params = layer_table(arch, options)
+        rows, n_params = layer_table(arch, train.options_for(arch, s.dropout, s.bn))
         st.subheader(t("train.summary"))
         st.markdown(f"**{t('train.params', n=n_params)}**")
         charts.table(rows, "train.col.", height=min(36 * (len(rows) + 1) + 4, 560 if presenter() else 420))
@@ -218,16 +199,16 @@ def summary_ui(arch: str, options: dict[str, Any]) -> None:
 
 
 # The page: settings, live curves, runs, diagnostics, weights, drawing.
-jobs.harvest(JOB, finished)
+jobs.harvest(JOB, lambda job: keep(job.result))  # a finished run: kept, and its sentence
 busy = jobs.busy()
 st.title(t("nav.trainer"))
 st.caption(t("train.intro"))
 left, right = st.columns([2, 3], gap="large")
 with left:
-    ok, options = settings_ui(busy)
+    ok = settings_ui(busy)
     jobs.start_button(JOB, t("train.start"), work, disabled=not ok, key="train.start_btn", width="stretch")
 with right:
-    summary_ui(s.arch, options)
+    summary_ui(s.arch)
 st.subheader(t("train.curves"))
 jobs.live_panel(JOB, draw_live)  # progress and Stop while a run trains, then "Done …"
 if not busy:
@@ -240,6 +221,7 @@ if s.runs:
     fragment(diagnostics_ui)(s.runs)
 inspected = train.find_run(s.runs, st.session_state.get("train.inspect"))
 saved = (train.run_checkpoint(inspected), f"{inspected.config.model}.safetensors") if inspected else None
+load = lambda blob: keep(train.load_run(next(ids), blob, mnist()))  # refuses pickles and foreign weights
 weights.expander("train", saved, load, types=["safetensors", "pt", "pth", "bin"])  # .pt: refused, with why
 if s.runs and not busy:
     keep_trainer_runs(s.runs, st.session_state.get("train.inspect"), mnist().test_y)  # TensorBoard, notebook

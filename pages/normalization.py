@@ -166,9 +166,8 @@ def experiment_ui() -> None:
     st.markdown(f"**{t('norm.exp.header')}**")
     st.caption(t("norm.exp.explain"))
     cpu = torch.device("cpu")
-    jobs.control(
-        JOB, t("norm.exp.run"), work, draw_progress, device=cpu, key="norm.run", icon=":material/play_arrow:"
-    )
+    draw = jobs.progress_with("norm.exp.progress", draw_curves)  # step, bn, ln, none: the last record's
+    jobs.control(JOB, t("norm.exp.run"), work, draw, device=cpu, key="norm.run", icon=":material/play_arrow:")
     result = st.session_state.get("norm.result")
     if result is not None and jobs.running(JOB) is None:
         draw_curves(result.curves)
@@ -178,11 +177,6 @@ def draw_curves(curves: list[dict]) -> None:
     names = {norm: t(f"norm.exp.kind.{norm}") for norm in experiments.NORMS}
     titles = {"x_title": t("norm.step"), "y_title": t("norm.exp.loss"), "height": 420}
     charts.series(curves, "step", names, y="loss", color="norm", **titles)
-
-
-def draw_progress(snap: dict) -> None:
-    jobs.progress_line("norm.exp.progress")(snap)  # step, bn, ln, none: the last record's
-    draw_curves(snap["records"])
 
 
 @st.fragment

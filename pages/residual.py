@@ -11,7 +11,7 @@ from core import data as core_data
 from core.blocks import experiments, resnet
 from ui import charts, jobs
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter, seed, show_code, show_source
+from ui.shell import explained_errors, presenter, seed, show_code, show_source, side_by_side
 from ui.state import sync_url, url_default
 
 JOB = "res.job"
@@ -117,7 +117,7 @@ def table_ui() -> None:
             for r in table.rows
         ]
         charts.table(rows, "res.col.")
-        m1, m2 = (st.container(), st.container()) if presenter() else st.columns(2)  # long labels: stacked
+        m1, m2 = side_by_side(2)  # long labels: stacked on a projector
         m1.metric(t("res.table.total"), f"{table.total_params:,}")
         m2.metric(t("res.table.torchvision", classes=classes), f"{torchvision_params(classes):,}")
         if stem == 1:
@@ -147,11 +147,6 @@ def draw_curves(curves: list[dict]) -> None:
     charts.series(curves, "step", names, y="loss", color="net", **titles)
 
 
-def draw_progress(snap: dict) -> None:
-    jobs.progress_line("res.exp.progress")(snap)
-    draw_curves(snap["records"])
-
-
 def finished(job: jobs.BackgroundJob) -> jobs.Said:
     """The experiment's result kept; its last losses said."""
     st.session_state["res.result"] = job.result
@@ -174,7 +169,8 @@ def experiment_ui() -> None:
     with c2:
         cpu = torch.device("cpu")
         jobs.start_button(JOB, t("res.exp.run"), work, cpu, key="res.run", icon=":material/play_arrow:")
-    jobs.live_panel(JOB, draw_progress)  # the progress and Stop while the job runs, then the outcome
+    # the progress over the curves so far and Stop while the job runs, then the outcome
+    jobs.live_panel(JOB, jobs.progress_with("res.exp.progress", draw_curves))
     result: experiments.ResidualResult | None = st.session_state.get("res.result")
     if result is not None and jobs.running(JOB) is None:
         left, right = st.columns(2)

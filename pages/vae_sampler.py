@@ -3,8 +3,6 @@
 One model, four views in tabs; each tab is a fragment, so its controls rerun only that tab.
 """
 
-from math import isqrt
-
 import pandas as pd
 import streamlit as st
 import torch
@@ -43,7 +41,7 @@ s = url_state(
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def latent_table(fingerprint: str, _model: VAE, dataset: str) -> pd.DataFrame:
-    return pd.DataFrame(vt.latent_table(_model, data.load(dataset), min(2_000, LIMITS.max_embed_points)))
+    return pd.DataFrame(vt.latent_table(_model, data.load(dataset)))
 
 
 def finished(job: jobs.BackgroundJob) -> jobs.Said:
@@ -74,12 +72,6 @@ def curves_ui(records: list[dict]) -> None:
             charts.series(records, "step", split, y="nats", color="split", **titles)
 
 
-def draw_progress(snap: dict) -> None:
-    last = next(r for r in reversed(snap["records"]) if "loss" in r)  # a step's, not an epoch's test record
-    jobs.progress_line("vae.train.progress", **last)(snap)
-    curves_ui(snap["records"])
-
-
 def work() -> jobs.Work:
     """Train's click: the core training job for the settings as they are now (a change arrives with it)."""
     ds = data.load(s.dataset)
@@ -93,7 +85,8 @@ def train_ui(dataset: str, z: int, beta: float, have_model: bool) -> None:
             c1, c2 = st.columns(2)
             c1.slider(t("vae.train.epochs"), 1, LIMITS.max_epochs, key="vae.epochs")
             c2.select_slider(t("vae.train.subset"), vt.SUBSETS, key="vae.subset", format_func="{:,}".format)
-        jobs.control(JOB, t("vae.train.button"), work, draw_progress, show=False, key="vae.train.go")
+        draw = jobs.progress_with("vae.train.progress", curves_ui, of="loss")  # a step's, not a test record
+        jobs.control(JOB, t("vae.train.button"), work, draw, show=False, key="vae.train.go")
         last = st.session_state.get("vae.last_run")
         if jobs.running(JOB) is None and last and last[0] == (dataset, z, beta):
             curves_ui(last[1])
@@ -108,10 +101,9 @@ def sample_ui(model: VAE, ds: data.Dataset, z: int) -> None:
         c1.select_slider(t("vae.sample.n"), SAMPLES, key="vae.n")
         c2.number_input(t("vae.sample.seed"), 0, 2**31 - 1, step=1, key="vae.sample_seed")
     reroll_button(t("vae.sample.new"), "vae.sample_seed", "vae.sample.go", where=c3)
-    n = s.n
     with explained_errors():
-        images = vt.sample(model, n, seed=int(s.sample_seed))
-        st.image(vt.image_grid(images, isqrt(n), scale=3 if n > 36 else 4), width=600 if presenter() else 480)
+        images = vt.sample(model, s.n, seed=int(s.sample_seed))
+        st.image(vt.sample_grid(images), width=600 if presenter() else 480)
 
 
 def digit_ui(ds: data.Dataset, side: str, where: st.delta_generator.DeltaGenerator) -> torch.Tensor | None:

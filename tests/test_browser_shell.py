@@ -1,5 +1,6 @@
 """Real browser: the home page loads, every page opens from the navigation, language switching works."""
 
+import re
 import time
 
 import pytest
@@ -58,3 +59,30 @@ def test_default_language_follows_the_browser(server, browser):
         tab.get_by_role("heading", name="Deep learning, hands on").wait_for()
     finally:
         context.close()
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+UNCHECKED_RADIOS = (  # radios with options but none checked
+    "() => [...document.querySelectorAll('[data-testid=stRadio]')]"
+    ".filter(r => r.querySelector('input[type=radio]') && !r.querySelector('input:checked')).length"
+)
+
+
+def test_choices_follow_a_language_switch_on_every_page(server, page):
+    """A choice widget holds its option's label: after 中文 -> English every selectbox shows the English
+    label and every radio still has its option checked; switching back sends valid choices (no error)."""
+    sidebar = page.locator("[data-testid='stSidebar']")
+    for spec in PAGES:
+        open_app(page, server, spec.url, "lang=zh")
+        sidebar.get_by_text("English", exact=True).click()
+        page.get_by_role("heading", name=TABLES["en"][spec.title_key]).first.wait_for()
+        wait_idle(page, timeout_ms=120_000)
+        shown = page.locator("[data-testid=stSelectbox]").all_inner_texts()
+        assert not [s for s in shown if CJK.search(s)], f"{spec.file}: Chinese labels left in {shown}"
+        assert page.evaluate(UNCHECKED_RADIOS) == 0, f"{spec.file}: a radio lost its choice"
+        assert not exception_text(page), f"{spec.file}: {exception_text(page)}"
+        sidebar.get_by_text("中文", exact=True).click()
+        page.get_by_role("heading", name=TABLES["zh"][spec.title_key]).first.wait_for()
+        wait_idle(page, timeout_ms=120_000)
+        assert not exception_text(page), f"{spec.file}: {exception_text(page)}"
+        assert page.evaluate(UNCHECKED_RADIOS) == 0, f"{spec.file}: a radio lost its choice (back in 中文)"

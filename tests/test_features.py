@@ -139,6 +139,8 @@ def test_a_chosen_layer_is_kept_only_when_the_model_has_it():
     assert features.map_layer(acts, "") == features.map_layer(acts, "fc9") == "conv1"  # new model, bad link
     assert features.layer_label("pool2", acts["pool2"]) == "pool2 · 32 × 7 × 7"  # the batch left out
     assert features.layer_label("flatten", acts["flatten"]) == "flatten · 1568"
+    labels = features.layer_labels(acts)  # the layer list's names, in forward order
+    assert list(labels) == list(acts) and labels["pool2"] == "pool2 · 32 × 7 × 7"
 
 
 def test_the_number_of_mapped_images_follows_the_servers_cap():
@@ -147,10 +149,19 @@ def test_the_number_of_mapped_images_follows_the_servers_cap():
     assert features.embed_sizes(300) == (300, 300, 1, 300)  # a tiny server: one choice, the cap
 
 
+def test_the_number_of_mapped_images_reads_the_servers_cap_by_default(monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setattr(features, "LIMITS", replace(features.LIMITS, max_embed_points=300))  # a small cap
+    assert features.embed_sizes() == (300, 300, 1, 300)
+    monkeypatch.setattr(features, "LIMITS", replace(features.LIMITS, max_embed_points=5000))
+    assert features.embed_sizes() == (500, 5000, 100, 1000)
+
+
 def test_the_model_source_opens_on_the_trainers_model_when_there_is_one():
     assert features.MODEL_SOURCES == ("session", "upload", "quick")
-    assert features.default_model_source(trained=True) == "session"
-    assert features.default_model_source(trained=False) == "quick"
+    assert features.default_model_source(SlidesCNN()) == "session"  # the model the trainer left
+    assert features.default_model_source(None) == "quick"
 
 
 @pytest.mark.skipif(not HAS_ZOO, reason="core.models (trainer, issue #4) not landed yet")
@@ -355,6 +366,15 @@ def test_first_kernels_and_embed_layers_fall_back_to_the_reports_views():
     torch.testing.assert_close(kernels, model.conv1.weight.detach()[:, 0])
     assert name == "conv1" and kernels.shape == (16, 5, 5)
     assert features.first_kernels(nn.Sequential(nn.Flatten(), nn.Linear(784, 10))) is None
+    view = features.kernel_view(model)  # as the page draws them: 8 a row, 64 px cells, each its own scale
+    assert (view.layer, view.count, view.size) == ("conv1", 16, 5)
+    assert view.grid.shape == (2 * 62 - 2, 8 * 62 - 2, 3)  # 5 px kernels ×12 = 60 px, 2 apart
+    np.testing.assert_array_equal(
+        view.grid, features.map_grid(kernels, shared_scale=False, cell=64, columns=8)
+    )
+    three = features.kernel_view(nn.Sequential(nn.Conv2d(1, 3, 3)))
+    assert three.grid.shape == (3 * 21, 3 * (3 * 21 + 2) - 2, 3)  # fewer than 8 kernels: one short row
+    assert features.kernel_view(nn.Sequential(nn.Flatten(), nn.Linear(784, 10))) is None
     assert features.embed_layers(model, ["conv2", "out"]) == ["conv2", "out"]
     assert (
         features.embed_layers(model, [])

@@ -399,7 +399,7 @@ def test_run_row_of_a_loaded_run_and_the_meta_the_feature_maps_read(mnist):
     assert row == {"run": "#3", "model": "mlp", "optimizer": "adam", "lr": 0.01, "batch": 128, "epochs": 1,
                    "images": "—", "test_acc": f"{run.test_acc:.2%}", "time": "—"}  # fmt: skip
     assert run.meta == {"name": "mlp", "options": {}, "test_acc": run.test_acc}
-    assert run.summary == {"acc": run.test_acc}
+    assert run.summary == {"model": "mlp", "acc": run.test_acc}  # what "Loaded {model}: …" says
 
 
 def test_acc_floor_is_two_points_under_the_lowest_value_never_negative():
@@ -464,6 +464,19 @@ def test_config_from_settings_maps_the_page_names_and_casts_each_field():
     assert config == TrainConfig("mlp", "sgd", 0.01, seed=3, device="cpu", **want)
     assert type(config.batch_size) is int and type(config.weight_decay) is float
     assert set(PAGE_SETTINGS.values()) <= set(TrainConfig.__dataclass_fields__)
+
+
+def test_page_run_is_the_checked_config_at_the_live_cadence_with_the_models_options():
+    from core.train import config_from_settings, page_run
+
+    page = {"arch": "mlp", "optimizer": "adam", "lr": 1e-3, "wd": 0.0, "batch": 64, "epochs": 1}
+    settings = {**page, "subset": 2000, "schedule": "onecycle", "dropout": 0.25, "bn": True}
+    config, options = page_run(settings, seed=0, device="cpu")
+    assert config == cadence(config_from_settings(settings, seed=0, device="cpu"))
+    assert (config.log_every, config.eval_every, config.eval_subset) == (1, 16, 500)  # as the cadence test
+    assert options == {"dropout": 0.25}  # the MLP has no batch norm
+    with pytest.raises(UserError, match="Epochs must be between 1"):
+        page_run({**settings, "epochs": 0}, seed=0, device="cpu")
 
 
 def test_layer_table_is_the_model_summary_with_readable_shapes_and_the_parameter_count():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict
+from itertools import count
 
 import pytest
 import torch
@@ -129,7 +130,7 @@ def test_a_number_typed_just_before_train_is_the_one_that_runs():
 def test_loading_weights_after_a_run_selects_the_loaded_run(lang, mnist):
     """#12: the upload set train.inspect after its selectbox existed (WidgetAlreadyInstantiated error)."""
     first = scored_run(mnist)
-    at = app_test(PAGE, lang, timeout=120, **{"train.runs": [first], "train.counter": 1})
+    at = app_test(PAGE, lang, timeout=120, **{"train.runs": [first], "train.ids": count(2)})
     assert at.selectbox(key="train.inspect").value == 1
     blob = save_checkpoint(first.model, {"test_acc": first.test_acc, "config": asdict(first.config)})
     at.file_uploader(key="train.upload").set_value(
@@ -147,9 +148,25 @@ def test_loading_weights_after_a_run_selects_the_loaded_run(lang, mnist):
     assert len(at.session_state["train.runs"]) == 2
 
 
+def test_clear_empties_the_table_and_run_numbers_keep_counting(mnist):
+    """Clear takes every run away (no table, no diagnostics); the next run is #3, not a second #1."""
+    runs = [scored_run(mnist, 1), scored_run(mnist, 2)]
+    at = app_test(PAGE, "en", timeout=120, **{"train.runs": runs, "train.ids": count(3)})
+    assert len(at.dataframe) == 2  # the layer table and the runs
+    at.button[[b.label for b in at.button].index(TABLES["en"]["train.clear"])].click().run()
+    assert not at.exception and at.session_state["train.runs"] == []
+    assert len(at.dataframe) == 1 and not [s for s in at.selectbox if s.key == "train.inspect"]
+    assert at.info[0].value == TABLES["en"]["train.runs.empty"]
+    blob = save_checkpoint(runs[0].model, {"test_acc": runs[0].test_acc, "config": asdict(runs[0].config)})
+    at.file_uploader(key="train.upload").set_value(
+        ("mlp.safetensors", blob, "application/octet-stream")
+    ).run()
+    assert not at.exception and [r.id for r in at.session_state["train.runs"]] == [3]
+
+
 def test_the_draw_section_names_the_run_it_uses(lang, mnist):
     runs = [scored_run(mnist, 1), scored_run(mnist, 2)]
-    at = app_test(PAGE, lang, timeout=120, **{"train.runs": runs, "train.counter": 2, "train.draw_run": 1})
+    at = app_test(PAGE, lang, timeout=120, **{"train.runs": runs, "train.ids": count(3), "train.draw_run": 1})
     assert not at.exception
     picker = at.selectbox(key="train.draw_run")
     assert picker.value == 1 and picker.label == TABLES[lang]["train.draw.run"]

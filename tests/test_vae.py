@@ -237,6 +237,26 @@ def test_image_grid_and_gif():
         assert im.n_frames == 5 + 3  # there and back
 
 
+def test_sample_grid_is_square_with_bigger_pixels_for_few_samples():
+    """The Sample tab's mosaic: √n samples a row; 16 or 36 samples at 4×, 64 or 100 at 3×."""
+    for n, scale in ((16, 4), (36, 4), (64, 3), (100, 3)):
+        samples = torch.rand(n, 28, 28)
+        side = math.isqrt(n) * 30 - 2  # 28 pixels a sample, 2 between
+        grid = vt.sample_grid(samples)
+        assert grid.shape == (side * scale, side * scale)
+        assert (grid == vt.image_grid(samples, math.isqrt(n), scale=scale)).all()
+
+
+def test_latent_table_shows_2000_points_or_the_servers_cap(tiny, mnist, monkeypatch):
+    monkeypatch.setattr(vt, "LIMITS", replace(vt.LIMITS, max_embed_points=5_000))  # the default cap
+    table = vt.latent_table(tiny, mnist)
+    assert len(table["z1"]) == len(table["class"]) == 2_000
+    assert table["class"][0] == mnist.classes[int(mnist.test_y[0])]
+    monkeypatch.setattr(vt, "LIMITS", replace(vt.LIMITS, max_embed_points=300))  # MAX_EMBED_POINTS=300
+    assert len(vt.latent_table(tiny, mnist)["z1"]) == 300
+    assert len(vt.latent_table(tiny, mnist, n=50)["z2"]) == 50
+
+
 # --- training through core.train.fit -----------------------------------------------------------
 
 

@@ -167,6 +167,38 @@ def test_presenter_mode_and_drawn_endpoints(tmp_path, monkeypatch):
     assert not at.get("download_button")
 
 
+def _live_view_page():
+    """The live views of jobs.progress_with: the VAE's (of="loss") and the residual page's, from snapshots."""
+    import streamlit as st
+
+    from ui import jobs
+
+    drawn = st.session_state.setdefault("drawn", [])
+    vae, residual = st.session_state["snaps"]
+    jobs.progress_with("vae.train.progress", drawn.append, of="loss")(vae)
+    jobs.progress_with("res.exp.progress", drawn.append)(residual)  # no `of`: the last record
+
+
+def test_the_live_view_says_the_last_step_and_draws_every_record():
+    from streamlit.testing.v1 import AppTest
+
+    step = {"step": 40, "progress": 0.4, "epoch": 1.0, "loss": 150.04, "recon": 140.0, "kl": 10.04}
+    test = {"step": 40, "progress": 0.4, "epoch": 1, "test_recon": 130.0, "test_kl": 9.0}  # no "loss"
+    vae = {"progress": 0.4, "elapsed": 3.0, "eta": 4.5, "records": [step, test]}
+    nets = [{"step": k, "progress": k / 10, "plain": 2.0 / k, "residual": 1.0 / k} for k in (1, 2)]
+    residual = {"progress": 0.2, "elapsed": 1.0, "eta": 4.0, "records": nets}
+    at = AppTest.from_function(_live_view_page)
+    at.session_state["lang"], at.session_state["snaps"] = "en", (vae, residual)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    lines = [p.proto.text for p in at.get("progress")]
+    assert lines == [
+        "Epoch 1.00: loss 150.0 nats = reconstruction 140.0 + β·KL (10.0)",  # the step's, not the test's
+        "Step 2: plain 1.000, residual 0.500",  # the last record's
+    ]
+    assert at.session_state["drawn"] == [[step, test], nets]  # every record, to the curves
+
+
 # --- real browser ------------------------------------------------------------------------------
 
 
@@ -215,4 +247,5 @@ def test_browser_tabs_train_and_stop(server, page, lang):
     page.get_by_text(stopped).first.wait_for(timeout=300_000)
     assert page.get_by_role("tab", name=T["vae.tab.sample"]).count() == 1  # the stopped model is used
     assert not exception_text(page), exception_text(page)
+    wait_idle(page)  # the stopped model's samples drawn too
     snap(page, f"vae_stopped_{lang}", full_page=False)

@@ -279,3 +279,19 @@ def train_expander(job: str, area: str, have_model: bool) -> Iterator[None]:
     with st.expander(label, expanded=running(job) is not None or not have_model):
         yield
     show_outcome(job)
+
+
+# --- a live view of a progress line above the curves so far (VAE, residual, normalization) ---
+
+
+def progress_with(text_key: str, draw_records: Callable[[list[dict[str, Any]]], None], of: str = "") -> Draw:
+    """A live view: `progress_line(text_key)`, then draw_records(every record so far) under it (the loss
+    curves). With `of`, the line is filled from the last record holding `of`: where records of two kinds
+    interleave (the VAE's epoch test records hold no "loss"), the line keeps the last step's numbers."""
+
+    def draw(snap: dict[str, Any]) -> None:
+        fields = next(r for r in reversed(snap["records"]) if of in r) if of else {}
+        progress_line(text_key, **fields)(snap)
+        draw_records(snap["records"])
+
+    return draw

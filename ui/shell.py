@@ -17,7 +17,7 @@ import torch
 
 from core import device as core_device
 from core.errors import UserError
-from ui.i18n import LANG_LABELS, LANGS, current_lang, default_lang, t
+from ui.i18n import LANG_LABELS, LANGS, current_lang, default_lang, labeller, t
 from ui.state import sync_url, url_default
 
 T = TypeVar("T")
@@ -71,8 +71,8 @@ def sidebar() -> None:
                 t("side.seed"), min_value=0, max_value=2**31 - 1, step=1, key="seed", help=t("side.seed.help")
             )
         st.caption(t("side.share"))
-    if presenter():
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+        if presenter():  # in the sidebar: a new element on top of the page would move every element
+            st.markdown(PRESENTER_CSS, unsafe_allow_html=True)  # down one place (the canvas lost its undo)
     sync_url(*GLOBAL_KEYS)
 
 
@@ -250,6 +250,24 @@ def image_upload(
     with explained_errors():
         return open_image(upload.getvalue(), max_side=max_side), upload.file_id
     return None
+
+
+# --- side by side, or one above the other on a projector ---------------------------------
+
+
+def side_by_side(n: int = 2) -> list[Any]:
+    """`n` columns, or in presenter mode `n` containers one above the other (room for legends and long labels
+    on a 1280×720 projector)."""
+    return [st.container() for _ in range(n)] if presenter() else st.columns(n)
+
+
+# --- a choice widget labelled by i18n keys (the conv explorer, the feature maps) -----------------
+
+
+def pick(widget: Callable[..., T], key: str, options: Any, prefix: str = "", **kw: Any) -> T:
+    """A choice widget (st.radio, a column's selectbox, st.segmented_control) for the state key `key`,
+    labelled t(key), its options named by the i18n keys `prefix + option` (`key + "."` by default)."""
+    return widget(t(key), options, key=key, format_func=labeller(prefix or f"{key}."), **kw)
 
 
 # --- h-unet: a class's or function's source as code (UNet, attention, residual pages); a lighter GC ---

@@ -22,11 +22,14 @@ from typing import Any
 
 import streamlit as st
 
+from ui.i18n import current_lang
+
 MAX_URL_TEXT = (
     300  # characters: a longer value (a pasted 10,000-character prompt) stays out of the address bar
 )
 _KEEP = "_url_state_keep"
 _DEFAULTS = "_url_state_defaults"
+_LANG = "_url_state_lang"  # key -> the language its widget last showed
 
 
 def _parse(raw: str, default: Any) -> Any:
@@ -78,6 +81,13 @@ def url_default(key: str, default: Any, choices: Collection[Any] | None = None) 
             except (ValueError, TypeError, json.JSONDecodeError):
                 pass
         st.session_state[key] = value
+    seen, lang = st.session_state.setdefault(_LANG, {}), current_lang()
+    if seen.setdefault(key, lang) != lang:
+        # A choice widget holds its option's label, not the option: after a language switch it would go
+        # on showing, and send back, the old language's label (a page then read "两层 CNN（作业 000）" as
+        # the model's name). Setting the value again makes Streamlit send it in the new language's labels.
+        st.session_state[key] = st.session_state[key]
+        seen[key] = lang
     return st.session_state[key]
 
 
