@@ -52,7 +52,7 @@ def on_pick() -> None:
 def block_ui(config: tuple, rows: list[unet.BlockRow]) -> None:
     s.block = unet.find_block(rows, s.block).name
     st.subheader(t("unet.diagram"))
-    spec = diffusion_charts.sd_unet_diagram(config, s.size, s.block, presenter())
+    spec = diffusion_charts.sd_unet_diagram(config, s.size, s.block, presenter(), rows)
     st.vega_lite_chart(spec, key="unet.diagram", on_select=on_pick, selection_mode="pick", width="stretch")
     st.caption(t("unet.diagram.caption"))
     by_name, label = {r.name: r for r in rows}, lambda n: unet.block_label(by_name[n])

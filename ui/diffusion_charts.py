@@ -55,10 +55,10 @@ def sd_unet_rows(config_key: tuple, size: str, batch: int, guidance: bool) -> li
 
 
 @st.cache_data(show_spinner=False, max_entries=64)  # Altair validates the layered U in ~0.2 s a rerun
-def sd_unet_diagram(config_key: tuple, size: str, picked: str, big: bool) -> dict[str, Any]:
-    """`unet_diagram` of that UNet at `size`, cached by its setting (hashing the rows took ~10 ms a rerun).
-    Batch and guidance change no box, so toggling them sends the very same spec (nothing to redraw)."""
-    return unet_diagram(sd_unet_rows(config_key, size, 1, False), picked, big)
+def sd_unet_diagram(config_key: tuple, size: str, picked: str, big: bool, _rows: list) -> dict[str, Any]:
+    """`unet_diagram` of `_rows`, that UNet traced at `size`, cached by the setting (hashing the rows took
+    ~10 ms a rerun). Batch and guidance change no box, so toggling them sends the very same spec."""
+    return unet_diagram(_rows, picked, big)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
