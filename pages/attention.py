@@ -2,7 +2,6 @@
 types; Q, K, V, scores, softmax and output as heatmaps; causal mask, √d scaling, 1/2/4/8 heads; checked
 against F.scaled_dot_product_attention and nn.MultiheadAttention."""
 
-import inspect
 import math
 
 import numpy as np
@@ -12,7 +11,7 @@ import streamlit as st
 from core.blocks import attention
 from ui import charts
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter, seed, show_source, side_by_side
+from ui.shell import explained_errors, presenter, seed, show_code, show_source, side_by_side
 from ui.state import sync_url, url_default
 
 url_default("attn.text", "我爱深度学习")
@@ -162,7 +161,7 @@ def attention_ui() -> None:
         st.caption(t("attn.tokens", n=len(r.tokens), tokens=" | ".join(r.tokens)))
         single_ui(r, st.session_state["attn.scaled"])
         if not presenter():
-            st.code(inspect.getsource(attention.SingleHeadSelfAttention.steps), language="python")
+            show_code(attention.SingleHeadSelfAttention.steps)
         multi_ui(r)
         check_ui(r)
     sync_url("attn.")

@@ -1,7 +1,6 @@
 """Residual connections: seed 001's BasicBlock completed and drawn, ResNet-18 stage by stage (torchinfo),
 seed 004's 64×64 sizes explained, and a live experiment: a deep plain net against the same net with skips."""
 
-import inspect
 from functools import partial
 
 import pandas as pd
@@ -12,7 +11,7 @@ from core import data as core_data
 from core.blocks import experiments, resnet
 from ui import charts, jobs
 from ui.i18n import labeller, t
-from ui.shell import explained_errors, presenter, seed, show_source, side_by_side
+from ui.shell import explained_errors, presenter, seed, show_code, show_source, side_by_side
 from ui.state import sync_url, url_default
 
 JOB = "res.job"
@@ -97,7 +96,7 @@ def block_ui() -> None:
         m[2].metric(t("res.block.grad"), f"{flow.input_grad_norm:.1f}", help=t("res.block.grad.help"))
         st.caption(t("res.block.on" if skip else "res.block.off"))
         if not presenter():
-            st.code(inspect.getsource(resnet.BasicBlock.forward), language="python")
+            show_code(resnet.BasicBlock.forward)
     sync_url("res.")
 
 

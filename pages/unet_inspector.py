@@ -1,15 +1,14 @@
 """UNet block inspector: SD-1.5's real UNet, block by block, traced on the meta device (no weights)."""
 
-import inspect
 from functools import partial
 
 import streamlit as st
 
 from core import diffusion, unet
 from ui import charts, diffusion_charts, jobs
-from ui.cached import img2img_pipeline, pipeline_loader
+from ui.cached import img2img_pipeline, pipeline_job, pipeline_loader
 from ui.i18n import TABLES, labeller, t
-from ui.shell import explained_errors, presenter, show_source
+from ui.shell import explained_errors, presenter, settle_heap, show_code, show_source
 from ui.state import url_state
 
 LOAD, RUN, SOURCES = "unet.load.job", "unet.run.job", ("sd15", "loaded")
@@ -27,13 +26,8 @@ s = url_state(
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def trace(config_key: tuple, size: str, batch: int, guidance: bool) -> list[unet.BlockRow]:
-    return unet.inspect_unet(dict(config_key), *unet.parse_size(size), batch, guidance)
-
-
-def settings_ui(pipe) -> list[unet.BlockRow] | None:
-    """Size, guidance, batch and which UNet -> the trace (cached), or None after a sentence."""
+def settings_ui(pipe) -> tuple[tuple, list[unet.BlockRow]] | None:
+    """Size, guidance, batch and which UNet -> (its config key, its trace), or None after a sentence."""
     cols = iter(st.columns(2 + (not presenter()) + (pipe is not None)))  # equal widths
     label, size_help = unet.size_label, t("unet.size.help")
     next(cols).selectbox(t("unet.size"), unet.SIZES, key="unet.size", help=size_help, format_func=label)
@@ -42,15 +36,10 @@ def settings_ui(pipe) -> list[unet.BlockRow] | None:
         next(cols).number_input(t("unet.batch"), min_value=1, max_value=8, step=1, key="unet.batch")
     if pipe is not None:
         next(cols).radio(t("unet.source"), SOURCES, key="unet.source", format_func=labeller("unet.source."))
-    config = pipe.unet.config if pipe is not None and s.source == "loaded" else unet.SD15
+    config = unet.config_key(pipe.unet.config if pipe is not None and s.source == "loaded" else unet.SD15)
     with explained_errors():
-        return trace(unet.config_key(config), s.size, int(s.batch), bool(s.cfg))
+        return config, diffusion_charts.sd_unet_rows(config, s.size, int(s.batch), bool(s.cfg))
     return None
-
-
-@st.cache_data(show_spinner=False, max_entries=64)  # Altair validates the layered U in ~0.2 s a rerun
-def diagram_spec(rows: list[unet.BlockRow], picked: str, big: bool) -> dict:
-    return diffusion_charts.unet_diagram(rows, picked, big)
 
 
 def on_pick() -> None:
@@ -60,10 +49,10 @@ def on_pick() -> None:
 
 
 @st.fragment  # picking a block redraws the diagram and the details only
-def block_ui(rows: list[unet.BlockRow]) -> None:
+def block_ui(config: tuple, rows: list[unet.BlockRow]) -> None:
     s.block = unet.find_block(rows, s.block).name
     st.subheader(t("unet.diagram"))
-    spec = diagram_spec(rows, s.block, presenter())
+    spec = diffusion_charts.sd_unet_diagram(config, s.size, s.block, presenter(), rows)
     st.vega_lite_chart(spec, key="unet.diagram", on_select=on_pick, selection_mode="pick", width="stretch")
     st.caption(t("unet.diagram.caption"))
     by_name, label = {r.name: r for r in rows}, lambda n: unet.block_label(by_name[n])
@@ -78,7 +67,7 @@ def block_ui(rows: list[unet.BlockRow]) -> None:
     for title, records in unet.detail_tables(row).items():
         diffusion_charts.records_table(records, title=t(f"unet.{title}"))
     with st.expander(t("unet.source_of", cls=row.cls)):
-        st.code(inspect.getsource(unet.diffusers_class(row.cls)), language="python")
+        show_code(unet.diffusers_class(row.cls))
     s.sync()  # a fragment rerun skips the page's top
 
 
@@ -105,23 +94,13 @@ def finished(job: jobs.BackgroundJob) -> None:
     st.session_state["unet.pipe_key" if job.name == LOAD else "unet.live"] = job.result
 
 
-def load_work() -> jobs.Work:
-    """Load's click: the pipeline named in the box, into the cache both SD pages share -> its cache key."""
-    load, _ = pipeline_loader(s.model.strip())
-
-    def work(report, should_stop):
-        report({"progress": 0.0})  # "Loading the pipeline …" while it loads
-        return load() and load.args
-
-    return work
-
-
 def live_ui(pipe, pipe_key) -> None:
     """Real weights: load a pipeline, run its UNet once on noise (background jobs with their live views)."""
     st.markdown(t("unet.live.intro"))
     st.text_input(t("unet.live.model"), key="unet.model")
+    load = lambda: pipeline_job(s.model.strip())  # at the click: the name just typed, into the shared cache
     loading = partial(jobs.progress_bar, text=pipeline_loader(s.model)[1])  # one line until it has loaded
-    jobs.control(LOAD, t("unet.live.load"), load_work, loading, key="unet.load", type="secondary")
+    jobs.control(LOAD, t("unet.live.load"), load, loading, key="unet.load", type="secondary")
     if pipe is None:
         st.info(t("unet.live.none"))
         return
@@ -153,11 +132,13 @@ st.title(t("nav.unet"))
 st.markdown(t("unet.intro", params=f"{unet.SD15_PARAMETERS:,}"))
 pipe_key = st.session_state.get("unet.pipe_key")
 pipe = img2img_pipeline(*pipe_key) if pipe_key else None
-if (rows := settings_ui(pipe)) is not None:
+if (traced := settings_ui(pipe)) is not None:
+    config, rows = traced
     diffusion_charts.metric_rows({t(f"unet.m.{k}"): v for k, v in unet.headline(rows).items()})
-    block_ui(rows)
+    block_ui(config, rows)
     with overview_ui(rows):
         live_ui(pipe, pipe_key)
+settle_heap()  # diffusers is imported now: Streamlit's collection after each run skips its objects
 diffusion_charts.mnist_unet_ui("unet.mnist.title", "pages/mnist_diffusion.py")  # issue #18's UNet, untrained
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
 jobs.watch_all()  # last: the page is drawn and clickable while a pipeline loads or the UNet runs

@@ -383,3 +383,27 @@ def test_analyse_is_the_stats_and_maps_of_one_prompt(tiny_pipe):
     records = unet.stats_table(stats)
     assert records[0]["name"] == "conv_in" and records[0]["shape"] == unet.shape_text(stats[0].shape)
     assert records[-1]["std"] == stats[-1].std
+
+
+def test_the_diagram_changes_with_the_size_only():
+    """The inspector caches the U by (UNet, size): batch and guidance must change no box."""
+    from ui.diffusion_charts import unet_diagram
+
+    small = unet_diagram(unet.inspect_unet(unet.TINY, 64, 64, batch=1, guidance=False), "mid_block", False)
+    same = unet_diagram(unet.inspect_unet(unet.TINY, 64, 64, batch=3, guidance=True), "mid_block", False)
+    larger = unet_diagram(unet.inspect_unet(unet.TINY, 128, 128, batch=1, guidance=False), "mid_block", False)
+    assert small == same and small != larger
+
+
+def test_settle_heap_freezes_today_and_still_collects_tomorrow():
+    """ui.shell.settle_heap: the objects alive leave the collector's scans; garbage made later still goes."""
+    import gc
+
+    from ui.shell import settle_heap
+
+    settle_heap()
+    assert gc.get_freeze_count() > 0
+    cycle: list = []
+    cycle.append(cycle)
+    del cycle
+    assert gc.collect() >= 1

@@ -81,6 +81,12 @@ def test_a_missing_pipeline_is_explained():
     assert at.error and "nonexistent" in at.error[0].value
 
 
+def no_skeletons(page) -> None:
+    """Wait until no element is a grey placeholder: just after the first run, a few (metrics among them)
+    are for up to half a second, and a screenshot taken then shows an empty box."""
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=30_000)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("ui_lang", ["zh", "en"])
@@ -100,6 +106,7 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     tr = TABLES[ui_lang]
     mid_heading = tr["unet.details"].format(name="mid_block", cls="UNetMidBlock2DCrossAttn")
     expect(page.get_by_text(mid_heading)).to_be_visible(timeout=60_000)
+    no_skeletons(page)
     snap(page, f"unet_{ui_lang}", full_page=False)
     # Pick a block the way a student does: the selectbox under the diagram.
     label = page.get_by_text(tr["unet.block"], exact=True)
@@ -128,6 +135,7 @@ def test_browser_click_a_block_and_read_its_details(server, page, ui_lang):
     expect(page.locator("[data-testid='stMetricValue']").first).to_have_text("859.5 M", timeout=120_000)
     page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
     assert not layout_problems(page), layout_problems(page)
+    no_skeletons(page)
     snap(page, f"unet_present_{ui_lang}", full_page=False)
     page.get_by_text(tr["unet.diagram"]).evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)

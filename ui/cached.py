@@ -95,3 +95,18 @@ def pipeline_loader(model: str) -> tuple[Callable[[], Any], str]:
     device = current_device()
     loading = t("img2img.loading", model=model, device=device.type.upper())
     return partial(img2img_pipeline, model, str(device)), loading
+
+
+# --- h-unet: the pipeline loaded by a background job of its own (the UNet inspector's Load) ---
+
+
+def pipeline_job(model: str) -> Callable[[Callable, Callable], tuple[str, str] | None]:
+    """`jobs.control`'s work loading the pipeline `model` (`pipeline_loader`) -> its cache key (model,
+    device) for `img2img_pipeline(*key)`. Build it at the click: a model name typed just before is the one."""
+    load, _ = pipeline_loader(model)
+
+    def work(report: Callable, should_stop: Callable) -> tuple[str, str] | None:
+        report({"progress": 0.0})  # the live view says pipeline_loader's sentence while it loads
+        return load() and load.args
+
+    return work

@@ -2,9 +2,10 @@
 its parameters by type and live activations (UNet inspector), the UNet tables (the inspector and the MNIST
 diffusion page) and the headline metrics all three show.
 
-The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each box carries three
-short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a column of about
-70 px, the width of one block at 1280×720 in presenter mode.
+The SD UNet's trace and its U are cached here by their setting (`sd_unet_rows`, `sd_unet_diagram`), like
+the MNIST UNet's rows. The U's geometry comes from `core.unet.diagram_layout`; this file only draws. Each
+box carries three short lines (name, latent size, channels: "down 3", "8×8", "1280"), so its labels fit a
+column of about 70 px, the width of one block at 1280×720 in presenter mode.
 """
 
 from __future__ import annotations
@@ -44,6 +45,20 @@ def records_table(records: list[dict], counts: bool = False, title: str = "") ->
         st.markdown(f"**{title}**")
     numbers = {t("unet.col.params"): st.column_config.NumberColumn(format="localized")} if counts else None
     charts.table(records, "unet.col.", column_config=numbers)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def sd_unet_rows(config_key: tuple, size: str, batch: int, guidance: bool) -> list[unet.BlockRow]:
+    """An SD UNet (`config_key`: `core.unet.config_key`) traced block by block at `size` ("512x512") on the
+    meta device (no weights), once per setting."""
+    return unet.inspect_unet(dict(config_key), *unet.parse_size(size), batch, guidance)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)  # Altair validates the layered U in ~0.2 s a rerun
+def sd_unet_diagram(config_key: tuple, size: str, picked: str, big: bool, _rows: list) -> dict[str, Any]:
+    """`unet_diagram` of `_rows`, that UNet traced at `size`, cached by the setting (hashing the rows took
+    ~10 ms a rerun). Batch and guidance change no box, so toggling them sends the very same spec."""
+    return unet_diagram(_rows, picked, big)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import importlib
 import inspect
 import os
@@ -266,3 +268,24 @@ def pick(widget: Callable[..., T], key: str, options: Any, prefix: str = "", **k
     """A choice widget (st.radio, a column's selectbox, st.segmented_control) for the state key `key`,
     labelled t(key), its options named by the i18n keys `prefix + option` (`key + "."` by default)."""
     return widget(t(key), options, key=key, format_func=labeller(prefix or f"{key}."), **kw)
+
+
+# --- h-unet: a class's or function's source as code (UNet, attention, residual pages); a lighter GC ---
+
+
+def show_code(obj: Any) -> None:
+    """The real source of `obj` as a Python code block, read once per version of its file (`_source`): a
+    class's source costs ~0.15 s a rerun uncached (Python parses its whole module)."""
+    st.code(_source(obj), language="python")
+
+
+@functools.cache  # once a process
+def settle_heap() -> None:
+    """The objects alive now (torch, diffusers, the app's modules) leave the garbage collector's scans.
+
+    Streamlit collects garbage after every run (`runner.postScriptGC`), holding the GIL while the server
+    still has to tell the browser that the run ended: with diffusers imported that took 0.15-0.3 s a
+    control move (half the UNet inspector's latency). After `gc.freeze()` it scans only newer objects.
+    """
+    gc.collect()  # today's garbage goes first: frozen objects are never collected
+    gc.freeze()
