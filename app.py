@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui.i18n import t
 from ui.pages import HOME, PAGES
-from ui.shell import FAVICON, sidebar, sidebar_state
+from ui.shell import FAVICON, settle_heap, sidebar, sidebar_state
 
 # A local favicon: a Material icon here would be fetched from a font host, which fails offline in class.
 st.set_page_config(
@@ -18,3 +18,4 @@ for spec in PAGES:
         st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url)
     )
 st.navigation(groups, expanded=True).run()  # every page listed: no "View more" to find
+settle_heap()  # a new import (a page's first visit) leaves the collection Streamlit runs after each run

@@ -5,13 +5,14 @@ from functools import partial
 import streamlit as st
 
 from core import diffusion, unet
-from ui import charts, diffusion_charts, jobs
+from ui import charts, diffusion_charts, jobs, weights
 from ui.cached import img2img_pipeline, pipeline_job, pipeline_loader
 from ui.i18n import TABLES, labeller, t
-from ui.shell import explained_errors, presenter, settle_heap, show_code, show_source
+from ui.shell import explained_errors, presenter, show_code, show_source
 from ui.state import url_state
 
 LOAD, RUN, SOURCES = "unet.load.job", "unet.run.job", ("sd15", "loaded")
+MNIST_PAGE = "pages/mnist_diffusion.py"  # a UNet you can train here, no download
 s = url_state(
     "unet.",
     size=("512x512", unet.SIZES),
@@ -98,9 +99,11 @@ def live_ui(pipe, pipe_key) -> None:
     """Real weights: load a pipeline, run its UNet once on noise (background jobs with their live views)."""
     st.markdown(t("unet.live.intro"))
     st.text_input(t("unet.live.model"), key="unet.model")
+    ready = weights.pipeline_status("unet", s.model.strip() or diffusion.default_model(), [MNIST_PAGE])
     load = lambda: pipeline_job(s.model.strip())  # at the click: the name just typed, into the shared cache
     loading = partial(jobs.progress_bar, text=pipeline_loader(s.model)[1])  # one line until it has loaded
-    jobs.control(LOAD, t("unet.live.load"), load, loading, key="unet.load", type="secondary")
+    kw = {"key": "unet.load", "type": "secondary", "disabled": not ready}
+    jobs.control(LOAD, t("unet.live.load"), load, loading, **kw)
     if pipe is None:
         st.info(t("unet.live.none"))
         return
@@ -138,7 +141,6 @@ if (traced := settings_ui(pipe)) is not None:
     block_ui(config, rows)
     with overview_ui(rows):
         live_ui(pipe, pipe_key)
-settle_heap()  # diffusers is imported now: Streamlit's collection after each run skips its objects
-diffusion_charts.mnist_unet_ui("unet.mnist.title", "pages/mnist_diffusion.py")  # issue #18's UNet, untrained
+diffusion_charts.mnist_unet_ui("unet.mnist.title", MNIST_PAGE)  # issue #18's UNet, untrained
 show_source(unet.inspect_unet, unet.trace_unet, unet.CrossAttentionRecorder, unet.cross_attention_maps)
 jobs.watch_all()  # last: the page is drawn and clickable while a pipeline loads or the UNet runs

@@ -74,11 +74,14 @@ def test_live_tab_on_the_tiny_pipeline(tmp_path):
     assert len(at.get("image")) == 10  # one map per token: <|startoftext|>, 8 word pieces, <|endoftext|>
 
 
-def test_a_missing_pipeline_is_explained():
+def test_a_missing_pipeline_is_explained_and_load_waits():
+    """Weights neither here nor downloadable: one sentence before any click, a link to a UNet that needs
+    none, and Load off (ui.weights.pipeline_status, shared with the SD page)."""
     at = app_test(PAGE, "zh", timeout=300, **{"unet.model": "/nonexistent/folder"})
-    at.button(key="unet.load").click().run()
     assert not at.exception, at.exception
-    assert at.error and "nonexistent" in at.error[0].value
+    expected = TABLES["zh"]["unet.weights.missing"].format(model="/nonexistent/folder")
+    assert any(i.value == expected for i in at.info)
+    assert at.button(key="unet.load").disabled
 
 
 def no_skeletons(page) -> None:

@@ -97,7 +97,7 @@ def pipeline_loader(model: str) -> tuple[Callable[[], Any], str]:
     return partial(img2img_pipeline, model, str(device)), loading
 
 
-# --- h-unet: the pipeline loaded by a background job of its own (the UNet inspector's Load) ---
+# --- the pipeline loaded by a background job of its own (the UNet inspector's Load) ---
 
 
 def pipeline_job(model: str) -> Callable[[Callable, Callable], tuple[str, str] | None]:

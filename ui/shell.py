@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import importlib
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -270,7 +270,7 @@ def pick(widget: Callable[..., T], key: str, options: Any, prefix: str = "", **k
     return widget(t(key), options, key=key, format_func=labeller(prefix or f"{key}."), **kw)
 
 
-# --- h-unet: a class's or function's source as code (UNet, attention, residual pages); a lighter GC ---
+# --- a class's or function's source as code (UNet, attention, residual pages); a lighter GC ---------
 
 
 def show_code(obj: Any) -> None:
@@ -279,13 +279,21 @@ def show_code(obj: Any) -> None:
     st.code(_source(obj), language="python")
 
 
-@functools.cache  # once a process
+_settled_at = 0  # len(sys.modules) at the last freeze
+
+
 def settle_heap() -> None:
     """The objects alive now (torch, diffusers, the app's modules) leave the garbage collector's scans.
 
     Streamlit collects garbage after every run (`runner.postScriptGC`), holding the GIL while the server
     still has to tell the browser that the run ended: with diffusers imported that took 0.15-0.3 s a
     control move (half the UNet inspector's latency). After `gc.freeze()` it scans only newer objects.
+    app.py calls it after every run; it freezes again only when modules were imported since (a page's
+    first visit), so what a run leaves alive is frozen a bounded number of times, never once a rerun.
     """
+    global _settled_at
+    if len(sys.modules) == _settled_at:
+        return
     gc.collect()  # today's garbage goes first: frozen objects are never collected
     gc.freeze()
+    _settled_at = len(sys.modules)

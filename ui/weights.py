@@ -49,7 +49,7 @@ def expander(area: str, saved: tuple[bytes, str] | None, load: Load, types: list
         jobs.show_outcome(key)
 
 
-# --- h-sd: where a Stable Diffusion pipeline's weights are (the SD page's Generate; the UNet inspector's
+# --- where a Stable Diffusion pipeline's weights are (the SD page's Generate; the UNet inspector's
 # Load can use it too). Texts: the page's `<area>.weights.missing` / `.download` ({model}), the shared
 # `img2img.weights.here` ({model}, {where}) and `img2img.where.<folder|file|cached>`.
 

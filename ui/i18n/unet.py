@@ -117,6 +117,10 @@ EN = {
     "unet.live.load": "Load the pipeline",
     "unet.live.running": "Running the UNet: {done} of 2 passes (block statistics, then cross-attention maps)",
     "unet.live.loaded": "Loaded: {model} on {device}, UNet with {params} parameters.",
+    "unet.weights.missing": "No weights for `{model}` on this computer, and huggingface.co cannot be reached: "
+    "“Load the pipeline” is off. The architecture above needs no weights, and neither does the UNet you train here:",
+    "unet.weights.download": "No weights for `{model}` on this computer yet: “Load the pipeline” downloads them first "
+    "(about 4 GB, minutes).",
     "unet.live.none": "No pipeline loaded: the architecture above needs none. Load one to see real activations "
     "and cross-attention maps (on a CPU only small models run quickly; the real SD-1.5 wants "
     "a GPU).",
@@ -241,6 +245,9 @@ ZH = {
     "unet.live.load": "加载管线",
     "unet.live.running": "正在运行 UNet：已完成 {done} / 2 次前向传播（先是模块统计量，然后是交叉注意力图）",
     "unet.live.loaded": "已加载：{model}，设备 {device}，UNet 共 {params} 个参数。",
+    "unet.weights.missing": "本机没有 `{model}` 的权重，且无法连接 huggingface.co：“加载管线”已停用。"
+    "上面的结构无需权重，下面这个可以在本应用里训练的 UNet 也不需要：",
+    "unet.weights.download": "本机还没有 `{model}` 的权重：点击“加载管线”会先下载（约 4 GB，需要几分钟）。",
     "unet.live.none": "尚未加载管线：上面的结构不需要权重。加载管线后可查看真实的激活和交叉注意力图（在 CPU "
     "上只有小模型运行得快；真正的 SD-1.5 需要 GPU）。",
     "unet.live.prompt": "提示词",
