@@ -105,7 +105,8 @@ def live_ui(pipe, pipe_key) -> None:
     kw = {"key": "unet.load", "type": "secondary", "disabled": not ready}
     jobs.control(LOAD, t("unet.live.load"), load, loading, **kw)
     if pipe is None:
-        st.info(t("unet.live.none"))
+        if ready:  # else the sentence above said why it cannot load
+            st.info(t("unet.live.none"))
         return
     n_params = unet.count_parameters(pipe.unet)
     st.success(t("unet.live.loaded", model=pipe_key[0], device=pipe_key[1], params=f"{n_params:,}"))
