@@ -36,6 +36,7 @@ s = url_state(
     steps=(10, range(3, 17)),
     grid=(15, range(5, 26)),
     recon_seed=0,
+    start=("zero", ["zero", "digit"]),  # the latent grid centres on z = 0 or on the Interpolate tab's start
 )
 
 
