@@ -177,6 +177,8 @@ def _live_view_page():
     vae, residual = st.session_state["snaps"]
     jobs.progress_with("vae.train.progress", drawn.append, of="loss")(vae)
     jobs.progress_with("res.exp.progress", drawn.append)(residual)  # no `of`: the last record
+    starting = {"progress": 0.0, "elapsed": 0.0, "eta": None, "records": [{"progress": 0.0}]}
+    jobs.progress_with("vae.train.progress", drawn.append, of="loss")(starting)  # no loss yet: waits
 
 
 def test_the_live_view_says_the_last_step_and_draws_every_record():
@@ -195,8 +197,9 @@ def test_the_live_view_says_the_last_step_and_draws_every_record():
     assert lines == [
         "Epoch 1.00: loss 150.0 nats = reconstruction 140.0 + β·KL (10.0)",  # the step's, not the test's
         "Step 2: plain 1.000, residual 0.500",  # the last record's
+        "",  # the job has only said it started: no numbers yet
     ]
-    assert at.session_state["drawn"] == [[step, test], nets]  # every record, to the curves
+    assert at.session_state["drawn"] == [[step, test], nets, [{"progress": 0.0}]]  # every record, to the curves
 
 
 # --- real browser ------------------------------------------------------------------------------

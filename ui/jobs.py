@@ -290,7 +290,7 @@ def progress_with(text_key: str, draw_records: Callable[[list[dict[str, Any]]], 
     interleave (the VAE's epoch test records hold no "loss"), the line keeps the last step's numbers."""
 
     def draw(snap: dict[str, Any]) -> None:
-        fields = next(r for r in reversed(snap["records"]) if of in r) if of else {}
+        fields = next((r for r in reversed(snap["records"]) if of in r), {}) if of else {}  # {}: none yet
         progress_line(text_key, **fields)(snap)
         draw_records(snap["records"])
 
