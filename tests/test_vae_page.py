@@ -199,7 +199,11 @@ def test_the_live_view_says_the_last_step_and_draws_every_record():
         "Step 2: plain 1.000, residual 0.500",  # the last record's
         "",  # the job has only said it started: no numbers yet
     ]
-    assert at.session_state["drawn"] == [[step, test], nets, [{"progress": 0.0}]]  # every record, to the curves
+    assert at.session_state["drawn"] == [
+        [step, test],
+        nets,
+        [{"progress": 0.0}],
+    ]  # every record, to the curves
 
 
 # --- real browser ------------------------------------------------------------------------------
